@@ -1,0 +1,169 @@
+# SPDX-License-Identifier: MIT
+# Vireo: one top-level Makefile, everything built out of tree in $(B).
+#
+#   make            kernel, user programs and the bootable ISO
+#   make run        boot the ISO in QEMU (serial on stdio); GUEST=... later picks a guest
+#   make test       host unit tests + emulated-machine tests, ends with "N passed, N failed"
+#   make unit       host unit tests only (Criterion, ASan+UBSan)
+#   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
+#   make deps       install every Debian package the project needs (idempotent)
+#   make compdb     compile_commands.json for the whole tree
+#   make format / check-format, make clang (build everything with clang into build-clang/)
+
+B ?= build
+CC ?= gcc
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+HOSTCC ?= gcc
+LD := ld
+OBJCOPY := objcopy
+Q := @
+ifeq ($(V),1)
+Q :=
+endif
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wmissing-prototypes -Wstrict-prototypes
+COMMON_CFLAGS := -std=gnu11 -g -O2 $(WARN) -ffreestanding -fno-stack-protector -fno-pic \
+	-fno-omit-frame-pointer -fno-strict-aliasing -fno-common -Iinclude -Icommon -MMD -MP
+
+KCFLAGS := $(COMMON_CFLAGS) -Ikernel -mno-red-zone -mcmodel=kernel -mgeneral-regs-only \
+	-mno-sse -mno-mmx -mno-80387 -fno-asynchronous-unwind-tables -D__KERNEL__
+UCFLAGS := $(COMMON_CFLAGS) -Iuser/lib -mgeneral-regs-only -fno-asynchronous-unwind-tables
+
+# ---------------------------------------------------------------- kernel
+KSRCS := $(wildcard kernel/*.c kernel/x86/*.c kernel/svm/*.c kernel/vmx/*.c common/*.c) \
+	$(wildcard kernel/x86/*.S)
+KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
+KERNEL := $(B)/vireo.elf
+
+$(B)/k/%.c.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(KCFLAGS) -c $< -o $@
+
+$(B)/k/%.S.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(KCFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(KERNEL): $(KOBJS) kernel/x86/kernel.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -n -nostdlib -z max-page-size=0x1000 -z noexecstack --no-warn-rwx-segments -T kernel/x86/kernel.ld -o $@ $(KOBJS)
+
+# ---------------------------------------------------------------- user
+ULIB_SRCS := $(wildcard user/lib/*.c user/lib/*.S common/*.c)
+ULIB_OBJS := $(patsubst %,$(B)/u/%.o,$(ULIB_SRCS))
+ULIB := $(B)/u/libvireo.a
+
+$(B)/u/%.c.o: %.c
+	@mkdir -p $(@D)
+	@echo "  CC [U]  $<"
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(B)/u/%.S.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS [U]  $<"
+	$(Q)$(CC) $(UCFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(ULIB): $(ULIB_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# Each directory user/roottask, user/apps/<name>, vmm becomes one program $(B)/<name>.elf.
+define user_prog
+$(1)_SRCS := $$(wildcard $(2)/*.c $(2)/*.S $(3))
+$(1)_OBJS := $$(patsubst %,$(B)/u/%.o,$$($(1)_SRCS))
+$(B)/$(1).elf: $$($(1)_OBJS) $(ULIB) user/lib/user.ld
+	@echo "  LD [U]  $$@"
+	$(Q)$(LD) -nostdlib -static -z max-page-size=0x1000 -z noexecstack -T user/lib/user.ld -o $$@ $$($(1)_OBJS) $(ULIB)
+USER_PROGS += $(B)/$(1).elf
+endef
+
+APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard user/apps/*/))))
+$(eval $(call user_prog,roottask,user/roottask))
+$(foreach a,$(APPS),$(eval $(call user_prog,$(a),user/apps/$(a))))
+ifneq ($(wildcard vmm/*.c),)
+$(eval $(call user_prog,vmm,vmm,$(wildcard vmm/devices/*.c)))
+endif
+
+# ---------------------------------------------------------------- ISO
+ISO := $(B)/vireo.iso
+KERNEL_CMDLINE ?=
+ROOTTASK_ARGS ?=
+
+$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso
+	@echo "  ISO     $@"
+	$(Q)run/mkiso -o $@ -k $(KERNEL) -c "$(KERNEL_CMDLINE)" \
+		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)"
+
+.DEFAULT_GOAL := all
+.PHONY: all kernel user iso run run-bochs test unit vmtest bench deps compdb format check-format clean clang
+all: $(ISO)
+kernel: $(KERNEL)
+user: $(USER_PROGS)
+iso: $(ISO)
+
+run: $(ISO)
+	run/qemu $(ISO)
+
+run-bochs: $(ISO)
+	run/bochs $(ISO)
+
+# ---------------------------------------------------------------- host unit tests
+# Each tests/unit/<module>.mk adds the kernel sources its tests need to UNIT_KSRCS.
+# A module <m> is tests/unit/<m>.mk plus its tests tests/unit/test_<m>*.c; UNIT_MODS="a b" builds
+# only those (handy while another module is half-written).
+UNIT_MODS ?= $(patsubst tests/unit/%.mk,%,$(wildcard tests/unit/*.mk))
+UNIT_KSRCS :=
+-include $(patsubst %,tests/unit/%.mk,$(UNIT_MODS))
+UNIT_SRCS := $(foreach m,$(UNIT_MODS),$(wildcard tests/unit/test_$(m)*.c)) \
+	$(wildcard tests/fake/*.c) $(sort $(UNIT_KSRCS))
+UNIT_OBJS := $(patsubst %,$(B)/host/%.o,$(UNIT_SRCS))
+UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Iinclude -Icommon -Ikernel -Itests/fake -DHOST_TEST -MMD -MP
+UNIT_BIN := $(B)/host/unit-tests
+
+$(B)/host/%.c.o: %.c
+	@mkdir -p $(@D)
+	@echo "  HOSTCC  $<"
+	$(Q)$(HOSTCC) $(UNIT_CFLAGS) -c $< -o $@
+
+$(UNIT_BIN): $(UNIT_OBJS)
+	@echo "  HOSTLD  $@"
+	$(Q)$(HOSTCC) -fsanitize=address,undefined -o $@ $^ -lcriterion
+
+unit: $(UNIT_BIN)
+	tests/run-all --unit-only $(UNIT_BIN)
+
+vmtest: $(ISO)
+	tests/run-all --vm-only --build $(B)
+
+test: $(ISO) $(UNIT_BIN)
+	tests/run-all --build $(B) $(UNIT_BIN)
+
+bench: $(ISO)
+	tests/bench --build $(B)
+
+# ---------------------------------------------------------------- housekeeping
+deps:
+	run/install-deps
+
+compdb:
+	$(MAKE) clean
+	bear --output compile_commands.json -- $(MAKE) all $(UNIT_BIN)
+
+FORMAT_FILES = $(shell git ls-files '*.c' '*.h')
+format:
+	clang-format -i $(FORMAT_FILES)
+
+check-format:
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+
+# A second, complete build with clang: the tree must compile cleanly with both compilers.
+clang:
+	$(MAKE) B=build-clang CC=clang HOSTCC=clang all build-clang/host/unit-tests
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading and starting the roottask from its boot module. */
+#ifndef KERNEL_ROOTTASK_H
+#define KERNEL_ROOTTASK_H
+
+#include "types.h"
+
+struct vireo_bootinfo;
+
+/* Build a PD from the ELF image, map stack and boot info, and make its first EC runnable on CPU 0. */
+status_t roottask_start(const void *img, size_t len, const char *name,
+			const struct vireo_bootinfo *bi);
+
+#endif

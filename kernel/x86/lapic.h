@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/* Local APIC: the kernel's clock, IPIs and end-of-interrupt (Intel SDM vol. 3A ch. 11). */
+#ifndef KERNEL_X86_LAPIC_H
+#define KERNEL_X86_LAPIC_H
+
+#include "types.h"
+
+/* Map the LAPIC at `phys` (from ACPI MADT or the APIC base MSR) and enable it on this CPU. */
+void lapic_init(uint64_t phys);
+/* Per-CPU part: software enable, spurious vector, timer in periodic mode at `hz`. */
+void lapic_cpu_init(void);
+uint32_t lapic_id(void);
+void lapic_eoi(void);
+void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
+void lapic_send_nmi_all_others(void);
+/* INIT-SIPI-SIPI to start an application processor at real-mode page `vector_page`. */
+bool lapic_start_ap(uint32_t apic_id, uint8_t vector_page);
+/* Busy-wait using the calibrated TSC (works with interrupts off). */
+void lapic_udelay(uint64_t us);
+uint64_t lapic_tsc_khz(void);
+uint32_t lapic_timer_ticks_per_ms(void);
+
+#define TIMER_HZ 100
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Per-CPU data, reached through the GS base in the kernel. */
+#ifndef KERNEL_X86_PERCPU_H
+#define KERNEL_X86_PERCPU_H
+
+#define MAX_CPUS 16
+
+/* Offsets used by the entry code. */
+#define PERCPU_SELF 0
+#define PERCPU_KSTACK_TOP 8
+#define PERCPU_USER_RSP 16
+#define PERCPU_REGS_TOP 24
+
+#ifndef __ASSEMBLY__
+#include "types.h"
+
+struct ec;
+
+struct tss {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iopb_offset;
+} __packed;
+_Static_assert(sizeof(struct tss) == 104, "TSS layout: Intel SDM vol. 3A 8.7");
+
+struct percpu {
+	struct percpu *self;   /* 0x00 */
+	uint64_t kstack_top;   /* 0x08: this CPU's kernel stack */
+	uint64_t user_rsp;     /* 0x10: scratch for the syscall entry */
+	uint64_t regs_top;     /* 0x18: end of the current EC's register frame */
+	struct ec *current;
+	unsigned id;           /* dense CPU number, 0 = bootstrap processor */
+	uint32_t apic_id;
+	bool online;
+	volatile uint64_t ticks; /* local timer interrupts taken */
+	uint64_t gdt[7] __aligned(16);
+	struct tss tss __aligned(16);
+	unsigned char *ist_stacks;
+};
+_Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
+_Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");
+_Static_assert(__builtin_offsetof(struct percpu, regs_top) == PERCPU_REGS_TOP, "entry code");
+
+extern struct percpu percpu_area[MAX_CPUS];
+extern unsigned cpus_online;
+extern unsigned cpus_present;
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/* Load this CPU's GDT, TSS and GS base; `stack_top` is its kernel stack. */
+void percpu_init(unsigned id, uint32_t apic_id, uint64_t stack_top);
+#endif
+
+#endif

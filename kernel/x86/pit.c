@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* 8254 channel 2 as a one-shot reference: mode 0, output visible in port 0x61 bit 5. */
+#include "x86/pit.h"
+
+#include "x86/cpu.h"
+
+#define PIT_CH2 0x42
+#define PIT_CMD 0x43
+#define PORT_B 0x61
+
+void pit_oneshot_start(uint32_t us)
+{
+	uint32_t count = (uint32_t)((uint64_t)PIT_HZ * us / 1000000);
+	if (count > 0xffff) {
+		count = 0xffff;
+	}
+	/* Gate high, speaker data off. */
+	outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01);
+	outb(PIT_CMD, 0xb0); /* channel 2, lobyte/hibyte, mode 0, binary */
+	outb(PIT_CH2, count & 0xff);
+	outb(PIT_CH2, count >> 8);
+}
+
+bool pit_oneshot_done(void)
+{
+	return inb(PORT_B) & 0x20;
+}

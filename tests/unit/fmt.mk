@@ -1,0 +1,1 @@
+UNIT_KSRCS += common/fmt.c

@@ -1,0 +1,1 @@
+UNIT_KSRCS += kernel/x86/multiboot2.c
