@@ -6,6 +6,7 @@
 #   make test       host unit tests + emulated-machine tests, ends with "N passed, N failed"
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
+#   make selftest   the test harness checked against fixture kernels
 #   make deps       install every Debian package the project needs (idempotent)
 #   make compdb     compile_commands.json for the whole tree
 #   make format / check-format, make clang (build everything with clang into build-clang/)
@@ -97,7 +98,7 @@ $(ISO): $(KERNEL) $(USER_PROGS) run/mkiso
 		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)"
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test unit vmtest bench deps compdb format check-format clean clang
+.PHONY: all kernel user iso run run-bochs test unit vmtest selftest deps compdb format check-format clean clang
 all: $(ISO)
 kernel: $(KERNEL)
 user: $(USER_PROGS)
@@ -135,14 +136,24 @@ $(UNIT_BIN): $(UNIT_OBJS)
 unit: $(UNIT_BIN)
 	tests/run-all --unit-only $(UNIT_BIN)
 
-vmtest: $(ISO)
+# Boot modules the emulated tests feed the kernel as bad input.
+TESTDATA := $(B)/testdata/truncated.elf $(B)/testdata/not-an-elf.bin
+$(B)/testdata/truncated.elf: $(B)/roottask.elf
+	@mkdir -p $(@D)
+	head -c 300 $< > $@
+$(B)/testdata/not-an-elf.bin:
+	@mkdir -p $(@D)
+	printf 'this boot module is plain text, not an ELF image\n' > $@
+
+vmtest: $(ISO) $(TESTDATA)
 	tests/run-all --vm-only --build $(B)
 
-test: $(ISO) $(UNIT_BIN)
+test: $(ISO) $(TESTDATA) $(UNIT_BIN)
 	tests/run-all --build $(B) $(UNIT_BIN)
 
-bench: $(ISO)
-	tests/bench --build $(B)
+# The harness's own tests (fixture kernels, no Vireo needed).
+selftest:
+	tests/harness/selftest
 
 # ---------------------------------------------------------------- housekeeping
 deps:

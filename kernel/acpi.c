@@ -10,13 +10,13 @@
 #include "kstring.h"
 #include "printk.h"
 
-#define HDR_LEN 36                /* System Description Table Header, §5.2.6 */
-#define MAX_TABLE_LEN (1u << 20)  /* far above any real MADT/FADT/DSDT */
-#define RSDP_V1_LEN 20            /* the part the first checksum covers */
-#define RSDP_V2_LEN 36            /* the part the extended checksum covers */
+#define HDR_LEN 36		 /* System Description Table Header, §5.2.6 */
+#define MAX_TABLE_LEN (1u << 20) /* far above any real MADT/FADT/DSDT */
+#define RSDP_V1_LEN 20		 /* the part the first checksum covers */
+#define RSDP_V2_LEN 36		 /* the part the extended checksum covers */
 #define RSDP_ALIGN 16
 
-#define BDA_EBDA_SEG 0x40e        /* BIOS data area: real-mode segment of the EBDA */
+#define BDA_EBDA_SEG 0x40e /* BIOS data area: real-mode segment of the EBDA */
 #define EBDA_SCAN_LEN 1024
 #define BIOS_ROM_START 0xe0000
 #define BIOS_ROM_LEN 0x20000
@@ -170,11 +170,8 @@ struct madt_handler {
 };
 
 static const struct madt_handler madt_handlers[] = {
-	[0] = { 8, madt_lapic },
-	[1] = { 12, madt_ioapic },
-	[2] = { 10, madt_iso },
-	[5] = { 12, madt_lapic_override },
-	[9] = { 16, madt_x2apic },
+	[0] = { 8, madt_lapic },	   [1] = { 12, madt_ioapic }, [2] = { 10, madt_iso },
+	[5] = { 12, madt_lapic_override }, [9] = { 16, madt_x2apic },
 };
 
 static void madt_entry(const uint8_t *e, uint8_t len, struct acpi_info *out)

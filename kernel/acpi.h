@@ -24,13 +24,13 @@
 
 struct acpi_cpu {
 	uint32_t apic_id; /* xAPIC or x2APIC id */
-	uint32_t uid;     /* ACPI processor UID */
-	bool enabled;     /* false: off, but may be brought online later ("online capable") */
+	uint32_t uid;	  /* ACPI processor UID */
+	bool enabled;	  /* false: off, but may be brought online later ("online capable") */
 };
 
 struct acpi_ioapic {
 	uint8_t id;
-	uint32_t addr;     /* physical MMIO base */
+	uint32_t addr;	   /* physical MMIO base */
 	uint32_t gsi_base; /* first global system interrupt it serves */
 };
 
@@ -49,7 +49,7 @@ struct acpi_info {
 	size_t nioapics;
 	struct acpi_iso isos[ACPI_MAX_ISOS];
 	size_t nisos;
-	bool pcat_compat; /* dual 8259s present: mask them before using the IOAPIC */
+	bool pcat_compat;  /* dual 8259s present: mask them before using the IOAPIC */
 	uint32_t pm1a_cnt; /* I/O ports of the PM1 control blocks (0: none) */
 	uint32_t pm1b_cnt;
 	uint16_t slp_typa_s5, slp_typb_s5; /* SLP_TYP values for soft-off, from the DSDT's \_S5 */

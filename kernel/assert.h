@@ -6,7 +6,7 @@
 #include "types.h"
 
 __noreturn __attribute__((format(printf, 3, 4))) void panic_at(const char *file, int line,
-								const char *fmt, ...);
+							       const char *fmt, ...);
 
 #define panic(...) panic_at(__FILE__, __LINE__, __VA_ARGS__)
 

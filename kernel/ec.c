@@ -16,7 +16,6 @@ static struct slab_cache ec_cache;
 static bool ec_cache_ready;
 static unsigned live_ecs;
 
-
 struct ec *ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t arg,
 		     unsigned cpu)
 {

@@ -9,18 +9,18 @@
 struct pd;
 
 enum ec_state {
-	EC_READY,   /* runnable, in a run queue or running */
+	EC_READY, /* runnable, in a run queue or running */
 	EC_BLOCKED,
 	EC_DEAD,
 };
 
 struct ec {
-	struct regs regs;   /* user state: TSS.RSP0 points just past it */
+	struct regs regs; /* user state: TSS.RSP0 points just past it */
 	struct pd *pd;
 	char name[16];
 	enum ec_state state;
-	unsigned cpu;       /* CPU whose run queue holds it */
-	struct ec *next;    /* run-queue link */
+	unsigned cpu;	 /* CPU whose run queue holds it */
+	struct ec *next; /* run-queue link */
 };
 
 /* A global EC in `pd` that starts at `ip` with stack `sp` and `arg` in RDI on CPU `cpu`. */

@@ -25,31 +25,31 @@
 
 struct elf64_ehdr {
 	uint8_t ident[16];  /* 0x00 */
-	uint16_t type;      /* 0x10 */
+	uint16_t type;	    /* 0x10 */
 	uint16_t machine;   /* 0x12 */
 	uint32_t version;   /* 0x14 */
-	uint64_t entry;     /* 0x18 */
-	uint64_t phoff;     /* 0x20 */
-	uint64_t shoff;     /* 0x28 */
-	uint32_t flags;     /* 0x30 */
+	uint64_t entry;	    /* 0x18 */
+	uint64_t phoff;	    /* 0x20 */
+	uint64_t shoff;	    /* 0x28 */
+	uint32_t flags;	    /* 0x30 */
 	uint16_t ehsize;    /* 0x34 */
 	uint16_t phentsize; /* 0x36 */
-	uint16_t phnum;     /* 0x38 */
+	uint16_t phnum;	    /* 0x38 */
 	uint16_t shentsize; /* 0x3a */
-	uint16_t shnum;     /* 0x3c */
+	uint16_t shnum;	    /* 0x3c */
 	uint16_t shstrndx;  /* 0x3e */
 };
 _Static_assert(sizeof(struct elf64_ehdr) == 64, "ELF64 header is 64 bytes");
 
 struct elf64_phdr {
-	uint32_t type;   /* 0x00 */
-	uint32_t flags;  /* 0x04 */
+	uint32_t type;	 /* 0x00 */
+	uint32_t flags;	 /* 0x04 */
 	uint64_t offset; /* 0x08 */
-	uint64_t vaddr;  /* 0x10 */
-	uint64_t paddr;  /* 0x18 */
+	uint64_t vaddr;	 /* 0x10 */
+	uint64_t paddr;	 /* 0x18 */
 	uint64_t filesz; /* 0x20 */
-	uint64_t memsz;  /* 0x28 */
-	uint64_t align;  /* 0x30 */
+	uint64_t memsz;	 /* 0x28 */
+	uint64_t align;	 /* 0x30 */
 };
 _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header is 56 bytes");
 

@@ -2,12 +2,14 @@
 /* Interrupt dispatch by vector: the local timer drives scheduling, IPIs, and device IRQs. */
 #include "irq.h"
 
+#include "ec.h"
 #include "printk.h"
 #include "sched.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
 #include "x86/lapic.h"
 #include "x86/percpu.h"
+#include "x86/power.h"
 
 static volatile bool halting;
 
@@ -17,6 +19,9 @@ void irq_dispatch(uint64_t vector)
 	case VEC_TIMER:
 		this_cpu()->ticks++;
 		sched_tick();
+		if (this_cpu()->id == 0) {
+			power_idle_tick(ec_count());
+		}
 		break;
 	case VEC_IPI_RESCHED:
 		break;

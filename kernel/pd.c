@@ -2,11 +2,11 @@
 /* Protection domains: memory spaces built from frames, and the checked user-copy helpers. */
 #include "pd.h"
 
+#include "arch.h"
 #include "assert.h"
 #include "frame.h"
 #include "kstring.h"
 #include "slab.h"
-#include "arch.h"
 #include "x86/cpu.h"
 #include "x86/memlayout.h"
 

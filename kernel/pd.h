@@ -14,9 +14,9 @@ struct pd_anon {
 };
 
 struct pd {
-	struct pt pt;       /* memory space: user half private, kernel half shared */
+	struct pt pt; /* memory space: user half private, kernel half shared */
 	char name[16];
-	unsigned refs;      /* ECs living in this PD */
+	unsigned refs; /* ECs living in this PD */
 	struct pd_anon anon[PD_MAX_ANON];
 	unsigned nanon;
 };

@@ -3,8 +3,8 @@
 #ifndef KERNEL_PRINTK_H
 #define KERNEL_PRINTK_H
 
-#include <stdarg.h>
 #include "types.h"
+#include <stdarg.h>
 
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 

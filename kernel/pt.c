@@ -15,10 +15,10 @@
 typedef uint64_t pte_t;
 
 #define TOP_LEVEL (PT_LEVELS - 1)
-#define X86_HALF (1ull << 47)          /* first non-canonical address of the lower half */
+#define X86_HALF (1ull << 47)		/* first non-canonical address of the lower half */
 #define X86_UPPER 0xffff800000000000ull /* first canonical address of the upper half */
-#define GPA_LIMIT (1ull << 48)         /* what four levels of EPT/NPT translate */
-#define PA_LIMIT (1ull << 52)          /* architectural MAXPHYADDR limit */
+#define GPA_LIMIT (1ull << 48)		/* what four levels of EPT/NPT translate */
+#define PA_LIMIT (1ull << 52)		/* architectural MAXPHYADDR limit */
 
 /* Table pages allocated ahead of a commit, linked through their first word. */
 struct pt_pool {
@@ -454,8 +454,8 @@ static uint64_t unmap_count(const struct pt *pt, pte_t e, int level, uint64_t cu
 	c = chunk_first(cur, clast, level - 1);
 	do {
 		/* The pieces of a split leaf are leaves too; their address does not matter here. */
-		pte_t ce = leaf ? split_flags(pt, e, level)
-				: pte_read(&t[pt_index(c.cur, level - 1)]);
+		pte_t ce =
+			leaf ? split_flags(pt, e, level) : pte_read(&t[pt_index(c.cur, level - 1)]);
 		n += unmap_count(pt, ce, level - 1, c.cur, c.clast);
 	} while (chunk_next(&c));
 	return n;

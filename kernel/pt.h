@@ -15,14 +15,14 @@ enum pt_format {
 #define MAP_R 0x1
 #define MAP_W 0x2
 #define MAP_X 0x4
-#define MAP_U 0x8  /* user accessible (x86 only; NPT sets it on every leaf; ignored by EPT) */
+#define MAP_U 0x8   /* user accessible (x86 only; NPT sets it on every leaf; ignored by EPT) */
 #define MAP_UC 0x10 /* uncached: PCD|PWT on x86, memory type UC instead of WB in EPT */
 #define MAP_G 0x20  /* global (x86 only; ignored by EPT) */
 #define MAP_ATTR_ALL (MAP_R | MAP_W | MAP_X | MAP_U | MAP_UC | MAP_G)
 
 /* pt_map flags. Where 1 GiB pages are OK, 2 MiB pages are too, so PT_1G_OK implies PT_LARGE_OK. */
 #define PT_LARGE_OK 0x1 /* may use 2 MiB leaves where va, pa and size allow */
-#define PT_1G_OK 0x2    /* may use 1 GiB leaves too (the CPU or EPT supports them) */
+#define PT_1G_OK 0x2	/* may use 1 GiB leaves too (the CPU or EPT supports them) */
 
 #define PT_LEVELS 4
 

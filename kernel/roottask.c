@@ -51,7 +51,8 @@ status_t roottask_start(const void *img, size_t len, const char *name,
 	struct elf_image elf;
 	status_t st = elf_parse(img, len, USER_END, &elf);
 	if (st != VIREO_OK) {
-		pr_warn("roottask: %s is not a loadable ELF64 x86-64 executable (status %d)\n", name, st);
+		pr_warn("roottask: %s is not a loadable ELF64 x86-64 executable (status %d)\n",
+			name, st);
 		return st;
 	}
 	struct pd *pd = pd_create(name);
@@ -63,18 +64,21 @@ status_t roottask_start(const void *img, size_t len, const char *name,
 		st = load_segment(pd, img, &elf.seg[i]);
 	}
 	if (st == VIREO_OK) {
-		st = pd_map_anon(pd, ROOT_STACK_TOP - ROOT_STACK_SIZE, ROOT_STACK_SIZE, MAP_R | MAP_W);
+		st = pd_map_anon(pd, ROOT_STACK_TOP - ROOT_STACK_SIZE, ROOT_STACK_SIZE,
+				 MAP_R | MAP_W);
 	}
 	if (st == VIREO_OK) {
 		st = map_bootinfo(pd, bi);
 	}
-	if (st == VIREO_OK && !ec_create(pd, name, elf.entry, ROOT_STACK_TOP - 8, ROOT_BOOTINFO, 0)) {
+	if (st == VIREO_OK &&
+	    !ec_create(pd, name, elf.entry, ROOT_STACK_TOP - 8, ROOT_BOOTINFO, 0)) {
 		st = VIREO_NO_MEM;
 	}
 	if (st != VIREO_OK) {
 		pr_warn("roottask: cannot start %s (status %d)\n", name, st);
 	} else {
-		pr_info("roottask: %s loaded, entry %#lx, %zu segments\n", name, elf.entry, elf.nseg);
+		pr_info("roottask: %s loaded, entry %#lx, %zu segments\n", name, elf.entry,
+			elf.nseg);
 	}
 	pd_put(pd);
 	return st;

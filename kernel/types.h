@@ -25,17 +25,41 @@ typedef struct {
 	uint64_t va;
 } vaddr_t;
 
-static inline paddr_t pa_init(uint64_t a) { return (paddr_t){ a }; }
-static inline uint64_t pa_addr(paddr_t p) { return p.pa; }
-static inline paddr_t pa_add(paddr_t p, uint64_t off) { return (paddr_t){ p.pa + off }; }
-static inline gpaddr_t gpa_init(uint64_t a) { return (gpaddr_t){ a }; }
-static inline uint64_t gpa_addr(gpaddr_t p) { return p.gpa; }
-static inline vaddr_t va_init(uint64_t a) { return (vaddr_t){ a }; }
-static inline uint64_t va_addr(vaddr_t v) { return v.va; }
+static inline paddr_t pa_init(uint64_t a)
+{
+	return (paddr_t){ a };
+}
+static inline uint64_t pa_addr(paddr_t p)
+{
+	return p.pa;
+}
+static inline paddr_t pa_add(paddr_t p, uint64_t off)
+{
+	return (paddr_t){ p.pa + off };
+}
+static inline gpaddr_t gpa_init(uint64_t a)
+{
+	return (gpaddr_t){ a };
+}
+static inline uint64_t gpa_addr(gpaddr_t p)
+{
+	return p.gpa;
+}
+static inline vaddr_t va_init(uint64_t a)
+{
+	return (vaddr_t){ a };
+}
+static inline uint64_t va_addr(vaddr_t v)
+{
+	return v.va;
+}
 
 /* The physical address no allocation ever returns. */
 #define PADDR_INVALID ((paddr_t){ UINT64_MAX })
-static inline bool pa_valid(paddr_t p) { return p.pa != UINT64_MAX; }
+static inline bool pa_valid(paddr_t p)
+{
+	return p.pa != UINT64_MAX;
+}
 
 #define PAGE_SHIFT 12
 #define PAGE_SIZE (UINT64_C(1) << PAGE_SHIFT)
@@ -43,10 +67,11 @@ static inline bool pa_valid(paddr_t p) { return p.pa != UINT64_MAX; }
 #define LARGE_PAGE_SIZE (UINT64_C(1) << 21)
 #define HUGE_PAGE_SIZE (UINT64_C(1) << 30)
 
-#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
-#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (uint64_t)(a) - 1, (a))
-#define IS_ALIGNED(x, a) (((x) & ((uint64_t)(a) - 1)) == 0)
+#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a)-1))
+#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (uint64_t)(a)-1, (a))
+#define IS_ALIGNED(x, a) (((x) & ((uint64_t)(a)-1)) == 0)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define container_of(p, type, member) ((type *)((char *)(p) - __builtin_offsetof(type, member)))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 

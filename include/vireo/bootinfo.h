@@ -11,8 +11,8 @@
 
 /* A boot module as the roottask sees it: physical range and command line. */
 struct vireo_module {
-	uint64_t phys;                 /* host-physical start */
-	uint64_t size;                 /* bytes */
+	uint64_t phys; /* host-physical start */
+	uint64_t size; /* bytes */
 	char cmdline[VIREO_CMDLINE_MAX];
 };
 
@@ -21,10 +21,10 @@ struct vireo_bootinfo {
 	uint64_t magic;
 	uint32_t version;
 	uint32_t cpus_online;
-	uint64_t mem_free_bytes;       /* free RAM when the roottask started */
-	uint64_t tsc_khz;              /* 0 when unknown */
+	uint64_t mem_free_bytes; /* free RAM when the roottask started */
+	uint64_t tsc_khz;	 /* 0 when unknown */
 	uint32_t nmodules;
-	uint32_t self_module;          /* index of the roottask's own module */
+	uint32_t self_module; /* index of the roottask's own module */
 	struct vireo_module modules[VIREO_BOOTINFO_MAX_MODULES];
 };
 

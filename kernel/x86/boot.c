@@ -21,6 +21,7 @@
 #include "x86/multiboot2.h"
 #include "x86/percpu.h"
 #include "x86/pic.h"
+#include "x86/power.h"
 #include "x86/serial.h"
 #include "x86/smp.h"
 
@@ -49,7 +50,8 @@ static void cpu_features_init(void)
 static void memory_init(paddr_t info_pa)
 {
 	if (mbi.ndropped_reserved) {
-		panic("memory: firmware map has more than %d reserved ranges; cannot tell RAM from holes",
+		panic("memory: firmware map has more than %d reserved ranges; cannot tell RAM from "
+		      "holes",
 		      MB2_MAX_RANGES);
 	}
 	struct mem_range resv[MB2_MAX_RANGES + MB2_MAX_MODULES + 2];
@@ -57,10 +59,12 @@ static void memory_init(paddr_t info_pa)
 	for (size_t i = 0; i < mbi.nreserved; i++) {
 		resv[nresv++] = mbi.reserved[i];
 	}
-	resv[nresv++] = (struct mem_range){ KERNEL_PBASE, (uint64_t)_kernel_end - KERNEL_VBASE - KERNEL_PBASE };
+	resv[nresv++] = (struct mem_range){ KERNEL_PBASE,
+					    (uint64_t)_kernel_end - KERNEL_VBASE - KERNEL_PBASE };
 	resv[nresv++] = (struct mem_range){ pa_addr(info_pa), mbi.total_size };
 	for (size_t i = 0; i < mbi.nmodules; i++) {
-		resv[nresv++] = (struct mem_range){ mbi.modules[i].start, mbi.modules[i].end - mbi.modules[i].start };
+		resv[nresv++] = (struct mem_range){ mbi.modules[i].start,
+						    mbi.modules[i].end - mbi.modules[i].start };
 	}
 	/* Everything above FRAME_LIMIT counts as reserved for now. */
 	struct mem_range avail[MB2_MAX_RANGES];
@@ -72,7 +76,8 @@ static void memory_init(paddr_t info_pa)
 		}
 	}
 	struct mem_range usable[MB2_MAX_RANGES];
-	size_t n = memmap_usable(avail, navail, resv, nresv, usable, ARRAY_SIZE(usable), 1ull << 20);
+	size_t n =
+		memmap_usable(avail, navail, resv, nresv, usable, ARRAY_SIZE(usable), 1ull << 20);
 	if (n > ARRAY_SIZE(usable)) {
 		pr_warn("memory: %zu usable ranges, using the lowest %zu\n", n, ARRAY_SIZE(usable));
 		n = ARRAY_SIZE(usable);
@@ -82,7 +87,8 @@ static void memory_init(paddr_t info_pa)
 	for (size_t i = 0; i < n; i++) {
 		frame_add_range(pa_init(usable[i].base), usable[i].size);
 		total += usable[i].size;
-		pr_debug("memory: usable %#lx-%#lx\n", usable[i].base, usable[i].base + usable[i].size - 1);
+		pr_debug("memory: usable %#lx-%#lx\n", usable[i].base,
+			 usable[i].base + usable[i].size - 1);
 	}
 	pr_info("memory: %lu MiB usable in %zu ranges, %lu MiB free\n", total >> 20, n,
 		(frame_free_pages() * PAGE_SIZE) >> 20);
@@ -102,12 +108,14 @@ static void acpi_init(void)
 		}
 	}
 	if (st != VIREO_OK || acpi.ncpus == 0) {
-		pr_warn("acpi: no usable MADT (status %d); running on the bootstrap CPU only\n", st);
+		pr_warn("acpi: no usable MADT (status %d); running on the bootstrap CPU only\n",
+			st);
 		acpi.ncpus = 0;
 		acpi.lapic_addr = rdmsr(MSR_APIC_BASE) & ~0xfffull;
 		acpi.nioapics = 0;
 	}
-	pr_info("acpi: %zu CPUs, %zu IOAPICs, LAPIC at %#lx\n", acpi.ncpus, acpi.nioapics, acpi.lapic_addr);
+	pr_info("acpi: %zu CPUs, %zu IOAPICs, LAPIC at %#lx\n", acpi.ncpus, acpi.nioapics,
+		acpi.lapic_addr);
 }
 
 static void interrupts_init(void)
@@ -185,10 +193,12 @@ void kmain(uint32_t magic, uint32_t info_pa)
 		console_set_level(LOG_DEBUG);
 	}
 	pr_info("boot: loader \"%s\", command line \"%s\", %zu modules\n",
-		mbi.loader_name ? mbi.loader_name : "?", mbi.cmdline ? mbi.cmdline : "", mbi.nmodules);
+		mbi.loader_name ? mbi.loader_name : "?", mbi.cmdline ? mbi.cmdline : "",
+		mbi.nmodules);
 
 	memory_init(pa_init(info_pa));
 	acpi_init();
+	power_init(&acpi, cmdline_has(mbi.cmdline, "poweroff"));
 	interrupts_init();
 	cpu_local_init(0, (uint64_t)boot_stack_top);
 	smp_boot(&acpi);

@@ -5,10 +5,10 @@
 #include "arch.h"
 #include "assert.h"
 #include "printk.h"
+#include "spinlock.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
 #include "x86/pit.h"
-#include "spinlock.h"
 
 enum {
 	LAPIC_ID = 0x20,

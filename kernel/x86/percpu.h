@@ -28,12 +28,12 @@ struct tss {
 _Static_assert(sizeof(struct tss) == 104, "TSS layout: Intel SDM vol. 3A 8.7");
 
 struct percpu {
-	struct percpu *self;   /* 0x00 */
-	uint64_t kstack_top;   /* 0x08: this CPU's kernel stack */
-	uint64_t user_rsp;     /* 0x10: scratch for the syscall entry */
-	uint64_t regs_top;     /* 0x18: end of the current EC's register frame */
+	struct percpu *self; /* 0x00 */
+	uint64_t kstack_top; /* 0x08: this CPU's kernel stack */
+	uint64_t user_rsp;   /* 0x10: scratch for the syscall entry */
+	uint64_t regs_top;   /* 0x18: end of the current EC's register frame */
 	struct ec *current;
-	unsigned id;           /* dense CPU number, 0 = bootstrap processor */
+	unsigned id; /* dense CPU number, 0 = bootstrap processor */
 	uint32_t apic_id;
 	bool online;
 	volatile uint64_t ticks; /* local timer interrupts taken */

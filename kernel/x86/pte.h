@@ -22,7 +22,7 @@
 /* Software: bits 9-11 are ignored by the CPU at every level (Intel: "Ignored", AMD: "AVL"). */
 #define PTE_SW_SHARED (1ull << 11) /* pt_share_top: the subtree belongs to another table */
 #define PTE_PAT_LARGE (1ull << 12) /* 2 MiB / 1 GiB leaves: PAT index bit 2 */
-#define PTE_NX (1ull << 63)        /* execute disable (needs EFER.NXE) */
+#define PTE_NX (1ull << 63)	   /* execute disable (needs EFER.NXE) */
 
 /* Physical address fields: bits 12-51 (MAXPHYADDR is at most 52). */
 #define PTE_ADDR_MASK 0x000ffffffffff000ull

@@ -17,6 +17,7 @@ enum {
 #define LCR_8N1 0x03
 #define LCR_DLAB 0x80
 #define LSR_THRE 0x20
+#define LSR_TEMT 0x40
 
 void serial_init(void)
 {
@@ -37,4 +38,11 @@ void serial_putc(char c)
 		__asm__ volatile("pause");
 	}
 	outb(COM1_PORT + UART_THR, (uint8_t)c);
+}
+
+void serial_drain(void)
+{
+	for (int i = 0; i < 1000000 && !(inb(COM1_PORT + UART_LSR) & LSR_TEMT); i++) {
+		__asm__ volatile("pause");
+	}
 }

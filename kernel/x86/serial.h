@@ -10,5 +10,7 @@
 
 void serial_init(void);
 void serial_putc(char c);
+/* Wait until the transmitter is empty, so nothing is lost when the machine powers off. */
+void serial_drain(void);
 
 #endif

@@ -49,7 +49,8 @@ static bool start_one(unsigned id, uint32_t apic_id)
 	*(volatile uint64_t *)tramp_var(trampoline_stack) = top;
 	lapic_start_ap(apic_id, AP_TRAMPOLINE_PA >> 12);
 	/* Wait up to a second of TSC time: Bochs is slow to start a CPU. */
-	for (int i = 0; i < 100000 && !__atomic_load_n(&percpu_area[id].online, __ATOMIC_ACQUIRE); i++) {
+	for (int i = 0; i < 100000 && !__atomic_load_n(&percpu_area[id].online, __ATOMIC_ACQUIRE);
+	     i++) {
 		lapic_udelay(10);
 	}
 	if (!percpu_area[id].online) {
@@ -65,7 +66,8 @@ void smp_boot(const struct acpi_info *acpi)
 	size_t tlen = (size_t)(trampoline_end - trampoline_start);
 	CHECK(tlen <= PAGE_SIZE);
 	memcpy(phys_to_virt(pa_init(AP_TRAMPOLINE_PA)), trampoline_start, tlen);
-	*(volatile uint64_t *)tramp_var(trampoline_cr3) = (uint64_t)boot_pml4; /* identity-linked .boot section */
+	*(volatile uint64_t *)tramp_var(trampoline_cr3) =
+		(uint64_t)boot_pml4; /* identity-linked .boot section */
 	*(volatile uint64_t *)tramp_var(trampoline_efer) = rdmsr(MSR_EFER);
 
 	uint32_t self = lapic_id();

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Exception and interrupt dispatch from the entry stubs (Intel SDM vol. 3A 6.15 exception classes). */
+#include "x86/trap.h"
 #include "assert.h"
 #include "ec.h"
 #include "irq.h"
@@ -8,16 +9,40 @@
 #include "x86/cpu.h"
 #include "x86/idt.h"
 #include "x86/percpu.h"
-#include "x86/trap.h"
 
 static const char *const exc_names[32] = {
-	"#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow", "#BR bound range",
-	"#UD invalid opcode", "#NM device not available", "#DF double fault", "coprocessor overrun",
-	"#TS invalid TSS", "#NP segment not present", "#SS stack fault", "#GP general protection",
-	"#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check", "#MC machine check",
-	"#XM SIMD error", "#VE virtualization", "#CP control protection", "reserved 22",
-	"reserved 23", "reserved 24", "reserved 25", "reserved 26", "reserved 27",
-	"#HV hypervisor injection", "#VC VMM communication", "#SX security", "reserved 31",
+	"#DE divide error",
+	"#DB debug",
+	"NMI",
+	"#BP breakpoint",
+	"#OF overflow",
+	"#BR bound range",
+	"#UD invalid opcode",
+	"#NM device not available",
+	"#DF double fault",
+	"coprocessor overrun",
+	"#TS invalid TSS",
+	"#NP segment not present",
+	"#SS stack fault",
+	"#GP general protection",
+	"#PF page fault",
+	"reserved 15",
+	"#MF x87 error",
+	"#AC alignment check",
+	"#MC machine check",
+	"#XM SIMD error",
+	"#VE virtualization",
+	"#CP control protection",
+	"reserved 22",
+	"reserved 23",
+	"reserved 24",
+	"reserved 25",
+	"reserved 26",
+	"reserved 27",
+	"#HV hypervisor injection",
+	"#VC VMM communication",
+	"#SX security",
+	"reserved 31",
 };
 
 const char *trap_name(uint64_t vector)
@@ -32,14 +57,22 @@ void trap_dump(enum log_level lvl, const struct regs *r)
 	if (r->vector == 14) {
 		uint64_t err = r->error;
 		printk(lvl, "  cr2 %#lx: %s %s in %s mode%s\n", read_cr2(),
-		       err & 1 ? "protection violation" : "page not present", err & 2 ? "on write" : err & 16 ? "on fetch" : "on read",
+		       err & 1 ? "protection violation" : "page not present",
+		       err & 2	  ? "on write"
+		       : err & 16 ? "on fetch"
+				  : "on read",
 		       err & 4 ? "user" : "kernel", err & 8 ? " (reserved bit set)" : "");
 	}
-	printk(lvl, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", r->rax, r->rbx, r->rcx, r->rdx);
-	printk(lvl, "  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", r->rsi, r->rdi, r->rbp, r->rsp);
-	printk(lvl, "  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", r->r8, r->r9, r->r10, r->r11);
-	printk(lvl, "  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", r->r12, r->r13, r->r14, r->r15);
-	printk(lvl, "  cr0 %016lx cr3 %016lx cr4 %016lx ss %#lx\n", read_cr0(), read_cr3(), read_cr4(), r->ss);
+	printk(lvl, "  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", r->rax, r->rbx, r->rcx,
+	       r->rdx);
+	printk(lvl, "  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", r->rsi, r->rdi, r->rbp,
+	       r->rsp);
+	printk(lvl, "  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", r->r8, r->r9, r->r10,
+	       r->r11);
+	printk(lvl, "  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", r->r12, r->r13, r->r14,
+	       r->r15);
+	printk(lvl, "  cr0 %016lx cr3 %016lx cr4 %016lx ss %#lx\n", read_cr0(), read_cr3(),
+	       read_cr4(), r->ss);
 }
 
 /* A kernel-mode exception is a kernel bug: dump everything and stop. */

@@ -41,7 +41,8 @@ void *phys_to_virt(paddr_t pa)
 {
 	uint64_t a = pa_addr(pa);
 	if (a < FAKE_PHYS_BASE || a - FAKE_PHYS_BASE >= fake_ram_size) {
-		fprintf(stderr, "fake_arch: phys_to_virt(%#llx) outside fake RAM\n", (unsigned long long)a);
+		fprintf(stderr, "fake_arch: phys_to_virt(%#llx) outside fake RAM\n",
+			(unsigned long long)a);
 		abort();
 	}
 	return fake_ram + (a - FAKE_PHYS_BASE);

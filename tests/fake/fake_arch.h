@@ -15,6 +15,4 @@ void fake_phys_fini(void);
 /* Size of fake RAM in bytes. */
 uint64_t fake_phys_size(void);
 
-
-
 #endif
