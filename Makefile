@@ -7,6 +7,7 @@
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
 #   make selftest   the test harness checked against fixture kernels
+#   make bench      micro-benchmarks (IPC round trip, FPU switching) under QEMU -icount
 #   make deps       install every Debian package the project needs (idempotent)
 #   make compdb     compile_commands.json for the whole tree
 #   make format / check-format, make clang (build everything with clang into build-clang/)
@@ -81,7 +82,9 @@ USER_PROGS += $(B)/$(1).elf
 endef
 
 APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard user/apps/*/))))
-$(eval $(call user_prog,roottask,user/roottask))
+# The roottask validates ELF images with the kernel's own (pure, host-tested) checker.
+$(eval $(call user_prog,roottask,user/roottask,kernel/elf.c))
+$(B)/u/kernel/%.c.o $(B)/u/user/roottask/%.c.o: UCFLAGS += -Ikernel
 $(foreach a,$(APPS),$(eval $(call user_prog,$(a),user/apps/$(a))))
 ifneq ($(wildcard vmm/*.c),)
 $(eval $(call user_prog,vmm,vmm,$(wildcard vmm/devices/*.c)))
@@ -98,7 +101,7 @@ $(ISO): $(KERNEL) $(USER_PROGS) run/mkiso
 		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)"
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test unit vmtest selftest deps compdb format check-format clean clang
+.PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang
 all: $(ISO)
 kernel: $(KERNEL)
 user: $(USER_PROGS)
@@ -137,7 +140,12 @@ unit: $(UNIT_BIN)
 	tests/run-all --unit-only $(UNIT_BIN)
 
 # Boot modules the emulated tests feed the kernel as bad input.
-TESTDATA := $(B)/testdata/truncated.elf $(B)/testdata/not-an-elf.bin
+TESTDATA := $(B)/testdata/truncated.elf $(B)/testdata/not-an-elf.bin \
+	$(B)/testdata/hello2.elf $(B)/testdata/fputest2.elf
+# A second copy of a program, to boot it twice (GRUB modules need distinct file names).
+$(B)/testdata/%2.elf: $(B)/%.elf
+	@mkdir -p $(@D)
+	cp $< $@
 $(B)/testdata/truncated.elf: $(B)/roottask.elf
 	@mkdir -p $(@D)
 	head -c 300 $< > $@
@@ -150,6 +158,10 @@ vmtest: $(ISO) $(TESTDATA)
 
 test: $(ISO) $(TESTDATA) $(UNIT_BIN)
 	tests/run-all --build $(B) $(UNIT_BIN)
+
+# Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
+bench: $(ISO)
+	tests/bench --build $(B)
 
 # The harness's own tests (fixture kernels, no Vireo needed).
 selftest:

@@ -1,79 +1,234 @@
 /* SPDX-License-Identifier: MIT */
-/* Execution contexts: creation, the user-mode exception path and termination. */
+/* Execution contexts: creation, the way back to user mode, death and the user exception path. */
 #include "ec.h"
+#include "fpu.h"
 
+#include "arch.h"
 #include "assert.h"
+#include "ipc.h"
+#include "klock.h"
 #include "kstring.h"
+#include "obj.h"
 #include "pd.h"
 #include "printk.h"
+#include "sc.h"
 #include "sched.h"
 #include "slab.h"
+#include "sm.h"
+#include "x86/idt.h"
+#include "x86/iobitmap.h"
+#include "x86/lapic.h"
 #include "x86/memlayout.h"
 #include "x86/percpu.h"
 #include "x86/trap.h"
 
 static struct slab_cache ec_cache;
-static bool ec_cache_ready;
-static unsigned live_ecs;
+static unsigned live_global_ecs;
 
-struct ec *ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t arg,
-		     unsigned cpu)
+static void ec_cache_init(void)
 {
-	if (!ec_cache_ready) {
+	if (!ec_cache.name) {
 		slab_cache_init(&ec_cache, "ec", sizeof(struct ec), 64);
-		ec_cache_ready = true;
 	}
-	if (cpu >= cpus_online) {
-		return NULL;
+}
+
+static status_t map_utcb(struct ec *ec, uint64_t utcb_va)
+{
+	if (!IS_ALIGNED(utcb_va, PAGE_SIZE)) {
+		return VIREO_BAD_PAR;
+	}
+	status_t st = pd_map_anon(ec->pd, utcb_va, PAGE_SIZE, MAP_R | MAP_W);
+	if (st == VIREO_OK) {
+		paddr_t pa;
+		CHECK(pt_lookup(&ec->pd->pt, utcb_va, &pa, NULL, NULL));
+		ec->utcb = phys_to_virt(pa);
+		ec->utcb_va = utcb_va;
+	}
+	return st;
+}
+
+status_t ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t utcb_va,
+		   uint64_t evt_base, uint64_t arg, unsigned cpu, bool local, struct ec **out)
+{
+	ec_cache_init();
+	if (cpu >= MAX_CPUS || !percpu_area[cpu].online) {
+		return VIREO_BAD_CPU;
+	}
+	status_t st = pd_charge(pd, sizeof(struct ec));
+	if (st != VIREO_OK) {
+		return st;
 	}
 	struct ec *ec = slab_alloc(&ec_cache);
 	if (!ec) {
-		return NULL;
+		pd_refund(pd, sizeof(struct ec));
+		return VIREO_NO_MEM;
 	}
+	ec->obj.type = OBJ_EC;
 	ec->pd = pd;
-	pd->refs++;
+	ec->fpu = fpu_state_alloc();
+	st = ec->fpu ? map_utcb(ec, utcb_va) : VIREO_NO_MEM;
+	if (st != VIREO_OK) {
+		fpu_state_free(ec);
+		slab_free(&ec_cache, ec);
+		pd_refund(pd, sizeof(struct ec));
+		return st;
+	}
+	obj_get(&pd->obj);
 	memcpy(ec->name, name, strnlen(name, sizeof(ec->name) - 1));
-	ec->regs.rip = ip;
-	ec->regs.rsp = sp;
-	ec->regs.rdi = arg;
-	ec->regs.cs = SEL_UCODE;
-	ec->regs.ss = SEL_UDATA;
-	ec->regs.rflags = 0x202; /* IF, reserved bit 1 */
+	ec->regs = (struct regs){ .rip = ip,
+				  .rsp = sp,
+				  .rdi = arg,
+				  .cs = SEL_UCODE,
+				  .ss = SEL_UDATA,
+				  .rflags = 0x202 /* IF and the reserved bit 1 */ };
+	ec->initial_sp = sp;
+	ec->evt_base = evt_base;
 	ec->cpu = cpu;
-	ec->state = EC_READY;
-	__atomic_add_fetch(&live_ecs, 1, __ATOMIC_RELAXED);
-	sched_enqueue(ec);
-	return ec;
-}
-
-void ec_kill(struct ec *ec)
-{
-	if (ec->state == EC_READY) {
-		sched_dequeue(ec);
+	ec->local = local;
+	ec->state = local ? EC_WAITING : EC_READY;
+	ec->cont = ec_ret_iret;
+	if (!local) {
+		pd->live_ecs++;
+		live_global_ecs++;
 	}
-	ec->state = EC_DEAD;
-	struct pd *pd = ec->pd;
-	/* Only the CPU running it kills it for now, so it is safe to free once we leave its frame. */
-	if (this_cpu()->current == ec) {
-		this_cpu()->current = NULL;
-	}
-	slab_free(&ec_cache, ec);
-	__atomic_sub_fetch(&live_ecs, 1, __ATOMIC_RELAXED);
-	pd_put(pd);
-}
-
-void ec_user_exception(struct ec *ec)
-{
-	/* User misbehaviour is not a kernel error: report at info level and end the task. */
-	pr_info("vireo: %s killed: %s in user mode\n", ec->name, trap_name(ec->regs.vector));
-	trap_dump(LOG_INFO, &ec->regs);
-	ec_kill(ec);
-	if (ec_count() == 0) {
-		pr_info("vireo: no user tasks left; CPUs idle\n");
-	}
+	obj_live[OBJ_EC]++;
+	*out = ec;
+	return VIREO_OK;
 }
 
 unsigned ec_count(void)
 {
-	return __atomic_load_n(&live_ecs, __ATOMIC_RELAXED);
+	return live_global_ecs;
+}
+
+void ec_kill(struct ec *ec, const char *why)
+{
+	if (ec->state == EC_DEAD) {
+		return;
+	}
+	if (why) {
+		pr_info("vireo: %s killed: %s\n", ec->name, why);
+	}
+	if (ec->timeout_tick) {
+		sched_timeout_cancel(ec);
+		sm_forget(ec);
+	}
+	ipc_abort_ec(ec);
+	ec->state = EC_DEAD;
+	if (ec->sc) {
+		sched_dequeue(ec->sc);
+	}
+	if (!ec->local) {
+		ec->pd->live_ecs--;
+		if (--live_global_ecs == 0) {
+			pr_info("vireo: no user tasks left; CPUs idle\n");
+		}
+	}
+}
+
+void ec_destroy(struct ec *ec)
+{
+	/* An SC holds a reference on its EC, so none points here any more. */
+	CHECK(!ec->sc);
+	ec_kill(ec, NULL);
+	fpu_state_free(ec);
+	/* UTCB frames belong to the PD's anon list and go with the PD. */
+	struct pd *pd = ec->pd;
+	obj_live[OBJ_EC]--;
+	if (ec->running) {
+		/* Another CPU is still in user mode on it: it frees the EC when it enters the kernel. */
+		ec->obj.type = OBJ_NULL;
+		lapic_send_ipi(percpu_area[ec->cpu].apic_id, VEC_IPI_RESCHED);
+	} else if (this_cpu()->current == ec) {
+		/* We are in a system call of this very EC: free it once the scheduler has left it. */
+		ec->obj.type = OBJ_NULL;
+		this_cpu()->zombie = ec;
+	} else {
+		slab_free(&ec_cache, ec);
+	}
+	pd_refund(pd, sizeof(struct ec));
+	obj_put(&pd->obj);
+}
+
+void ec_reap(void)
+{
+	struct percpu *cpu = this_cpu();
+	if (cpu->zombie) {
+		if (cpu->current == cpu->zombie) {
+			cpu->current = NULL;
+		}
+		slab_free(&ec_cache, cpu->zombie);
+		cpu->zombie = NULL;
+	}
+}
+
+/* On kernel entry: the EC we come from may have been destroyed while we ran it. */
+struct ec *ec_enter_kernel(void)
+{
+	struct percpu *cpu = this_cpu();
+	struct ec *ec = cpu->current;
+	if (ec) {
+		ec->running = false;
+		if (ec->obj.type == OBJ_NULL) {
+			slab_free(&ec_cache, ec);
+			cpu->current = NULL;
+			return NULL;
+		}
+	}
+	return ec;
+}
+
+/* A recalled EC enters its recall event before it may run on (seed 003: vCPU "recall"). */
+static void check_recall(struct ec *ec)
+{
+	if (ec->recall) {
+		ec->recall = false;
+		ec->regs.vector = EVT_RECALL;
+		ec->regs.error = 0;
+		ec->cont = ec_ret_iret;
+		ipc_exception(
+			ec); /* returns only if there is no recall portal: then just continue */
+	}
+}
+
+static void prepare_exit(struct ec *ec)
+{
+	struct percpu *cpu = this_cpu();
+	cpu->current = ec;
+	cpu->regs_top = (uint64_t)(&ec->regs + 1);
+	cpu->tss.rsp[0] = cpu->regs_top;
+	ec->running = true;
+	ec->cont = ec_ret_iret;
+	pd_activate(ec->pd);
+	iobitmap_load(ec->pd->io_bitmap);
+	fpu_switch(ec);
+	klock_release();
+}
+
+void ec_ret_syscall(struct ec *ec)
+{
+	check_recall(ec);
+	prepare_exit(ec);
+	/* SYSRET is only safe with a canonical RIP (Intel raises #GP in ring 0 otherwise). */
+	if (ec->regs.rip < USER_END) {
+		ret_user_sysret(&ec->regs);
+	}
+	ret_user_iret(&ec->regs);
+}
+
+void ec_ret_iret(struct ec *ec)
+{
+	check_recall(ec);
+	prepare_exit(ec);
+	ret_user_iret(&ec->regs);
+}
+
+void ec_user_exception(struct ec *ec)
+{
+	ec->cont = ec_ret_iret;
+	ipc_exception(ec); /* returns only when no handler takes it */
+	pr_info("vireo: %s killed: %s in user mode\n", ec->name, trap_name(ec->regs.vector));
+	trap_dump(LOG_INFO, &ec->regs);
+	ec_kill(ec, NULL);
+	sched_schedule();
 }

@@ -1,36 +1,74 @@
 /* SPDX-License-Identifier: MIT */
-/* Execution context: registers, owning PD and scheduling state (seed 000: "Execution Context"). */
+/* Execution context: registers, UTCB, owning PD, IPC partners (seed 000: "Execution Context"). */
 #ifndef KERNEL_EC_H
 #define KERNEL_EC_H
 
+#include <vireo/utcb.h>
+
+#include "kobj.h"
 #include "types.h"
 #include "x86/regs.h"
 
+struct ec;
 struct pd;
+struct sc;
+struct portal;
+struct sm;
 
 enum ec_state {
-	EC_READY, /* runnable, in a run queue or running */
-	EC_BLOCKED,
-	EC_DEAD,
+	EC_READY,   /* runs when an SC leads to it */
+	EC_CALLING, /* waiting for a reply (its SC runs the callee) */
+	EC_WAITING, /* local EC waiting for a call; or blocked on a semaphore / busy portal */
+	EC_DEAD,    /* exited or killed; freed when the last reference goes */
 };
+
+/* How a blocked EC continues (seed 001: continuations instead of kernel stacks). */
+typedef __noreturn void (*ec_cont_fn)(struct ec *ec);
 
 struct ec {
 	struct regs regs; /* user state: TSS.RSP0 points just past it */
+	struct kobj obj;
 	struct pd *pd;
-	char name[16];
+	struct vireo_utcb *utcb; /* kernel view of the UTCB page */
+	void *fpu;		 /* FPU/SSE/AVX state (kernel/x86/fpu.c) */
+	uint64_t utcb_va;
+	uint64_t evt_base;
+	uint64_t initial_sp; /* local ECs restart here for every call */
+	unsigned cpu;
+	bool local;
 	enum ec_state state;
-	unsigned cpu;	 /* CPU whose run queue holds it */
-	struct ec *next; /* run-queue link */
+	ec_cont_fn cont;
+	struct sc *sc;	       /* own SC (global ECs, once bound) */
+	struct ec *caller;     /* local EC: whom it serves; or exception IPC: the faulting EC */
+	struct ec *callee;     /* calling EC: who runs on its SC for it */
+	struct portal *portal; /* the portal of the call being served */
+	bool exc_call;	       /* the call being served is an exception IPC */
+	struct ec *wait_next;  /* link in a semaphore's or busy handler's queue */
+	struct sm *wait_sm;    /* semaphore it is blocked on */
+	struct ec *waiters;    /* local EC: callers queued while it is busy */
+	uint64_t timeout_tick; /* 0: no timeout */
+	struct ec *timeout_next;
+	bool running; /* some CPU is in user mode on it (freed only after it leaves) */
+	bool recall;
+	char name[16];
 };
 
-/* A global EC in `pd` that starts at `ip` with stack `sp` and `arg` in RDI on CPU `cpu`. */
-struct ec *ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t arg,
-		     unsigned cpu);
-/* Terminate: leaves the run queue, drops its PD reference; freed once no CPU runs it. */
-void ec_kill(struct ec *ec);
-/* An exception in user mode (issue 3: report and kill; exception IPC comes with portals). */
-void ec_user_exception(struct ec *ec);
-/* Number of live ECs (for leak checks). */
+status_t ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t utcb_va,
+		   uint64_t evt_base, uint64_t arg, unsigned cpu, bool local, struct ec **out);
+void ec_destroy(struct ec *ec);
+/* End the EC now (exit, or an exception nobody handles): wakes whoever depends on it. */
+void ec_kill(struct ec *ec, const char *why);
+/* An exception in user mode: exception IPC to the portal at evt_base + vector, or kill. */
+__noreturn void ec_user_exception(struct ec *ec);
+/* Return to user mode after a syscall, with the status in RAX (a continuation). */
+__noreturn void ec_ret_syscall(struct ec *ec);
+/* Return to user mode with the full frame (a continuation). */
+__noreturn void ec_ret_iret(struct ec *ec);
+/* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile. */
+struct ec *ec_enter_kernel(void);
+/* Free an EC destroyed during its own system call (the scheduler calls it before switching). */
+void ec_reap(void);
+/* Global ECs that have not exited (native "tasks alive"). */
 unsigned ec_count(void);
 
 #endif

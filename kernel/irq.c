@@ -1,17 +1,37 @@
 /* SPDX-License-Identifier: MIT */
-/* Interrupt dispatch by vector: the local timer drives scheduling, IPIs, and device IRQs. */
+/* Interrupt dispatch by vector: the local timer drives scheduling; device IRQs signal semaphores. */
 #include "irq.h"
 
+#include "acpi.h"
 #include "ec.h"
 #include "printk.h"
 #include "sched.h"
+#include "sm.h"
+#include "tlb.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
+#include "x86/ioapic.h"
 #include "x86/lapic.h"
 #include "x86/percpu.h"
 #include "x86/power.h"
 
 static volatile bool halting;
+static struct sm *gsi_sm[VEC_IRQ_COUNT];
+static bool gsi_level[VEC_IRQ_COUNT];
+
+static void device_irq(unsigned gsi)
+{
+	struct sm *sm = gsi_sm[gsi];
+	if (!sm) {
+		ioapic_mask(gsi, true);
+		return;
+	}
+	/* A level-triggered line stays masked until the driver waits again (it has serviced it). */
+	if (gsi_level[gsi]) {
+		ioapic_mask(gsi, true);
+	}
+	sm_up(sm);
+}
 
 void irq_dispatch(uint64_t vector)
 {
@@ -25,13 +45,57 @@ void irq_dispatch(uint64_t vector)
 		break;
 	case VEC_IPI_RESCHED:
 		break;
+	case VEC_IPI_TLB:
+		tlb_serve();
+		break;
 	case VEC_SPURIOUS:
 		return; /* no EOI for spurious interrupts (Intel SDM vol. 3A 11.9) */
 	default:
-		pr_warn("irq: unexpected vector %lu on CPU %u\n", vector, this_cpu()->id);
+		if (vector >= VEC_IRQ_BASE && vector < VEC_IRQ_BASE + VEC_IRQ_COUNT) {
+			device_irq((unsigned)(vector - VEC_IRQ_BASE));
+		} else {
+			pr_warn("irq: unexpected vector %lu on CPU %u\n", vector, this_cpu()->id);
+		}
 		break;
 	}
 	lapic_eoi();
+}
+
+status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu)
+{
+	if (gsi >= VEC_IRQ_COUNT || gsi >= ioapic_gsi_count()) {
+		return VIREO_BAD_DEV;
+	}
+	if (cpu >= MAX_CPUS || !percpu_area[cpu].online) {
+		return VIREO_BAD_CPU;
+	}
+	if (gsi_sm[gsi] && gsi_sm[gsi] != sm) {
+		return VIREO_BUSY;
+	}
+	bool level = false, active_low = false;
+	ioapic_gsi_polarity(gsi, &level, &active_low);
+	gsi_sm[gsi] = sm;
+	gsi_level[gsi] = level;
+	sm->gsi = (int)gsi;
+	ioapic_route(gsi, (uint8_t)(VEC_IRQ_BASE + gsi), percpu_area[cpu].apic_id, level,
+		     active_low);
+	return VIREO_OK;
+}
+
+void irq_sm_down_hook(struct sm *sm)
+{
+	if (sm->gsi >= 0 && gsi_level[sm->gsi]) {
+		ioapic_mask((unsigned)sm->gsi, false);
+	}
+}
+
+void irq_sm_gone(struct sm *sm)
+{
+	if (sm->gsi >= 0) {
+		ioapic_mask((unsigned)sm->gsi, true);
+		gsi_sm[sm->gsi] = NULL;
+		sm->gsi = -1;
+	}
 }
 
 /* NMIs are only sent by a panicking CPU: stop here. */

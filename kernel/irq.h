@@ -1,12 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* Interrupt dispatch by vector: local timer, IPIs, device IRQs. */
+/* Interrupt dispatch by vector: local timer, IPIs, and device interrupts delivered to semaphores. */
 #ifndef KERNEL_IRQ_H
 #define KERNEL_IRQ_H
 
 #include "types.h"
 #include "x86/regs.h"
 
+struct sm;
+
 void irq_dispatch(uint64_t vector);
 void irq_nmi(struct regs *r);
+/* Route global system interrupt `gsi` to CPU `cpu`; each interrupt does an up on `sm` (seed 002). */
+status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu);
+/* A driver waits on its interrupt SM: a level-triggered interrupt is unmasked again. */
+void irq_sm_down_hook(struct sm *sm);
+/* The SM is destroyed: its interrupt is masked and forgotten. */
+void irq_sm_gone(struct sm *sm);
 
 #endif

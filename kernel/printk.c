@@ -73,6 +73,26 @@ void console_write(const char *s, size_t len)
 	console_release(flags);
 }
 
+/* Return addresses along the frame-pointer chain (the kernel keeps frame pointers); addr2line -e
+ * build/vireo.elf turns them into lines. Frames must stay inside kernel memory. */
+static void backtrace(void)
+{
+	char buf[48];
+	const uint64_t *fp = __builtin_frame_address(0);
+	for (int i = 0;
+	     i < 16 && fp && (uint64_t)fp >= 0xffff800000000000ull && !((uint64_t)fp & 7); i++) {
+		uint64_t ret = fp[1];
+		if (ret < 0xffffffff80000000ull) {
+			break;
+		}
+		int n = fmt_snprintf(buf, sizeof(buf), "  at %#lx\n", ret);
+		for (int j = 0; j < n && j < (int)sizeof(buf) - 1; j++) {
+			out_char(buf[j], NULL);
+		}
+		fp = (const uint64_t *)fp[0];
+	}
+}
+
 /* Panic takes the console without its lock: the CPU that panics may hold it already. */
 void panic_at(const char *file, int line, const char *fmt, ...)
 {
@@ -91,6 +111,7 @@ void panic_at(const char *file, int line, const char *fmt, ...)
 	fmt_vformat(out_char, NULL, fmt, ap);
 	va_end(ap);
 	out_char('\n', NULL);
+	backtrace();
 	panic_halt_others();
 	for (;;) {
 		cpu_halt();

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Start the roottask: the first user program, an ELF image from a boot module (untrusted input). */
+/*
+ * Start the roottask: the first user program, an ELF image from a boot module (untrusted input).
+ * It receives the capabilities to itself, most of RAM (mapped at a window in its address space and
+ * delegatable), all I/O ports, and a kernel-memory quota for the objects it creates.
+ */
 #include "roottask.h"
 
 #include <vireo/bootinfo.h>
@@ -10,8 +14,10 @@
 #include "elf.h"
 #include "frame.h"
 #include "kstring.h"
+#include "obj.h"
 #include "pd.h"
 #include "printk.h"
+#include "sc.h"
 #include "x86/memlayout.h"
 #include "x86/percpu.h"
 
@@ -19,6 +25,11 @@
 #define ROOT_STACK_TOP 0x00007ffff0000000ull
 #define ROOT_STACK_SIZE 0x10000ull
 #define ROOT_BOOTINFO 0x00007fffe0000000ull
+#define ROOT_PRIO 16
+#define ROOT_QUANTUM_US 10000
+/* RAM the kernel keeps for its own objects: a quarter, at least 32 MiB. */
+#define KERNEL_RESERVE_MIN (32ull << 20)
+#define USER_BLOCK_ORDER FRAME_MAX_ORDER
 
 static status_t load_segment(struct pd *pd, const void *img, const struct elf_segment *s)
 {
@@ -44,42 +55,147 @@ static status_t map_bootinfo(struct pd *pd, const struct vireo_bootinfo *bi)
 	return st;
 }
 
-status_t roottask_start(const void *img, size_t len, const char *name,
-			const struct vireo_bootinfo *bi)
+/* Hand RAM above the kernel's reserve to the roottask in 4 MiB blocks, recorded in `bi`. */
+static status_t give_memory(struct pd *pd, struct vireo_bootinfo *bi)
 {
-	_Static_assert(sizeof(struct vireo_bootinfo) <= PAGE_SIZE, "boot info fits one page");
-	struct elf_image elf;
-	status_t st = elf_parse(img, len, USER_END, &elf);
-	if (st != VIREO_OK) {
-		pr_warn("roottask: %s is not a loadable ELF64 x86-64 executable (status %d)\n",
-			name, st);
-		return st;
+	uint64_t block = PAGE_SIZE << USER_BLOCK_ORDER;
+	uint64_t reserve = MAX(KERNEL_RESERVE_MIN, frame_free_pages() * PAGE_SIZE / 4);
+	while (frame_free_pages() * PAGE_SIZE >= reserve + block) {
+		paddr_t pa = frame_alloc(USER_BLOCK_ORDER);
+		if (!pa_valid(pa)) {
+			break;
+		}
+		uint64_t va = VIREO_ROOT_PHYS_WINDOW + pa_addr(pa);
+		status_t st = pd_grant_memory(pd, va, pa, USER_BLOCK_ORDER, MEM_R | MEM_W | MEM_X);
+		if (st != VIREO_OK) {
+			frame_free(pa, USER_BLOCK_ORDER);
+			return st;
+		}
+		struct vireo_mem_region *last = bi->nmem ? &bi->mem[bi->nmem - 1] : NULL;
+		if (last && last->phys + last->size == pa_addr(pa)) {
+			last->size += block;
+		} else if (last && pa_addr(pa) + block == last->phys) {
+			/* The allocator tends to hand out blocks from the top down. */
+			last->phys = pa_addr(pa);
+			last->va = va;
+			last->size += block;
+		} else if (bi->nmem < VIREO_BOOTINFO_MAX_MEM) {
+			bi->mem[bi->nmem++] = (struct vireo_mem_region){ pa_addr(pa), va, block };
+		} else {
+			/* Out of boot-info slots: the block stays the roottask's but it cannot see where. */
+			pr_warn("roottask: more than %d memory regions, some RAM is not listed\n",
+				VIREO_BOOTINFO_MAX_MEM);
+		}
 	}
-	struct pd *pd = pd_create(name);
-	if (!pd) {
-		return VIREO_NO_MEM;
+	return VIREO_OK;
+}
+
+static uint64_t roottask_ram(const struct vireo_bootinfo *bi)
+{
+	uint64_t sum = 0;
+	for (uint32_t i = 0; i < bi->nmem; i++) {
+		sum += bi->mem[i].size;
 	}
-	pd->refs++; /* held while loading */
-	for (size_t i = 0; st == VIREO_OK && i < elf.nseg; i++) {
-		st = load_segment(pd, img, &elf.seg[i]);
+	return sum;
+}
+
+static status_t give_caps(struct pd *pd, struct ec *ec, struct sc *sc)
+{
+	status_t st = pd_install_obj(pd, SEL_SELF_PD, &pd->obj, RIGHTS_ALL);
+	if (st == VIREO_OK) {
+		st = pd_install_obj(pd, SEL_SELF_EC, &ec->obj, RIGHTS_ALL);
+	}
+	if (st == VIREO_OK) {
+		st = pd_install_obj(pd, SEL_SELF_SC, &sc->obj, RIGHTS_ALL);
+	}
+	if (st == VIREO_OK) {
+		st = pd_grant_ports(pd, 0, 16);
+	}
+	return st;
+}
+
+/* Boot modules appear read-only in the window too, so the roottask can load them (not delegatable). */
+static status_t map_modules(struct pd *pd, const struct vireo_bootinfo *bi)
+{
+	for (uint32_t i = 0; i < bi->nmodules; i++) {
+		uint64_t start = ALIGN_DOWN(bi->modules[i].phys, PAGE_SIZE);
+		uint64_t end = ALIGN_UP(bi->modules[i].phys + bi->modules[i].size, PAGE_SIZE);
+		if (end == start) {
+			continue;
+		}
+		status_t st = pt_map(&pd->pt, VIREO_ROOT_PHYS_WINDOW + start, pa_init(start),
+				     end - start, MAP_R | MAP_U, 0);
+		if (st != VIREO_OK) {
+			return st;
+		}
+	}
+	return VIREO_OK;
+}
+
+static status_t build(struct pd *pd, const void *img, const struct elf_image *elf,
+		      struct vireo_bootinfo *bi)
+{
+	status_t st = VIREO_OK;
+	for (size_t i = 0; st == VIREO_OK && i < elf->nseg; i++) {
+		st = load_segment(pd, img, &elf->seg[i]);
 	}
 	if (st == VIREO_OK) {
 		st = pd_map_anon(pd, ROOT_STACK_TOP - ROOT_STACK_SIZE, ROOT_STACK_SIZE,
 				 MAP_R | MAP_W);
 	}
 	if (st == VIREO_OK) {
+		st = give_memory(pd, bi);
+	}
+	if (st == VIREO_OK) {
+		st = map_modules(pd, bi);
+	}
+	return st;
+}
+
+status_t roottask_start(const void *img, size_t len, const char *name, struct vireo_bootinfo *bi)
+{
+	_Static_assert(sizeof(struct vireo_bootinfo) <= PAGE_SIZE, "boot info fits one page");
+	struct elf_image elf;
+	struct pd *pd;
+	struct ec *ec;
+	struct sc *sc;
+	status_t st = elf_parse(img, len, USER_END, &elf);
+	if (st != VIREO_OK) {
+		pr_warn("roottask: %s is not a loadable ELF64 x86-64 executable (status %d)\n",
+			name, st);
+		return st;
+	}
+	/* Everything the kernel keeps after handing out RAM is the roottask's to spend. */
+	st = pd_create(NULL, UINT64_MAX / 2, name, &pd);
+	if (st != VIREO_OK) {
+		return st;
+	}
+	obj_get(&pd->obj); /* held while building */
+	st = build(pd, img, &elf, bi);
+	bi->kernel_quota = frame_free_pages() * PAGE_SIZE;
+	bi->utcb = VIREO_ROOT_UTCB;
+	if (st == VIREO_OK) {
 		st = map_bootinfo(pd, bi);
 	}
-	if (st == VIREO_OK &&
-	    !ec_create(pd, name, elf.entry, ROOT_STACK_TOP - 8, ROOT_BOOTINFO, 0)) {
-		st = VIREO_NO_MEM;
+	if (st == VIREO_OK) {
+		st = ec_create(pd, name, elf.entry, ROOT_STACK_TOP - 8, VIREO_ROOT_UTCB,
+			       VIREO_ROOT_EVT_BASE, ROOT_BOOTINFO, 0, false, &ec);
+	}
+	if (st == VIREO_OK) {
+		obj_get(&ec->obj);
+		st = sc_create(ec, ROOT_PRIO, ROOT_QUANTUM_US, &sc);
+		if (st == VIREO_OK) {
+			st = give_caps(pd, ec, sc);
+		}
+		obj_put(&ec->obj);
 	}
 	if (st != VIREO_OK) {
 		pr_warn("roottask: cannot start %s (status %d)\n", name, st);
 	} else {
-		pr_info("roottask: %s loaded, entry %#lx, %zu segments\n", name, elf.entry,
-			elf.nseg);
+		pr_info("roottask: %s loaded, entry %#lx, %zu segments, %u MiB of RAM in %u "
+			"regions\n",
+			name, elf.entry, elf.nseg, (unsigned)(roottask_ram(bi) >> 20), bi->nmem);
 	}
-	pd_put(pd);
+	obj_put(&pd->obj);
 	return st;
 }

@@ -7,8 +7,10 @@
 
 struct vireo_bootinfo;
 
-/* Build a PD from the ELF image, map stack and boot info, and make its first EC runnable on CPU 0. */
-status_t roottask_start(const void *img, size_t len, const char *name,
-			const struct vireo_bootinfo *bi);
+/*
+ * Build a PD from the ELF image, give it most of RAM, all ports and capabilities to itself, map
+ * stack and boot info (which this completes), and make its first EC runnable on CPU 0.
+ */
+status_t roottask_start(const void *img, size_t len, const char *name, struct vireo_bootinfo *bi);
 
 #endif

@@ -1,120 +1,232 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-CPU round-robin run queues and the exit path to user mode (continuations: no kernel stack is kept). */
+/*
+ * Per-CPU fixed-priority round-robin queues of scheduling contexts. An SC runs its EC, or, while
+ * that EC waits in a portal call, the handler it donated itself to (seed 000): sched_runner()
+ * follows that chain. Blocked ECs keep no kernel stack, only a continuation.
+ */
 #include "sched.h"
 
 #include "assert.h"
 #include "ec.h"
+#include "klock.h"
 #include "pd.h"
-#include "spinlock.h"
+#include "sc.h"
+#include "sm.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
-#include "x86/memlayout.h"
+#include "x86/lapic.h"
 #include "x86/percpu.h"
 
-/* Ticks an EC runs before the next one in its queue gets the CPU. */
-#define SLICE_TICKS 5
-
 struct runq {
-	spinlock_t lock;
-	struct ec *head, *tail;
-	unsigned slice_left;
+	struct sc *head[SC_PRIOS], *tail[SC_PRIOS];
+	struct sc *current; /* SC whose chain runs now, NULL when idle */
 	bool resched;
 };
 
 static struct runq runqs[MAX_CPUS];
+static uint64_t ticks_cpu0;
+static struct ec *timeouts; /* ECs with a deadline, unsorted: few at a time */
 
-void sched_enqueue(struct ec *ec)
+struct ec *sched_runner(struct sc *sc)
 {
-	struct runq *q = &runqs[ec->cpu];
-	spin_lock(&q->lock);
-	ec->next = NULL;
-	if (q->tail) {
-		q->tail->next = ec;
-	} else {
-		q->head = ec;
+	struct ec *e = sc->ec;
+	while (e->state == EC_CALLING && e->callee) {
+		e = e->callee;
 	}
-	q->tail = ec;
-	spin_unlock(&q->lock);
+	return e;
 }
 
-void sched_dequeue(struct ec *ec)
+static void kick(unsigned cpu)
 {
-	struct runq *q = &runqs[ec->cpu];
-	spin_lock(&q->lock);
-	struct ec **pp = &q->head, *prev = NULL;
-	while (*pp && *pp != ec) {
+	if (cpu != this_cpu()->id) {
+		lapic_send_ipi(percpu_area[cpu].apic_id, VEC_IPI_RESCHED);
+	}
+}
+
+void sched_enqueue(struct sc *sc)
+{
+	if (sc->queued) {
+		return;
+	}
+	struct runq *q = &runqs[sc->cpu];
+	sc->next = NULL;
+	if (q->tail[sc->prio]) {
+		q->tail[sc->prio]->next = sc;
+	} else {
+		q->head[sc->prio] = sc;
+	}
+	q->tail[sc->prio] = sc;
+	sc->queued = true;
+	if (!q->current || q->current->prio < sc->prio) {
+		q->resched = true;
+		kick(sc->cpu);
+	}
+}
+
+void sched_dequeue(struct sc *sc)
+{
+	if (!sc->queued) {
+		return;
+	}
+	struct runq *q = &runqs[sc->cpu];
+	struct sc **pp = &q->head[sc->prio], *prev = NULL;
+	while (*pp != sc) {
+		CHECK(*pp);
 		prev = *pp;
 		pp = &(*pp)->next;
 	}
-	if (*pp) {
-		*pp = ec->next;
-		if (q->tail == ec) {
-			q->tail = prev;
+	*pp = sc->next;
+	if (q->tail[sc->prio] == sc) {
+		q->tail[sc->prio] = prev;
+	}
+	sc->next = NULL;
+	sc->queued = false;
+	if (q->current == sc) {
+		q->current = NULL;
+	}
+}
+
+void sched_migrate(struct sc *sc, unsigned cpu)
+{
+	bool was = sc->queued;
+	sched_dequeue(sc);
+	sc->cpu = cpu;
+	if (was) {
+		sched_enqueue(sc);
+	}
+}
+
+struct sc *sched_chain_sc(struct ec *ec)
+{
+	while (ec->caller) {
+		ec = ec->caller;
+	}
+	return ec->sc;
+}
+
+void sched_wake(struct ec *ec)
+{
+	struct sc *sc = sched_chain_sc(ec);
+	if (sc && sched_runner(sc)->state == EC_READY) {
+		/* The chain may now end on another CPU: the SC must be queued there, never moved while
+		 * it sits in a queue. */
+		unsigned cpu = sched_runner(sc)->cpu;
+		if (sc->cpu != cpu) {
+			sched_migrate(sc, cpu);
+		}
+		sched_enqueue(sc);
+	}
+}
+
+void sched_block(struct ec *ec)
+{
+	struct sc *sc = sched_chain_sc(ec);
+	if (sc) {
+		sched_dequeue(sc);
+	}
+	sched_schedule();
+}
+
+uint64_t sched_now(void)
+{
+	return __atomic_load_n(&ticks_cpu0, __ATOMIC_RELAXED);
+}
+
+void sched_timeout_add(struct ec *ec, uint64_t ticks)
+{
+	ec->timeout_tick = sched_now() + (ticks ? ticks : 1);
+	ec->timeout_next = timeouts;
+	timeouts = ec;
+}
+
+void sched_timeout_cancel(struct ec *ec)
+{
+	for (struct ec **pp = &timeouts; *pp; pp = &(*pp)->timeout_next) {
+		if (*pp == ec) {
+			*pp = ec->timeout_next;
+			break;
 		}
 	}
-	ec->next = NULL;
-	spin_unlock(&q->lock);
+	ec->timeout_tick = 0;
+	ec->timeout_next = NULL;
+}
+
+static void expire_timeouts(void)
+{
+	uint64_t now = sched_now();
+	struct ec **pp = &timeouts;
+	while (*pp) {
+		struct ec *ec = *pp;
+		if (ec->timeout_tick && ec->timeout_tick <= now) {
+			*pp = ec->timeout_next;
+			ec->timeout_tick = 0;
+			ec->timeout_next = NULL;
+			sm_timeout(ec);
+		} else {
+			pp = &ec->timeout_next;
+		}
+	}
 }
 
 void sched_tick(void)
 {
 	struct runq *q = &runqs[this_cpu()->id];
-	if (q->slice_left && --q->slice_left == 0) {
-		q->resched = true;
+	if (this_cpu()->id == 0) {
+		__atomic_add_fetch(&ticks_cpu0, 1, __ATOMIC_RELAXED);
+		expire_timeouts();
+	}
+	struct sc *sc = q->current;
+	if (sc) {
+		sc->consumed++;
+		if (sc->left) {
+			sc->left--;
+		}
+		if (!sc->left) {
+			q->resched = true;
+		}
 	}
 }
 
-/* Rotate: the head goes to the back; returns the new head (NULL when the queue is empty). */
-static struct ec *runq_next(struct runq *q, bool rotate)
+/* Round robin: a spent SC goes to the back of its priority with a fresh quantum. */
+static void rotate(struct runq *q, struct sc *sc)
 {
-	spin_lock(&q->lock);
-	if (rotate && q->head && q->head != q->tail) {
-		struct ec *h = q->head;
-		q->head = h->next;
-		h->next = NULL;
-		q->tail->next = h;
-		q->tail = h;
+	sc->left = sc->quantum;
+	if (q->head[sc->prio] == sc && sc->next) {
+		sched_dequeue(sc);
+		sched_enqueue(sc);
 	}
-	struct ec *ec = q->head;
-	spin_unlock(&q->lock);
-	return ec;
 }
 
-static __noreturn void switch_to(struct ec *ec)
+static struct sc *pick(struct runq *q)
 {
-	struct percpu *cpu = this_cpu();
-	cpu->current = ec;
-	cpu->regs_top = (uint64_t)(&ec->regs + 1);
-	cpu->tss.rsp[0] = cpu->regs_top;
-	pd_activate(ec->pd);
-	/* SYSRET is only safe with a canonical RIP; anything odd goes through IRET. */
-	if (ec->regs.vector == VECTOR_SYSCALL && ec->regs.rip < USER_END) {
-		ret_user_sysret(&ec->regs);
+	for (int p = SC_PRIOS - 1; p >= 0; p--) {
+		if (q->head[p]) {
+			return q->head[p];
+		}
 	}
-	ret_user_iret(&ec->regs);
+	return NULL;
 }
 
-void sched_return_to_user(void)
+void sched_schedule(void)
 {
 	struct runq *q = &runqs[this_cpu()->id];
-	struct ec *cur = this_cpu()->current;
-	bool rotate = q->resched;
+	ec_reap();
+	if (q->current && !q->current->left) {
+		rotate(q, q->current);
+	}
 	q->resched = false;
-	if (cur && cur->state == EC_READY && !rotate) {
-		switch_to(cur);
+	struct sc *sc = pick(q);
+	if (!sc) {
+		q->current = NULL;
+		continue_on_stack(this_cpu()->kstack_top, sched_idle);
 	}
-	struct ec *next = runq_next(q, rotate && cur && cur->state == EC_READY);
-	if (next) {
-		if (next != cur) {
-			q->slice_left = SLICE_TICKS;
-		}
-		if (!q->slice_left) {
-			q->slice_left = SLICE_TICKS;
-		}
-		switch_to(next);
+	q->current = sc;
+	if (!sc->left) {
+		sc->left = sc->quantum;
 	}
-	this_cpu()->current = NULL;
-	continue_on_stack(this_cpu()->kstack_top, sched_idle);
+	struct ec *ec = sched_runner(sc);
+	CHECK(ec->state == EC_READY && ec->cont);
+	ec->cont(ec);
 }
 
 void sched_idle(void)
@@ -122,14 +234,22 @@ void sched_idle(void)
 	struct percpu *cpu = this_cpu();
 	struct runq *q = &runqs[cpu->id];
 	cpu->current = NULL;
+	if (!klock_held()) {
+		klock_acquire();
+	}
 	pd_activate(NULL);
 	for (;;) {
-		/* STI takes effect after HLT starts, so no wake-up is lost between check and halt. */
-		irq_disable();
-		if (q->head) {
-			q->resched = false;
-			sched_return_to_user();
+		if (pick(q)) {
+			sched_schedule();
 		}
-		__asm__ volatile("sti; hlt" ::: "memory");
+		klock_release();
+		/* STI takes effect after HLT starts, so no wake-up is lost between check and halt. */
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		klock_acquire();
 	}
+}
+
+bool sched_need_resched(void)
+{
+	return runqs[this_cpu()->id].resched;
 }

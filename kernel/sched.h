@@ -1,19 +1,36 @@
 /* SPDX-License-Identifier: MIT */
-/* Per-CPU run queues; the dispatcher that leaves the kernel for the chosen EC. */
+/* Per-CPU fixed-priority round-robin run queues of SCs, and the dispatcher (continuations). */
 #ifndef KERNEL_SCHED_H
 #define KERNEL_SCHED_H
 
 #include "types.h"
 
 struct ec;
+struct sc;
 
-void sched_enqueue(struct ec *ec);
-void sched_dequeue(struct ec *ec);
-/* Timer tick on this CPU: rotate the run queue at the end of the time slice. */
+void sched_enqueue(struct sc *sc);
+void sched_dequeue(struct sc *sc);
+/* Move an SC to another CPU's run queue (cross-CPU calls and replies) and kick that CPU. */
+void sched_migrate(struct sc *sc, unsigned cpu);
+/* Timer tick on this CPU: quantum accounting and timeouts. */
 void sched_tick(void);
-/* Leave the kernel: to the current EC if it may run on, otherwise to the next one or idle. */
-__noreturn void sched_return_to_user(void);
-/* This CPU's idle loop, entered when nothing is runnable. */
+/* Block the current EC: it continues at `cont` when woken. Leaves the kernel; never returns. */
+__noreturn void sched_block(struct ec *ec);
+/* Pick the next thing to run on this CPU and leave the kernel for it. */
+__noreturn void sched_schedule(void);
+/* Is a switch due on this CPU (quantum spent, higher priority woke)? */
+bool sched_need_resched(void);
+/* This CPU's idle loop. */
 __noreturn void sched_idle(void);
+/* The EC an SC actually runs: follows the chain of calls it has donated itself into. */
+struct ec *sched_runner(struct sc *sc);
+/* The SC that leads to `ec`: its own, or that of the first EC of the call chain it serves. */
+struct sc *sched_chain_sc(struct ec *ec);
+/* Timeouts, in timer ticks. */
+uint64_t sched_now(void);
+void sched_timeout_add(struct ec *ec, uint64_t ticks);
+void sched_timeout_cancel(struct ec *ec);
+/* Make `ec`'s chain runnable again: the SC that leads to it goes back on its run queue. */
+void sched_wake(struct ec *ec);
 
 #endif

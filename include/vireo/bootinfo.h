@@ -6,7 +6,8 @@
 #include <stdint.h>
 
 #define VIREO_BOOTINFO_MAGIC 0x544f4f424f524956ull /* "VIROBOOT" in memory order */
-#define VIREO_BOOTINFO_MAX_MODULES 16
+#define VIREO_BOOTINFO_MAX_MODULES 12
+#define VIREO_BOOTINFO_MAX_MEM 32
 #define VIREO_CMDLINE_MAX 200
 
 /* A boot module as the roottask sees it: physical range and command line. */
@@ -16,7 +17,24 @@ struct vireo_module {
 	char cmdline[VIREO_CMDLINE_MAX];
 };
 
-/* Mapped read-only into the roottask; its address is passed in RDI at start. */
+/*
+ * RAM the roottask owns: mapped in its address space at `va` (= VIREO_ROOT_PHYS_WINDOW + phys) with
+ * read, write and execute rights, delegatable to other PDs (memory CRDs name pages by va >> 12).
+ */
+struct vireo_mem_region {
+	uint64_t phys;
+	uint64_t va;
+	uint64_t size;
+};
+
+/* Where the roottask sees its RAM, and read-only its boot modules: physical address + this offset. */
+#define VIREO_ROOT_PHYS_WINDOW 0x0000400000000000ull
+/* The roottask's UTCB. */
+#define VIREO_ROOT_UTCB 0x00007fffd0000000ull
+/* Selector base of the roottask's event portals (its exceptions go to EVT_ROOT_BASE + vector). */
+#define VIREO_ROOT_EVT_BASE 64
+
+/* Version 2. Mapped read-only into the roottask; its address is passed in RDI at start. */
 struct vireo_bootinfo {
 	uint64_t magic;
 	uint32_t version;
@@ -26,6 +44,11 @@ struct vireo_bootinfo {
 	uint32_t nmodules;
 	uint32_t self_module; /* index of the roottask's own module */
 	struct vireo_module modules[VIREO_BOOTINFO_MAX_MODULES];
+	uint64_t kernel_quota; /* kernel memory the roottask may spend on objects, bytes */
+	uint64_t utcb;	       /* address of the roottask's UTCB */
+	uint32_t nmem;
+	uint32_t reserved;
+	struct vireo_mem_region mem[VIREO_BOOTINFO_MAX_MEM];
 };
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef VIREO_SYSCALL_H
 #define VIREO_SYSCALL_H
 
+#include <stdint.h>
+
 /*
  * Convention: RAX = syscall number on entry and status on return,
  * arguments in RDI, RSI, RDX, R10, R8, R9 (R10 instead of RCX, which
@@ -10,12 +12,64 @@
  * RCX and R11 are clobbered; all other registers are preserved.
  */
 enum vireo_syscall {
-	SYS_DEBUG_WRITE = 0, /* (const char *buf, size_t len): print to the kernel console */
+	SYS_DEBUG_WRITE = 0, /* (buf, len): print to the kernel console */
 	SYS_EC_EXIT = 1,     /* (): end the calling EC; never returns */
+	SYS_CALL =
+		2, /* (pt): call a portal with the UTCB message; the reply comes back in the UTCB */
+	SYS_REPLY_WAIT = 3,  /* (): reply with the UTCB message, then wait for the next call */
+	SYS_CREATE_PD = 4,   /* (dst, pd, quota_pages) */
+	SYS_CREATE_EC = 5,   /* (dst, pd, const struct vireo_ec_create *) */
+	SYS_CREATE_SC = 6,   /* (dst, pd, ec, prio, quantum_us) */
+	SYS_CREATE_PT = 7,   /* (dst, pd, ec, ip, mtd) */
+	SYS_CREATE_SM = 8,   /* (dst, pd, count) */
+	SYS_PT_CTRL = 9,     /* (pt, id) */
+	SYS_SM_CTRL = 10,    /* (sm, op, timeout_us) */
+	SYS_DELEGATE = 11,   /* (dst_pd, src_crd, dst_base, flags) */
+	SYS_REVOKE = 12,     /* (crd, flags) */
+	SYS_LOOKUP = 13,     /* (crd) -> RDI = the capability range found, or 0 */
+	SYS_ASSIGN_GSI = 14, /* (sm, gsi, cpu) */
+	SYS_EC_CTRL = 15,    /* (ec, op) */
+	SYS_SC_CTRL = 16,    /* (sc) -> RDI = consumed time in microseconds */
+	SYS_KSTAT = 17,	     /* (struct vireo_kstat *) */
 	SYS_COUNT
 };
 
 /* Largest buffer SYS_DEBUG_WRITE accepts in one call. */
 #define VIREO_DEBUG_WRITE_MAX 4096
+
+/* SYS_CREATE_EC argument block, read from the caller's memory. */
+struct vireo_ec_create {
+	uint64_t ip;   /* global EC: first instruction; local EC: ignored (portals give the IP) */
+	uint64_t sp;   /* initial stack pointer */
+	uint64_t utcb; /* page-aligned address of the UTCB in the target PD (the kernel maps it) */
+	uint64_t evt_base; /* selector base of its event portals (exceptions, page faults) */
+	uint64_t arg;	   /* initial RDI */
+	uint32_t cpu;	   /* CPU it runs on */
+	uint32_t flags;	   /* VIREO_EC_LOCAL for a portal handler */
+};
+#define VIREO_EC_LOCAL 0x1
+
+/* SYS_SM_CTRL operations and timeouts. */
+#define VIREO_SM_UP 0
+#define VIREO_SM_DOWN 1
+#define VIREO_TIMEOUT_NEVER UINT64_MAX
+
+/* SYS_DELEGATE flags. */
+#define VIREO_DELEGATE_GRANT 0x1 /* move instead of map: the source loses it */
+
+/* SYS_REVOKE flags. */
+#define VIREO_REVOKE_SELF                                                                          \
+	0x1 /* also remove the caller's own capability, not only what derives from it */
+
+/* SYS_EC_CTRL operations. */
+#define VIREO_EC_RECALL                                                                            \
+	0 /* force the EC into its recall event (vector EVT_RECALL) at the next kernel exit */
+
+/* SYS_KSTAT result: counts for leak checks. */
+struct vireo_kstat {
+	uint64_t free_pages;
+	uint32_t pds, ecs, scs, pts, sms, mdb_nodes;
+	uint64_t fpu_switches; /* FPU state save/restore pairs so far (all CPUs) */
+};
 
 #endif

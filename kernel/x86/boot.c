@@ -6,8 +6,11 @@
 #include "arch.h"
 #include "assert.h"
 #include "cmdline.h"
+#include "fpu.h"
 #include "frame.h"
+#include "klock.h"
 #include "kstring.h"
+#include "mdb.h"
 #include "memmap.h"
 #include "pd.h"
 #include "printk.h"
@@ -41,10 +44,8 @@ static struct vireo_bootinfo bootinfo;
 
 static void cpu_features_init(void)
 {
-	/* SSE for user code; the FPU state switching itself arrives with the scheduler work. */
 	/* Caches on: some firmware (Bochs) hands over with CR0.CD and NW set. */
-	write_cr0((read_cr0() & ~(CR0_EM | CR0_CD | CR0_NW)) | CR0_MP | CR0_NE);
-	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
+	write_cr0(read_cr0() & ~(CR0_CD | CR0_NW));
 }
 
 static void memory_init(paddr_t info_pa)
@@ -94,6 +95,7 @@ static void memory_init(paddr_t info_pa)
 		(frame_free_pages() * PAGE_SIZE) >> 20);
 	/* The boot tables live in the identity-linked .boot section: their address is physical. */
 	pd_init_kernel(pa_init((uint64_t)boot_pml4));
+	mdb_init();
 }
 
 static void acpi_init(void)
@@ -122,6 +124,7 @@ static void interrupts_init(void)
 {
 	pic_disable();
 	lapic_init(acpi.lapic_addr);
+	ioapic_set_overrides(&acpi);
 	for (size_t i = 0; i < acpi.nioapics; i++) {
 		ioapic_add(acpi.ioapics[i].id, acpi.ioapics[i].addr, acpi.ioapics[i].gsi_base);
 	}
@@ -132,6 +135,9 @@ void cpu_local_init(unsigned id, uint64_t stack_top)
 {
 	cpu_features_init();
 	percpu_init(id, lapic_id(), stack_top);
+	if (id) {
+		fpu_cpu_init();
+	}
 	idt_load();
 	syscall_msr_init();
 	lapic_cpu_init();
@@ -142,7 +148,7 @@ void cpu_local_init(unsigned id, uint64_t stack_top)
 static void fill_bootinfo(void)
 {
 	bootinfo.magic = VIREO_BOOTINFO_MAGIC;
-	bootinfo.version = 1;
+	bootinfo.version = 2;
 	bootinfo.cpus_online = cpus_online;
 	bootinfo.mem_free_bytes = frame_free_pages() * PAGE_SIZE;
 	bootinfo.tsc_khz = lapic_tsc_khz();
@@ -197,10 +203,12 @@ void kmain(uint32_t magic, uint32_t info_pa)
 		mbi.nmodules);
 
 	memory_init(pa_init(info_pa));
+	fpu_init(cmdline_has(mbi.cmdline, "fpu=eager") ? FPU_EAGER : FPU_LAZY);
 	acpi_init();
 	power_init(&acpi, cmdline_has(mbi.cmdline, "poweroff"));
 	interrupts_init();
 	cpu_local_init(0, (uint64_t)boot_stack_top);
+	klock_acquire();
 	smp_boot(&acpi);
 	pr_info("smp: %u of %u CPUs online\n", cpus_online, cpus_present);
 

@@ -20,10 +20,10 @@ static uint64_t seg_desc(uint32_t flags)
 	return (uint64_t)flags << 32 | 0xffff;
 }
 
-static void set_tss_desc(uint64_t *slot, const struct tss *tss)
+static void set_tss_desc(uint64_t *slot, const struct percpu *p)
 {
-	uint64_t base = (uint64_t)tss;
-	uint64_t limit = sizeof(*tss) - 1;
+	uint64_t base = (uint64_t)&p->tss;
+	uint64_t limit = sizeof(p->tss) + sizeof(p->io_bitmap) - 1;
 	slot[0] = (limit & 0xffff) | (base & 0xffffff) << 16 | 0x89ull << 40 |
 		  ((limit >> 16) & 0xf) << 48 | ((base >> 24) & 0xff) << 56;
 	slot[1] = base >> 32;
@@ -44,15 +44,20 @@ void percpu_init(unsigned id, uint32_t apic_id, uint64_t stack_top)
 	p->gdt[2] = seg_desc(0x00cf9200); /* 0x10 kernel data */
 	p->gdt[3] = seg_desc(0x00cff200); /* 0x18 user data, DPL 3 */
 	p->gdt[4] = seg_desc(0x00affa00); /* 0x20 user code, L=1, DPL 3 */
-	set_tss_desc(&p->gdt[5], &p->tss);
+	set_tss_desc(&p->gdt[5], p);
 
 	memset(&p->tss, 0, sizeof(p->tss));
 	p->tss.rsp[0] = stack_top;
 	for (int i = 0; i < IST_COUNT; i++) {
 		p->tss.ist[i] = (uint64_t)&ist_stacks[id][i][IST_STACK_SIZE];
 	}
-	/* No I/O bitmap yet: the offset past the limit denies every port to user mode. */
+	/* The I/O permission bitmap follows the TSS (Intel SDM vol. 1 19.5.2); all ports denied. */
+	_Static_assert(__builtin_offsetof(struct percpu, io_bitmap) ==
+			       __builtin_offsetof(struct percpu, tss) + sizeof(struct tss),
+		       "the I/O bitmap must follow the TSS");
 	p->tss.iopb_offset = sizeof(struct tss);
+	memset(p->io_bitmap, 0xff, sizeof(p->io_bitmap));
+	p->io_owner = NULL;
 
 	struct __packed {
 		uint16_t limit;

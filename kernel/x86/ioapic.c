@@ -2,6 +2,7 @@
 /* I/O APIC discovery: every input masked until a driver binds it (82093AA datasheet, 3.2). */
 #include "x86/ioapic.h"
 
+#include "acpi.h"
 #include "arch.h"
 #include "printk.h"
 
@@ -11,6 +12,8 @@
 #define REG_VER 0x01
 #define REG_REDTBL 0x10
 #define RTE_MASKED (1u << 16)
+#define RTE_LEVEL (1u << 15)
+#define RTE_ACTIVE_LOW (1u << 13)
 
 struct ioapic {
 	volatile uint32_t *base;
@@ -20,6 +23,7 @@ struct ioapic {
 
 static struct ioapic ioapics[MAX_IOAPICS];
 static unsigned nioapics;
+static const struct acpi_info *overrides;
 
 static uint32_t ioapic_read(struct ioapic *io, uint32_t reg)
 {
@@ -59,4 +63,64 @@ unsigned ioapic_gsi_count(void)
 		n += ioapics[i].inputs;
 	}
 	return n;
+}
+
+static struct ioapic *find(unsigned gsi, unsigned *pin)
+{
+	for (unsigned i = 0; i < nioapics; i++) {
+		if (gsi >= ioapics[i].gsi_base && gsi < ioapics[i].gsi_base + ioapics[i].inputs) {
+			*pin = gsi - ioapics[i].gsi_base;
+			return &ioapics[i];
+		}
+	}
+	return NULL;
+}
+
+void ioapic_mask(unsigned gsi, bool masked)
+{
+	unsigned pin;
+	struct ioapic *io = find(gsi, &pin);
+	if (!io) {
+		return;
+	}
+	uint32_t lo = ioapic_read(io, REG_REDTBL + 2 * pin);
+	ioapic_write(io, REG_REDTBL + 2 * pin, masked ? lo | RTE_MASKED : lo & ~RTE_MASKED);
+}
+
+void ioapic_route(unsigned gsi, uint8_t vector, uint32_t apic_id, bool level, bool active_low)
+{
+	unsigned pin;
+	struct ioapic *io = find(gsi, &pin);
+	if (!io) {
+		return;
+	}
+	/* Fixed delivery, physical destination (82093AA 3.2.4). */
+	uint32_t lo = vector | (active_low ? RTE_ACTIVE_LOW : 0) | (level ? RTE_LEVEL : 0);
+	ioapic_write(io, REG_REDTBL + 2 * pin + 1, apic_id << 24);
+	ioapic_write(io, REG_REDTBL + 2 * pin, lo);
+}
+
+void ioapic_set_overrides(const struct acpi_info *acpi)
+{
+	overrides = acpi;
+}
+
+void ioapic_gsi_polarity(unsigned gsi, bool *level, bool *active_low)
+{
+	/* ISA interrupts are edge-triggered, active high unless the MADT overrides them (ACPI 5.2.12.5). */
+	*level = gsi >= 16;
+	*active_low = gsi >= 16;
+	for (size_t i = 0; overrides && i < overrides->nisos; i++) {
+		const struct acpi_iso *iso = &overrides->isos[i];
+		if (iso->gsi != gsi) {
+			continue;
+		}
+		unsigned pol = iso->flags & 3, trig = (iso->flags >> 2) & 3;
+		if (pol) {
+			*active_low = pol == 3;
+		}
+		if (trig) {
+			*level = trig == 3;
+		}
+	}
 }

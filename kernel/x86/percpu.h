@@ -33,12 +33,19 @@ struct percpu {
 	uint64_t user_rsp;   /* 0x10: scratch for the syscall entry */
 	uint64_t regs_top;   /* 0x18: end of the current EC's register frame */
 	struct ec *current;
+	struct ec *zombie;
+	struct ec *fpu_owner;
+		/* whose FPU state the registers hold */ /* destroyed in its own system call, freed by the scheduler */
 	unsigned id; /* dense CPU number, 0 = bootstrap processor */
 	uint32_t apic_id;
 	bool online;
 	volatile uint64_t ticks; /* local timer interrupts taken */
+	uint64_t cr3;		 /* memory space loaded: TLB shoot-downs go where it matters */
 	uint64_t gdt[7] __aligned(16);
 	struct tss tss __aligned(16);
+	uint8_t io_bitmap[8192 +
+			  1]; /* right after the TSS: 0 = port allowed; the last byte stays 0xff */
+	const uint8_t *io_owner; /* PD bitmap currently copied in (NULL: all denied) */
 	unsigned char *ist_stacks;
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");

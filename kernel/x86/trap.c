@@ -3,7 +3,9 @@
 #include "x86/trap.h"
 #include "assert.h"
 #include "ec.h"
+#include "fpu.h"
 #include "irq.h"
+#include "klock.h"
 #include "printk.h"
 #include "sched.h"
 #include "x86/cpu.h"
@@ -92,17 +94,30 @@ void x86_trap_kernel(struct regs *r)
 	if (r->vector < 32) {
 		kernel_fault(r);
 	}
+	/* Interrupts reach kernel mode only in the idle loop, which does not hold the lock. */
+	klock_acquire();
 	irq_dispatch(r->vector);
+	klock_release();
 }
 
 void x86_trap_user(struct regs *r)
 {
-	struct ec *ec = this_cpu()->current;
-	CHECK(ec && r == &ec->regs);
+	klock_acquire();
+	struct ec *ec = ec_enter_kernel();
+	if (!ec) {
+		sched_schedule();
+	}
+	CHECK(r == &ec->regs);
+	ec->cont = ec_ret_iret;
+	if (r->vector == 7 && fpu_nm(ec)) {
+		ec_ret_iret(ec);
+	}
 	if (r->vector < 32) {
 		ec_user_exception(ec);
-	} else {
-		irq_dispatch(r->vector);
 	}
-	sched_return_to_user();
+	irq_dispatch(r->vector);
+	if (sched_need_resched() || ec->state != EC_READY) {
+		sched_schedule();
+	}
+	ec_ret_iret(ec);
 }

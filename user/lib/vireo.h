@@ -4,35 +4,153 @@
 #define USER_VIREO_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vireo/bootinfo.h>
+#include <vireo/caps.h>
 #include <vireo/status.h>
 #include <vireo/syscall.h>
+#include <vireo/utcb.h>
 
 #include "kstring.h"
 
-/* Raw SYSCALL with up to five arguments (register convention in include/vireo/syscall.h). */
-static inline long vireo_syscall5(long nr, long a0, long a1, long a2, long a3, long a4)
+/* Raw SYSCALL with up to five arguments; RDI and RSI come back as extra results. */
+struct vireo_ret {
+	long status;
+	uint64_t rdi, rsi;
+};
+
+static inline struct vireo_ret vireo_syscall(long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+					     uint64_t a3, uint64_t a4)
 {
-	long ret;
-	register long r10 __asm__("r10") = a3;
-	register long r8 __asm__("r8") = a4;
+	struct vireo_ret r;
+	register uint64_t r10 __asm__("r10") = a3;
+	register uint64_t r8 __asm__("r8") = a4;
 	__asm__ volatile("syscall"
-			 : "=a"(ret), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
+			 : "=a"(r.status), "+D"(a0), "+S"(a1), "+d"(a2), "+r"(r10), "+r"(r8)
 			 : "a"(nr)
 			 : "rcx", "r11", "r9", "memory");
-	return ret;
+	r.rdi = a0;
+	r.rsi = a1;
+	return r;
+}
+
+static inline enum vireo_status vireo_sys(long nr, uint64_t a0, uint64_t a1, uint64_t a2,
+					  uint64_t a3, uint64_t a4)
+{
+	return (enum vireo_status)vireo_syscall(nr, a0, a1, a2, a3, a4).status;
 }
 
 static inline enum vireo_status sys_debug_write(const char *buf, size_t len)
 {
-	return (enum vireo_status)vireo_syscall5(SYS_DEBUG_WRITE, (long)buf, (long)len, 0, 0, 0);
+	return vireo_sys(SYS_DEBUG_WRITE, (uintptr_t)buf, len, 0, 0, 0);
 }
 
 __attribute__((noreturn)) static inline void sys_ec_exit(void)
 {
-	vireo_syscall5(SYS_EC_EXIT, 0, 0, 0, 0, 0);
+	vireo_sys(SYS_EC_EXIT, 0, 0, 0, 0, 0);
 	__builtin_unreachable();
+}
+
+static inline enum vireo_status sys_call(uint64_t pt)
+{
+	return vireo_sys(SYS_CALL, pt, 0, 0, 0, 0);
+}
+
+__attribute__((noreturn)) static inline void sys_reply_wait(void)
+{
+	vireo_sys(SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	__builtin_unreachable();
+}
+
+static inline enum vireo_status sys_create_pd(uint64_t dst, uint64_t pd, uint64_t quota)
+{
+	return vireo_sys(SYS_CREATE_PD, dst, pd, quota, 0, 0);
+}
+
+static inline enum vireo_status sys_create_ec(uint64_t dst, uint64_t pd,
+					      const struct vireo_ec_create *a)
+{
+	return vireo_sys(SYS_CREATE_EC, dst, pd, (uintptr_t)a, 0, 0);
+}
+
+static inline enum vireo_status sys_create_sc(uint64_t dst, uint64_t pd, uint64_t ec, unsigned prio,
+					      uint64_t quantum_us)
+{
+	return vireo_sys(SYS_CREATE_SC, dst, pd, ec, prio, quantum_us);
+}
+
+static inline enum vireo_status sys_create_pt(uint64_t dst, uint64_t pd, uint64_t ec, uintptr_t ip,
+					      uint64_t mtd)
+{
+	return vireo_sys(SYS_CREATE_PT, dst, pd, ec, ip, mtd);
+}
+
+static inline enum vireo_status sys_create_sm(uint64_t dst, uint64_t pd, uint64_t count)
+{
+	return vireo_sys(SYS_CREATE_SM, dst, pd, count, 0, 0);
+}
+
+static inline enum vireo_status sys_pt_ctrl(uint64_t pt, uint64_t id)
+{
+	return vireo_sys(SYS_PT_CTRL, pt, id, 0, 0, 0);
+}
+
+static inline enum vireo_status sys_sm_up(uint64_t sm)
+{
+	return vireo_sys(SYS_SM_CTRL, sm, VIREO_SM_UP, 0, 0, 0);
+}
+
+static inline enum vireo_status sys_sm_down(uint64_t sm, uint64_t timeout_us)
+{
+	return vireo_sys(SYS_SM_CTRL, sm, VIREO_SM_DOWN, timeout_us, 0, 0);
+}
+
+static inline enum vireo_status sys_delegate(uint64_t dst_pd, uint64_t crd, uint64_t dst_base,
+					     unsigned flags)
+{
+	return vireo_sys(SYS_DELEGATE, dst_pd, crd, dst_base, flags, 0);
+}
+
+static inline enum vireo_status sys_revoke(uint64_t crd, unsigned flags)
+{
+	return vireo_sys(SYS_REVOKE, crd, flags, 0, 0, 0);
+}
+
+/* The capability covering the CRD's base: its CRD in *found (0 if none), object type in *type. */
+static inline enum vireo_status sys_lookup(uint64_t crd, uint64_t *found, unsigned *type)
+{
+	struct vireo_ret r = vireo_syscall(SYS_LOOKUP, crd, 0, 0, 0, 0);
+	if (found) {
+		*found = r.rdi;
+	}
+	if (type) {
+		*type = (unsigned)r.rsi;
+	}
+	return (enum vireo_status)r.status;
+}
+
+static inline enum vireo_status sys_assign_gsi(uint64_t sm, unsigned gsi, unsigned cpu)
+{
+	return vireo_sys(SYS_ASSIGN_GSI, sm, gsi, cpu, 0, 0);
+}
+
+static inline enum vireo_status sys_ec_recall(uint64_t ec)
+{
+	return vireo_sys(SYS_EC_CTRL, ec, VIREO_EC_RECALL, 0, 0, 0);
+}
+
+static inline enum vireo_status sys_sc_consumed(uint64_t sc, uint64_t *us)
+{
+	struct vireo_ret r = vireo_syscall(SYS_SC_CTRL, sc, 0, 0, 0, 0);
+	*us = r.rdi;
+	return (enum vireo_status)r.status;
+}
+
+static inline enum vireo_status sys_kstat(struct vireo_kstat *k)
+{
+	return vireo_sys(SYS_KSTAT, (uintptr_t)k, 0, 0, 0, 0);
 }
 
 /* The program's main; `arg` is what the kernel or the starter passed in RDI. */

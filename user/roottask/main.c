@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The roottask: the first user program. For now it proves ring 3 works and exercises the fault path. */
-#include <vireo/bootinfo.h>
-
-#include "vireo.h"
+/*
+ * The roottask: the first user program. It owns all RAM and I/O ports the kernel hands out, starts
+ * every other boot module as a task, and pages their demand regions.
+ */
+#include "roottask.h"
 
 static const char *own_cmdline(const struct vireo_bootinfo *bi)
 {
@@ -38,24 +39,38 @@ static unsigned current_cpl(void)
 	return cs & 3;
 }
 
-int main(uintptr_t arg)
+static void self_checks(const struct vireo_bootinfo *bi, const char *cmd)
 {
-	const struct vireo_bootinfo *bi = (const struct vireo_bootinfo *)arg;
-	const char *cmd = own_cmdline(bi);
 	printf("roottask: hello from ring %u\n", current_cpl());
 	printf("roottask: %u CPUs online, %lu MiB free, %u boot modules, command line \"%s\"\n",
 	       bi->cpus_online, (unsigned long)(bi->mem_free_bytes >> 20), bi->nmodules, cmd);
-
 	/* A bad pointer must come back as an error, not crash anything. */
 	enum vireo_status st = sys_debug_write((const char *)0xffffffff80200000ull, 16);
 	printf("roottask: debug_write from a kernel address -> status %d (%s)\n", st,
 	       st == VIREO_BAD_PAR ? "rejected" : "UNEXPECTED");
-
+	smoke_ipc((struct vireo_utcb *)bi->utcb);
 	if (has_word(cmd, "--fault")) {
 		printf("roottask: writing to address 0 on purpose\n");
 		*(volatile int *)0 = 42;
 		printf("roottask: UNEXPECTED: survived a write to address 0\n");
 	}
+}
+
+int main(uintptr_t arg)
+{
+	const struct vireo_bootinfo *bi = (const struct vireo_bootinfo *)arg;
+	const char *cmd = own_cmdline(bi);
+	self_checks(bi, cmd);
+	mem_init(bi);
+	printf("roottask: %lu MiB of RAM to hand out\n", (unsigned long)(mem_free_bytes() >> 20));
+	if (pager_init(bi) == 0) {
+		for (unsigned i = 0; i < bi->nmodules; i++) {
+			if (i != bi->self_module) {
+				task_start(bi, i, i);
+			}
+		}
+	}
 	printf("roottask: done\n");
+	/* The main EC ends; the pager goes on serving portal calls on the tasks' time. */
 	return 0;
 }

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FPU/SSE/AVX state of ECs (seed 000 "FPU Handling"): lazy switching saves a state only when
+ * another EC touches the FPU (CR0.TS and #NM), eager switching on every change of EC; XSAVE where
+ * the CPU has it, FXSAVE otherwise. The mode comes from the kernel command line (fpu=lazy|eager).
+ */
+#ifndef KERNEL_FPU_H
+#define KERNEL_FPU_H
+
+#include "types.h"
+
+struct ec;
+
+enum fpu_mode { FPU_LAZY, FPU_EAGER };
+
+/* Bootstrap CPU: pick XSAVE or FXSAVE, the mode, the size of a state; and the initial state. */
+void fpu_init(enum fpu_mode mode);
+/* Every CPU: enable the FPU, SSE and (with XSAVE) the supported XCR0 features. */
+void fpu_cpu_init(void);
+/* A fresh, initialised state for a new EC (charged like the EC), or NULL when out of memory. */
+void *fpu_state_alloc(void);
+void fpu_state_free(struct ec *ec);
+/* On the way to user mode in `ec`. */
+void fpu_switch(struct ec *ec);
+/* #NM in user mode: returns true when lazy switching handled it. */
+bool fpu_nm(struct ec *ec);
+enum fpu_mode fpu_mode(void);
+size_t fpu_state_size(void);
+/* Number of state saves + restores so far (for the benchmark). */
+uint64_t fpu_switches(void);
+
+#endif

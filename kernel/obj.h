@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* Object lifetime: capabilities and kernel-internal links hold references; the last one destroys. */
+#ifndef KERNEL_OBJ_H
+#define KERNEL_OBJ_H
+
+#include "kobj.h"
+
+static inline void obj_get(struct kobj *o)
+{
+	o->refs++;
+}
+
+/* Drop a reference; at zero the object's type-specific destroy runs (kernel lock held). */
+void obj_put(struct kobj *o);
+
+/*
+ * Around a mapping-database walk (revoke, destroying a space): objects whose last reference goes
+ * during the walk are destroyed after it, because destroying one (a PD) walks other spaces.
+ * Nests; the outermost end destroys what was queued.
+ */
+void obj_defer_begin(void);
+void obj_defer_end(void);
+
+/* Live objects by type, for leak checks (SYS_KSTAT). */
+extern unsigned obj_live[OBJ_SM + 1];
+
+#endif

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/* Portal: an IPC entry point bound to a local EC, with an unforgeable id and an MTD (seed 000, 002). */
+#ifndef KERNEL_PORTAL_H
+#define KERNEL_PORTAL_H
+
+#include "kobj.h"
+#include "types.h"
+
+struct ec;
+
+struct portal {
+	struct kobj obj;
+	struct ec *ec; /* local handler EC */
+	uint64_t ip;   /* where the handler starts for each call */
+	uint64_t mtd;  /* exception state transferred on exception IPC */
+	uint64_t id;   /* passed to the handler in RDI; set by whoever holds RIGHT_PT_CTRL */
+};
+
+status_t portal_create(struct ec *handler, uint64_t ip, uint64_t mtd, struct portal **out);
+void portal_destroy(struct portal *pt);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* Scheduling context: priority and time quantum; it runs an EC, or whoever that EC calls (seed 000). */
+#ifndef KERNEL_SC_H
+#define KERNEL_SC_H
+
+#include "kobj.h"
+#include "types.h"
+
+struct ec;
+
+#define SC_PRIOS 32
+
+struct sc {
+	struct kobj obj;
+	struct ec *ec;	  /* the EC it belongs to */
+	unsigned prio;	  /* 0 lowest .. SC_PRIOS-1 highest */
+	unsigned quantum; /* ticks */
+	unsigned left;	  /* ticks left in this round */
+	unsigned cpu;	  /* run queue it is on (moves with cross-CPU calls) */
+	bool queued;
+	struct sc *next;
+	uint64_t consumed; /* ticks charged so far */
+};
+
+status_t sc_create(struct ec *ec, unsigned prio, uint64_t quantum_us, struct sc **out);
+void sc_destroy(struct sc *sc);
+
+#endif

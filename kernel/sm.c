@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/* Counting semaphores with FIFO waiters and timeouts; interrupts signal them. */
+#include "sm.h"
+
+#include <vireo/syscall.h>
+
+#include "ec.h"
+#include "irq.h"
+#include "obj.h"
+#include "pd.h"
+#include "sched.h"
+#include "slab.h"
+#include "x86/lapic.h"
+
+static struct slab_cache sm_cache;
+
+status_t sm_create(uint64_t count, struct sm **out)
+{
+	if (!sm_cache.name) {
+		slab_cache_init(&sm_cache, "sm", sizeof(struct sm), 32);
+	}
+	struct sm *sm = slab_alloc(&sm_cache);
+	if (!sm) {
+		return VIREO_NO_MEM;
+	}
+	sm->obj.type = OBJ_SM;
+	sm->count = count;
+	sm->gsi = -1;
+	obj_live[OBJ_SM]++;
+	*out = sm;
+	return VIREO_OK;
+}
+
+static struct ec *pop_waiter(struct sm *sm)
+{
+	struct ec *ec = sm->waiters;
+	if (ec) {
+		sm->waiters = ec->wait_next;
+		if (!sm->waiters) {
+			sm->waiters_tail = NULL;
+		}
+		ec->wait_next = NULL;
+		ec->wait_sm = NULL;
+		if (ec->timeout_tick) {
+			sched_timeout_cancel(ec);
+		}
+	}
+	return ec;
+}
+
+static void wake(struct ec *ec, status_t st)
+{
+	ec->regs.rax = st;
+	ec->state = EC_READY;
+	sched_wake(ec);
+}
+
+void sm_up(struct sm *sm)
+{
+	struct ec *ec = pop_waiter(sm);
+	if (ec) {
+		wake(ec, VIREO_OK);
+	} else if (sm->count < UINT64_MAX) {
+		sm->count++;
+	}
+}
+
+status_t sm_down(struct sm *sm, struct ec *ec, uint64_t timeout_us)
+{
+	if (sm->count) {
+		sm->count--;
+		return VIREO_OK;
+	}
+	if (timeout_us == 0) {
+		return VIREO_TIMEOUT;
+	}
+	ec->state = EC_WAITING;
+	ec->wait_sm = sm;
+	ec->wait_next = NULL;
+	if (sm->waiters_tail) {
+		sm->waiters_tail->wait_next = ec;
+	} else {
+		sm->waiters = ec;
+	}
+	sm->waiters_tail = ec;
+	if (timeout_us != VIREO_TIMEOUT_NEVER) {
+		sched_timeout_add(ec, (timeout_us * TIMER_HZ + 999999) / 1000000);
+	}
+	ec->cont = ec_ret_syscall;
+	sched_block(ec);
+}
+
+/* Take `ec` out of its semaphore's queue (timeout or death). */
+void sm_forget(struct ec *ec)
+{
+	struct sm *sm = ec->wait_sm;
+	if (!sm) {
+		return;
+	}
+	struct ec **pp = &sm->waiters, *prev = NULL;
+	while (*pp && *pp != ec) {
+		prev = *pp;
+		pp = &(*pp)->wait_next;
+	}
+	if (*pp) {
+		*pp = ec->wait_next;
+		if (sm->waiters_tail == ec) {
+			sm->waiters_tail = prev;
+		}
+	}
+	ec->wait_next = NULL;
+	ec->wait_sm = NULL;
+}
+
+void sm_timeout(struct ec *ec)
+{
+	sm_forget(ec);
+	wake(ec, VIREO_TIMEOUT);
+}
+
+void sm_destroy(struct sm *sm)
+{
+	while (sm->waiters) {
+		wake(pop_waiter(sm), VIREO_ABORTED);
+	}
+	irq_sm_gone(sm);
+	struct pd *pd = sm->charged;
+	obj_live[OBJ_SM]--;
+	slab_free(&sm_cache, sm);
+	if (pd) {
+		pd_refund(pd, sizeof(struct sm));
+		obj_put(&pd->obj);
+	}
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* TLB shoot-down: after a mapping is removed, no CPU may keep using it (seed 000's IPI scheme). */
+#ifndef KERNEL_TLB_H
+#define KERNEL_TLB_H
+
+#include "types.h"
+
+struct pd;
+
+/*
+ * Flush the TLB entries of `pd`'s memory space on every CPU that may cache them and wait until
+ * they have. Called with the kernel lock held, after page-table entries were cleared.
+ */
+void tlb_shootdown(struct pd *pd);
+/* Serve a pending shoot-down request on this CPU (IPI handler, and while waiting for the lock). */
+void tlb_serve(void);
+
+#endif

@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * FPU state switching (Intel SDM vol. 1 13.4-13.8 XSAVE, vol. 3A 13.4 / 2.5 CR0.TS, CR4.OSXSAVE;
+ * AMD APM vol. 2 11.5). Each CPU remembers whose state its registers hold (the owner); ECs never
+ * change CPU, so an owner is always local.
+ */
+#include "fpu.h"
+
+#include "assert.h"
+#include "ec.h"
+#include "kstring.h"
+#include "printk.h"
+#include "slab.h"
+#include "x86/cpu.h"
+#include "x86/percpu.h"
+
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_AVX (1ull << 2)
+#define MXCSR_DEFAULT 0x1f80
+
+static enum fpu_mode mode;
+static bool use_xsave;
+static uint64_t xcr0;
+static size_t state_size = 512;
+static struct slab_cache fpu_cache;
+static uint8_t init_state[4096] __aligned(64);
+static uint64_t switch_count;
+
+static inline void xsetbv(uint32_t reg, uint64_t v)
+{
+	__asm__ volatile("xsetbv" ::"c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
+
+static void save(void *area)
+{
+	if (use_xsave) {
+		__asm__ volatile("xsave64 (%0)" ::"r"(area), "a"((uint32_t)xcr0),
+				 "d"((uint32_t)(xcr0 >> 32))
+				 : "memory");
+	} else {
+		__asm__ volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+	}
+}
+
+static void restore(const void *area)
+{
+	if (use_xsave) {
+		__asm__ volatile("xrstor64 (%0)" ::"r"(area), "a"((uint32_t)xcr0),
+				 "d"((uint32_t)(xcr0 >> 32))
+				 : "memory");
+	} else {
+		__asm__ volatile("fxrstor64 (%0)" ::"r"(area) : "memory");
+	}
+}
+
+void fpu_cpu_init(void)
+{
+	write_cr0((read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
+	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (use_xsave ? CR4_OSXSAVE : 0));
+	if (use_xsave) {
+		xsetbv(0, xcr0);
+	}
+	this_cpu()->fpu_owner = NULL;
+}
+
+void fpu_init(enum fpu_mode m)
+{
+	mode = m;
+	struct cpuid_regs r = cpuid(1, 0);
+	use_xsave = r.ecx & (1u << 26);
+	if (use_xsave) {
+		struct cpuid_regs d = cpuid(0xd, 0);
+		xcr0 = ((uint64_t)d.edx << 32 | d.eax) & (XCR0_X87 | XCR0_SSE | XCR0_AVX);
+	}
+	fpu_cpu_init();
+	if (use_xsave) {
+		state_size = cpuid(0xd, 0).ebx; /* for the features enabled in XCR0 */
+	}
+	CHECK(state_size <= sizeof(init_state));
+	/* The state every EC starts from: after FNINIT, with the default MXCSR. */
+	uint32_t mxcsr = MXCSR_DEFAULT;
+	__asm__ volatile("fninit; ldmxcsr %0" ::"m"(mxcsr));
+	memset(init_state, 0, sizeof(init_state));
+	save(init_state);
+	slab_cache_init(&fpu_cache, "fpu", state_size, 64);
+	pr_info("fpu: %s switching with %s, %zu-byte states\n", mode == FPU_LAZY ? "lazy" : "eager",
+		use_xsave ? "XSAVE" : "FXSAVE", state_size);
+}
+
+void *fpu_state_alloc(void)
+{
+	void *s = slab_alloc(&fpu_cache);
+	if (s) {
+		memcpy(s, init_state, state_size);
+	}
+	return s;
+}
+
+void fpu_state_free(struct ec *ec)
+{
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		if (percpu_area[c].fpu_owner == ec) {
+			percpu_area[c].fpu_owner = NULL;
+		}
+	}
+	if (ec->fpu) {
+		slab_free(&fpu_cache, ec->fpu);
+		ec->fpu = NULL;
+	}
+}
+
+/* Make this CPU's registers hold `ec`'s state (CR0.TS must be clear). */
+static void take(struct ec *ec)
+{
+	struct percpu *cpu = this_cpu();
+	if (cpu->fpu_owner == ec) {
+		return;
+	}
+	if (cpu->fpu_owner) {
+		save(cpu->fpu_owner->fpu);
+	}
+	restore(ec->fpu);
+	cpu->fpu_owner = ec;
+	switch_count++;
+}
+
+void fpu_switch(struct ec *ec)
+{
+	if (mode == FPU_EAGER) {
+		take(ec);
+		return;
+	}
+	/* Lazy: trap the first FPU instruction of anyone but the owner. */
+	uint64_t cr0 = read_cr0();
+	bool want_ts = this_cpu()->fpu_owner != ec;
+	if (want_ts != !!(cr0 & CR0_TS)) {
+		write_cr0(want_ts ? cr0 | CR0_TS : cr0 & ~CR0_TS);
+	}
+}
+
+bool fpu_nm(struct ec *ec)
+{
+	if (mode != FPU_LAZY || !(read_cr0() & CR0_TS)) {
+		return false;
+	}
+	__asm__ volatile("clts");
+	take(ec);
+	return true;
+}
+
+enum fpu_mode fpu_mode(void)
+{
+	return mode;
+}
+
+size_t fpu_state_size(void)
+{
+	return state_size;
+}
+
+uint64_t fpu_switches(void)
+{
+	return switch_count;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Start a boot module as a task: its own PD with the ELF image, stack, heap and a task-info page
+ * in memory delegated from the roottask, one EC with an SC, capabilities to itself, a page-fault
+ * portal to the roottask's pager, and the ports and interrupt its command line asks for.
+ */
+#include "elf.h"
+#include "roottask.h"
+
+#define TASK_QUOTA (2ull << 20)
+#define TASK_HEAP_SIZE (8ull << 20)
+#define TASK_DEMAND_SIZE (4ull << 20)
+#define TASK_STACK_SIZE (64ull << 10)
+#define TASK_PRIO 8
+#define TASK_QUANTUM_US 10000
+
+struct task {
+	uint64_t pd, ec, sc; /* selectors in the roottask's space */
+	unsigned id;
+	const char *name;
+};
+
+/* Map `count` fresh pages from the roottask's RAM at `va` in the task, with `rights`. */
+static int give_pages(struct task *t, uint64_t va, uint64_t count, unsigned rights, uint64_t *first)
+{
+	for (uint64_t i = 0; i < count; i++) {
+		uint64_t page = mem_alloc(0);
+		if (!page) {
+			printf("roottask: %s: out of memory\n", t->name);
+			return -1;
+		}
+		if (i == 0 && first) {
+			*first = page;
+		}
+		enum vireo_status st = sys_delegate(
+			t->pd, vireo_crd(CRD_MEM, page >> 12, 0, rights), (va >> 12) + i, 0);
+		if (st != VIREO_OK) {
+			printf("roottask: %s: delegating a page to %#lx failed (%d)\n", t->name,
+			       (unsigned long)(va + i * PAGE), st);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Pages delegated one by one are not contiguous in the roottask: copy through each page. */
+static int load_segment(struct task *t, const void *img, const struct elf_segment *s)
+{
+	uint64_t start = s->vaddr & ~(PAGE - 1);
+	uint64_t end = (s->vaddr + s->memsz + PAGE - 1) & ~(PAGE - 1);
+	unsigned rights = MEM_R | (s->attr & MAP_W ? MEM_W : 0) | (s->attr & MAP_X ? MEM_X : 0);
+	for (uint64_t va = start; va < end; va += PAGE) {
+		uint64_t page = mem_alloc(0);
+		if (!page) {
+			return -1;
+		}
+		elf_copy_page(img, s, va, (void *)page);
+		if (sys_delegate(t->pd, vireo_crd(CRD_MEM, page >> 12, 0, rights), va >> 12, 0) !=
+		    VIREO_OK) {
+			printf("roottask: %s: cannot map segment page %#lx\n", t->name,
+			       (unsigned long)va);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* "key=value" from a module command line; value parsed as a number (0x.. hex), -1 if absent. */
+static long arg_num(const char *cmd, const char *key, const char **rest)
+{
+	size_t kl = strlen(key);
+	for (const char *p = cmd; *p; p++) {
+		if ((p == cmd || p[-1] == ' ') && !strncmp(p, key, kl) && p[kl] == '=') {
+			p += kl + 1;
+			long v = 0;
+			int base = 10;
+			if (p[0] == '0' && p[1] == 'x') {
+				base = 16;
+				p += 2;
+			}
+			for (;; p++) {
+				int d = *p >= '0' && *p <= '9'		       ? *p - '0'
+					: base == 16 && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
+									       : -1;
+				if (d < 0) {
+					break;
+				}
+				v = v * base + d;
+			}
+			if (rest) {
+				*rest = p;
+			}
+			return v;
+		}
+	}
+	return -1;
+}
+
+static int give_io(struct task *t, const char *cmd, struct vireo_taskinfo *info)
+{
+	const char *rest = NULL;
+	long base = arg_num(cmd, "ports", &rest);
+	info->irq_gsi = -1;
+	if (base >= 0 && rest && *rest == ':') {
+		long count = arg_num(rest, "", NULL);
+		unsigned order = 0;
+		while ((1l << order) < count) {
+			order++;
+		}
+		count = 1l << order;
+		if ((base & (count - 1)) ||
+		    sys_delegate(t->pd, vireo_crd(CRD_IO, base, order, IO_RW), base, 0)) {
+			printf("roottask: %s: cannot give ports %#lx:%ld\n", t->name, base, count);
+			return -1;
+		}
+		info->io_port_base = (uint32_t)base;
+		info->io_port_count = (uint32_t)count;
+	}
+	long gsi = arg_num(cmd, "irq", NULL);
+	if (gsi >= 0) {
+		uint64_t sm = sel_alloc(1);
+		if (sys_create_sm(sm, SEL_SELF_PD, 0) || sys_assign_gsi(sm, (unsigned)gsi, 0) ||
+		    sys_delegate(t->pd, vireo_crd(CRD_OBJ, sm, 0, RIGHT_SM_DOWN | RIGHT_SM_UP),
+				 SEL_TASK_IRQ_SM, 0)) {
+			printf("roottask: %s: cannot give interrupt %ld\n", t->name, gsi);
+			return -1;
+		}
+		info->irq_gsi = (int32_t)gsi;
+	}
+	return 0;
+}
+
+/* The task's capabilities to itself, derived from the roottask's (so revoking those ends it). */
+static int give_cap(struct task *t, uint64_t sel, uint64_t dst)
+{
+	return sys_delegate(t->pd, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), dst, 0) == VIREO_OK ? 0
+											       : -1;
+}
+
+static int build(struct task *t, const struct vireo_bootinfo *bi, const void *img, uint64_t len,
+		 const char *cmd)
+{
+	struct elf_image elf;
+	uint64_t info_page, pt;
+	if (elf_parse(img, len, 0x00007ffffffff000ull, &elf) != VIREO_OK) {
+		printf("roottask: %s is not a loadable ELF64 x86-64 executable\n", t->name);
+		return -1;
+	}
+	if (sys_create_pd(t->pd, SEL_SELF_PD, TASK_QUOTA) != VIREO_OK) {
+		return -1;
+	}
+	for (size_t i = 0; i < elf.nseg; i++) {
+		if (load_segment(t, img, &elf.seg[i])) {
+			return -1;
+		}
+	}
+	if (give_pages(t, TASK_STACK_TOP - TASK_STACK_SIZE, TASK_STACK_SIZE / PAGE, MEM_R | MEM_W,
+		       NULL) ||
+	    give_pages(t, TASK_HEAP_VA, TASK_HEAP_SIZE / PAGE, MEM_R | MEM_W, NULL) ||
+	    give_pages(t, TASK_INFO_VA, 1, MEM_R, &info_page)) {
+		return -1;
+	}
+	struct vireo_taskinfo *info = (struct vireo_taskinfo *)info_page;
+	*info = (struct vireo_taskinfo){ .magic = TASKINFO_MAGIC,
+					 .cpus_online = bi->cpus_online,
+					 .task_id = t->id,
+					 .heap_size = TASK_HEAP_SIZE,
+					 .demand_size = TASK_DEMAND_SIZE,
+					 .quota = TASK_QUOTA };
+	memcpy(info->cmdline, cmd, strnlen(cmd, sizeof(info->cmdline) - 1));
+	if (give_io(t, cmd, info) || pager_portal(t->id, t->pd, TASK_DEMAND_SIZE, &pt) ||
+	    sys_delegate(t->pd, vireo_crd(CRD_OBJ, pt, 0, RIGHT_PT_CALL),
+			 TASK_EVT_BASE + EVT_PAGE_FAULT, 0)) {
+		return -1;
+	}
+	struct vireo_ec_create a = { .ip = elf.entry,
+				     .sp = TASK_STACK_TOP - 8,
+				     .utcb = TASK_UTCB_VA,
+				     .evt_base = TASK_EVT_BASE,
+				     .arg = TASK_INFO_VA,
+				     .cpu = 0 };
+	if (sys_create_ec(t->ec, t->pd, &a) != VIREO_OK || give_cap(t, t->pd, SEL_SELF_PD) ||
+	    give_cap(t, t->ec, SEL_SELF_EC)) {
+		return -1;
+	}
+	return 0;
+}
+
+int task_start(const struct vireo_bootinfo *bi, unsigned index, unsigned task_id)
+{
+	const struct vireo_module *m = &bi->modules[index];
+	static char names[VIREO_BOOTINFO_MAX_MODULES][16];
+	char *name = names[index];
+	size_t n = 0;
+	while (m->cmdline[n] && m->cmdline[n] != ' ' && n < 15) {
+		name[n] = m->cmdline[n];
+		n++;
+	}
+	struct task t = { .pd = sel_alloc(3), .id = task_id, .name = name };
+	t.ec = t.pd + 1;
+	t.sc = t.pd + 2;
+	const void *img = (const void *)(VIREO_ROOT_PHYS_WINDOW + m->phys);
+	if (build(&t, bi, img, m->size, m->cmdline)) {
+		printf("roottask: could not start %s\n", name);
+		sys_revoke(vireo_crd(CRD_OBJ, t.pd, 0, 0), VIREO_REVOKE_SELF);
+		return -1;
+	}
+	/* The task runs below the roottask's priority, so its SC capability arrives before it runs. */
+	if (sys_create_sc(t.sc, SEL_SELF_PD, t.ec, TASK_PRIO, TASK_QUANTUM_US) != VIREO_OK ||
+	    give_cap(&t, t.sc, SEL_SELF_SC)) {
+		printf("roottask: no scheduling context for %s\n", name);
+		return -1;
+	}
+	printf("roottask: started %s as task %u\n", name, task_id);
+	return 0;
+}
