@@ -34,14 +34,10 @@ static void ec_cache_init(void)
 
 static status_t map_utcb(struct ec *ec, uint64_t utcb_va)
 {
-	if (!IS_ALIGNED(utcb_va, PAGE_SIZE)) {
-		return VIREO_BAD_PAR;
-	}
-	status_t st = pd_map_anon(ec->pd, utcb_va, PAGE_SIZE, MAP_R | MAP_W);
+	void *k;
+	status_t st = pd_map_page(ec->pd, utcb_va, MAP_R | MAP_W, &k);
 	if (st == VIREO_OK) {
-		paddr_t pa;
-		CHECK(pt_lookup(&ec->pd->pt, utcb_va, &pa, NULL, NULL));
-		ec->utcb = phys_to_virt(pa);
+		ec->utcb = k;
 		ec->utcb_va = utcb_va;
 	}
 	return st;
@@ -132,7 +128,7 @@ void ec_destroy(struct ec *ec)
 	CHECK(!ec->sc);
 	ec_kill(ec, NULL);
 	fpu_state_free(ec);
-	/* UTCB frames belong to the PD's anon list and go with the PD. */
+	pd_unmap_page(ec->pd, ec->utcb_va);
 	struct pd *pd = ec->pd;
 	obj_live[OBJ_EC]--;
 	if (ec->running) {

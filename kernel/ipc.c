@@ -130,6 +130,7 @@ static void begin_call(struct ec *c, struct ec *h, struct portal *pt, bool exc)
 	h->caller = c;
 	h->portal = pt;
 	h->exc_call = exc;
+	c->exc_call = exc; /* if the handler dies, a faulting caller cannot simply go on */
 	c->callee = h;
 	c->state = EC_CALLING;
 	if (exc) {
@@ -211,6 +212,7 @@ static struct ec *finish_call(struct ec *h)
 	h->caller = NULL;
 	h->portal = NULL;
 	c->callee = NULL;
+	c->exc_call = false;
 	c->state = EC_READY;
 	if (h->exc_call) {
 		utcb_to_regs(h->utcb, &c->regs, h->utcb->mtd);

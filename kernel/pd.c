@@ -169,6 +169,33 @@ status_t pd_map_anon(struct pd *pd, uint64_t va, uint64_t size, unsigned attr)
 	return VIREO_OK;
 }
 
+status_t pd_map_page(struct pd *pd, uint64_t va, unsigned attr, void **kptr)
+{
+	if (!IS_ALIGNED(va, PAGE_SIZE) || va == 0 || va >= USER_END) {
+		return VIREO_BAD_PAR;
+	}
+	status_t st = map_one_anon(pd, va, attr);
+	if (st == VIREO_OK) {
+		paddr_t pa;
+		CHECK(pt_lookup(&pd->pt, va, &pa, NULL, NULL));
+		*kptr = phys_to_virt(pa);
+	}
+	return st;
+}
+
+void pd_unmap_page(struct pd *pd, uint64_t va)
+{
+	paddr_t pa;
+	if (!pt_lookup(&pd->pt, va, &pa, NULL, NULL)) {
+		return;
+	}
+	/* A 4 KiB mapping made by pd_map_page: unmapping it never needs memory. */
+	CHECK(pt_unmap(&pd->pt, va, PAGE_SIZE) == VIREO_OK);
+	tlb_shootdown(pd);
+	frame_free(pa, 0);
+	pd_refund(pd, PAGE_SIZE);
+}
+
 void pd_activate(struct pd *pd)
 {
 	uint64_t root = pa_addr(pd ? pd->pt.root : kernel_pt.root);

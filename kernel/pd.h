@@ -42,6 +42,10 @@ void pd_refund(struct pd *pd, uint64_t bytes);
 
 /* Back [va, va+size) with fresh zeroed kernel frames mapped with `attr` (MAP_* | MAP_U implied). */
 status_t pd_map_anon(struct pd *pd, uint64_t va, uint64_t size, unsigned attr);
+/* One zeroed kernel frame at `va` owned by the caller (an EC's UTCB), not by the PD's anon list. */
+status_t pd_map_page(struct pd *pd, uint64_t va, unsigned attr, void **kptr);
+/* Undo pd_map_page: unmap everywhere, shoot down, free the frame. */
+void pd_unmap_page(struct pd *pd, uint64_t va);
 /* Switch this CPU to the PD's memory space (NULL: the kernel's). */
 void pd_activate(struct pd *pd);
 

@@ -185,7 +185,7 @@ static status_t sys_pt_ctrl(struct ec *ec, struct regs *r)
 
 static status_t sys_sm_ctrl(struct ec *ec, struct regs *r)
 {
-	unsigned op = (unsigned)ARG1(r);
+	uint64_t op = ARG1(r);
 	if (op > VIREO_SM_DOWN) {
 		return VIREO_BAD_PAR;
 	}

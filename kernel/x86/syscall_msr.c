@@ -15,6 +15,8 @@ void syscall_msr_init(void)
 	 */
 	wrmsr(MSR_STAR, ((uint64_t)(SEL_KDATA | 3) << 48) | ((uint64_t)SEL_KCODE << 32));
 	wrmsr(MSR_LSTAR, (uint64_t)syscall_entry);
-	/* Enter with interrupts off, DF clear, no single-step, no alignment checks. */
-	wrmsr(MSR_SFMASK, RFLAGS_IF | (1u << 10) | (1u << 8) | (1u << 18) | RFLAGS_IOPL);
+	/* Enter with interrupts off, DF clear, no single-step, no alignment checks, NT clear (an IRETQ
+	 * with NT set faults: a task could otherwise crash the kernel with popf + syscall). */
+	wrmsr(MSR_SFMASK,
+	      RFLAGS_IF | (1u << 10) | (1u << 8) | (1u << 18) | (1u << 14) | RFLAGS_IOPL);
 }

@@ -105,6 +105,10 @@ void x86_trap_user(struct regs *r)
 	klock_acquire();
 	struct ec *ec = ec_enter_kernel();
 	if (!ec) {
+		/* Its EC is gone; the interrupt still needs handling (and its EOI). */
+		if (r->vector >= 32) {
+			irq_dispatch(r->vector);
+		}
 		sched_schedule();
 	}
 	CHECK(r == &ec->regs);

@@ -102,7 +102,10 @@ static int give_io(struct task *t, const char *cmd, struct vireo_taskinfo *info)
 	long base = arg_num(cmd, "ports", &rest);
 	info->irq_gsi = -1;
 	if (base >= 0 && rest && *rest == ':') {
-		long count = arg_num(rest, "", NULL);
+		long count = 0;
+		for (const char *p = rest + 1; *p >= '0' && *p <= '9'; p++) {
+			count = count * 10 + (*p - '0');
+		}
 		unsigned order = 0;
 		while ((1l << order) < count) {
 			order++;

@@ -1,0 +1,43 @@
+# SPDX-License-Identifier: MIT
+# guests/guests.mk - the small test guests, included by the top-level Makefile:
+#
+#   include guests/guests.mk
+#
+# Every guests/tests/<name>.S becomes $(B)/guests/<name>.bin: a flat image loaded at guest-physical
+# 0x7c00 and started in real mode at 0000:7c00, boot signature 0x55,0xAA at offset 510 (see
+# guests/tests/README.md). Built with GNU as, ld and objcopy only; $(B)/guests/<name>.elf keeps the
+# symbols for `objdump -d` (the code is mixed 16/32/64-bit: see the README for disassembly commands).
+#
+# Defines GUEST_NAMES, GUEST_IMAGES, and the targets `guests` (build all images) and `guests-check`
+# (run guests/check-images on them). The fragment leaves the default goal alone wherever it is included.
+
+_guests_saved_goal := $(.DEFAULT_GOAL)
+
+GUEST_AS ?= as
+GUEST_LD ?= ld
+GUEST_OBJCOPY ?= objcopy
+
+GUEST_NAMES := $(sort $(basename $(notdir $(wildcard guests/tests/*.S))))
+GUEST_IMAGES := $(patsubst %,$(B)/guests/%.bin,$(GUEST_NAMES))
+GUEST_INC := guests/tests/guest.inc
+
+$(B)/guests/%.elf: guests/tests/%.S $(GUEST_INC) guests/guests.mk
+	@mkdir -p $(@D)
+	@echo "  AS [G]  $<"
+	$(Q)$(GUEST_AS) --64 -I guests/tests -o $(@:.elf=.o) $<
+	$(Q)$(GUEST_LD) -m elf_x86_64 -nostdlib -static -N -e _start -Ttext=0x7c00 \
+		-z noexecstack --no-warn-rwx-segments -o $@ $(@:.elf=.o)
+
+$(B)/guests/%.bin: $(B)/guests/%.elf
+	@echo "  IMG     $@"
+	$(Q)$(GUEST_OBJCOPY) -O binary -j .text $< $@
+
+.PRECIOUS: $(B)/guests/%.elf
+
+.PHONY: guests guests-check
+guests: $(GUEST_IMAGES)
+
+guests-check: $(GUEST_IMAGES)
+	$(Q)python3 guests/check-images $(GUEST_IMAGES)
+
+.DEFAULT_GOAL := $(_guests_saved_goal)

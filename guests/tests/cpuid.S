@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpuid: the VMM's CPUID filter, checked from real mode (CPUID works in every mode).
+ * Prints the leaf-0 vendor string, e.g. "cpuid: vendor VireoVMMVire".
+ *
+ * FAIL codes:
+ *   1  leaf 0 EBX != "Vire"      2  leaf 0 EDX != "oVMM"      3  leaf 0 ECX != "Vire"
+ *   4  leaf 0 EAX (max basic leaf) < 1
+ *   5  leaf 1 ECX bit 31 (hypervisor) clear              6  leaf 1 ECX bit 5 (VMX) set
+ *   7  leaf 0x40000000 EAX != 0x40000001
+ *   8  leaf 0x40000000 EBX != "Vire"   9  ECX != "oVMM"   10  EDX != 0
+ *  11  leaf 0x80000000 EAX (max extended leaf) < 0x80000001
+ *  12  leaf 0x80000001 ECX bit 2 (SVM) set
+ */
+	.include "guest.inc"
+
+	.set	VIRE, 0x65726956	/* "Vire" */
+	.set	OVMM, 0x4d4d566f	/* "oVMM" */
+
+	GUEST_START
+
+	xorl	%eax, %eax
+	xorl	%ecx, %ecx
+	cpuid
+	movl	%eax, %edi		/* PUTS clobbers AL */
+	movl	%ebx, vendor
+	movl	%edx, vendor + 4
+	movl	%ecx, vendor + 8
+	PUTS	msg			/* "cpuid: vendor " + the 12 vendor bytes + "\n" */
+	CHECK	%ebx, VIRE, 1
+	CHECK	%edx, OVMM, 2
+	CHECK	%ecx, VIRE, 3
+	cmpl	$1, %edi
+	EXPECT	ae, 4
+
+	movl	$1, %eax
+	xorl	%ecx, %ecx
+	cpuid
+	testl	$0x80000000, %ecx
+	EXPECT	nz, 5
+	testl	$0x20, %ecx
+	EXPECT	z, 6
+
+	movl	$0x40000000, %eax
+	xorl	%ecx, %ecx
+	cpuid
+	CHECK	%eax, 0x40000001, 7
+	CHECK	%ebx, VIRE, 8
+	CHECK	%ecx, OVMM, 9
+	CHECK	%edx, 0, 10
+
+	movl	$0x80000000, %eax
+	xorl	%ecx, %ecx
+	cpuid
+	cmpl	$0x80000001, %eax
+	EXPECT	ae, 11
+	movl	$0x80000001, %eax
+	xorl	%ecx, %ecx
+	cpuid
+	testl	$4, %ecx
+	EXPECT	z, 12
+
+	PASS
+
+	HELPERS
+msg:	.ascii	"cpuid: vendor "
+vendor:	.ascii	"????????????"
+	.asciz	"\n"
+	BOOT_SIGNATURE

@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vCPU state page (DESIGN.md "vCPUs", seed 003): an EC in vCPU mode runs a VM with
+ * SYS_VCPU_RESUME; the guest's architectural state and the cause of each VM exit are exchanged
+ * here in a vendor-neutral layout. The VMM never sees a VMCB or a VMCS encoding.
+ */
+#ifndef VIREO_VCPU_H
+#define VIREO_VCPU_H
+
+#include <stdint.h>
+
+/* Segment register; attributes in the compressed 12-bit form (type, S, DPL, P, AVL, L, D/B, G). */
+struct vireo_seg {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t limit;
+	uint64_t base;
+};
+
+#define VSEG_ATTR_TYPE(a) ((a)&0xf)
+#define VSEG_ATTR_S 0x010
+#define VSEG_ATTR_DPL(d) ((d) << 5)
+#define VSEG_ATTR_P 0x080
+#define VSEG_ATTR_L 0x200
+#define VSEG_ATTR_DB 0x400
+#define VSEG_ATTR_G 0x800
+
+/* Why the guest stopped. */
+enum vireo_vm_exit {
+	VM_EXIT_NONE = 0,
+	VM_EXIT_IO = 1,	  /* port I/O: io.* */
+	VM_EXIT_MMIO = 2, /* guest-physical access to no RAM: gpa, qual = fault error code */
+	VM_EXIT_CPUID = 3,
+	VM_EXIT_RDMSR = 4, /* rcx = MSR */
+	VM_EXIT_WRMSR = 5,
+	VM_EXIT_HLT = 6,
+	VM_EXIT_VMCALL = 7,   /* VMMCALL (AMD) / VMCALL (Intel) */
+	VM_EXIT_SHUTDOWN = 8, /* triple fault: the guest cannot continue */
+	VM_EXIT_INTR_WINDOW =
+		9,		/* the guest can take an interrupt now (requested by intr_window) */
+	VM_EXIT_EXCEPTION = 10, /* an intercepted guest exception: qual = vector, error in gpa */
+	VM_EXIT_INVALID = 11,	/* the state could not be entered: qual = reason (VM_INVALID_*) */
+	VM_EXIT_RECALL = 12,	/* SYS_EC_CTRL recall of the vCPU */
+	VM_EXIT_OTHER = 13,	/* anything else: qual = vendor exit code, for the log */
+};
+
+/* Reasons in qual of VM_EXIT_INVALID. */
+enum vireo_vm_invalid {
+	VM_INVALID_CR0 = 1,
+	VM_INVALID_CR4 = 2,
+	VM_INVALID_EFER = 3,
+	VM_INVALID_RFLAGS = 4,
+	VM_INVALID_SEGMENT = 5,
+	VM_INVALID_EVENT = 6,
+	VM_INVALID_DR = 7,
+	VM_INVALID_HARDWARE = 8, /* the CPU refused VMRUN / VM entry */
+};
+
+/* Event injection (inject / pending). */
+#define VEVENT_VALID 0x80000000u
+#define VEVENT_TYPE_INTR (0u << 8)
+#define VEVENT_TYPE_NMI (2u << 8)
+#define VEVENT_TYPE_EXC (3u << 8)
+#define VEVENT_TYPE_SOFT (4u << 8)
+#define VEVENT_ERR_VALID 0x800u
+#define VEVENT_VECTOR(e) ((e)&0xff)
+
+/* Port I/O exit details. */
+struct vireo_vm_io {
+	uint16_t port;
+	uint8_t size;	/* 1, 2, 4 */
+	uint8_t in;	/* 1: IN/INS, 0: OUT/OUTS */
+	uint8_t string; /* INS/OUTS: the VMM emulates the memory side */
+	uint8_t rep;
+	uint8_t reserved[2];
+};
+
+struct vireo_vm_state {
+	/* General registers in hardware encoding order: rax rcx rdx rbx rsp rbp rsi rdi r8-r15. */
+	uint64_t gpr[16];
+	uint64_t rip, rflags;
+	uint64_t cr0, cr2, cr3, cr4, efer, dr6, dr7, xcr0;
+	struct vireo_seg es, cs, ss, ds, fs, gs, ldtr, tr;
+	struct vireo_seg gdtr, idtr; /* base and limit only */
+	uint64_t kernel_gs_base, star, lstar, cstar, sfmask;
+	uint64_t sysenter_cs, sysenter_esp, sysenter_eip, pat;
+	/* Filled by the kernel at every exit. */
+	uint32_t exit;	   /* enum vireo_vm_exit */
+	uint32_t insn_len; /* length of the exiting instruction if the hardware told, else 0 */
+	uint64_t qual;
+	uint64_t gpa;
+	uint64_t next_rip; /* after an IO exit when the hardware provides it, else 0 */
+	struct vireo_vm_io io;
+	uint32_t pending; /* an event that was being delivered when the exit happened */
+	uint32_t pending_err;
+	uint32_t
+		intr_shadow; /* the guest cannot take interrupts for one instruction (STI/MOV SS) */
+	uint32_t guest_if;   /* RFLAGS.IF as the guest sees it */
+	uint64_t exits;	     /* VM exits of this vCPU so far, all reasons */
+	/* Set by the VMM before SYS_VCPU_RESUME. */
+	uint32_t inject; /* event to inject at entry (VEVENT_*), cleared by the kernel once done */
+	uint32_t inject_err;
+	uint32_t
+		intr_window; /* 1: exit with VM_EXIT_INTR_WINDOW as soon as the guest can take one */
+	uint32_t reserved;
+};
+
+_Static_assert(sizeof(struct vireo_vm_state) <= 4096, "the vCPU state page is one page");
+
+#endif
