@@ -35,7 +35,7 @@ UCFLAGS := $(COMMON_CFLAGS) -Iuser/lib -mgeneral-regs-only -fno-asynchronous-unw
 
 # ---------------------------------------------------------------- kernel
 KSRCS := $(wildcard kernel/*.c kernel/x86/*.c kernel/svm/*.c kernel/vmx/*.c common/*.c) \
-	$(wildcard kernel/x86/*.S)
+	$(wildcard kernel/x86/*.S kernel/svm/*.S kernel/vmx/*.S)
 KOBJS := $(patsubst %,$(B)/k/%.o,$(KSRCS))
 KERNEL := $(B)/vireo.elf
 
@@ -95,10 +95,18 @@ ISO := $(B)/vireo.iso
 KERNEL_CMDLINE ?=
 ROOTTASK_ARGS ?=
 
-$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso
+# GUEST=<image> adds the VMM and that guest (a boot sector or flat binary) to the ISO, with a
+# native task that keeps printing beside it.
+GUEST ?=
+ISO_GUEST := $(if $(GUEST),-m "$(B)/vmm.elf vmm" -m "$(GUEST) $(notdir $(basename $(GUEST)))" \
+	-m "$(B)/ticker.elf ticker")
+
+$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST)
 	@echo "  ISO     $@"
 	$(Q)run/mkiso -o $@ -k $(KERNEL) -c "$(KERNEL_CMDLINE)" \
-		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)"
+		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)" $(ISO_GUEST)
+
+include guests/guests.mk
 
 .DEFAULT_GOAL := all
 .PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang
@@ -153,10 +161,10 @@ $(B)/testdata/not-an-elf.bin:
 	@mkdir -p $(@D)
 	printf 'this boot module is plain text, not an ELF image\n' > $@
 
-vmtest: $(ISO) $(TESTDATA)
+vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES)
 	tests/run-all --vm-only --build $(B)
 
-test: $(ISO) $(TESTDATA) $(UNIT_BIN)
+test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN)
 	tests/run-all --build $(B) $(UNIT_BIN)
 
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.

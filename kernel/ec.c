@@ -15,6 +15,7 @@
 #include "sched.h"
 #include "slab.h"
 #include "sm.h"
+#include "vcpu.h"
 #include "x86/idt.h"
 #include "x86/iobitmap.h"
 #include "x86/lapic.h"
@@ -122,6 +123,16 @@ void ec_kill(struct ec *ec, const char *why)
 	}
 }
 
+/* The last step, once no CPU runs it any more (in user mode or in a guest). */
+static void ec_free(struct ec *ec)
+{
+	if (ec->vcpu) {
+		vcpu_free(ec->vcpu);
+		ec->vcpu = NULL;
+	}
+	slab_free(&ec_cache, ec);
+}
+
 void ec_destroy(struct ec *ec)
 {
 	/* An SC holds a reference on its EC, so none points here any more. */
@@ -129,6 +140,9 @@ void ec_destroy(struct ec *ec)
 	ec_kill(ec, NULL);
 	fpu_state_free(ec);
 	pd_unmap_page(ec->pd, ec->utcb_va);
+	if (ec->vcpu) {
+		vcpu_release_page(ec);
+	}
 	struct pd *pd = ec->pd;
 	obj_live[OBJ_EC]--;
 	if (ec->running) {
@@ -140,7 +154,7 @@ void ec_destroy(struct ec *ec)
 		ec->obj.type = OBJ_NULL;
 		this_cpu()->zombie = ec;
 	} else {
-		slab_free(&ec_cache, ec);
+		ec_free(ec);
 	}
 	pd_refund(pd, sizeof(struct ec));
 	obj_put(&pd->obj);
@@ -153,7 +167,7 @@ void ec_reap(void)
 		if (cpu->current == cpu->zombie) {
 			cpu->current = NULL;
 		}
-		slab_free(&ec_cache, cpu->zombie);
+		ec_free(cpu->zombie);
 		cpu->zombie = NULL;
 	}
 }
@@ -166,7 +180,7 @@ struct ec *ec_enter_kernel(void)
 	if (ec) {
 		ec->running = false;
 		if (ec->obj.type == OBJ_NULL) {
-			slab_free(&ec_cache, ec);
+			ec_free(ec);
 			cpu->current = NULL;
 			return NULL;
 		}

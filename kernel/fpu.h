@@ -20,6 +20,9 @@ void fpu_cpu_init(void);
 /* A fresh, initialised state for a new EC (charged like the EC), or NULL when out of memory. */
 void *fpu_state_alloc(void);
 void fpu_state_free(struct ec *ec);
+void fpu_area_free(void *area);
+/* Load a state area (a guest's) into the registers now, saving the previous owner's. */
+void fpu_load_area(void *area);
 /* On the way to user mode in `ec`. */
 void fpu_switch(struct ec *ec);
 /* #NM in user mode: returns true when lazy switching handled it. */

@@ -73,7 +73,8 @@ void pd_refund(struct pd *pd, uint64_t bytes)
 	}
 }
 
-status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct pd **out)
+static status_t create(struct pd *parent, uint64_t quota, const char *name, enum pt_format fmt,
+		       struct pd **out)
 {
 	status_t st = pd_charge(parent, quota);
 	if (st != VIREO_OK) {
@@ -91,12 +92,15 @@ status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct p
 	pd->used = sizeof(*pd);
 	struct pt_alloc *alloc = &pd->table_alloc;
 	*alloc = (struct pt_alloc){ table_alloc, table_free, pd };
-	if (pd->used > quota || pt_init(&pd->pt, PT_FMT_X86, alloc) != VIREO_OK) {
+	if (pd->used > quota || pt_init(&pd->pt, fmt, alloc) != VIREO_OK) {
 		slab_free(&pd_cache, pd);
 		pd_refund(parent, quota);
 		return VIREO_NO_MEM;
 	}
-	pt_share_top(&pd->pt, &kernel_pt, PML4_KERNEL_FIRST, PML4_ENTRIES);
+	pd->vm = fmt != PT_FMT_X86;
+	if (!pd->vm) {
+		pt_share_top(&pd->pt, &kernel_pt, PML4_KERNEL_FIRST, PML4_ENTRIES);
+	}
 	mdb_space_init(&pd->objs, MDB_OBJ, pd);
 	mdb_space_init(&pd->mem, MDB_MEM, pd);
 	mdb_space_init(&pd->io, MDB_IO, pd);
@@ -107,6 +111,16 @@ status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct p
 	obj_live[OBJ_PD]++;
 	*out = pd;
 	return VIREO_OK;
+}
+
+status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct pd **out)
+{
+	return create(parent, quota, name, PT_FMT_X86, out);
+}
+
+status_t pd_create_vm(struct pd *parent, uint64_t quota, enum pt_format fmt, struct pd **out)
+{
+	return create(parent, quota, "vm", fmt, out);
 }
 
 /* ---------------------------------------------------------------- kernel-owned user memory */
@@ -385,7 +399,22 @@ static status_t ensure_io_bitmap(struct pd *pd)
 	return VIREO_OK;
 }
 
-/* Range checks per space: user-half pages, 16-bit ports, selectors inside the object space. */
+static bool range_ok(unsigned sp, uint64_t base, unsigned order);
+
+/* Guest-physical addresses of a VM: 48 bits (NPT and 4-level EPT). */
+#define VM_PAGES (1ull << 36)
+
+/* Range checks per space: user-half pages (any guest-physical page of a VM), 16-bit ports,
+ * selectors inside the object space. */
+static bool range_ok_in(const struct pd *pd, unsigned sp, uint64_t base, unsigned order)
+{
+	if (pd->vm && sp == CRD_MEM) {
+		return order < 36 && IS_ALIGNED(base, 1ull << order) &&
+		       base + (1ull << order) <= VM_PAGES;
+	}
+	return range_ok(sp, base, order);
+}
+
 static bool range_ok(unsigned sp, uint64_t base, unsigned order)
 {
 	if (order >= 52 || !IS_ALIGNED(base, 1ull << order)) {
@@ -444,7 +473,7 @@ status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_
 {
 	unsigned sp = vireo_crd_space(crd), order = vireo_crd_order(crd);
 	uint64_t base = vireo_crd_base(crd);
-	if (!range_ok(sp, base, order) || !range_ok(sp, dst_base, order)) {
+	if (!range_ok_in(src, sp, base, order) || !range_ok_in(dst, sp, dst_base, order)) {
 		return VIREO_BAD_PAR;
 	}
 	if (sp == CRD_IO && ensure_io_bitmap(dst) != VIREO_OK) {
@@ -489,7 +518,7 @@ status_t pd_revoke(struct pd *pd, uint64_t crd, bool self)
 {
 	unsigned sp = vireo_crd_space(crd), order = vireo_crd_order(crd);
 	uint64_t base = vireo_crd_base(crd);
-	if (!range_ok(sp, base, order)) {
+	if (!range_ok_in(pd, sp, base, order)) {
 		return VIREO_BAD_PAR;
 	}
 	status_t st = self && sp == CRD_MEM ? split_for_removal(pd, base, order) : VIREO_OK;

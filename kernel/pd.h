@@ -27,6 +27,7 @@ struct pd {
 	uint64_t used;	      /* charged so far */
 	struct pd *quota_parent; /* where the quota came from (given back on destruction) */
 	char name[16];
+	bool vm;	   /* a VM: the memory space is guest-physical, nothing runs in it */
 	unsigned live_ecs; /* ECs of this PD that have not exited */
 	struct pd_anon anon[PD_MAX_ANON];
 	unsigned nanon;
@@ -34,6 +35,8 @@ struct pd {
 
 /* Create an empty PD with `quota` bytes taken from `parent`'s quota (NULL: the kernel's own). */
 status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct pd **out);
+/* A VM PD: its memory space is a guest-physical page table in `fmt` (NPT or EPT). */
+status_t pd_create_vm(struct pd *parent, uint64_t quota, enum pt_format fmt, struct pd **out);
 /* Called when the last reference goes: tears down all spaces, frees the PD. */
 void pd_destroy(struct pd *pd);
 /* Charge / refund kernel memory to a PD's quota. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Per-CPU fixed-priority round-robin queues of scheduling contexts. An SC runs its EC, or, while
+ * Per-CPU fixed-priority round-robin queues of scheduling contexts (the list work is runq.c; this
+ * file adds what runs now, when to reschedule and whom to kick). An SC runs its EC, or, while
  * that EC waits in a portal call, the handler it donated itself to (seed 000): sched_runner()
  * follows that chain. Blocked ECs keep no kernel stack, only a continuation.
  */
@@ -10,6 +11,7 @@
 #include "ec.h"
 #include "klock.h"
 #include "pd.h"
+#include "runq.h"
 #include "sc.h"
 #include "sm.h"
 #include "x86/cpu.h"
@@ -17,13 +19,13 @@
 #include "x86/lapic.h"
 #include "x86/percpu.h"
 
-struct runq {
-	struct sc *head[SC_PRIOS], *tail[SC_PRIOS];
+struct cpu_sched {
+	struct runq rq;
 	struct sc *current; /* SC whose chain runs now, NULL when idle */
 	bool resched;
 };
 
-static struct runq runqs[MAX_CPUS];
+static struct cpu_sched scheds[MAX_CPUS];
 static uint64_t ticks_cpu0;
 static struct ec *timeouts; /* ECs with a deadline, unsorted: few at a time */
 
@@ -45,18 +47,10 @@ static void kick(unsigned cpu)
 
 void sched_enqueue(struct sc *sc)
 {
-	if (sc->queued) {
+	struct cpu_sched *q = &scheds[sc->cpu];
+	if (!runq_enqueue(&q->rq, sc)) {
 		return;
 	}
-	struct runq *q = &runqs[sc->cpu];
-	sc->next = NULL;
-	if (q->tail[sc->prio]) {
-		q->tail[sc->prio]->next = sc;
-	} else {
-		q->head[sc->prio] = sc;
-	}
-	q->tail[sc->prio] = sc;
-	sc->queued = true;
 	if (!q->current || q->current->prio < sc->prio) {
 		q->resched = true;
 		kick(sc->cpu);
@@ -65,22 +59,10 @@ void sched_enqueue(struct sc *sc)
 
 void sched_dequeue(struct sc *sc)
 {
-	if (!sc->queued) {
+	struct cpu_sched *q = &scheds[sc->cpu];
+	if (!runq_dequeue(&q->rq, sc)) {
 		return;
 	}
-	struct runq *q = &runqs[sc->cpu];
-	struct sc **pp = &q->head[sc->prio], *prev = NULL;
-	while (*pp != sc) {
-		CHECK(*pp);
-		prev = *pp;
-		pp = &(*pp)->next;
-	}
-	*pp = sc->next;
-	if (q->tail[sc->prio] == sc) {
-		q->tail[sc->prio] = prev;
-	}
-	sc->next = NULL;
-	sc->queued = false;
 	if (q->current == sc) {
 		q->current = NULL;
 	}
@@ -170,7 +152,7 @@ static void expire_timeouts(void)
 
 void sched_tick(void)
 {
-	struct runq *q = &runqs[this_cpu()->id];
+	struct cpu_sched *q = &scheds[this_cpu()->id];
 	if (this_cpu()->id == 0) {
 		__atomic_add_fetch(&ticks_cpu0, 1, __ATOMIC_RELAXED);
 		expire_timeouts();
@@ -187,35 +169,17 @@ void sched_tick(void)
 	}
 }
 
-/* Round robin: a spent SC goes to the back of its priority with a fresh quantum. */
-static void rotate(struct runq *q, struct sc *sc)
-{
-	sc->left = sc->quantum;
-	if (q->head[sc->prio] == sc && sc->next) {
-		sched_dequeue(sc);
-		sched_enqueue(sc);
-	}
-}
-
-static struct sc *pick(struct runq *q)
-{
-	for (int p = SC_PRIOS - 1; p >= 0; p--) {
-		if (q->head[p]) {
-			return q->head[p];
-		}
-	}
-	return NULL;
-}
-
 void sched_schedule(void)
 {
-	struct runq *q = &runqs[this_cpu()->id];
+	struct cpu_sched *q = &scheds[this_cpu()->id];
 	ec_reap();
+	/* Round robin: a spent SC goes to the back of its priority with a fresh quantum. `current`
+	 * and `resched` are both rewritten just below, so rotating needs no kick or bookkeeping. */
 	if (q->current && !q->current->left) {
-		rotate(q, q->current);
+		runq_rotate(&q->rq, q->current);
 	}
 	q->resched = false;
-	struct sc *sc = pick(q);
+	struct sc *sc = runq_pick(&q->rq);
 	if (!sc) {
 		q->current = NULL;
 		continue_on_stack(this_cpu()->kstack_top, sched_idle);
@@ -232,14 +196,14 @@ void sched_schedule(void)
 void sched_idle(void)
 {
 	struct percpu *cpu = this_cpu();
-	struct runq *q = &runqs[cpu->id];
+	struct cpu_sched *q = &scheds[cpu->id];
 	cpu->current = NULL;
 	if (!klock_held()) {
 		klock_acquire();
 	}
 	pd_activate(NULL);
 	for (;;) {
-		if (pick(q)) {
+		if (!runq_empty(&q->rq)) {
 			sched_schedule();
 		}
 		klock_release();
@@ -251,5 +215,5 @@ void sched_idle(void)
 
 bool sched_need_resched(void)
 {
-	return runqs[this_cpu()->id].resched;
+	return scheds[this_cpu()->id].resched;
 }

@@ -16,6 +16,8 @@
 #include "sc.h"
 #include "sched.h"
 #include "sm.h"
+#include "vcpu.h"
+#include "virt.h"
 #include "x86/idt.h"
 #include "x86/lapic.h"
 #include "x86/memlayout.h"
@@ -105,7 +107,15 @@ static status_t sys_create_pd(struct ec *ec, struct regs *r)
 	if (!free_selector(ec, ARG0(r))) {
 		return VIREO_BAD_CAP;
 	}
-	status_t st = pd_create(parent, ARG2(r), "pd", &pd);
+	if (ARG3(r) & ~(uint64_t)VIREO_PD_VM) {
+		return VIREO_BAD_PAR;
+	}
+	bool vm = ARG3(r) & VIREO_PD_VM;
+	if (vm && !virt) {
+		return VIREO_BAD_FTR;
+	}
+	status_t st = vm ? pd_create_vm(parent, ARG2(r), virt->gpt_format, &pd)
+			 : pd_create(parent, ARG2(r), "pd", &pd);
 	return st == VIREO_OK ? publish(ec, ARG0(r), &pd->obj) : st;
 }
 
@@ -121,11 +131,24 @@ static status_t sys_create_ec(struct ec *ec, struct regs *r)
 	if (st != VIREO_OK) {
 		return st;
 	}
-	if ((a.flags & ~VIREO_EC_LOCAL) || !a.utcb || a.utcb >= USER_END) {
+	bool vcpu = a.flags & VIREO_EC_VCPU;
+	if ((a.flags & ~(VIREO_EC_LOCAL | VIREO_EC_VCPU)) || !a.utcb || a.utcb >= USER_END ||
+	    pd->vm || (vcpu && (a.flags & VIREO_EC_LOCAL))) {
 		return VIREO_BAD_PAR;
+	}
+	if (vcpu && !virt) {
+		return VIREO_BAD_FTR;
 	}
 	st = ec_create(pd, pd->name, a.ip, a.sp, a.utcb, a.evt_base, a.arg, a.cpu,
 		       a.flags & VIREO_EC_LOCAL, &nec);
+	if (st == VIREO_OK && vcpu) {
+		st = vcpu_attach(nec, a.vcpu_state);
+		if (st != VIREO_OK) {
+			nec->obj.refs = 1;
+			obj_put(&nec->obj); /* nobody has seen it: destroy it again */
+			return st;
+		}
+	}
 	return st == VIREO_OK ? publish(ec, ARG0(r), &nec->obj) : st;
 }
 
@@ -294,6 +317,15 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 	return pd_copy_to_user(ec->pd, ARG0(r), &k, sizeof(k));
 }
 
+static status_t sys_vcpu_resume(struct ec *ec, struct regs *r)
+{
+	struct pd *vm = lookup_pd(ec, ARG0(r), RIGHT_PD_CTRL);
+	if (!vm || !vm->vm || !ec->vcpu) {
+		return VIREO_BAD_CAP;
+	}
+	vcpu_resume(ec, vm);
+}
+
 static const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_DEBUG_WRITE] = sys_debug_write,
 	[SYS_EC_EXIT] = sys_ec_exit,
@@ -313,6 +345,7 @@ static const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_EC_CTRL] = sys_ec_ctrl,
 	[SYS_SC_CTRL] = sys_sc_ctrl,
 	[SYS_KSTAT] = sys_kstat,
+	[SYS_VCPU_RESUME] = sys_vcpu_resume,
 };
 
 void syscall_dispatch(struct regs *r)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* x86 instruction decoder for the VMM: lengths, ModRM/SIB operands and MMIO data (Intel SDM vol. 2). */
+/* x86 instruction decoder for the VMM: lengths, operands and MMIO data (Intel SDM vol. 2). */
 #include "decode.h"
 
 #include "kstring.h"
@@ -12,13 +12,13 @@
 enum {
 	F_MODRM = 1 << 0,  /* a ModRM byte follows the opcode */
 	F_BYTE = 1 << 1,   /* byte operand size (the "b" forms) */
-	F_I8 = 1 << 2,     /* Ib or Jb */
-	F_IZ = 1 << 3,     /* Iz or Jz: 16 bits with a 16-bit operand size, else 32 */
-	F_IV = 1 << 4,     /* Iv: the full operand size, imm64 with REX.W (B8+r only) */
-	F_IW = 1 << 5,     /* Iw (ret, enter) */
-	F_AP = 1 << 6,     /* Ap: far pointer, offset of the operand size then a selector */
+	F_I8 = 1 << 2,	   /* Ib or Jb */
+	F_IZ = 1 << 3,	   /* Iz or Jz: 16 bits with a 16-bit operand size, else 32 */
+	F_IV = 1 << 4,	   /* Iv: the full operand size, imm64 with REX.W (B8+r only) */
+	F_IW = 1 << 5,	   /* Iw (ret, enter) */
+	F_AP = 1 << 6,	   /* Ap: far pointer, offset of the operand size then a selector */
 	F_MOFFS = 1 << 7,  /* Ob/Ov: an offset of the address size, no ModRM */
-	F_D64 = 1 << 8,    /* 64-bit default operand size in 64-bit mode (d64, f64) */
+	F_D64 = 1 << 8,	   /* 64-bit default operand size in 64-bit mode (d64, f64) */
 	F_NO64 = 1 << 9,   /* invalid in 64-bit mode (i64) */
 	F_MEM = 1 << 10,   /* ModRM must name memory; mod = 3 is undefined or VEX/EVEX */
 	F_CTRL = 1 << 11,  /* mov to/from CR/DR: ModRM is a register whatever mod says */
@@ -26,7 +26,8 @@ enum {
 	F_BAD = 1 << 13,   /* undefined, reserved, or an ISA extension this decoder leaves out */
 };
 
-/* Short names so the maps below read as the SDM's 16x16 tables. */
+/* Short names so the maps read as the SDM's 16x16 tables; clang-format would undo the rows. */
+/* clang-format off */
 #define M F_MODRM
 #define MB (F_MODRM | F_BYTE)
 #define B F_BYTE
@@ -57,7 +58,8 @@ static const uint16_t map1[256] = {
 	/* 8 */ MB | IB, M | IZ, MB | IB | N, M | IB, MB, M, MB, M,
 	/*   */ MB, M, MB, M, M, M | F_MEM, M, M | G | D,
 	/* 9 */ 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, F_AP | N, 0, D, D, 0, 0,
-	/* A */ F_MOFFS | B, F_MOFFS, F_MOFFS | B, F_MOFFS, B, 0, B, 0, B | IB, IZ, B, 0, B, 0, B, 0,
+	/* A */ F_MOFFS | B, F_MOFFS, F_MOFFS | B, F_MOFFS, B, 0, B, 0,
+	/*   */ B | IB, IZ, B, 0, B, 0, B, 0,
 	/* B */ B | IB, B | IB, B | IB, B | IB, B | IB, B | IB, B | IB, B | IB,
 	/*   */ F_IV, F_IV, F_IV, F_IV, F_IV, F_IV, F_IV, F_IV,
 	/* C */ MB | IB, M | IB, F_IW | D, D, M | F_MEM | N, M | F_MEM | N, MB | IB | G, M | IZ | G,
@@ -103,6 +105,7 @@ static const uint16_t map2[256] = {
 #undef X
 #undef P
 #undef ALU
+/* clang-format on */
 
 /* Key of an opcode in groups[]: the byte, plus 0x100 in the 0F map. */
 #define OP1(op) (op)
@@ -134,44 +137,55 @@ static const struct group groups[] = {
 };
 
 /* Bit n: 0F 01 with ModRM C0+n exists (Table A-6 group 7, mod = 11B, and the AMD APM). */
-#define BITS(lo, hi) (((~0ull) >> (63 - ((hi) - 0xc0))) & ((~0ull) << ((lo) - 0xc0)))
-static const uint64_t grp7_regs = BITS(0xc1, 0xc4)   /* VMCALL VMLAUNCH VMRESUME VMXOFF */
-				  | BITS(0xc8, 0xcb) /* MONITOR MWAIT CLAC STAC */
-				  | BITS(0xcf, 0xd1) /* ENCLS XGETBV XSETBV */
-				  | BITS(0xd4, 0xd7) /* VMFUNC XEND XTEST ENCLU */
-				  | BITS(0xd8, 0xdf) /* VMRUN VMMCALL VMLOAD VMSAVE STGI CLGI SKINIT INVLPGA */
-				  | BITS(0xe0, 0xe8) /* SMSW reg, SERIALIZE */
-				  | BITS(0xee, 0xfd); /* RDPKRU WRPKRU LMSW SWAPGS RDTSCP MONITORX MWAITX CLZERO RDPRU */
+#define BITS(lo, hi) (((~0ull) >> (63 - ((hi)-0xc0))) & ((~0ull) << ((lo)-0xc0)))
+static const uint64_t grp7_regs =
+	BITS(0xc1, 0xc4)    /* VMCALL VMLAUNCH VMRESUME VMXOFF */
+	| BITS(0xc8, 0xcb)  /* MONITOR MWAIT CLAC STAC */
+	| BITS(0xcf, 0xd1)  /* ENCLS XGETBV XSETBV */
+	| BITS(0xd4, 0xd7)  /* VMFUNC XEND XTEST ENCLU */
+	| BITS(0xd8, 0xdf)  /* VMRUN VMMCALL VMLOAD VMSAVE STGI CLGI SKINIT INVLPGA */
+	| BITS(0xe0, 0xe8)  /* SMSW reg, SERIALIZE */
+	| BITS(0xee, 0xfd); /* RDPKRU WRPKRU LMSW SWAPGS RDTSCP MONITORX MWAITX CLZERO RDPRU */
 #undef BITS
 
-/* Kinds of the one-byte map; ALU and TEST count only with a memory operand. */
-#define ALU_KINDS(op) [op] = DK_ALU_MEM, [op + 1] = DK_ALU_MEM, [op + 2] = DK_ALU_MEM, [op + 3] = DK_ALU_MEM
+/*
+ * Kinds of the one-byte map; ALU and TEST count only with a memory operand. Laid out by hand
+ * in groups of related opcodes.
+ */
+#define ALU_KINDS(op)                                                                              \
+	[op] = DK_ALU_MEM, [op + 1] = DK_ALU_MEM, [op + 2] = DK_ALU_MEM, [op + 3] = DK_ALU_MEM
+/* clang-format off */
 static const uint8_t kind1[256] = {
-	ALU_KINDS(0x00),      ALU_KINDS(0x08),      ALU_KINDS(0x10),      ALU_KINDS(0x18),
-	ALU_KINDS(0x20),      ALU_KINDS(0x28),      ALU_KINDS(0x30),      ALU_KINDS(0x38),
-	[0x63] = DK_MOVSX,    [0x6c] = DK_INS,      [0x6d] = DK_INS,      [0x6e] = DK_OUTS,
-	[0x6f] = DK_OUTS,     [0x80] = DK_ALU_MEM,  [0x81] = DK_ALU_MEM,  [0x82] = DK_ALU_MEM,
-	[0x83] = DK_ALU_MEM,  [0x84] = DK_TEST_MEM, [0x85] = DK_TEST_MEM, [0x88] = DK_MOV_STORE,
-	[0x89] = DK_MOV_STORE, [0x8a] = DK_MOV_LOAD, [0x8b] = DK_MOV_LOAD, [0x9c] = DK_PUSHF,
-	[0x9d] = DK_POPF,     [0xa0] = DK_MOV_LOAD, [0xa1] = DK_MOV_LOAD, [0xa2] = DK_MOV_STORE,
-	[0xa3] = DK_MOV_STORE, [0xa4] = DK_MOVS,    [0xa5] = DK_MOVS,     [0xaa] = DK_STOS,
-	[0xab] = DK_STOS,     [0xac] = DK_LODS,     [0xad] = DK_LODS,     [0xc6] = DK_MOV_STORE,
-	[0xc7] = DK_MOV_STORE, [0xcc] = DK_INT3,    [0xcd] = DK_INTN,     [0xce] = DK_INTO,
-	[0xcf] = DK_IRET,     [0xe4] = DK_IN,       [0xe5] = DK_IN,       [0xe6] = DK_OUT,
-	[0xe7] = DK_OUT,      [0xec] = DK_IN,       [0xed] = DK_IN,       [0xee] = DK_OUT,
-	[0xef] = DK_OUT,      [0xf1] = DK_INT1,     [0xf4] = DK_HLT,      [0xf6] = DK_TEST_MEM,
-	[0xf7] = DK_TEST_MEM, [0xfa] = DK_CLI,      [0xfb] = DK_STI,
+	ALU_KINDS(0x00), ALU_KINDS(0x08), ALU_KINDS(0x10), ALU_KINDS(0x18),
+	ALU_KINDS(0x20), ALU_KINDS(0x28), ALU_KINDS(0x30), ALU_KINDS(0x38),
+	[0x80] = DK_ALU_MEM, [0x81] = DK_ALU_MEM, [0x82] = DK_ALU_MEM, [0x83] = DK_ALU_MEM,
+	[0x84] = DK_TEST_MEM, [0x85] = DK_TEST_MEM, [0xf6] = DK_TEST_MEM, [0xf7] = DK_TEST_MEM,
+	[0x88] = DK_MOV_STORE, [0x89] = DK_MOV_STORE, [0xc6] = DK_MOV_STORE, [0xc7] = DK_MOV_STORE,
+	[0xa2] = DK_MOV_STORE, [0xa3] = DK_MOV_STORE,
+	[0x8a] = DK_MOV_LOAD, [0x8b] = DK_MOV_LOAD, [0xa0] = DK_MOV_LOAD, [0xa1] = DK_MOV_LOAD,
+	[0x63] = DK_MOVSX,
+	[0xa4] = DK_MOVS, [0xa5] = DK_MOVS, [0xaa] = DK_STOS, [0xab] = DK_STOS,
+	[0xac] = DK_LODS, [0xad] = DK_LODS,
+	[0xe4] = DK_IN, [0xe5] = DK_IN, [0xec] = DK_IN, [0xed] = DK_IN,
+	[0xe6] = DK_OUT, [0xe7] = DK_OUT, [0xee] = DK_OUT, [0xef] = DK_OUT,
+	[0x6c] = DK_INS, [0x6d] = DK_INS, [0x6e] = DK_OUTS, [0x6f] = DK_OUTS,
+	[0xcc] = DK_INT3, [0xcd] = DK_INTN, [0xce] = DK_INTO, [0xcf] = DK_IRET, [0xf1] = DK_INT1,
+	[0x9c] = DK_PUSHF, [0x9d] = DK_POPF, [0xfa] = DK_CLI, [0xfb] = DK_STI, [0xf4] = DK_HLT,
 };
+/* clang-format on */
 #undef ALU_KINDS
 
 /* Kinds of the 0F map but for group 7 (0F 01), which grp7_kind handles. */
+/* clang-format off */
 static const uint8_t kind2[256] = {
-	[0x06] = DK_CLTS,   [0x08] = DK_INVD,     [0x09] = DK_WBINVD,   [0x20] = DK_MOV_CR,
-	[0x21] = DK_MOV_DR, [0x22] = DK_MOV_CR,   [0x23] = DK_MOV_DR,   [0x30] = DK_WRMSR,
-	[0x31] = DK_RDTSC,  [0x32] = DK_RDMSR,    [0x33] = DK_RDPMC,    [0xa2] = DK_CPUID,
-	[0xb6] = DK_MOVZX,  [0xb7] = DK_MOVZX,    [0xbe] = DK_MOVSX,    [0xbf] = DK_MOVSX,
+	[0x06] = DK_CLTS, [0x08] = DK_INVD, [0x09] = DK_WBINVD,
+	[0x20] = DK_MOV_CR, [0x22] = DK_MOV_CR, [0x21] = DK_MOV_DR, [0x23] = DK_MOV_DR,
+	[0x30] = DK_WRMSR, [0x31] = DK_RDTSC, [0x32] = DK_RDMSR, [0x33] = DK_RDPMC,
+	[0xa2] = DK_CPUID,
+	[0xb6] = DK_MOVZX, [0xb7] = DK_MOVZX, [0xbe] = DK_MOVSX, [0xbf] = DK_MOVSX,
 	[0xc3] = DK_MOV_STORE,
 };
+/* clang-format on */
 
 /* Group 7 memory forms by ModRM.reg. */
 static const uint8_t grp7_mem_kind[8] = {
@@ -182,9 +196,9 @@ static const uint8_t grp7_mem_kind[8] = {
 static const struct {
 	uint8_t modrm, kind;
 } grp7_reg_kind[] = {
-	{ 0xc1, DK_VMCALL }, { 0xc8, DK_MONITOR }, { 0xc9, DK_MWAIT },  { 0xd1, DK_XSETBV },
+	{ 0xc1, DK_VMCALL }, { 0xc8, DK_MONITOR }, { 0xc9, DK_MWAIT },	{ 0xd1, DK_XSETBV },
 	{ 0xd8, DK_VMRUN },  { 0xd9, DK_VMMCALL }, { 0xda, DK_VMLOAD }, { 0xdb, DK_VMSAVE },
-	{ 0xdc, DK_STGI },   { 0xdd, DK_CLGI },    { 0xde, DK_SKINIT }, { 0xdf, DK_INVLPGA },
+	{ 0xdc, DK_STGI },   { 0xdd, DK_CLGI },	   { 0xde, DK_SKINIT }, { 0xdf, DK_INVLPGA },
 	{ 0xf9, DK_RDTSCP },
 };
 
@@ -249,8 +263,8 @@ static int64_t sign_extend(uint64_t value, unsigned bytes)
 
 /*
  * Legacy prefixes, SDM vol. 2, 2.1.1. In 64-bit mode the ES/CS/SS/DS overrides are ignored
- * (2.2.1.6 is silent, vol. 1 3.3.7.1 says so). Any legacy prefix cancels an earlier REX, which
- * counts only directly before the opcode (2.2.1).
+ * (SDM vol. 1, 3.4.2.1; AMD APM vol. 3, 1.2.4). Any legacy prefix cancels an earlier REX, which
+ * counts only directly before the opcode (vol. 2, 2.2.1).
  */
 static bool legacy_prefix(struct decode_insn *in, uint8_t b)
 {
@@ -317,7 +331,7 @@ static int decode_prefixes(struct cursor *c, struct decode_insn *in)
 	}
 }
 
-/* Address-size attribute: SDM vol. 2, 2.2.1.3 and vol. 1 Table 3-4 (67 toggles it). */
+/* Address-size attribute, SDM vol. 1 Tables 3-3 and 3-4: 67 toggles it (to 32 bits in 64-bit). */
 static uint8_t address_size(const struct decode_insn *in)
 {
 	static const uint8_t plain[] = { 2, 4, 8 };
@@ -326,9 +340,9 @@ static uint8_t address_size(const struct decode_insn *in)
 }
 
 /*
- * Operand-size attribute: SDM vol. 2, 2.2.1.2 and Table 2-4 (REX.W beats 66), A.2.5 (d64/f64),
- * vol. 2 MOV-to/from-CR (always the full width). For f64 branches 66 still selects 16 bits as
- * on AMD processors and in QEMU; Intel processors ignore it.
+ * Operand-size attribute, SDM vol. 1 Tables 3-3 and 3-4 (REX.W beats 66), vol. 2 A.2.5 (d64,
+ * f64) and MOV to/from CR/DR (always the full width). For f64 near branches 66 still selects 16
+ * bits, as on AMD processors and in QEMU; Intel processors ignore it there.
  */
 static uint8_t operand_size(const struct decode_insn *in, unsigned flags)
 {
@@ -454,17 +468,16 @@ static bool decode_group(struct decode_insn *in, unsigned *flags)
 static const uint8_t base16[8] = { 3, 3, 5, 5, 6, 7, 5, 3 };
 static const uint8_t index16[8] = { 6, 7, 6, 7, NO_INDEX, NO_INDEX, NO_INDEX, NO_INDEX };
 
-static int fetch_disp(struct cursor *c, struct decode_insn *in, unsigned size)
+static int fetch_disp(struct cursor *c, struct decode_insn *in)
 {
 	uint64_t v = 0;
-	int err = fetch(c, size, &v);
-	in->disp = size ? sign_extend(v, size) : 0;
-	in->disp_size = (uint8_t)size;
+	int err = fetch(c, in->disp_size, &v);
+	in->disp = in->disp_size ? sign_extend(v, in->disp_size) : 0;
 	return err;
 }
 
 /* 16-bit addressing, SDM vol. 2 Table 2-1: mod 0 rm 6 is a bare disp16, no SIB. */
-static int decode_mem16(struct cursor *c, struct decode_insn *in)
+static void decode_mem16(struct decode_insn *in)
 {
 	unsigned rm = in->modrm & 7;
 	in->base = base16[rm];
@@ -472,11 +485,10 @@ static int decode_mem16(struct cursor *c, struct decode_insn *in)
 	if (in->mod == 0 && rm == 6) {
 		in->base = DECODE_NO_REG;
 	}
-	unsigned size = in->mod == 1 ? 1 : 2;
+	in->disp_size = in->mod == 1 ? 1 : 2;
 	if (in->mod == 0 && in->base != DECODE_NO_REG) {
-		size = 0;
+		in->disp_size = 0;
 	}
-	return fetch_disp(c, in, size);
 }
 
 /*
@@ -516,11 +528,11 @@ static int decode_mem32(struct cursor *c, struct decode_insn *in)
 		in->base = DECODE_NO_REG;
 		in->rip_relative = in->mode == DECODE_64;
 	}
-	unsigned size = in->mod == 1 ? 1 : 4;
+	in->disp_size = in->mod == 1 ? 1 : 4;
 	if (in->mod == 0 && in->base != DECODE_NO_REG) {
-		size = 0;
+		in->disp_size = 0;
 	}
-	return fetch_disp(c, in, size);
+	return 0;
 }
 
 /* ModRM, SDM vol. 2, 2.1.5; REX.R and REX.B extend reg and rm (2.2.1.2). */
@@ -551,19 +563,27 @@ static int decode_modrm(struct cursor *c, struct decode_insn *in, unsigned *flag
 		return 0;
 	}
 	in->mem = true;
-	return in->addrsize == 2 ? decode_mem16(c, in) : decode_mem32(c, in);
+	if (in->addrsize == 2) {
+		decode_mem16(in);
+		return 0;
+	}
+	return decode_mem32(c, in);
 }
 
 /* A0-A3: a bare offset of the address size, 8 bytes in 64-bit mode (vol. 2, MOV, moffs). */
-static int decode_moffs(struct cursor *c, struct decode_insn *in)
+static int fetch_moffs(struct cursor *c, struct decode_insn *in)
 {
-	uint64_t v;
-	int err = fetch(c, in->addrsize, &v);
+	uint64_t v = 0;
+	int err = fetch(c, in->disp_size, &v);
+	in->disp = (int64_t)v;
+	return err;
+}
+
+static void decode_moffs(struct decode_insn *in)
+{
 	in->mem = true;
 	in->base = DECODE_NO_REG;
-	in->disp = (int64_t)v;
 	in->disp_size = in->addrsize;
-	return err;
 }
 
 /* Size of the first immediate, SDM vol. 2 A.2.2 operand-type codes b, w, z, v, p. */
@@ -593,22 +613,18 @@ static unsigned imm2_size(unsigned flags)
 	return ((flags & F_IW) && (flags & F_I8)) ? 1 : 0;
 }
 
-static int decode_imm(struct cursor *c, struct decode_insn *in, unsigned flags)
+static int decode_imm(struct cursor *c, struct decode_insn *in)
 {
-	unsigned size = imm_size(in, flags);
-	unsigned size2 = imm2_size(flags);
 	uint64_t v = 0;
 	int err = 0;
 
-	if (size) {
-		err = fetch(c, size, &in->imm);
+	if (in->imm_size) {
+		err = fetch(c, in->imm_size, &in->imm);
 		in->has_imm = true;
-		in->imm_size = (uint8_t)size;
 	}
-	if (!err && size2) {
-		err = fetch(c, size2, &v);
+	if (!err && in->imm2_size) {
+		err = fetch(c, in->imm2_size, &v);
 		in->imm2 = (uint16_t)v;
-		in->imm2_size = (uint8_t)size2;
 	}
 	return err;
 }
@@ -676,11 +692,28 @@ static uint8_t memory_size(const struct decode_insn *in)
 /* Port I/O moves at most 32 bits: REX.W does not widen IN/OUT/INS/OUTS. */
 static void finish_sizes(struct decode_insn *in)
 {
-	bool io = in->kind == DK_IN || in->kind == DK_OUT || in->kind == DK_INS || in->kind == DK_OUTS;
+	bool io = in->kind == DK_IN || in->kind == DK_OUT || in->kind == DK_INS ||
+		  in->kind == DK_OUTS;
 	if (io && in->opsize == 8) {
 		in->opsize = 4;
 	}
 	in->mem_size = memory_size(in);
+}
+
+/*
+ * Displacement (or moffs) and immediates, SDM vol. 2, 2.1.4. Their sizes are known once the
+ * ModRM and SIB are read, so an encoding past 15 bytes is TOO_LONG however few bytes are given.
+ */
+static int decode_tail(struct cursor *c, struct decode_insn *in, unsigned flags)
+{
+	in->imm_size = (uint8_t)imm_size(in, flags);
+	in->imm2_size = (uint8_t)imm2_size(flags);
+	int err = check_room(c, (size_t)in->disp_size + in->imm_size + in->imm2_size);
+	if (err) {
+		return err;
+	}
+	err = (flags & F_MOFFS) ? fetch_moffs(c, in) : fetch_disp(c, in);
+	return err ? err : decode_imm(c, in);
 }
 
 /* Everything after the prefixes, in encoding order (SDM vol. 2, Figure 2-1). */
@@ -700,9 +733,9 @@ static int decode_body(struct cursor *c, struct decode_insn *in)
 	}
 	in->opsize = operand_size(in, flags);
 	if (flags & F_MOFFS) {
-		err = decode_moffs(c, in);
+		decode_moffs(in);
 	}
-	return err ? err : decode_imm(c, in, flags);
+	return decode_tail(c, in, flags);
 }
 
 int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode, struct decode_insn *out)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* x86 instruction decoder: lengths for RIP advance and operands for MMIO emulation (Intel SDM vol. 2). */
+/* x86 instruction decoder: lengths to advance RIP, operands to emulate MMIO (Intel SDM vol. 2). */
 #ifndef VMM_DECODE_H
 #define VMM_DECODE_H
 
@@ -33,7 +33,11 @@ enum decode_seg {
 	DECODE_SEG_GS
 };
 
-/* What the VMM may need to emulate or account for; everything else is DK_OTHER. */
+/*
+ * What the VMM may need to emulate or account for; everything else is DK_OTHER. The data-moving
+ * kinds are reported for register forms too (mem tells them apart); DK_ALU_MEM and DK_TEST_MEM
+ * only with a memory operand.
+ */
 enum decode_kind {
 	DK_OTHER,
 	DK_MOV_STORE, /* 88 89 C6 /0 C7 /0, A2 A3 (moffs), 0F C3 movnti */
@@ -117,21 +121,25 @@ struct decode_insn {
 	uint8_t mem_size;
 	uint8_t addrsize; /* 2, 4 or 8 */
 
-	/* Legacy prefixes (SDM vol. 2, 2.1.1); of repeated F2/F3 and segment prefixes the last wins. */
+	/*
+	 * Legacy prefixes (SDM vol. 2, 2.1.1); of repeated F2/F3 or segment prefixes the last wins.
+	 * seg is the segment override (enum decode_seg) or -1; 64-bit mode ignores ES/CS/SS/DS.
+	 * rex is the REX byte if it took effect (64-bit mode, right before the opcode), else 0.
+	 */
 	bool rep, repne, lock, opsize_prefix, addrsize_prefix;
-	int seg; /* segment override, enum decode_seg, or -1; ES/CS/SS/DS are ignored in 64-bit mode */
-	uint8_t rex; /* REX byte if it took effect (64-bit mode, directly before the opcode), else 0 */
+	int seg;
+	uint8_t rex;
 
 	/* ModRM (SDM vol. 2, 2.1.5); reg and rm include REX.R and REX.B. */
 	bool has_modrm;
 	uint8_t modrm, mod, reg, rm;
 
 	/*
-	 * Memory operand. mem is set for a ModRM memory form or a moffs (A0-A3); string instructions
-	 * address memory implicitly and leave it clear. base, index and scale describe every
-	 * addressing form, with or without a SIB byte: base is DECODE_NO_REG for disp-only and
-	 * RIP-relative forms, index 4 means none (as in the SIB encoding), scale is 1, 2, 4 or 8.
-	 * 16-bit forms use base 3 (BX) or 5 (BP) and index 6 (SI) or 7 (DI).
+	 * Memory operand. mem is set for a ModRM memory form or a moffs (A0-A3); string
+	 * instructions address memory implicitly and leave it clear. base, index and scale
+	 * describe every addressing form, with or without a SIB byte: base is DECODE_NO_REG for
+	 * disp-only and RIP-relative forms, index 4 means none (as in the SIB encoding), scale is
+	 * 1, 2, 4 or 8. 16-bit forms use the same fields: [BX+SI] is base 3 index 6, [SI] base 6.
 	 */
 	bool mem;
 	bool has_sib;
@@ -155,12 +163,18 @@ struct decode_insn {
 
 /*
  * Decodes the instruction at bytes[0..avail) in the given mode. Returns its length (1..15) or a
- * negative enum decode_err; never reads past bytes[avail - 1] nor past 15 bytes. *out is
- * meaningful only after a positive return.
+ * negative enum decode_err; never reads past bytes[avail - 1] nor past 15 bytes, and reports
+ * TOO_LONG as soon as the bytes seen imply more than 15. *out is meaningful only after a
+ * positive return. Opcodes are checked against the one- and two-byte maps and the opcode
+ * groups; SSE mandatory-prefix combinations, x87 register forms and the 0F 38 / 0F 3A maps are
+ * decoded for their length without a validity check. VEX, EVEX, XOP and 3DNow! are unsupported.
  */
 int decode_insn(const uint8_t *bytes, size_t avail, enum decode_mode mode, struct decode_insn *out);
 
-/* Segment the memory operand (or a string instruction's source) uses, enum decode_seg. */
+/*
+ * Segment of the memory operand, enum decode_seg: the override, else SS for an rSP or rBP base,
+ * else DS. For string instructions it is the source's; the destination is always ES.
+ */
 int decode_mem_seg(const struct decode_insn *in);
 
 /*

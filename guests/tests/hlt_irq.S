@@ -14,14 +14,14 @@
  *   3  IF was set inside the handler (real-mode interrupt delivery must clear it)
  *   4  IF not restored to 1 by iret after the handler
  *   5  the one-shot fired again without being re-armed
- *   6  an interrupt was delivered while IF=0
+ *   6  an interrupt was delivered while IF=0 (right after arming, or during the IF=0 spin)
  *   7  second arming: woke from HLT without the handler running
  *   8  a vector other than 0x20 was delivered (any IVT entry but 0x20)
  */
 	.include "guest.inc"
 
 	.set	VECTOR, 0x20
-	.set	SPIN, 0x20000		/* iterations of the wait loops */
+	.set	SPIN, 0x4000		/* iterations of the wait loops */
 
 	GUEST_START
 	PUTS	msg
@@ -43,6 +43,8 @@
 	/* 1. one interrupt wakes HLT */
 	movb	$VECTOR, %al
 	outb	%al, $PORT_IRQ
+	cmpb	$0, count		/* IF=0 still: nothing may have arrived */
+	EXPECT	e, 6
 	sti
 	hlt
 	pushfw				/* FLAGS as iret left them */

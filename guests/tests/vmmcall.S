@@ -12,6 +12,8 @@
  *   7  version (fn 2) != 0x00010000
  *   8  unknown function 0xdead: EAX != 0xffffffff
  *   9  unknown function 0: EAX != 0xffffffff
+ *  10  #UD: VMMCALL reached the guest as an invalid instruction (the VMM did not handle it; on
+ *      Intel VMX, 0F 01 D9 raises #UD in the guest unless the VMM intercepts #UD and emulates it)
  */
 	.include "guest.inc"
 
@@ -21,6 +23,8 @@
 
 	GUEST_START
 	PUTS	msg
+	movw	$ud_handler, 6 * 4	/* IVT entry 6 (#UD) -> 0000:ud_handler */
+	movw	$0, 6 * 4 + 2
 
 	movl	$0x51515151, %esi
 	movl	$0xd1d1d1d1, %edi
@@ -63,6 +67,9 @@
 	CHECK	%eax, 0xffffffff, 9
 
 	PASS
+
+ud_handler:
+	FAIL	10
 
 	HELPERS
 msg:	.asciz	"vmmcall: add, version, unknown\n"

@@ -16,21 +16,22 @@ enum vireo_syscall {
 	SYS_EC_EXIT = 1,     /* (): end the calling EC; never returns */
 	SYS_CALL =
 		2, /* (pt): call a portal with the UTCB message; the reply comes back in the UTCB */
-	SYS_REPLY_WAIT = 3,  /* (): reply with the UTCB message, then wait for the next call */
-	SYS_CREATE_PD = 4,   /* (dst, pd, quota_pages) */
-	SYS_CREATE_EC = 5,   /* (dst, pd, const struct vireo_ec_create *) */
-	SYS_CREATE_SC = 6,   /* (dst, pd, ec, prio, quantum_us) */
-	SYS_CREATE_PT = 7,   /* (dst, pd, ec, ip, mtd) */
-	SYS_CREATE_SM = 8,   /* (dst, pd, count) */
-	SYS_PT_CTRL = 9,     /* (pt, id) */
-	SYS_SM_CTRL = 10,    /* (sm, op, timeout_us) */
-	SYS_DELEGATE = 11,   /* (dst_pd, src_crd, dst_base, flags) */
-	SYS_REVOKE = 12,     /* (crd, flags) */
-	SYS_LOOKUP = 13,     /* (crd) -> RDI = the capability range found, or 0 */
-	SYS_ASSIGN_GSI = 14, /* (sm, gsi, cpu) */
-	SYS_EC_CTRL = 15,    /* (ec, op) */
-	SYS_SC_CTRL = 16,    /* (sc) -> RDI = consumed time in microseconds */
-	SYS_KSTAT = 17,	     /* (struct vireo_kstat *) */
+	SYS_REPLY_WAIT = 3,   /* (): reply with the UTCB message, then wait for the next call */
+	SYS_CREATE_PD = 4,    /* (dst, pd, quota_bytes, flags) */
+	SYS_CREATE_EC = 5,    /* (dst, pd, const struct vireo_ec_create *) */
+	SYS_CREATE_SC = 6,    /* (dst, pd, ec, prio, quantum_us) */
+	SYS_CREATE_PT = 7,    /* (dst, pd, ec, ip, mtd) */
+	SYS_CREATE_SM = 8,    /* (dst, pd, count) */
+	SYS_PT_CTRL = 9,      /* (pt, id) */
+	SYS_SM_CTRL = 10,     /* (sm, op, timeout_us) */
+	SYS_DELEGATE = 11,    /* (dst_pd, src_crd, dst_base, flags) */
+	SYS_REVOKE = 12,      /* (crd, flags) */
+	SYS_LOOKUP = 13,      /* (crd) -> RDI = the capability range found, or 0 */
+	SYS_ASSIGN_GSI = 14,  /* (sm, gsi, cpu) */
+	SYS_EC_CTRL = 15,     /* (ec, op) */
+	SYS_SC_CTRL = 16,     /* (sc) -> RDI = consumed time in microseconds */
+	SYS_KSTAT = 17,	      /* (struct vireo_kstat *) */
+	SYS_VCPU_RESUME = 18, /* (vm): run the VM on the calling vCPU until an exit for the VMM */
 	SYS_COUNT
 };
 
@@ -42,12 +43,17 @@ struct vireo_ec_create {
 	uint64_t ip;   /* global EC: first instruction; local EC: ignored (portals give the IP) */
 	uint64_t sp;   /* initial stack pointer */
 	uint64_t utcb; /* page-aligned address of the UTCB in the target PD (the kernel maps it) */
-	uint64_t evt_base; /* selector base of its event portals (exceptions, page faults) */
-	uint64_t arg;	   /* initial RDI */
-	uint32_t cpu;	   /* CPU it runs on */
-	uint32_t flags;	   /* VIREO_EC_LOCAL for a portal handler */
+	uint64_t evt_base;   /* selector base of its event portals (exceptions, page faults) */
+	uint64_t arg;	     /* initial RDI */
+	uint32_t cpu;	     /* CPU it runs on */
+	uint32_t flags;	     /* VIREO_EC_LOCAL for a portal handler, VIREO_EC_VCPU for a vCPU */
+	uint64_t vcpu_state; /* VIREO_EC_VCPU: page-aligned address of its vCPU state page */
 };
 #define VIREO_EC_LOCAL 0x1
+#define VIREO_EC_VCPU 0x2
+
+/* SYS_CREATE_PD flags (R10). */
+#define VIREO_PD_VM 0x1 /* a VM: its memory space is guest-physical (NPT/EPT); no ECs run in it */
 
 /* SYS_SM_CTRL operations and timeouts. */
 #define VIREO_SM_UP 0

@@ -16,6 +16,7 @@
 #include "printk.h"
 #include "roottask.h"
 #include "sched.h"
+#include "vcpu.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
 #include "x86/ioapic.h"
@@ -140,6 +141,7 @@ void cpu_local_init(unsigned id, uint64_t stack_top)
 	}
 	idt_load();
 	syscall_msr_init();
+	virt_cpu_init();
 	lapic_cpu_init();
 	percpu_area[id].online = true;
 	__atomic_add_fetch(&cpus_online, 1, __ATOMIC_SEQ_CST);
@@ -204,6 +206,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 
 	memory_init(pa_init(info_pa));
 	fpu_init(cmdline_has(mbi.cmdline, "fpu=eager") ? FPU_EAGER : FPU_LAZY);
+	virt_init();
 	acpi_init();
 	power_init(&acpi, cmdline_has(mbi.cmdline, "poweroff"));
 	interrupts_init();

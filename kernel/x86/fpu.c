@@ -97,43 +97,54 @@ void *fpu_state_alloc(void)
 	return s;
 }
 
-void fpu_state_free(struct ec *ec)
+void fpu_area_free(void *area)
 {
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
-		if (percpu_area[c].fpu_owner == ec) {
+		if (percpu_area[c].fpu_owner == area) {
 			percpu_area[c].fpu_owner = NULL;
 		}
 	}
+	slab_free(&fpu_cache, area);
+}
+
+void fpu_state_free(struct ec *ec)
+{
 	if (ec->fpu) {
-		slab_free(&fpu_cache, ec->fpu);
+		fpu_area_free(ec->fpu);
 		ec->fpu = NULL;
 	}
 }
 
-/* Make this CPU's registers hold `ec`'s state (CR0.TS must be clear). */
-static void take(struct ec *ec)
+/* Make this CPU's registers hold the state in `area` (CR0.TS must be clear). */
+static void take(void *area)
 {
 	struct percpu *cpu = this_cpu();
-	if (cpu->fpu_owner == ec) {
+	if (cpu->fpu_owner == area) {
 		return;
 	}
 	if (cpu->fpu_owner) {
-		save(cpu->fpu_owner->fpu);
+		save((void *)cpu->fpu_owner);
 	}
-	restore(ec->fpu);
-	cpu->fpu_owner = ec;
+	restore(area);
+	cpu->fpu_owner = area;
 	switch_count++;
+}
+
+void fpu_load_area(void *area)
+{
+	__asm__ volatile("clts");
+	take(area);
 }
 
 void fpu_switch(struct ec *ec)
 {
 	if (mode == FPU_EAGER) {
-		take(ec);
+		take(ec->fpu);
 		return;
 	}
 	/* Lazy: trap the first FPU instruction of anyone but the owner. */
 	uint64_t cr0 = read_cr0();
-	bool want_ts = this_cpu()->fpu_owner != ec;
+	bool want_ts = this_cpu()->fpu_owner != ec->fpu;
 	if (want_ts != !!(cr0 & CR0_TS)) {
 		write_cr0(want_ts ? cr0 | CR0_TS : cr0 & ~CR0_TS);
 	}
@@ -145,7 +156,7 @@ bool fpu_nm(struct ec *ec)
 		return false;
 	}
 	__asm__ volatile("clts");
-	take(ec);
+	take(ec->fpu);
 	return true;
 }
 

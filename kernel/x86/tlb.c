@@ -32,8 +32,9 @@ void tlb_shootdown(struct pd *pd)
 	}
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
 		struct percpu *p = &percpu_area[c];
-		if (c == self->id || !p->online ||
-		    __atomic_load_n(&p->cr3, __ATOMIC_ACQUIRE) != root) {
+		bool uses = __atomic_load_n(&p->cr3, __ATOMIC_ACQUIRE) == root ||
+			    __atomic_load_n(&p->vm_root, __ATOMIC_ACQUIRE) == root;
+		if (c == self->id || !p->online || !uses) {
 			continue;
 		}
 		target[c] = __atomic_add_fetch(&requested[c], 1, __ATOMIC_ACQ_REL);

@@ -15,10 +15,14 @@
 #define TASK_INFO_VA 0x00007fffe0000000ull   /* this page, read-only */
 #define TASK_UTCB_VA 0x00007fffd0000000ull   /* UTCB of the first EC */
 #define TASK_STACK_TOP 0x00007ffff0000000ull /* 64 KiB stack below */
-#define TASK_HEAP_VA 0x0000100000000000ull   /* heap_size bytes of RAM, mapped RW, delegatable */
+#define TASK_HEAP_VA                                                                               \
+	0x0000100000000000ull /* heap_size bytes of RAM, mapped RWX (it may back guest RAM), delegatable */
 #define TASK_DEMAND_VA                                                                             \
 	0x0000200000000000ull /* demand_size bytes filled on first touch by the roottask's pager */
 #define TASK_FREE_VA 0x0000300000000000ull /* nothing here: free for the task's own mappings */
+#define TASK_MODULE_VA                                                                             \
+	0x0000500000000000ull /* data modules (non-ELF boot modules after the task), read-only */
+#define TASK_MAX_MODULES 4
 
 /* Selectors filled in a task's object space (besides SEL_SELF_PD/EC/SC from <vireo/caps.h>). */
 #define SEL_TASK_IRQ_SM 3 /* semaphore bound to the GSI named by irq= on the module command line */
@@ -38,6 +42,13 @@ struct vireo_taskinfo {
 	int32_t irq_gsi; /* GSI bound to SEL_TASK_IRQ_SM by irq=N, or -1 */
 	uint32_t reserved;
 	char cmdline[200];
+	uint32_t nmodules;
+	uint32_t reserved2;
+	struct {
+		uint64_t va;   /* where the copy is mapped in the task */
+		uint64_t size; /* bytes */
+		char cmdline[64];
+	} modules[TASK_MAX_MODULES];
 };
 
 #endif

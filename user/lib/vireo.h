@@ -69,6 +69,17 @@ static inline enum vireo_status sys_create_pd(uint64_t dst, uint64_t pd, uint64_
 	return vireo_sys(SYS_CREATE_PD, dst, pd, quota, 0, 0);
 }
 
+/* A VM PD: its memory space is guest-physical; BAD_FTR without hardware virtualization. */
+static inline enum vireo_status sys_create_vm(uint64_t dst, uint64_t pd, uint64_t quota)
+{
+	return vireo_sys(SYS_CREATE_PD, dst, pd, quota, VIREO_PD_VM, 0);
+}
+
+static inline enum vireo_status sys_vcpu_resume(uint64_t vm)
+{
+	return vireo_sys(SYS_VCPU_RESUME, vm, 0, 0, 0, 0);
+}
+
 static inline enum vireo_status sys_create_ec(uint64_t dst, uint64_t pd,
 					      const struct vireo_ec_create *a)
 {

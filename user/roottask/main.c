@@ -65,7 +65,10 @@ int main(uintptr_t arg)
 	printf("roottask: %lu MiB of RAM to hand out\n", (unsigned long)(mem_free_bytes() >> 20));
 	if (pager_init(bi) == 0) {
 		for (unsigned i = 0; i < bi->nmodules; i++) {
-			if (i != bi->self_module) {
+			if (i == bi->self_module) {
+				continue;
+			}
+			if (module_is_elf(bi, i)) {
 				task_start(bi, i, i);
 			}
 		}

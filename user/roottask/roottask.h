@@ -19,6 +19,8 @@ uint64_t sel_alloc(unsigned count);
 
 /* Start boot module `index` as a task (user/lib/taskinfo.h); returns 0 or -1 with a message. */
 int task_start(const struct vireo_bootinfo *bi, unsigned index, unsigned task_id);
+/* Boot modules that are not ELF programs are data for the program before them. */
+bool module_is_elf(const struct vireo_bootinfo *bi, unsigned index);
 
 /* The pager: a local EC of the roottask that resolves faults in the tasks' demand regions. */
 int pager_init(const struct vireo_bootinfo *bi);

@@ -18,6 +18,7 @@ struct task {
 	uint64_t pd, ec, sc; /* selectors in the roottask's space */
 	unsigned id;
 	const char *name;
+	struct vireo_taskinfo *info; /* the roottask's view of its task-info page */
 };
 
 /* Map `count` fresh pages from the roottask's RAM at `va` in the task, with `rights`. */
@@ -159,11 +160,12 @@ static int build(struct task *t, const struct vireo_bootinfo *bi, const void *im
 	}
 	if (give_pages(t, TASK_STACK_TOP - TASK_STACK_SIZE, TASK_STACK_SIZE / PAGE, MEM_R | MEM_W,
 		       NULL) ||
-	    give_pages(t, TASK_HEAP_VA, TASK_HEAP_SIZE / PAGE, MEM_R | MEM_W, NULL) ||
+	    give_pages(t, TASK_HEAP_VA, TASK_HEAP_SIZE / PAGE, MEM_R | MEM_W | MEM_X, NULL) ||
 	    give_pages(t, TASK_INFO_VA, 1, MEM_R, &info_page)) {
 		return -1;
 	}
 	struct vireo_taskinfo *info = (struct vireo_taskinfo *)info_page;
+	t->info = info;
 	*info = (struct vireo_taskinfo){ .magic = TASKINFO_MAGIC,
 					 .cpus_online = bi->cpus_online,
 					 .task_id = t->id,
@@ -189,6 +191,8 @@ static int build(struct task *t, const struct vireo_bootinfo *bi, const void *im
 	return 0;
 }
 
+static int give_module(struct task *t, const struct vireo_bootinfo *bi, unsigned index);
+
 int task_start(const struct vireo_bootinfo *bi, unsigned index, unsigned task_id)
 {
 	const struct vireo_module *m = &bi->modules[index];
@@ -208,6 +212,12 @@ int task_start(const struct vireo_bootinfo *bi, unsigned index, unsigned task_id
 		sys_revoke(vireo_crd(CRD_OBJ, t.pd, 0, 0), VIREO_REVOKE_SELF);
 		return -1;
 	}
+	/* Data modules that follow the program in the boot list are its own (a VMM's guest image). */
+	for (unsigned j = index + 1; j < bi->nmodules && !module_is_elf(bi, j); j++) {
+		if (give_module(&t, bi, j)) {
+			printf("roottask: could not give %s its data module %u\n", name, j);
+		}
+	}
 	/* The task runs below the roottask's priority, so its SC capability arrives before it runs. */
 	if (sys_create_sc(t.sc, SEL_SELF_PD, t.ec, TASK_PRIO, TASK_QUANTUM_US) != VIREO_OK ||
 	    give_cap(&t, t.sc, SEL_SELF_SC)) {
@@ -215,5 +225,49 @@ int task_start(const struct vireo_bootinfo *bi, unsigned index, unsigned task_id
 		return -1;
 	}
 	printf("roottask: started %s as task %u\n", name, task_id);
+	return 0;
+}
+
+bool module_is_elf(const struct vireo_bootinfo *bi, unsigned index)
+{
+	const unsigned char *p =
+		(const unsigned char *)(VIREO_ROOT_PHYS_WINDOW + bi->modules[index].phys);
+	return bi->modules[index].size >= 4 && p[0] == 0x7f && p[1] == 'E' && p[2] == 'L' &&
+	       p[3] == 'F';
+}
+
+static int give_module(struct task *t, const struct vireo_bootinfo *bi, unsigned index)
+{
+	const struct vireo_module *m = &bi->modules[index];
+	struct vireo_taskinfo *info = t->info;
+	if (info->nmodules == TASK_MAX_MODULES) {
+		printf("roottask: data module \"%s\" has no task to go to\n", m->cmdline);
+		return -1;
+	}
+	uint64_t va = TASK_MODULE_VA;
+	for (unsigned i = 0; i < info->nmodules; i++) {
+		va = info->modules[i].va + ((info->modules[i].size + PAGE - 1) & ~(PAGE - 1)) +
+		     PAGE;
+	}
+	const uint8_t *src = (const uint8_t *)(VIREO_ROOT_PHYS_WINDOW + m->phys);
+	for (uint64_t off = 0; off < m->size; off += PAGE) {
+		uint64_t page = mem_alloc(0);
+		if (!page) {
+			return -1;
+		}
+		memcpy((void *)page, src + off, m->size - off < PAGE ? m->size - off : PAGE);
+		if (sys_delegate(t->pd, vireo_crd(CRD_MEM, page >> 12, 0, MEM_R), (va + off) >> 12,
+				 0)) {
+			return -1;
+		}
+	}
+	unsigned n = info->nmodules;
+	info->modules[n].va = va;
+	info->modules[n].size = m->size;
+	memcpy(info->modules[n].cmdline, m->cmdline,
+	       strnlen(m->cmdline, sizeof(info->modules[n].cmdline) - 1));
+	info->nmodules = n + 1;
+	printf("roottask: gave %s the data module \"%s\" (%lu bytes)\n", t->name, m->cmdline,
+	       (unsigned long)m->size);
 	return 0;
 }

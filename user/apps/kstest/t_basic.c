@@ -151,9 +151,12 @@ static int t_create_ec_bad_flags_is_bad_par(void)
 		.utcb = kt_utcb_va(),
 		.evt_base = 0,
 		.cpu = 0,
-		.flags = 0x2,
+		.flags = 0x4, /* the first undefined flag */
 	};
 	uint64_t dst = kt_sel();
+	EXPECT_ST(sys_create_ec(dst, SEL_SELF_PD, &a), VIREO_BAD_PAR);
+	/* A vCPU cannot also be a local EC, whether or not the machine can run VMs. */
+	a.flags = VIREO_EC_VCPU | VIREO_EC_LOCAL;
 	EXPECT_ST(sys_create_ec(dst, SEL_SELF_PD, &a), VIREO_BAD_PAR);
 	a.flags = 0x80000000u | VIREO_EC_LOCAL;
 	EXPECT_ST(sys_create_ec(dst, SEL_SELF_PD, &a), VIREO_BAD_PAR);

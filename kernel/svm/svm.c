@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * AMD SVM backend (AMD APM vol. 2 ch. 15): VMCB set-up, nested paging, one VMRUN per run(),
+ * and the translation between the VMCB and the vendor-neutral state. Host interrupts exit the
+ * guest (INTR intercept with V_INTR_MASKING) and are handled by the kernel, never the VMM.
+ */
+#include "arch.h"
+#include "assert.h"
+#include "frame.h"
+#include "kstring.h"
+#include "printk.h"
+#include "svm/vmcb.h"
+#include "vcpu.h"
+#include "virt.h"
+#include "x86/cpu.h"
+#include "x86/percpu.h"
+
+#define MSR_VM_CR 0xc0010114
+#define MSR_VM_HSAVE_PA 0xc0010117
+#define VM_CR_SVMDIS (1u << 4)
+#define IOPM_ORDER 2  /* 12 KiB used */
+#define MSRPM_ORDER 1 /* 8 KiB */
+#define EXITINTINFO_VALID (1ull << 31)
+
+void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
+
+/* Shared by all vCPUs; physical 0 is a valid address, so "not yet" must be spelled out. */
+static paddr_t iopm = PADDR_INVALID, msrpm = PADDR_INVALID;
+static paddr_t host_save[MAX_CPUS];
+
+static inline void clgi(void)
+{
+	__asm__ volatile("clgi" ::: "memory");
+}
+
+static inline void stgi(void)
+{
+	__asm__ volatile("stgi" ::: "memory");
+}
+
+static paddr_t zeroed(unsigned order, int fill)
+{
+	paddr_t pa = frame_alloc(order);
+	if (pa_valid(pa)) {
+		memset(phys_to_virt(pa), fill, PAGE_SIZE << order);
+	}
+	return pa;
+}
+
+static status_t svm_cpu_init(void)
+{
+	unsigned cpu = this_cpu()->id;
+	if (!pa_valid(iopm)) {
+		/* Every port and every MSR is intercepted: the VMM decides (APM 15.10, 15.11). */
+		iopm = zeroed(IOPM_ORDER, 0xff);
+		msrpm = zeroed(MSRPM_ORDER, 0xff);
+	}
+	paddr_t hsave = zeroed(0, 0);
+	host_save[cpu] = zeroed(0, 0);
+	if (!pa_valid(iopm) || !pa_valid(msrpm) || !pa_valid(hsave) || !pa_valid(host_save[cpu])) {
+		return VIREO_NO_MEM;
+	}
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, pa_addr(hsave));
+	return VIREO_OK;
+}
+
+static struct vmcb *vmcb_of(struct vcpu *v)
+{
+	return v->hw;
+}
+
+static status_t svm_vcpu_init(struct vcpu *v)
+{
+	paddr_t pa = zeroed(0, 0);
+	if (!pa_valid(pa)) {
+		return VIREO_NO_MEM;
+	}
+	v->hw = phys_to_virt(pa);
+	v->hw_pa = pa;
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+	c->intercept_misc1 = MISC1_INTR | MISC1_NMI | MISC1_SMI | MISC1_INIT | MISC1_CPUID |
+			     MISC1_HLT | MISC1_INVLPGA | MISC1_IOIO | MISC1_MSR |
+			     MISC1_TASK_SWITCH | MISC1_SHUTDOWN;
+	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
+			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV;
+	c->iopm_pa = pa_addr(iopm);
+	c->msrpm_pa = pa_addr(msrpm);
+	c->asid = 1;
+	c->np_enable = 1;
+	return VIREO_OK;
+}
+
+static void svm_vcpu_fini(struct vcpu *v)
+{
+	if (v->hw) {
+		frame_free(v->hw_pa, 0);
+		v->hw = NULL;
+	}
+}
+
+static void seg_in(struct vmcb_seg *d, const struct vireo_seg *s)
+{
+	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
+}
+
+static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
+{
+	*d = (struct vireo_seg){ s->sel, s->attr, s->limit, s->base };
+}
+
+/* An event in flight at the exit is re-delivered at the next entry; QEMU reports external
+ * interrupts as exceptions or software interrupts, so the type is derived from the vector. */
+static uint64_t reinjectable(uint64_t info)
+{
+	unsigned vector = info & 0xff;
+	uint64_t type = vector == 2   ? VEVENT_TYPE_NMI
+			: vector < 32 ? VEVENT_TYPE_EXC
+				      : VEVENT_TYPE_INTR;
+	return (info & ~0x700ull) | type;
+}
+
+static void load_events(struct vmcb_control *c, const struct vireo_vm_state *st)
+{
+	if (st->inject & VEVENT_VALID) {
+		c->eventinj = st->inject | (uint64_t)st->inject_err << 32;
+	} else if (st->pending & VEVENT_VALID) {
+		c->eventinj = reinjectable(st->pending | (uint64_t)st->pending_err << 32);
+	} else {
+		c->eventinj = 0;
+	}
+	if (st->intr_window) {
+		c->int_ctl |= INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR;
+		c->intercept_misc1 |= MISC1_VINTR;
+	} else {
+		c->int_ctl &= ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR);
+		c->intercept_misc1 &= ~MISC1_VINTR;
+	}
+	c->int_ctl |= INT_CTL_V_INTR_MASKING;
+	c->int_shadow = st->intr_shadow & 1;
+}
+
+static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+	seg_in(&s->es, &st->es);
+	seg_in(&s->cs, &st->cs);
+	seg_in(&s->ss, &st->ss);
+	seg_in(&s->ds, &st->ds);
+	seg_in(&s->fs, &st->fs);
+	seg_in(&s->gs, &st->gs);
+	seg_in(&s->ldtr, &st->ldtr);
+	seg_in(&s->tr, &st->tr);
+	seg_in(&s->gdtr, &st->gdtr);
+	seg_in(&s->idtr, &st->idtr);
+	/* Real mode runs at CPL 0; otherwise the CPL is the DPL of SS (APM 15.5.1). */
+	s->cpl = st->cr0 & CR0_PE ? (st->ss.attr >> 5) & 3 : 0;
+	s->efer = st->efer | EFER_SVME;
+	s->cr0 = st->cr0;
+	s->cr2 = st->cr2;
+	s->cr3 = st->cr3;
+	s->cr4 = st->cr4;
+	s->dr6 = st->dr6;
+	s->dr7 = st->dr7;
+	s->rflags = st->rflags;
+	s->rip = st->rip;
+	s->rsp = st->gpr[4];
+	s->rax = st->gpr[0];
+	s->star = st->star;
+	s->lstar = st->lstar;
+	s->cstar = st->cstar;
+	s->sfmask = st->sfmask;
+	s->kernel_gs_base = st->kernel_gs_base;
+	s->sysenter_cs = st->sysenter_cs;
+	s->sysenter_esp = st->sysenter_esp;
+	s->sysenter_eip = st->sysenter_eip;
+	s->g_pat = st->pat;
+	load_events(&vmcb_of(v)->ctl, st);
+}
+
+static bool svm_run(struct vcpu *v, paddr_t gpt_root)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
+	/* No flush-by-ASID under QEMU (ENVIRONMENT.md): flush everything at every entry. */
+	vmcb->ctl.tlb_control = TLB_FLUSH_ALL;
+	clgi();
+	irq_enable();
+	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu()->id]));
+	irq_disable();
+	stgi();
+	uint64_t code = vmcb->ctl.exitcode;
+	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
+		/* A host interrupt: the kernel takes it after this; the guest goes on afterwards. */
+		uint64_t info = vmcb->ctl.exitintinfo;
+		vmcb->ctl.eventinj = info & EXITINTINFO_VALID ? reinjectable(info) : 0;
+		return true;
+	}
+	return false;
+}
+
+static void store_io(struct vireo_vm_state *st, uint64_t info1, uint64_t info2)
+{
+	/* EXITINFO1 (APM 15.10.2): bit 0 IN, 2 string, 3 rep, 4-6 size one-hot, 16-31 port. */
+	st->io = (struct vireo_vm_io){
+		.port = (uint16_t)(info1 >> 16),
+		.size = (info1 >> 4) & 1   ? 1
+			: (info1 >> 5) & 1 ? 2
+					   : 4,
+		.in = info1 & 1,
+		.string = (info1 >> 2) & 1,
+		.rep = (info1 >> 3) & 1,
+	};
+	st->next_rip = info2;
+}
+
+static void store_exit(struct vcpu *v, struct vireo_vm_state *st)
+{
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+	uint64_t code = c->exitcode;
+	st->qual = c->exitinfo1;
+	st->gpa = 0;
+	st->next_rip = 0;
+	st->insn_len = 0;
+	if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {
+		st->exit = VM_EXIT_EXCEPTION;
+		st->qual = code - SVM_EXIT_EXC_BASE;
+		st->gpa = c->exitinfo1; /* error code */
+	} else if (code == SVM_EXIT_NPF) {
+		st->exit = VM_EXIT_MMIO;
+		st->gpa = c->exitinfo2;
+	} else if (code == SVM_EXIT_IOIO) {
+		st->exit = VM_EXIT_IO;
+		store_io(st, c->exitinfo1, c->exitinfo2);
+	} else if (code == SVM_EXIT_MSR) {
+		st->exit = c->exitinfo1 ? VM_EXIT_WRMSR : VM_EXIT_RDMSR;
+	} else if (code == SVM_EXIT_VINTR) {
+		st->exit = VM_EXIT_INTR_WINDOW;
+		st->intr_window = 0;
+	} else {
+		static const uint32_t map[][2] = {
+			{ SVM_EXIT_CPUID, VM_EXIT_CPUID },
+			{ SVM_EXIT_HLT, VM_EXIT_HLT },
+			{ SVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN },
+			{ SVM_EXIT_VMMCALL, VM_EXIT_VMCALL },
+		};
+		st->exit = VM_EXIT_OTHER;
+		st->qual = code;
+		for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+			if (map[i][0] == code) {
+				st->exit = map[i][1];
+				st->qual = c->exitinfo1;
+			}
+		}
+	}
+	uint64_t info = c->exitintinfo;
+	st->pending = info & EXITINTINFO_VALID ? (uint32_t)info : 0;
+	st->pending_err = (uint32_t)(info >> 32);
+}
+
+static void svm_store(struct vcpu *v, struct vireo_vm_state *st)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	uint64_t code = vmcb->ctl.exitcode;
+	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+		/* The save area holds whatever the CPU had: keep the state the VMM gave. */
+		st->exit = VM_EXIT_INVALID;
+		st->qual = VM_INVALID_HARDWARE;
+		return;
+	}
+	const struct vmcb_save *s = &vmcb->save;
+	seg_out(&st->es, &s->es);
+	seg_out(&st->cs, &s->cs);
+	seg_out(&st->ss, &s->ss);
+	seg_out(&st->ds, &s->ds);
+	seg_out(&st->fs, &s->fs);
+	seg_out(&st->gs, &s->gs);
+	seg_out(&st->ldtr, &s->ldtr);
+	seg_out(&st->tr, &s->tr);
+	seg_out(&st->gdtr, &s->gdtr);
+	seg_out(&st->idtr, &s->idtr);
+	st->efer = s->efer & ~EFER_SVME;
+	st->cr0 = s->cr0;
+	st->cr2 = s->cr2;
+	st->cr3 = s->cr3;
+	st->cr4 = s->cr4;
+	st->dr6 = s->dr6;
+	st->dr7 = s->dr7;
+	st->rflags = s->rflags;
+	st->rip = s->rip;
+	st->gpr[4] = s->rsp;
+	st->gpr[0] = s->rax;
+	st->star = s->star;
+	st->lstar = s->lstar;
+	st->cstar = s->cstar;
+	st->sfmask = s->sfmask;
+	st->kernel_gs_base = s->kernel_gs_base;
+	st->sysenter_cs = s->sysenter_cs;
+	st->sysenter_esp = s->sysenter_esp;
+	st->sysenter_eip = s->sysenter_eip;
+	st->pat = s->g_pat;
+	st->intr_shadow = vmcb->ctl.int_shadow & 1;
+	st->guest_if = (s->rflags >> 9) & 1;
+	st->inject = 0;
+	store_exit(v, st);
+}
+
+static const struct virt_ops svm_ops = {
+	.name = "AMD SVM with nested paging",
+	.gpt_format = PT_FMT_NPT,
+	.cpu_init = svm_cpu_init,
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_fini = svm_vcpu_fini,
+	.load = svm_load,
+	.run = svm_run,
+	.store = svm_store,
+};
+
+const struct virt_ops *svm_probe(void)
+{
+	if (cpuid(0x80000000, 0).eax < 0x8000000a || !(cpuid(0x80000001, 0).ecx & (1u << 2))) {
+		return NULL;
+	}
+	if (!(cpuid(0x8000000a, 0).edx & 1)) {
+		pr_info("svm: no nested paging; not used\n");
+		return NULL;
+	}
+	if (rdmsr(MSR_VM_CR) & VM_CR_SVMDIS) {
+		pr_info("svm: disabled by firmware\n");
+		return NULL;
+	}
+	return &svm_ops;
+}

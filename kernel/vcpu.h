@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPU mode of an EC: its state page and the resume loop that runs a VM (seed 003). */
+#ifndef KERNEL_VCPU_H
+#define KERNEL_VCPU_H
+
+#include <vireo/vcpu.h>
+
+#include "types.h"
+
+struct ec;
+struct pd;
+
+struct vcpu {
+	struct vireo_vm_state *page; /* kernel view of the state page the VMM writes */
+	uint64_t page_va;
+	struct vireo_vm_state st; /* private copy: checked before entry, never seen half-written */
+	struct pd *vm;		  /* the VM it runs now (a reference while running) */
+	void *guest_fpu;	  /* the guest's FPU state, apart from the VMM's */
+	void *hw;		  /* the backend's VMCB/VMCS data */
+	paddr_t hw_pa;
+	bool loaded; /* hardware state is current: transparent re-entry allowed */
+};
+
+/* Give `ec` vCPU mode with its state page at `va` in its PD. */
+status_t vcpu_attach(struct ec *ec, uint64_t va);
+/* The EC dies: its state page goes now; the rest waits for vcpu_free, when no CPU runs it. */
+void vcpu_release_page(struct ec *ec);
+void vcpu_free(struct vcpu *v);
+/* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
+__noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
+/* Check a state the VMM wrote; 0 if it may be entered, else a VM_INVALID_* reason. */
+unsigned vcpu_check_state(const struct vireo_vm_state *st);
+void virt_init(void);
+void virt_cpu_init(void);
+
+#endif

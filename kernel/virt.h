@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vendor-neutral virtualization interface: one ops table per vendor (kernel/svm/, kernel/vmx/),
+ * picked once at boot from CPUID. Generic code (kernel/vcpu.c) never names a vendor.
+ */
+#ifndef KERNEL_VIRT_H
+#define KERNEL_VIRT_H
+
+#include <vireo/vcpu.h>
+
+#include "pt.h"
+#include "types.h"
+
+struct vcpu;
+
+struct virt_ops {
+	const char *name;
+	enum pt_format gpt_format; /* guest-physical page tables: NPT or EPT */
+	/* Enable virtualization on this CPU. */
+	status_t (*cpu_init)(void);
+	/* Per-vCPU hardware state (VMCB / VMCS); NO_MEM on failure. */
+	status_t (*vcpu_init)(struct vcpu *v);
+	void (*vcpu_fini)(struct vcpu *v);
+	/* Load the whole state (after the VMM may have changed anything). */
+	void (*load)(struct vcpu *v, const struct vireo_vm_state *st);
+	/* Enter the guest once; called with interrupts off and the kernel lock released. Returns
+	 * true for an exit the kernel handles itself (a host interrupt), false for one the VMM gets. */
+	bool (*run)(struct vcpu *v, paddr_t gpt_root);
+	/* Store the state and the exit information (after run returned false). */
+	void (*store)(struct vcpu *v, struct vireo_vm_state *st);
+};
+
+/* The backend in use, or NULL when the CPU has no usable hardware virtualization. */
+extern const struct virt_ops *virt;
+
+/* Backends: each returns its table if the CPU supports it, else NULL. */
+const struct virt_ops *svm_probe(void);
+const struct virt_ops *vmx_probe(void);
+
+#endif

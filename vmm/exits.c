@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VM exit handling: a table of small handlers indexed by the vendor-neutral exit reason. Under
+ * QEMU's SVM there is no NRIP-save or decode assist (ENVIRONMENT.md), so instruction lengths and
+ * MMIO operands come from the VMM's own decoder (decode.c).
+ */
+#include "vmm.h"
+
+#define EFER_SCE 0x1ull
+#define EFER_LME (1ull << 8)
+#define EFER_LMA (1ull << 10)
+#define EFER_NXE (1ull << 11)
+#define CR0_PG (1ull << 31)
+#define RFLAGS_DF (1ull << 10)
+#define MSR_EFER 0xc0000080u
+#define GPR_RAX 0
+#define GPR_RCX 1
+#define GPR_RDX 2
+#define GPR_RBX 3
+#define GPR_RSI 6
+#define GPR_RDI 7
+
+typedef bool (*exit_handler)(struct vm *vm);
+
+void vm_stop(struct vm *vm, enum vm_status status, const char *why)
+{
+	vm->status = status;
+	if (why) {
+		printf("vmm: guest %s: %s\n", vm->name, why);
+	}
+}
+
+/* Decode the instruction at CS:RIP. */
+static bool fetch(struct vm *vm, struct decode_insn *in)
+{
+	struct vireo_vm_state *st = vm->st;
+	uint8_t bytes[15];
+	size_t n = sizeof(bytes);
+	uint64_t at = st->cs.base + st->rip;
+	while (n && !vm_read_gva(vm, at, bytes, n)) {
+		n--; /* near the end of RAM: fewer bytes may still hold the instruction */
+	}
+	return n && decode_insn(bytes, n, vm_code_mode(st), in) > 0;
+}
+
+static uint64_t rip_mask(const struct vireo_vm_state *st)
+{
+	enum decode_mode m = vm_code_mode(st);
+	return m == DECODE_64 ? ~0ull : m == DECODE_32 ? 0xffffffffull : 0xffffull;
+}
+
+/* Step over the exiting instruction (its length from the hardware when given, else decoded). */
+static bool skip(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	unsigned len = st->insn_len;
+	struct decode_insn in;
+	if (!len) {
+		if (!fetch(vm, &in)) {
+			vm_stop(vm, VM_FAILED, "cannot decode the instruction at the exit");
+			return false;
+		}
+		len = in.len;
+	}
+	st->rip = (st->rip + len) & rip_mask(st);
+	return true;
+}
+
+static uint64_t size_mask(unsigned size)
+{
+	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
+/* ---------------------------------------------------------------- port I/O */
+
+static uint32_t io_in(struct vm *vm, uint16_t port, unsigned size)
+{
+	uint32_t v;
+	if (!testdev_io_read(&vm->dev, port, size, &v)) {
+		v = 0xffffffffu; /* nothing there: the bus floats high */
+	}
+	return v & (uint32_t)size_mask(size);
+}
+
+static void io_out(struct vm *vm, uint16_t port, unsigned size, uint32_t v)
+{
+	testdev_io_write(&vm->dev, port, size, v & (uint32_t)size_mask(size));
+}
+
+/* INS/OUTS: the memory side through the guest's segments and paging, DF and address size. */
+static bool io_string(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	struct decode_insn in;
+	if (!fetch(vm, &in)) {
+		vm_stop(vm, VM_FAILED, "cannot decode a string I/O instruction");
+		return false;
+	}
+	uint64_t amask = size_mask(in.addrsize);
+	unsigned size = st->io.size;
+	uint64_t count = in.rep ? st->gpr[GPR_RCX] & amask : 1;
+	int64_t step = st->rflags & RFLAGS_DF ? -(int64_t)size : (int64_t)size;
+	for (; count; count--) {
+		uint32_t v = 0;
+		uint64_t addr = decode_str_addr(&in, st->gpr, st->io.in ? st->es.base : st->ds.base,
+						!st->io.in);
+		bool ok = st->io.in ? (v = io_in(vm, st->io.port, size),
+				       vm_write_gva(vm, addr, &v, size))
+				    : vm_read_gva(vm, addr, &v, size);
+		if (!ok) {
+			vm_stop(vm, VM_FAILED, "string I/O to unmapped guest memory");
+			return false;
+		}
+		if (!st->io.in) {
+			io_out(vm, st->io.port, size, v);
+		}
+		unsigned idx = st->io.in ? GPR_RDI : GPR_RSI;
+		st->gpr[idx] = (st->gpr[idx] & ~amask) | ((st->gpr[idx] + (uint64_t)step) & amask);
+		if (in.rep) {
+			st->gpr[GPR_RCX] = (st->gpr[GPR_RCX] & ~amask) | ((count - 1) & amask);
+		}
+	}
+	st->rip = (st->rip + in.len) & rip_mask(st);
+	return true;
+}
+
+static bool exit_io(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	if (st->io.string) {
+		return io_string(vm);
+	}
+	unsigned size = st->io.size;
+	if (st->io.in) {
+		uint64_t m = size == 4 ? ~0ull : size_mask(size); /* 32-bit writes zero-extend */
+		uint64_t v = io_in(vm, st->io.port, size);
+		st->gpr[GPR_RAX] = size == 4 ? v : (st->gpr[GPR_RAX] & ~m) | v;
+	} else {
+		io_out(vm, st->io.port, size, (uint32_t)st->gpr[GPR_RAX]);
+	}
+	if (st->next_rip) {
+		st->rip = st->next_rip;
+		return true;
+	}
+	return skip(vm);
+}
+
+/* ---------------------------------------------------------------- MMIO */
+
+static bool exit_mmio(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	struct decode_insn in;
+	if (!fetch(vm, &in)) {
+		vm_stop(vm, VM_FAILED, "cannot decode the instruction of an MMIO access");
+		return false;
+	}
+	uint64_t value = 0;
+	unsigned size = in.mem_size;
+	bool done = false;
+	if (in.kind == DK_MOV_STORE && decode_store_value(&in, st->gpr, &value)) {
+		done = testdev_mmio_write(&vm->dev, st->gpa, size, value);
+	} else if (in.kind == DK_MOV_LOAD || in.kind == DK_MOVZX || in.kind == DK_MOVSX) {
+		done = testdev_mmio_read(&vm->dev, st->gpa, size, &value) &&
+		       decode_load_apply(&in, st->gpr, value);
+	}
+	if (!done) {
+		printf("vmm: guest %s: MMIO at %#lx by an instruction it cannot emulate (kind "
+		       "%d)\n",
+		       vm->name, (unsigned long)st->gpa, in.kind);
+		vm_stop(vm, VM_FAILED, NULL);
+		return false;
+	}
+	st->rip = (st->rip + in.len) & rip_mask(st);
+	return true;
+}
+
+/* ---------------------------------------------------------------- CPUID and MSRs */
+
+static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	__asm__ volatile("cpuid"
+			 : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+			 : "a"(leaf), "c"(sub));
+}
+
+/* The guest sees the host's CPU minus virtualization, plus a hypervisor leaf (README protocol). */
+static bool exit_cpuid(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	uint32_t leaf = (uint32_t)st->gpr[GPR_RAX], r[4];
+	static const uint32_t vire = 0x65726956, ovmm = 0x4d4d566f; /* "Vire", "oVMM" */
+	host_cpuid(leaf, (uint32_t)st->gpr[GPR_RCX], r);
+	if (leaf == 0) {
+		r[1] = vire, r[3] = ovmm, r[2] = vire;
+	} else if (leaf == 1) {
+		r[2] = (r[2] & ~(1u << 5)) | (1u << 31); /* no VMX; a hypervisor is present */
+	} else if (leaf == 0x40000000) {
+		r[0] = 0x40000001, r[1] = vire, r[2] = ovmm, r[3] = 0;
+	} else if (leaf == 0x80000001) {
+		r[2] &= ~(1u << 2); /* no SVM */
+	}
+	for (int i = 0; i < 4; i++) {
+		static const unsigned reg[4] = { GPR_RAX, GPR_RBX, GPR_RCX, GPR_RDX };
+		st->gpr[reg[i]] = r[i];
+	}
+	return skip(vm);
+}
+
+static bool exit_rdmsr(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	uint64_t v = (uint32_t)st->gpr[GPR_RCX] == MSR_EFER ? st->efer : 0;
+	st->gpr[GPR_RAX] = (uint32_t)v;
+	st->gpr[GPR_RDX] = v >> 32;
+	return skip(vm);
+}
+
+static bool exit_wrmsr(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
+	if ((uint32_t)st->gpr[GPR_RCX] == MSR_EFER) {
+		/* LMA follows LME and CR0.PG; the rest the guest may not set. */
+		uint64_t efer = v & (EFER_SCE | EFER_LME | EFER_NXE);
+		st->efer = efer | ((efer & EFER_LME) && (st->cr0 & CR0_PG) ? EFER_LMA : 0);
+	}
+	return skip(vm);
+}
+
+/* ---------------------------------------------------------------- HLT, interrupts, hypercalls */
+
+static void inject_irq(struct vireo_vm_state *st, int vector)
+{
+	st->inject = VEVENT_VALID | VEVENT_TYPE_INTR | (uint32_t)vector;
+	st->intr_window = 0;
+}
+
+static bool exit_hlt(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	if (!skip(vm)) {
+		return false;
+	}
+	/* HLT waits for an interrupt: the test device's one-shot is the only source here. */
+	if (vm->dev.irq_armed >= 0 && st->guest_if) {
+		inject_irq(st, testdev_take_irq(&vm->dev));
+		return true;
+	}
+	vm_stop(vm, VM_STOPPED,
+		st->guest_if ? "halted with nothing to wake it"
+			     : "halted with interrupts disabled");
+	return false;
+}
+
+static bool exit_intr_window(struct vm *vm)
+{
+	int v = testdev_take_irq(&vm->dev);
+	if (v >= 0) {
+		inject_irq(vm->st, v);
+	}
+	return true;
+}
+
+static bool exit_vmcall(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	uint64_t *g = st->gpr;
+	switch (g[GPR_RAX]) {
+	case 1:
+		g[GPR_RAX] = g[GPR_RBX] + g[GPR_RCX] + g[GPR_RDX];
+		break;
+	case 2:
+		g[GPR_RAX] = 0x00010000;
+		break;
+	default:
+		g[GPR_RAX] = ~0ull;
+		break;
+	}
+	return skip(vm);
+}
+
+/* ---------------------------------------------------------------- the end of a guest */
+
+static bool exit_shutdown(struct vm *vm)
+{
+	vm_stop(vm, VM_STOPPED, "triple fault (shutdown): this VM is stopped, nothing else is");
+	return false;
+}
+
+static bool exit_invalid(struct vm *vm)
+{
+	printf("vmm: guest %s: the kernel refused the guest state (reason %lu)\n", vm->name,
+	       (unsigned long)vm->st->qual);
+	vm_stop(vm, VM_FAILED, NULL);
+	return false;
+}
+
+static bool exit_unexpected(struct vm *vm)
+{
+	printf("vmm: guest %s: unexpected exit %u (qualification %#lx) at rip %#lx\n", vm->name,
+	       vm->st->exit, (unsigned long)vm->st->qual, (unsigned long)vm->st->rip);
+	vm_stop(vm, VM_FAILED, NULL);
+	return false;
+}
+
+static bool exit_recall(struct vm *vm)
+{
+	(void)vm;
+	return true;
+}
+
+static const exit_handler handlers[VM_EXIT_OTHER + 1] = {
+	[VM_EXIT_IO] = exit_io,
+	[VM_EXIT_MMIO] = exit_mmio,
+	[VM_EXIT_CPUID] = exit_cpuid,
+	[VM_EXIT_RDMSR] = exit_rdmsr,
+	[VM_EXIT_WRMSR] = exit_wrmsr,
+	[VM_EXIT_HLT] = exit_hlt,
+	[VM_EXIT_VMCALL] = exit_vmcall,
+	[VM_EXIT_SHUTDOWN] = exit_shutdown,
+	[VM_EXIT_INTR_WINDOW] = exit_intr_window,
+	[VM_EXIT_EXCEPTION] = exit_unexpected,
+	[VM_EXIT_INVALID] = exit_invalid,
+	[VM_EXIT_RECALL] = exit_recall,
+	[VM_EXIT_OTHER] = exit_unexpected,
+};
+
+/* An armed interrupt goes in as soon as the guest can take it; until then, ask for the window. */
+static void deliver_pending_irq(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm->st;
+	if (vm->dev.irq_armed < 0 || (st->inject & VEVENT_VALID)) {
+		return;
+	}
+	if (st->guest_if && !st->intr_shadow && !(st->pending & VEVENT_VALID)) {
+		inject_irq(st, testdev_take_irq(&vm->dev));
+	} else {
+		st->intr_window = 1;
+	}
+}
+
+static void trace_exit(const struct vm *vm)
+{
+	const struct vireo_vm_state *st = vm->st;
+	printf("vmm: exit %u at %04lx:%lx qual %#lx gpa %#lx io %#x/%u%s rax %#lx\n", st->exit,
+	       (unsigned long)st->cs.sel, (unsigned long)st->rip, (unsigned long)st->qual,
+	       (unsigned long)st->gpa, st->io.port, st->io.size, st->io.in ? " in" : "",
+	       (unsigned long)st->gpr[0]);
+}
+
+bool vm_handle_exit(struct vm *vm)
+{
+	unsigned reason = vm->st->exit;
+	if (vm->trace) {
+		trace_exit(vm);
+	}
+	exit_handler h = reason <= VM_EXIT_OTHER ? handlers[reason] : NULL;
+	if (reason <= VM_EXIT_OTHER) {
+		vm->exits_by_reason[reason]++;
+	}
+	bool go_on = h ? h(vm) : exit_unexpected(vm);
+	if (go_on && vm->status == VM_RUNNING) {
+		deliver_pending_irq(vm);
+	}
+	return go_on && vm->status == VM_RUNNING;
+}

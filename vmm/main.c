@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMM task: builds a VM PD, gives it RAM from the VMM's heap, loads the guest image from its
+ * data module as a boot sector (or flat binary) at 0x7c00, and runs one vCPU EC whose loop is
+ * "resume, handle the exit". The main EC waits for the vCPU to finish and reports.
+ */
+#include "vmm.h"
+
+#define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
+#define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
+#define VM_QUOTA (1ull << 20)
+
+static struct vm vm;
+static uint64_t vcpu_stack[2048] __attribute__((aligned(16)));
+
+static void console_out(void *arg, char c)
+{
+	struct vm *v = arg;
+	if (c == '\n' || v->line_len == sizeof(v->line) - 1) {
+		v->line[v->line_len] = 0;
+		printf("guest: %s\n", v->line);
+		v->line_len = 0;
+	} else if (c != '\r') {
+		v->line[v->line_len++] = c;
+	}
+}
+
+static void result_out(void *arg, uint32_t code)
+{
+	struct vm *v = arg;
+	if (code == 0) {
+		printf("guest %s: PASS\n", v->name);
+		vm_stop(v, VM_PASSED, NULL);
+	} else {
+		printf("guest %s: FAIL code %u\n", v->name, code);
+		vm_stop(v, VM_FAILED, NULL);
+	}
+}
+
+static const char *summary(const struct vm *v)
+{
+	static const char *const names[] = { "running", "passed", "failed", "stopped" };
+	return names[v->status];
+}
+
+static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
+{
+	(void)arg;
+	while (vm.status == VM_RUNNING) {
+		enum vireo_status st = sys_vcpu_resume(SEL_VM);
+		if (st != VIREO_OK) {
+			printf("vmm: vcpu_resume failed with status %d\n", st);
+			vm_stop(&vm, VM_FAILED, NULL);
+			break;
+		}
+		vm_handle_exit(&vm);
+	}
+	sys_sm_up(SEL_DONE_SM);
+	sys_ec_exit();
+}
+
+/* Guest RAM: the first heap pages, delegated one by one to guest-physical 0. */
+static int give_ram(const struct vireo_taskinfo *ti)
+{
+	if (ti->heap_size < GUEST_RAM_SIZE) {
+		printf("vmm: the heap is smaller than the guest's %lu bytes of RAM\n",
+		       (unsigned long)GUEST_RAM_SIZE);
+		return -1;
+	}
+	vm.ram = (uint8_t *)TASK_HEAP_VA;
+	vm.ram_size = GUEST_RAM_SIZE;
+	memset(vm.ram, 0, vm.ram_size);
+	for (uint64_t p = 0; p < GUEST_RAM_SIZE / 4096; p++) {
+		uint64_t crd =
+			vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
+		if (sys_delegate(SEL_VM, crd, p, 0) != VIREO_OK) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int load_image(const struct vireo_taskinfo *ti)
+{
+	const uint8_t *img = (const uint8_t *)ti->modules[0].va;
+	uint64_t size = ti->modules[0].size;
+	if (size < 512 || size > GUEST_IMAGE_MAX || img[510] != 0x55 || img[511] != 0xaa) {
+		printf("vmm: %s is not a boot sector or flat binary (512 B .. 64 KiB ending its "
+		       "first sector "
+		       "in 0x55AA); size %lu\n",
+		       vm.name, (unsigned long)size);
+		return -1;
+	}
+	memcpy(vm.ram + GUEST_LOAD_ADDR, img, size);
+	return 0;
+}
+
+static int start_vcpu(void)
+{
+	struct vireo_ec_create a = { .ip = (uintptr_t)vcpu_main,
+				     .sp = (uintptr_t)&vcpu_stack[2048] - 8,
+				     .utcb = VCPU_UTCB_VA,
+				     .evt_base = TASK_EVT_BASE,
+				     .cpu = 0,
+				     .flags = VIREO_EC_VCPU,
+				     .vcpu_state = VCPU_STATE_VA };
+	enum vireo_status st = sys_create_ec(SEL_VCPU_EC, SEL_SELF_PD, &a);
+	if (st != VIREO_OK) {
+		printf("vmm: cannot create the vCPU (status %d)\n", st);
+		return -1;
+	}
+	vm.st = (struct vireo_vm_state *)VCPU_STATE_VA;
+	vm_reset_state(vm.st);
+	return sys_create_sc(SEL_VCPU_SC, SEL_SELF_PD, SEL_VCPU_EC, 4, 10000) == VIREO_OK ? 0 : -1;
+}
+
+int main(uintptr_t arg)
+{
+	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
+	if (ti->nmodules == 0) {
+		printf("vmm: no guest image: boot a data module after vmm.elf\n");
+		return 1;
+	}
+	static char name[64];
+	for (unsigned i = 0; i < sizeof(name) - 1 && ti->modules[0].cmdline[i] > ' '; i++) {
+		name[i] = ti->modules[0].cmdline[i];
+	}
+	vm.name = name;
+	for (const char *p = ti->cmdline; *p; p++) {
+		if (!strncmp(p, "trace", 5) && (p == ti->cmdline || p[-1] == ' ')) {
+			vm.trace = true;
+		}
+	}
+	testdev_init(&vm.dev, console_out, result_out, &vm);
+	enum vireo_status st = sys_create_vm(SEL_VM, SEL_SELF_PD, VM_QUOTA);
+	if (st == VIREO_BAD_FTR) {
+		printf("vmm: SKIP: this CPU offers no hardware virtualization the kernel can "
+		       "use\n");
+		return 0;
+	}
+	if (st != VIREO_OK || sys_create_sm(SEL_DONE_SM, SEL_SELF_PD, 0) != VIREO_OK ||
+	    give_ram(ti) || load_image(ti) || start_vcpu()) {
+		printf("vmm: cannot set up the VM for %s\n", vm.name);
+		return 1;
+	}
+	printf("vmm: running %s (%lu bytes) with %lu KiB of RAM\n", vm.name,
+	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10));
+	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
+	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu)\n",
+	       vm.name, summary(&vm), (unsigned long)vm.st->exits,
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_IO],
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_MMIO],
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_CPUID],
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT]);
+	return 0;
+}
