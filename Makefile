@@ -126,13 +126,14 @@ run-bochs: $(ISO)
 # A module <m> is tests/unit/<m>.mk plus its tests tests/unit/test_<m>*.c; UNIT_MODS="a b" builds
 # only those (handy while another module is half-written).
 UNIT_MODS ?= $(patsubst tests/unit/%.mk,%,$(wildcard tests/unit/*.mk))
+UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -Iinclude -Icommon -Ikernel -Itests/fake -DHOST_TEST -MMD -MP
 UNIT_KSRCS :=
+# A module's .mk may add sources and include paths (UNIT_CFLAGS += -Ivmm ...).
 -include $(patsubst %,tests/unit/%.mk,$(UNIT_MODS))
 UNIT_SRCS := $(foreach m,$(UNIT_MODS),$(wildcard tests/unit/test_$(m)*.c)) \
 	$(wildcard tests/fake/*.c) $(sort $(UNIT_KSRCS))
 UNIT_OBJS := $(patsubst %,$(B)/host/%.o,$(UNIT_SRCS))
-UNIT_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined -fno-sanitize-recover=all \
-	-fno-omit-frame-pointer -Iinclude -Icommon -Ikernel -Itests/fake -DHOST_TEST -MMD -MP
 UNIT_BIN := $(B)/host/unit-tests
 
 $(B)/host/%.c.o: %.c

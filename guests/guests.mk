@@ -8,8 +8,14 @@
 # guests/tests/README.md). Built with GNU as, ld and objcopy only; $(B)/guests/<name>.elf keeps the
 # symbols for `objdump -d` (the code is mixed 16/32/64-bit: see the README for disassembly commands).
 #
-# Defines GUEST_NAMES, GUEST_IMAGES, and the targets `guests` (build all images) and `guests-check`
-# (run guests/check-images on them). The fragment leaves the default goal alone wherever it is included.
+# Every guests/bench/<name>.S (benchmark guests, same format, reporting on the bench ports as well)
+# becomes $(B)/guests/<name>.bin too; they are BENCH_IMAGES, not GUEST_IMAGES, and `make bench` builds
+# them.
+#
+# Defines GUEST_NAMES, GUEST_IMAGES, BENCH_NAMES, BENCH_IMAGES, and the targets `guests` (build all
+# test images), `bench-guests` (build the benchmark images) and `guests-check` (run
+# guests/check-images on the test and benchmark images). The fragment leaves the default goal alone
+# wherever it is included.
 
 _guests_saved_goal := $(.DEFAULT_GOAL)
 
@@ -20,8 +26,17 @@ GUEST_OBJCOPY ?= objcopy
 GUEST_NAMES := $(sort $(basename $(notdir $(wildcard guests/tests/*.S))))
 GUEST_IMAGES := $(patsubst %,$(B)/guests/%.bin,$(GUEST_NAMES))
 GUEST_INC := guests/tests/guest.inc
+BENCH_NAMES := $(sort $(basename $(notdir $(wildcard guests/bench/*.S))))
+BENCH_IMAGES := $(patsubst %,$(B)/guests/%.bin,$(BENCH_NAMES))
 
 $(B)/guests/%.elf: guests/tests/%.S $(GUEST_INC) guests/guests.mk
+	@mkdir -p $(@D)
+	@echo "  AS [G]  $<"
+	$(Q)$(GUEST_AS) --64 -I guests/tests -o $(@:.elf=.o) $<
+	$(Q)$(GUEST_LD) -m elf_x86_64 -nostdlib -static -N -e _start -Ttext=0x7c00 \
+		-z noexecstack --no-warn-rwx-segments -o $@ $(@:.elf=.o)
+
+$(B)/guests/%.elf: guests/bench/%.S $(GUEST_INC) guests/guests.mk
 	@mkdir -p $(@D)
 	@echo "  AS [G]  $<"
 	$(Q)$(GUEST_AS) --64 -I guests/tests -o $(@:.elf=.o) $<
@@ -34,10 +49,14 @@ $(B)/guests/%.bin: $(B)/guests/%.elf
 
 .PRECIOUS: $(B)/guests/%.elf
 
-.PHONY: guests guests-check
+.PHONY: guests bench-guests guests-check
 guests: $(GUEST_IMAGES)
+bench-guests: $(BENCH_IMAGES)
 
-guests-check: $(GUEST_IMAGES)
-	$(Q)python3 guests/check-images $(GUEST_IMAGES)
+# `make bench` boots the benchmark guests too (a prerequisite added to the Makefile's bench target).
+bench: $(BENCH_IMAGES)
+
+guests-check: $(GUEST_IMAGES) $(BENCH_IMAGES)
+	$(Q)python3 guests/check-images $(GUEST_IMAGES) $(BENCH_IMAGES)
 
 .DEFAULT_GOAL := $(_guests_saved_goal)

@@ -143,6 +143,10 @@ void ec_destroy(struct ec *ec)
 	if (ec->vcpu) {
 		vcpu_release_page(ec);
 	}
+	if (ec->pv_task) {
+		obj_put(&ec->pv_task->obj);
+		ec->pv_task = NULL;
+	}
 	struct pd *pd = ec->pd;
 	obj_live[OBJ_EC]--;
 	if (ec->running) {
@@ -204,19 +208,22 @@ static void check_recall(struct ec *ec)
 static void prepare_exit(struct ec *ec)
 {
 	struct percpu *cpu = this_cpu();
+	/* In virtual user mode the EC runs in its task's memory and I/O space. */
+	struct pd *space = ec->pv_task ? ec->pv_task : ec->pd;
 	cpu->current = ec;
 	cpu->regs_top = (uint64_t)(&ec->regs + 1);
 	cpu->tss.rsp[0] = cpu->regs_top;
 	ec->running = true;
 	ec->cont = ec_ret_iret;
-	pd_activate(ec->pd);
-	iobitmap_load(ec->pd->io_bitmap);
+	pd_activate(space);
+	iobitmap_load(space->io_bitmap);
 	fpu_switch(ec);
 	klock_release();
 }
 
 void ec_ret_syscall(struct ec *ec)
 {
+	vcpu_pv_check(ec);
 	check_recall(ec);
 	prepare_exit(ec);
 	/* SYSRET is only safe with a canonical RIP (Intel raises #GP in ring 0 otherwise). */
@@ -228,6 +235,7 @@ void ec_ret_syscall(struct ec *ec)
 
 void ec_ret_iret(struct ec *ec)
 {
+	vcpu_pv_check(ec);
 	check_recall(ec);
 	prepare_exit(ec);
 	ret_user_iret(&ec->regs);

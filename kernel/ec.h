@@ -32,6 +32,8 @@ struct ec {
 	struct vireo_utcb *utcb; /* kernel view of the UTCB page */
 	void *fpu;		 /* FPU/SSE/AVX state (kernel/x86/fpu.c) */
 	struct vcpu *vcpu;	 /* vCPU mode: its state page and backend data, else NULL */
+	struct pd
+		*pv_task; /* virtual user mode: the task it runs in now (a reference), else NULL */
 	uint64_t utcb_va;
 	uint64_t evt_base;
 	uint64_t initial_sp; /* local ECs restart here for every call */

@@ -68,9 +68,8 @@ static void copy_untyped(struct ec *from, struct ec *to)
 }
 
 /* Exception state: regs <-> UTCB, the groups selected by `mtd` (seed 002: MTD). */
-static void regs_to_utcb(const struct regs *r, struct vireo_utcb *u, uint64_t mtd, uint64_t cr2)
+void ipc_regs_to_exc(const struct regs *r, struct vireo_exc_state *x, uint64_t mtd, uint64_t cr2)
 {
-	struct vireo_exc_state *x = &u->exc;
 	if (mtd & MTD_GPR_ACDB) {
 		x->rax = r->rax, x->rbx = r->rbx, x->rcx = r->rcx, x->rdx = r->rdx;
 	}
@@ -93,15 +92,19 @@ static void regs_to_utcb(const struct regs *r, struct vireo_utcb *u, uint64_t mt
 	if (mtd & MTD_QUAL) {
 		x->vector = r->vector, x->error = r->error, x->fault_addr = cr2;
 	}
+}
+
+static void regs_to_utcb(const struct regs *r, struct vireo_utcb *u, uint64_t mtd, uint64_t cr2)
+{
+	ipc_regs_to_exc(r, &u->exc, mtd, cr2);
 	u->mtd = mtd;
 }
 
 /* User-writable RFLAGS bits: arithmetic flags, TF, DF, OF, AC, ID; IF stays on, IOPL stays 0. */
 #define RFLAGS_USER_MASK 0x244dd5ull
 
-static void utcb_to_regs(const struct vireo_utcb *u, struct regs *r, uint64_t mtd)
+void ipc_exc_to_regs(const struct vireo_exc_state *x, struct regs *r, uint64_t mtd)
 {
-	const struct vireo_exc_state *x = &u->exc;
 	if (mtd & MTD_GPR_ACDB) {
 		r->rax = x->rax, r->rbx = x->rbx, r->rcx = x->rcx, r->rdx = x->rdx;
 	}
@@ -215,7 +218,7 @@ static struct ec *finish_call(struct ec *h)
 	c->exc_call = false;
 	c->state = EC_READY;
 	if (h->exc_call) {
-		utcb_to_regs(h->utcb, &c->regs, h->utcb->mtd);
+		ipc_exc_to_regs(&h->utcb->exc, &c->regs, h->utcb->mtd);
 		/* A pager's typed items map straight into the faulting PD. */
 		transfer_items(h, c->pd, NULL);
 	} else {

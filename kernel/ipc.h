@@ -3,7 +3,10 @@
 #ifndef KERNEL_IPC_H
 #define KERNEL_IPC_H
 
+#include <vireo/utcb.h>
+
 #include "types.h"
+#include "x86/regs.h"
 
 struct ec;
 struct portal;
@@ -14,6 +17,10 @@ __noreturn void ipc_call(struct ec *caller, struct portal *pt);
 __noreturn void ipc_reply_wait(struct ec *handler);
 /* Send `ec`'s exception to its event portal; returns only if there is none (the EC dies then). */
 void ipc_exception(struct ec *ec);
+/* Copy the register groups `mtd` selects between a saved frame and an exception state; the way
+ * back keeps what user mode may not set (RFLAGS: IF on, IOPL 0, no VM). */
+void ipc_regs_to_exc(const struct regs *r, struct vireo_exc_state *x, uint64_t mtd, uint64_t cr2);
+void ipc_exc_to_regs(const struct vireo_exc_state *x, struct regs *r, uint64_t mtd);
 /* `ec` dies: whoever waits for it (its caller, queued callers) gets VIREO_ABORTED. */
 void ipc_abort_ec(struct ec *ec);
 

@@ -136,9 +136,7 @@ static status_t sys_create_ec(struct ec *ec, struct regs *r)
 	    pd->vm || (vcpu && (a.flags & VIREO_EC_LOCAL))) {
 		return VIREO_BAD_PAR;
 	}
-	if (vcpu && !virt) {
-		return VIREO_BAD_FTR;
-	}
+
 	st = ec_create(pd, pd->name, a.ip, a.sp, a.utcb, a.evt_base, a.arg, a.cpu,
 		       a.flags & VIREO_EC_LOCAL, &nec);
 	if (st == VIREO_OK && vcpu) {
@@ -319,11 +317,23 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 
 static status_t sys_vcpu_resume(struct ec *ec, struct regs *r)
 {
-	struct pd *vm = lookup_pd(ec, ARG0(r), RIGHT_PD_CTRL);
-	if (!vm || !vm->vm || !ec->vcpu) {
+	struct pd *pd = lookup_pd(ec, ARG0(r), RIGHT_PD_CTRL);
+	if (!pd || !ec->vcpu) {
 		return VIREO_BAD_CAP;
 	}
-	vcpu_resume(ec, vm);
+	if (!pd->vm) {
+		vcpu_pv_resume(ec, pd);
+	}
+	if (!virt) {
+		return VIREO_BAD_FTR;
+	}
+	vcpu_resume(ec, pd);
+}
+
+static status_t sys_vcpu_irq(struct ec *ec, struct regs *r)
+{
+	struct ec *target = lookup_ec(ec, ARG0(r), RIGHT_EC_CTRL);
+	return target ? vcpu_pv_irq(target) : VIREO_BAD_CAP;
 }
 
 static const syscall_fn syscall_table[SYS_COUNT] = {
@@ -346,6 +356,7 @@ static const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_SC_CTRL] = sys_sc_ctrl,
 	[SYS_KSTAT] = sys_kstat,
 	[SYS_VCPU_RESUME] = sys_vcpu_resume,
+	[SYS_VCPU_IRQ] = sys_vcpu_irq,
 };
 
 void syscall_dispatch(struct regs *r)
@@ -354,6 +365,11 @@ void syscall_dispatch(struct regs *r)
 	struct ec *ec = ec_enter_kernel();
 	if (!ec) {
 		sched_schedule();
+	}
+	if (ec->pv_task) {
+		/* A task in virtual user mode has no business with the kernel: its SYSCALL is an event. */
+		vcpu_pv_event(ec, VCPU_CAUSE_SYSCALL, 0, 0, 0);
+		ec_ret_iret(ec);
 	}
 	ec->cont = ec_ret_syscall;
 	uint64_t nr = r->rax;

@@ -13,6 +13,7 @@
 #include "assert.h"
 #include "ec.h"
 #include "fpu.h"
+#include "ipc.h"
 #include "klock.h"
 #include "kstring.h"
 #include "obj.h"
@@ -22,6 +23,9 @@
 #include "slab.h"
 #include "virt.h"
 #include "x86/cpu.h"
+#include "x86/idt.h"
+#include "x86/lapic.h"
+#include "x86/memlayout.h"
 #include "x86/percpu.h"
 
 const struct virt_ops *virt;
@@ -111,9 +115,6 @@ unsigned vcpu_check_state(const struct vireo_vm_state *st)
 
 status_t vcpu_attach(struct ec *ec, uint64_t va)
 {
-	if (!virt) {
-		return VIREO_BAD_FTR;
-	}
 	struct vcpu *v = slab_alloc(&vcpu_cache);
 	if (!v) {
 		return VIREO_NO_MEM;
@@ -123,8 +124,9 @@ status_t vcpu_attach(struct ec *ec, uint64_t va)
 	if (st == VIREO_OK) {
 		v->page = page;
 		v->page_va = va;
+		/* Virtual user mode needs no hardware support; running VMs does. */
 		v->guest_fpu = fpu_state_alloc();
-		st = v->guest_fpu ? virt->vcpu_init(v) : VIREO_NO_MEM;
+		st = !v->guest_fpu ? VIREO_NO_MEM : virt ? virt->vcpu_init(v) : VIREO_OK;
 		if (st != VIREO_OK) {
 			pd_unmap_page(ec->pd, va);
 		}
@@ -148,7 +150,9 @@ void vcpu_release_page(struct ec *ec)
 
 void vcpu_free(struct vcpu *v)
 {
-	virt->vcpu_fini(v);
+	if (v->hw) {
+		virt->vcpu_fini(v);
+	}
 	fpu_area_free(v->guest_fpu);
 	if (v->vm) {
 		obj_put(&v->vm->obj);
@@ -228,4 +232,73 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 	v->vm = vm;
 	virt->load(v, &v->st);
 	run_loop(ec);
+}
+
+/* ---------------------------------------------------------------- virtual user mode */
+
+static struct vireo_vcpu_pv *pv_of(struct vcpu *v)
+{
+	return (struct vireo_vcpu_pv *)((char *)v->page + VIREO_VCPU_PV_OFFSET);
+}
+
+void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr)
+{
+	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
+	ipc_regs_to_exc(&ec->regs, &pv->user, MTD_ALL & ~MTD_QUAL, 0);
+	pv->cause = cause;
+	pv->vector = vector;
+	pv->error = error;
+	pv->fault_addr = addr;
+	pv->vif = 0; /* like an interrupt gate: the handler runs with virtual interrupts off */
+	pv->events++;
+	struct pd *task = ec->pv_task;
+	ec->pv_task = NULL;
+	ec->regs = (struct regs){ .rip = pv->entry_ip,
+				  .rsp = pv->entry_sp,
+				  .cs = SEL_UCODE,
+				  .ss = SEL_UDATA,
+				  .rflags = 0x202 };
+	ec->cont = ec_ret_iret;
+	obj_put(&task->obj);
+}
+
+/* An IRQ waits in irq_pending until the vCPU runs its task with vif open. */
+void vcpu_pv_check(struct ec *ec)
+{
+	if (!ec->vcpu || !ec->pv_task || !ec->vcpu->page) {
+		return;
+	}
+	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
+	if (pv->vif && pv->irq_pending) {
+		pv->irq_pending = 0;
+		vcpu_pv_event(ec, VCPU_CAUSE_IRQ, 0, 0, 0);
+	}
+}
+
+status_t vcpu_pv_irq(struct ec *target)
+{
+	if (!target->vcpu || !target->vcpu->page) {
+		return VIREO_BAD_CAP;
+	}
+	pv_of(target->vcpu)->irq_pending = 1;
+	if (target->running && target->cpu != this_cpu()->id) {
+		lapic_send_ipi(percpu_area[target->cpu].apic_id, VEC_IPI_RESCHED);
+	}
+	return VIREO_OK;
+}
+
+void vcpu_pv_resume(struct ec *ec, struct pd *task)
+{
+	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
+	if (pv->user.rip >= USER_END || pv->user.rsp >= USER_END) {
+		ec->regs.rax = VIREO_BAD_PAR;
+		ec_ret_syscall(ec);
+	}
+	obj_get(&task->obj);
+	ec->pv_task = task;
+	ipc_exc_to_regs(&pv->user, &ec->regs, MTD_ALL & ~MTD_QUAL);
+	ec->regs.cs = SEL_UCODE;
+	ec->regs.ss = SEL_UDATA;
+	ec->regs.vector = 0; /* not a SYSCALL frame: back through IRET with every register */
+	ec_ret_iret(ec);     /* delivers a pending IRQ at once if vif is open */
 }

@@ -28,6 +28,14 @@ void vcpu_release_page(struct ec *ec);
 void vcpu_free(struct vcpu *v);
 /* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
 __noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
+/* Virtual user mode (seed 003): run the state page's `user` registers in `task`. */
+__noreturn void vcpu_pv_resume(struct ec *ec, struct pd *task);
+/* An event in virtual user mode: save the task's state, continue at the entry point. */
+void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr);
+/* On the way back to user mode: deliver a pending IRQ if the task runs with vif open. */
+void vcpu_pv_check(struct ec *ec);
+/* SYS_VCPU_IRQ. */
+status_t vcpu_pv_irq(struct ec *target);
 /* Check a state the VMM wrote; 0 if it may be entered, else a VM_INVALID_* reason. */
 unsigned vcpu_check_state(const struct vireo_vm_state *st);
 void virt_init(void);

@@ -87,6 +87,13 @@ static void io_out(struct vm *vm, uint16_t port, unsigned size, uint32_t v)
 	testdev_io_write(&vm->dev, port, size, v & (uint32_t)size_mask(size));
 }
 
+/* Base of segment `seg` (enum decode_seg); 64-bit mode treats ES, CS, SS and DS as based at 0. */
+static uint64_t seg_base(const struct vireo_vm_state *st, enum decode_mode mode, int seg)
+{
+	const struct vireo_seg *s[] = { &st->es, &st->cs, &st->ss, &st->ds, &st->fs, &st->gs };
+	return mode == DECODE_64 && seg < DECODE_SEG_FS ? 0 : s[seg]->base;
+}
+
 /* INS/OUTS: the memory side through the guest's segments and paging, DF and address size. */
 static bool io_string(struct vm *vm)
 {
@@ -100,10 +107,11 @@ static bool io_string(struct vm *vm)
 	unsigned size = st->io.size;
 	uint64_t count = in.rep ? st->gpr[GPR_RCX] & amask : 1;
 	int64_t step = st->rflags & RFLAGS_DF ? -(int64_t)size : (int64_t)size;
+	/* INS writes ES:rDI; OUTS reads rSI in DS or an override's segment (SDM vol. 2, OUTS). */
+	uint64_t base = seg_base(st, in.mode, st->io.in ? DECODE_SEG_ES : decode_mem_seg(&in));
 	for (; count; count--) {
 		uint32_t v = 0;
-		uint64_t addr = decode_str_addr(&in, st->gpr, st->io.in ? st->es.base : st->ds.base,
-						!st->io.in);
+		uint64_t addr = decode_str_addr(&in, st->gpr, base, !st->io.in);
 		bool ok = st->io.in ? (v = io_in(vm, st->io.port, size),
 				       vm_write_gva(vm, addr, &v, size))
 				    : vm_read_gva(vm, addr, &v, size);

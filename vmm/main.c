@@ -43,6 +43,20 @@ static const char *summary(const struct vm *v)
 	return names[v->status];
 }
 
+/* Benchmark guests (guests/bench/) report on the bench ports: "bench: <name> <value> insns" lines
+ * for tests/bench (under -icount the guest's TSC counts instructions). Nothing for other guests. */
+static void print_bench(const struct vm *v)
+{
+	static const char *const names[] = { [TESTDEV_BENCH_EXIT] = "vm_cpuid_roundtrip",
+					     [TESTDEV_BENCH_LOOP] = "vm_loop_overhead" };
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint32_t value;
+		if (testdev_bench(&v->dev, i, &value)) {
+			printf("bench: %s %u insns\n", names[i], value);
+		}
+	}
+}
+
 static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 {
 	(void)arg;
@@ -146,6 +160,7 @@ int main(uintptr_t arg)
 	printf("vmm: running %s (%lu bytes) with %lu KiB of RAM\n", vm.name,
 	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10));
 	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
+	print_bench(&vm);
 	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu)\n",
 	       vm.name, summary(&vm), (unsigned long)vm.st->exits,
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_IO],

@@ -33,9 +33,12 @@ static bool read_entry(struct vm *vm, uint64_t gpa, unsigned size, uint64_t *e)
 	return (*e & PTE_P) != 0;
 }
 
-/* One walk for all three formats: levels, bits per level, entry size and where large pages are. */
+/*
+ * One walk for all three formats: levels, bits per level, entry size, and whether PS makes large
+ * pages (at levels 2 and 3; 32-bit paging only with CR4.PSE, SDM vol. 3A 4.3).
+ */
 static bool walk(struct vm *vm, uint64_t root, uint64_t gva, unsigned levels, unsigned bits,
-		 unsigned esize, uint64_t *gpa)
+		 unsigned esize, bool large, uint64_t *gpa)
 {
 	uint64_t table = root;
 	for (unsigned lvl = levels; lvl > 0; lvl--) {
@@ -46,7 +49,7 @@ static bool walk(struct vm *vm, uint64_t root, uint64_t gva, unsigned levels, un
 			return false;
 		}
 		uint64_t addr_mask = esize == 4 ? 0xfffff000ull : 0x000ffffffffff000ull;
-		if (lvl > 1 && lvl < 4 && (e & PTE_PS)) {
+		if (large && lvl > 1 && lvl < 4 && (e & PTE_PS)) {
 			uint64_t page = 1ull << shift;
 			*gpa = ((e & addr_mask) & ~(page - 1)) | (gva & (page - 1));
 			return true;
@@ -65,7 +68,7 @@ bool vm_gva_to_gpa(struct vm *vm, uint64_t gva, uint64_t *gpa)
 		return true;
 	}
 	if (st->efer & EFER_LMA) {
-		return walk(vm, st->cr3 & ~0xfffull, gva, 4, 9, 8, gpa);
+		return walk(vm, st->cr3 & ~0xfffull, gva, 4, 9, 8, true, gpa);
 	}
 	if (st->cr4 & CR4_PAE) {
 		/* PAE: 4 PDPTEs at CR3, then two 9-bit levels. */
@@ -73,9 +76,10 @@ bool vm_gva_to_gpa(struct vm *vm, uint64_t gva, uint64_t *gpa)
 		if (!read_entry(vm, (st->cr3 & ~0x1full) + ((gva >> 30) & 3) * 8, 8, &pdpte)) {
 			return false;
 		}
-		return walk(vm, pdpte & 0x000ffffffffff000ull, gva & 0x3fffffff, 2, 9, 8, gpa);
+		return walk(vm, pdpte & 0x000ffffffffff000ull, gva & 0x3fffffff, 2, 9, 8, true,
+			    gpa);
 	}
-	return walk(vm, st->cr3 & ~0xfffull, gva & 0xffffffffull, 2, 10, 4, gpa);
+	return walk(vm, st->cr3 & ~0xfffull, gva & 0xffffffffull, 2, 10, 4, st->cr4 & CR4_PSE, gpa);
 }
 
 static bool copy_gva(struct vm *vm, uint64_t gva, void *buf, size_t len, bool write)

@@ -32,6 +32,8 @@ enum vireo_syscall {
 	SYS_SC_CTRL = 16,     /* (sc) -> RDI = consumed time in microseconds */
 	SYS_KSTAT = 17,	      /* (struct vireo_kstat *) */
 	SYS_VCPU_RESUME = 18, /* (vm): run the VM on the calling vCPU until an exit for the VMM */
+	SYS_VCPU_IRQ =
+		19, /* (ec): raise a virtual IRQ at a vCPU (delivered while its vif is open) */
 	SYS_COUNT
 };
 

@@ -8,6 +8,7 @@
 #define VIREO_VCPU_H
 
 #include <stdint.h>
+#include <vireo/utcb.h>
 
 /* Segment register; attributes in the compressed 12-bit form (type, S, DPL, P, AVL, L, D/B, G). */
 struct vireo_seg {
@@ -105,6 +106,35 @@ struct vireo_vm_state {
 	uint32_t reserved;
 };
 
-_Static_assert(sizeof(struct vireo_vm_state) <= 4096, "the vCPU state page is one page");
+/*
+ * The para-virtual half of the state page (seed 003, "virtual user mode"), at
+ * VIREO_VCPU_PV_OFFSET: SYS_VCPU_RESUME on an ordinary PD runs `user` in that task; an exception
+ * or page fault there, a SYSCALL from it, or an IRQ while `vif` is 1 saves the task's state into
+ * `user`, clears `vif` and continues the vCPU EC at entry_ip/entry_sp in its own PD.
+ */
+enum vireo_vcpu_cause {
+	VCPU_CAUSE_NONE = 0,
+	VCPU_CAUSE_EXCEPTION = 1, /* vector, error; fault_addr for page faults (14) */
+	VCPU_CAUSE_SYSCALL = 2,	  /* the task executed SYSCALL: user.rip is after it */
+	VCPU_CAUSE_IRQ = 3,	  /* an IRQ (SYS_VCPU_IRQ) arrived while vif was 1 */
+};
+
+struct vireo_vcpu_pv {
+	uint64_t entry_ip, entry_sp; /* where events continue the vCPU in its own PD */
+	uint32_t vif;		     /* virtual interrupt flag: IRQ events only while 1 */
+	uint32_t irq_pending;	     /* an IRQ arrived and waits for vif (cleared when delivered) */
+	uint32_t cause;		     /* enum vireo_vcpu_cause of the last entry */
+	uint32_t vector;
+	uint64_t error;
+	uint64_t fault_addr;
+	uint64_t events;	     /* entries so far */
+	struct vireo_exc_state user; /* the task's registers (rip, rsp, rflags and all GPRs) */
+};
+
+#define VIREO_VCPU_PV_OFFSET 2048
+
+_Static_assert(sizeof(struct vireo_vm_state) <= VIREO_VCPU_PV_OFFSET, "VM state below the PV half");
+_Static_assert(VIREO_VCPU_PV_OFFSET + sizeof(struct vireo_vcpu_pv) <= 4096,
+	       "the state page is one page");
 
 #endif

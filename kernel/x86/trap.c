@@ -8,6 +8,7 @@
 #include "klock.h"
 #include "printk.h"
 #include "sched.h"
+#include "vcpu.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
 #include "x86/percpu.h"
@@ -114,6 +115,12 @@ void x86_trap_user(struct regs *r)
 	CHECK(r == &ec->regs);
 	ec->cont = ec_ret_iret;
 	if (r->vector == 7 && fpu_nm(ec)) {
+		ec_ret_iret(ec);
+	}
+	if (ec->pv_task && r->vector < 32) {
+		/* Virtual user mode: the exception goes to the vCPU's entry point, not to a portal. */
+		vcpu_pv_event(ec, VCPU_CAUSE_EXCEPTION, (unsigned)r->vector, r->error,
+			      r->vector == 14 ? read_cr2() : 0);
 		ec_ret_iret(ec);
 	}
 	if (r->vector < 32) {

@@ -12,6 +12,7 @@
 #include <vireo/status.h>
 #include <vireo/syscall.h>
 #include <vireo/utcb.h>
+#include <vireo/vcpu.h>
 
 #include "kstring.h"
 
@@ -75,9 +76,15 @@ static inline enum vireo_status sys_create_vm(uint64_t dst, uint64_t pd, uint64_
 	return vireo_sys(SYS_CREATE_PD, dst, pd, quota, VIREO_PD_VM, 0);
 }
 
-static inline enum vireo_status sys_vcpu_resume(uint64_t vm)
+/* Run the VM (a VM PD) or, in virtual user mode, the task (an ordinary PD) on the calling vCPU. */
+static inline enum vireo_status sys_vcpu_resume(uint64_t pd)
 {
-	return vireo_sys(SYS_VCPU_RESUME, vm, 0, 0, 0, 0);
+	return vireo_sys(SYS_VCPU_RESUME, pd, 0, 0, 0, 0);
+}
+
+static inline enum vireo_status sys_vcpu_irq(uint64_t ec)
+{
+	return vireo_sys(SYS_VCPU_IRQ, ec, 0, 0, 0, 0);
 }
 
 static inline enum vireo_status sys_create_ec(uint64_t dst, uint64_t pd,

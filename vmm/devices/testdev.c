@@ -42,6 +42,14 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 	case TESTDEV_PORT_IRQ:
 		d->irq_armed = value & 0xff;
 		return true;
+	case TESTDEV_PORT_BENCH_EXIT:
+	case TESTDEV_PORT_BENCH_LOOP: {
+		unsigned i =
+			port == TESTDEV_PORT_BENCH_EXIT ? TESTDEV_BENCH_EXIT : TESTDEV_BENCH_LOOP;
+		d->bench[i] = (uint32_t)(value & mask(size));
+		d->bench_set |= 1u << i;
+		return true;
+	}
 	default:
 		return false;
 	}
@@ -78,4 +86,13 @@ int testdev_take_irq(struct testdev *d)
 	int v = d->irq_armed;
 	d->irq_armed = -1;
 	return v;
+}
+
+bool testdev_bench(const struct testdev *d, unsigned which, uint32_t *value)
+{
+	if (which >= sizeof(d->bench) / sizeof(d->bench[0]) || !(d->bench_set & (1u << which))) {
+		return false;
+	}
+	*value = d->bench[which];
+	return true;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The test device of guests/tests/README.md: console port, result port, constant and echo ports,
- * an MMIO window and a one-shot interrupt. Plain C, no system calls: the VMM passes callbacks.
+ * an MMIO window, a one-shot interrupt and the benchmark ports. Plain C, no system calls: the VMM
+ * passes callbacks, and reads the benchmark values from the struct when the guest is done.
  */
 #ifndef VMM_DEVICES_TESTDEV_H
 #define VMM_DEVICES_TESTDEV_H
@@ -14,6 +15,8 @@
 #define TESTDEV_PORT_MAGIC 0xf4
 #define TESTDEV_PORT_ECHO 0xf8
 #define TESTDEV_PORT_IRQ 0xfc
+#define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
+#define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
 #define TESTDEV_MAGIC 0x56495245u
 #define TESTDEV_MMIO_BASE 0xfeb00000ull
 #define TESTDEV_MMIO_SIZE 0x1000ull
@@ -26,7 +29,12 @@ struct testdev {
 	uint32_t echo;
 	uint64_t mmio_reg;
 	int irq_armed; /* vector of the armed one-shot, -1 if none */
+	/* Benchmark values: bench[TESTDEV_BENCH_*], valid when bit (1 << index) of bench_set is set. */
+	uint32_t bench[2];
+	unsigned bench_set;
 };
+
+enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP };
 
 void testdev_init(struct testdev *d, void (*console)(void *, char),
 		  void (*result)(void *, uint32_t), void *arg);
@@ -38,5 +46,7 @@ bool testdev_mmio_read(struct testdev *d, uint64_t gpa, unsigned size, uint64_t 
 bool testdev_mmio_write(struct testdev *d, uint64_t gpa, unsigned size, uint64_t value);
 /* The armed one-shot interrupt, taken (returns -1 if none). */
 int testdev_take_irq(struct testdev *d);
+/* Benchmark value `which` (TESTDEV_BENCH_*) into *value; false if the guest did not report it. */
+bool testdev_bench(const struct testdev *d, unsigned which, uint32_t *value);
 
 #endif
