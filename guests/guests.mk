@@ -59,4 +59,6 @@ bench: $(BENCH_IMAGES)
 guests-check: $(GUEST_IMAGES) $(BENCH_IMAGES)
 	$(Q)python3 guests/check-images $(GUEST_IMAGES) $(BENCH_IMAGES)
 
+include guests/linux/linux.mk
+
 .DEFAULT_GOAL := $(_guests_saved_goal)
