@@ -101,7 +101,31 @@ GUEST ?=
 ISO_GUEST := $(if $(GUEST),-m "$(B)/vmm.elf vmm" -m "$(GUEST) $(notdir $(basename $(GUEST)))" \
 	-m "$(B)/ticker.elf ticker")
 
-$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST)
+# A missing guest image is a usage error, not a missing rule: say so in one line (only for the
+# goals that build the ISO).
+ISO_GOALS := all iso run run-bochs test vmtest bench $(ISO)
+ifneq ($(GUEST),)
+ifeq ($(wildcard $(GUEST)),)
+ifneq ($(filter $(ISO_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error GUEST=$(GUEST): no such file)
+endif
+endif
+endif
+
+# The variables that decide what the ISO holds besides its files, one per line in a stamp that is
+# rewritten only when its content changes: `make run GUEST=a` then `make run GUEST=b` boots b.
+ISO_CONFIG := $(B)/iso-config
+shell_quote = '$(subst ','\'',$(1))'
+$(ISO_CONFIG): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(call shell_quote,KERNEL_CMDLINE=$(KERNEL_CMDLINE)) \
+		$(call shell_quote,ROOTTASK_ARGS=$(ROOTTASK_ARGS)) \
+		$(call shell_quote,GUEST=$(GUEST)) > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
+
+$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST) $(ISO_CONFIG)
 	@echo "  ISO     $@"
 	$(Q)run/mkiso -o $@ -k $(KERNEL) -c "$(KERNEL_CMDLINE)" \
 		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)" $(ISO_GUEST)
