@@ -82,9 +82,7 @@ USER_PROGS += $(B)/$(1).elf
 endef
 
 APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard user/apps/*/))))
-# The roottask validates ELF images with the kernel's own (pure, host-tested) checker.
-$(eval $(call user_prog,roottask,user/roottask,kernel/elf.c))
-$(B)/u/kernel/%.c.o $(B)/u/user/roottask/%.c.o: UCFLAGS += -Ikernel
+$(eval $(call user_prog,roottask,user/roottask))
 $(foreach a,$(APPS),$(eval $(call user_prog,$(a),user/apps/$(a))))
 ifneq ($(wildcard vmm/*.c),)
 $(eval $(call user_prog,vmm,vmm,$(wildcard vmm/devices/*.c)))
