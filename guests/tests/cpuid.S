@@ -14,6 +14,7 @@
  *  13  leaf 1 ECX bit 21 (x2APIC) set: the VMM has no APIC model
  *  14  leaf 0x40000001 is not all zeros (the VMM defines no hypervisor features)
  */
+#include "x86defs.h"
 	.include "guest.inc"
 
 	.set	VIRE, 0x65726956	/* "Vire" */
@@ -37,11 +38,11 @@
 	movl	$1, %eax
 	xorl	%ecx, %ecx
 	cpuid
-	testl	$0x80000000, %ecx
+	testl	$CPUID_1_ECX_HYPERVISOR, %ecx
 	EXPECT	nz, 5
-	testl	$0x20, %ecx
+	testl	$CPUID_1_ECX_VMX, %ecx
 	EXPECT	z, 6
-	testl	$0x200000, %ecx
+	testl	$CPUID_1_ECX_X2APIC, %ecx
 	EXPECT	z, 13
 
 	movl	$0x40000000, %eax
@@ -68,7 +69,7 @@
 	movl	$0x80000001, %eax
 	xorl	%ecx, %ecx
 	cpuid
-	testl	$4, %ecx
+	testl	$CPUID_80000001_ECX_SVM, %ecx
 	EXPECT	z, 12
 
 	PASS
