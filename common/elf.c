@@ -187,7 +187,7 @@ static bool entry_ok(const struct elf_image *img, uint64_t entry)
 }
 
 static enum vireo_status parse_segments(const void *img, size_t len, const struct elf64_ehdr *eh,
-			       uint64_t va_limit, struct elf_image *out)
+					uint64_t va_limit, struct elf_image *out)
 {
 	for (unsigned i = 0; i < eh->phnum; i++) {
 		struct elf64_phdr ph;

@@ -34,7 +34,8 @@
 /* A segment's rights as user-mode page attributes. */
 static unsigned segment_map_attr(const struct elf_segment *s)
 {
-	return MAP_U | MAP_R | (s->attr & ELF_SEG_W ? MAP_W : 0) | (s->attr & ELF_SEG_X ? MAP_X : 0);
+	return MAP_U | MAP_R | (s->attr & ELF_SEG_W ? MAP_W : 0) |
+	       (s->attr & ELF_SEG_X ? MAP_X : 0);
 }
 
 static status_t load_segment(struct pd *pd, const void *img, const struct elf_segment *s)

@@ -39,7 +39,7 @@ struct vm {
 	bool trace;	/* print every exit (module command line word "trace") */
 	unsigned line_len;
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
-	unsigned msr_nlogged; /* VMM_MSR_LOG_MAX + 1 once the list is full */
+	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 };
 
 /* Guest memory: host pointer for [gpa, gpa + len) in RAM, or NULL. */

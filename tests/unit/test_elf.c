@@ -479,7 +479,8 @@ static void check_accepted(size_t len)
 		cr_assert(s->offset <= len && s->filesz <= len - s->offset);
 		cr_assert(s->filesz <= s->memsz && s->memsz > 0);
 		cr_assert(s->vaddr >= PAGE_SIZE && page_end(s) <= VA_LIMIT);
-		if ((s->attr & ELF_SEG_X) && out.entry >= s->vaddr && out.entry - s->vaddr < s->memsz) {
+		if ((s->attr & ELF_SEG_X) && out.entry >= s->vaddr &&
+		    out.entry - s->vaddr < s->memsz) {
 			entry_in_x = true;
 		}
 		for (size_t j = 0; j < i; j++) {

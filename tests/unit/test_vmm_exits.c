@@ -505,7 +505,8 @@ Test(vmm_exits, io_rep_string_with_a_huge_count_returns_after_one_bounded_exit, 
 {
 	mode64();
 	st.gpr[RDI] = 0x100000;
-	st.gpr[RCX] = ~0ull; /* 2^64 - 1 elements: without a bound, the VMM's thread never returns */
+	st.gpr[RCX] =
+		~0ull; /* 2^64 - 1 elements: without a bound, the VMM's thread never returns */
 	st.rflags |= RFLAGS_DF;
 	CODE(0xf3, 0x6c); /* rep insb, downwards: one element for each exit's bound fits below */
 	cr_assert(io_str(0x80, 1, true, true));
@@ -1003,8 +1004,9 @@ Test(vmm_exits, cpuid_leaf_1_is_the_hosts_minus_what_the_vmm_does_not_emulate)
 	cr_expect_not(st.gpr[RDX] & CPUID_1_EDX_APIC, "no local APIC");
 	uint32_t own = CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_OSXSAVE;
 	expect_host_minus(st.gpr[RCX] & ~own, h[2] & ~own, LEAF1_ECX_HIDDEN, "ECX");
-	expect_host_minus(st.gpr[RDX], h[3], LEAF1_EDX_HIDDEN | X86_BIT(21) | X86_BIT(22) |
-						     X86_BIT(29) | X86_BIT(31), "EDX");
+	expect_host_minus(st.gpr[RDX], h[3],
+			  LEAF1_EDX_HIDDEN | X86_BIT(21) | X86_BIT(22) | X86_BIT(29) | X86_BIT(31),
+			  "EDX");
 	cr_expect_eq(st.gpr[RAX], h[0], "family, model and stepping are the host's");
 	cr_expect_eq(st.gpr[RBX] & 0xffffff, h[1] & 0xffffff, "EBX below the APIC ID");
 	cr_expect_eq(st.gpr[RBX] >> 24, 0, "the one vCPU has APIC ID 0");
@@ -1032,7 +1034,8 @@ Test(vmm_exits, cpuid_leaf_7_hides_the_cr4_features_a_guest_cannot_enable)
 	host_cpuid(7, 0, h);
 	guest_cpuid(7, 0);
 	/* ECX: UMIP 2, PKU 3, OSPKE 4, CET_SS 7, LA57 16, PKS 31 */
-	uint32_t ecx = X86_BIT(2) | X86_BIT(3) | X86_BIT(4) | X86_BIT(7) | X86_BIT(16) | X86_BIT(31);
+	uint32_t ecx =
+		X86_BIT(2) | X86_BIT(3) | X86_BIT(4) | X86_BIT(7) | X86_BIT(16) | X86_BIT(31);
 	expect_host_minus(st.gpr[RCX], h[2], ecx, "leaf 7 ECX");
 	cr_expect_eq(st.gpr[RAX], h[0]);
 }
@@ -1046,8 +1049,8 @@ Test(vmm_exits, cpuid_leaf_80000001_hides_svm)
 	guest_cpuid(0x80000001, 0);
 	cr_expect_not(st.gpr[RCX] & CPUID_80000001_ECX_SVM, "no SVM");
 	/* ECX: SVM, ExtApicSpace, IBS, SKINIT, WDT, the perf-counter extensions, MWAITX */
-	uint32_t ecx = CPUID_80000001_ECX_SVM | X86_BIT(3) | X86_BIT(10) | X86_BIT(12) | X86_BIT(13) |
-		       X86_BIT(23) | X86_BIT(24) | X86_BIT(28) | X86_BIT(29);
+	uint32_t ecx = CPUID_80000001_ECX_SVM | X86_BIT(3) | X86_BIT(10) | X86_BIT(12) |
+		       X86_BIT(13) | X86_BIT(23) | X86_BIT(24) | X86_BIT(28) | X86_BIT(29);
 	expect_host_minus(st.gpr[RCX], h[2], ecx, "ECX");
 	/* EDX: MCE, MTRR, MCA, RDTSCP */
 	uint32_t edx = X86_BIT(7) | X86_BIT(12) | X86_BIT(14) | X86_BIT(27);
@@ -1164,7 +1167,8 @@ Test(vmm_exits, msr_efer_lme_cannot_change_while_paging_is_on)
 Test(vmm_exits, msr_efer_ignores_a_written_lma)
 {
 	cr_assert(wrmsr(MSR_EFER, EFER_LMA | EFER_SCE | EFER_NXE));
-	cr_expect_eq(st.efer, EFER_SCE | EFER_NXE, "SCE and NXE only: %#lx", (unsigned long)st.efer);
+	cr_expect_eq(st.efer, EFER_SCE | EFER_NXE, "SCE and NXE only: %#lx",
+		     (unsigned long)st.efer);
 	cr_expect_eq(st.inject, 0);
 }
 
@@ -1224,8 +1228,8 @@ Test(vmm_exits, msr_state_msrs_read_back_what_the_guest_wrote)
 
 Test(vmm_exits, msr_non_canonical_bases_raise_gp)
 {
-	static const uint32_t msrs[] = { MSR_LSTAR,	     MSR_CSTAR,	       MSR_FS_BASE,
-					 MSR_GS_BASE,	     MSR_KERNEL_GS_BASE, MSR_SYSENTER_EIP,
+	static const uint32_t msrs[] = { MSR_LSTAR,	  MSR_CSTAR,	      MSR_FS_BASE,
+					 MSR_GS_BASE,	  MSR_KERNEL_GS_BASE, MSR_SYSENTER_EIP,
 					 MSR_SYSENTER_ESP };
 	for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
 		st.inject = 0;
