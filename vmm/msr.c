@@ -105,7 +105,10 @@ static uint64_t host_tsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* An MSR the VMM does not emulate: say so the first time only (a guest may probe in a loop). */
+/*
+ * An MSR the VMM does not emulate: say so the first time only (a guest may probe in a loop). Not
+ * "vmm: guest <name>: ", the prefix of the messages that stop a VM: this is the guest's business.
+ */
 static void refuse(struct vm *vm, uint32_t msr, bool write)
 {
 	for (unsigned i = 0; i < vm->msr_nlogged && i < VMM_MSR_LOG_MAX; i++) {
@@ -115,12 +118,11 @@ static void refuse(struct vm *vm, uint32_t msr, bool write)
 	}
 	if (vm->msr_nlogged < VMM_MSR_LOG_MAX) {
 		vm->msr_logged[vm->msr_nlogged++] = msr;
-		printf("vmm: guest %s: %s of MSR %#x, which is not emulated: #GP\n", vm->name,
+		printf("vmm: %s: %s of MSR %#x, which is not emulated: #GP\n", vm->name,
 		       write ? "wrmsr" : "rdmsr", msr);
 	} else if (vm->msr_nlogged == VMM_MSR_LOG_MAX) {
 		vm->msr_nlogged++;
-		printf("vmm: guest %s: more MSRs that are not emulated; no more are logged\n",
-		       vm->name);
+		printf("vmm: %s: more MSRs that are not emulated; no more are logged\n", vm->name);
 	}
 }
 
