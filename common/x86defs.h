@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Architectural x86 constants, defined once for the kernel, the user programs, the VMM and the
- * host unit tests: control-register, EFER and RFLAGS bits (Intel SDM vol. 3A 2.5, 2.2.1, 2.3;
- * AMD APM vol. 2 3.1), MSR numbers (SDM vol. 4, APM vol. 2 appendix A), exception vectors
- * (SDM vol. 3A 6.3.1) and CPUID feature bits (SDM vol. 2A CPUID, APM vol. 3 appendix E).
- * Usable from assembly too: no C types, only numbers.
+ * Architectural x86 constants, defined once for the kernel, the user programs, the VMM, the test
+ * guests and the host unit tests: control-register, EFER and RFLAGS bits (Intel SDM vol. 3A,
+ * "System Architecture Overview"; AMD APM vol. 2, "System Resources"), MSR numbers (SDM vol. 4,
+ * APM vol. 2 appendix A), exception vectors (SDM vol. 3A, "Interrupt and Exception Handling") and
+ * CPUID feature bits (SDM vol. 2A, CPUID; APM vol. 3 appendix E). Usable from assembly too
+ * (__ASSEMBLY__): no C types, only numbers.
  */
 #ifndef COMMON_X86DEFS_H
 #define COMMON_X86DEFS_H

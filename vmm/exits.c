@@ -207,7 +207,8 @@ static bool exit_cpuid(struct vm *vm)
 	return skip(vm);
 }
 
-/* #GP(0) at the faulting instruction; real mode has no error codes (SDM vol. 3A 20.1.4). */
+/* #GP(0) at the faulting instruction; real mode pushes no error codes (Intel SDM vol. 3A,
+ * "Real-Address Mode Operation", interrupt and exception handling). */
 static void inject_gp(struct vireo_vm_state *st)
 {
 	bool err = st->cr0 & CR0_PE;

@@ -15,7 +15,8 @@ static bool canonical(uint64_t v)
 	return (uint64_t)((int64_t)(v << 16) >> 16) == v;
 }
 
-/* Each PAT entry must be a defined memory type: UC, WC, WT, WP, WB or UC- (SDM vol. 3A 12.12.2). */
+/* Each PAT entry must be a defined memory type: UC, WC, WT, WP, WB or UC- (Intel SDM vol. 3A,
+ * "Page Attribute Table"; reserved types make WRMSR raise #GP). */
 static bool pat_valid(uint64_t v)
 {
 	for (unsigned i = 0; i < 8; i++) {
