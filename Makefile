@@ -99,17 +99,6 @@ GUEST ?=
 ISO_GUEST := $(if $(GUEST),-m "$(B)/vmm.elf vmm" -m "$(GUEST) $(notdir $(basename $(GUEST)))" \
 	-m "$(B)/ticker.elf ticker")
 
-# A missing guest image is a usage error, not a missing rule: say so in one line (only for the
-# goals that build the ISO).
-ISO_GOALS := all iso run run-bochs test vmtest bench $(ISO)
-ifneq ($(GUEST),)
-ifeq ($(wildcard $(GUEST)),)
-ifneq ($(filter $(ISO_GOALS),$(or $(MAKECMDGOALS),all)),)
-$(error GUEST=$(GUEST): no such file)
-endif
-endif
-endif
-
 # The variables that decide what the ISO holds besides its files, one per line in a stamp that is
 # rewritten only when its content changes: `make run GUEST=a` then `make run GUEST=b` boots b.
 ISO_CONFIG := $(B)/iso-config
@@ -129,6 +118,17 @@ $(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST) $(ISO_CONFIG)
 		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)" $(ISO_GUEST)
 
 include guests/guests.mk
+
+# A missing guest image is a usage error, not a missing rule: say so in one line (only for the
+# goals that build the ISO). The test guests' images are built on demand.
+ISO_GOALS := all iso run run-bochs test vmtest bench $(ISO)
+ifneq ($(GUEST),)
+ifeq ($(wildcard $(GUEST))$(filter $(GUEST),$(GUEST_IMAGES) $(BENCH_IMAGES)),)
+ifneq ($(filter $(ISO_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error GUEST=$(GUEST): no such file)
+endif
+endif
+endif
 
 .DEFAULT_GOAL := all
 .PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang
