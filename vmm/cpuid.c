@@ -75,6 +75,11 @@ void cpuid_filter(const struct vireo_vm_state *st, uint32_t leaf, uint32_t sub, 
 			r[hidden[i].reg] &= ~hidden[i].mask;
 		}
 	}
+	if (leaf == 0xb || leaf == 0x1f) {
+		r[EDX] = 0; /* the one vCPU's x2APIC ID, whatever host CPU the VMM runs on */
+	} else if (leaf == 0x8000001e) {
+		r[EAX] = 0; /* its extended APIC ID (AMD) */
+	}
 	if (leaf == 1) {
 		/* One vCPU: initial APIC ID 0; OSXSAVE mirrors the guest's own CR4. */
 		r[EBX] &= 0x00ffffffu;

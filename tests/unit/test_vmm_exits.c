@@ -1096,6 +1096,22 @@ Test(vmm_exits, cpuid_filter_hides_virtualization_and_the_missing_devices)
 	cr_expect_eq(r[1] & r[2] & r[3], ~0u, "leaf 0 (vendor) is untouched");
 }
 
+Test(vmm_exits, cpuid_filter_gives_the_one_vcpu_apic_id_0_in_every_topology_leaf)
+{
+	static const uint32_t leaves[] = { 0xb, 0x1f };
+	uint32_t r[4];
+	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		filtered(leaves[i], 0, r);
+		cr_expect_eq(r[3], 0, "leaf %#x EDX (x2APIC ID) %#x", leaves[i], r[3]);
+		cr_expect_eq(r[0] & r[1] & r[2], ~0u, "the rest of leaf %#x is the host's",
+			     leaves[i]);
+	}
+	filtered(0x8000001e, 0, r);
+	cr_expect_eq(r[0], 0, "extended APIC ID");
+	filtered(1, 0, r);
+	cr_expect_eq(r[1] >> 24, 0, "initial APIC ID");
+}
+
 Test(vmm_exits, cpuid_filter_hides_leaf_7_bits_in_subleaf_0_only)
 {
 	uint32_t r[4];
