@@ -26,13 +26,7 @@
 	GUEST_START
 	PUTS	msg
 
-	xorw	%di, %di
-	movw	$256, %cx
-1:	movw	$bad_vector, %ax
-	stosw
-	xorw	%ax, %ax
-	stosw
-	loop	1b
+	IVT_FILL bad_vector
 	movw	$gp_handler, EXC_GP * 4
 	movw	$0, EXC_GP * 4 + 2
 	lidt	ivt_desc
