@@ -82,9 +82,7 @@ USER_PROGS += $(B)/$(1).elf
 endef
 
 APPS := $(notdir $(patsubst %/,%,$(dir $(wildcard user/apps/*/))))
-# The roottask validates ELF images with the kernel's own (pure, host-tested) checker.
-$(eval $(call user_prog,roottask,user/roottask,kernel/elf.c))
-$(B)/u/kernel/%.c.o $(B)/u/user/roottask/%.c.o: UCFLAGS += -Ikernel
+$(eval $(call user_prog,roottask,user/roottask))
 $(foreach a,$(APPS),$(eval $(call user_prog,$(a),user/apps/$(a))))
 ifneq ($(wildcard vmm/*.c),)
 $(eval $(call user_prog,vmm,vmm,$(wildcard vmm/devices/*.c)))
@@ -101,12 +99,36 @@ GUEST ?=
 ISO_GUEST := $(if $(GUEST),-m "$(B)/vmm.elf vmm" -m "$(GUEST) $(notdir $(basename $(GUEST)))" \
 	-m "$(B)/ticker.elf ticker")
 
-$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST)
+# The variables that decide what the ISO holds besides its files, one per line in a stamp that is
+# rewritten only when its content changes: `make run GUEST=a` then `make run GUEST=b` boots b.
+ISO_CONFIG := $(B)/iso-config
+shell_quote = '$(subst ','\'',$(1))'
+$(ISO_CONFIG): FORCE
+	@mkdir -p $(@D)
+	@printf '%s\n' $(call shell_quote,KERNEL_CMDLINE=$(KERNEL_CMDLINE)) \
+		$(call shell_quote,ROOTTASK_ARGS=$(ROOTTASK_ARGS)) \
+		$(call shell_quote,GUEST=$(GUEST)) > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
+FORCE:
+
+$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST) $(ISO_CONFIG)
 	@echo "  ISO     $@"
 	$(Q)run/mkiso -o $@ -k $(KERNEL) -c "$(KERNEL_CMDLINE)" \
 		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)" $(ISO_GUEST)
 
 include guests/guests.mk
+
+# A missing guest image is a usage error, not a missing rule: say so in one line (only for the
+# goals that build the ISO). The test guests' images are built on demand.
+ISO_GOALS := all iso run run-bochs test vmtest bench $(ISO)
+ifneq ($(GUEST),)
+ifeq ($(wildcard $(GUEST))$(filter $(GUEST),$(GUEST_IMAGES) $(BENCH_IMAGES)),)
+ifneq ($(filter $(ISO_GOALS),$(or $(MAKECMDGOALS),all)),)
+$(error GUEST=$(GUEST): no such file)
+endif
+endif
+endif
 
 .DEFAULT_GOAL := all
 .PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang

@@ -5,7 +5,8 @@
 #
 # Every guests/tests/<name>.S becomes $(B)/guests/<name>.bin: a flat image loaded at guest-physical
 # 0x7c00 and started in real mode at 0000:7c00, boot signature 0x55,0xAA at offset 510 (see
-# guests/tests/README.md). Built with GNU as, ld and objcopy only; $(B)/guests/<name>.elf keeps the
+# guests/tests/README.md). Built with the C preprocessor (for common/x86defs.h), GNU as, ld and
+# objcopy only; $(B)/guests/<name>.elf keeps the
 # symbols for `objdump -d` (the code is mixed 16/32/64-bit: see the README for disassembly commands).
 #
 # Every guests/bench/<name>.S (benchmark guests, same format, reporting on the bench ports as well)
@@ -20,6 +21,7 @@
 _guests_saved_goal := $(.DEFAULT_GOAL)
 
 GUEST_AS ?= as
+GUEST_CPP ?= $(CC) -E -x assembler-with-cpp -D__ASSEMBLY__ -Icommon
 GUEST_LD ?= ld
 GUEST_OBJCOPY ?= objcopy
 
@@ -29,19 +31,17 @@ GUEST_INC := guests/tests/guest.inc
 BENCH_NAMES := $(sort $(basename $(notdir $(wildcard guests/bench/*.S))))
 BENCH_IMAGES := $(patsubst %,$(B)/guests/%.bin,$(BENCH_NAMES))
 
-$(B)/guests/%.elf: guests/tests/%.S $(GUEST_INC) guests/guests.mk
-	@mkdir -p $(@D)
-	@echo "  AS [G]  $<"
-	$(Q)$(GUEST_AS) --64 -I guests/tests -o $(@:.elf=.o) $<
-	$(Q)$(GUEST_LD) -m elf_x86_64 -nostdlib -static -N -e _start -Ttext=0x7c00 \
-		-z noexecstack --no-warn-rwx-segments -o $@ $(@:.elf=.o)
-
-$(B)/guests/%.elf: guests/bench/%.S $(GUEST_INC) guests/guests.mk
-	@mkdir -p $(@D)
-	@echo "  AS [G]  $<"
-	$(Q)$(GUEST_AS) --64 -I guests/tests -o $(@:.elf=.o) $<
-	$(Q)$(GUEST_LD) -m elf_x86_64 -nostdlib -static -N -e _start -Ttext=0x7c00 \
-		-z noexecstack --no-warn-rwx-segments -o $@ $(@:.elf=.o)
+# One pattern rule per source directory: cpp (for common/x86defs.h), as, ld at 0x7c00.
+define guest_elf_rule
+$$(B)/guests/%.elf: $(1)/%.S $$(GUEST_INC) common/x86defs.h guests/guests.mk
+	@mkdir -p $$(@D)
+	@echo "  AS [G]  $$<"
+	$$(Q)$$(GUEST_CPP) $$< -o $$(@:.elf=.s)
+	$$(Q)$$(GUEST_AS) --64 -I guests/tests -o $$(@:.elf=.o) $$(@:.elf=.s)
+	$$(Q)$$(GUEST_LD) -m elf_x86_64 -nostdlib -static -N -e _start -Ttext=0x7c00 \
+		-z noexecstack --no-warn-rwx-segments -o $$@ $$(@:.elf=.o)
+endef
+$(foreach d,guests/tests guests/bench,$(eval $(call guest_elf_rule,$(d))))
 
 $(B)/guests/%.bin: $(B)/guests/%.elf
 	@echo "  IMG     $@"

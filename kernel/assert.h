@@ -3,19 +3,10 @@
 #ifndef KERNEL_ASSERT_H
 #define KERNEL_ASSERT_H
 
+#include "check.h"
 #include "types.h"
 
-__noreturn __attribute__((format(printf, 3, 4))) void panic_at(const char *file, int line,
-							       const char *fmt, ...);
-
 #define panic(...) panic_at(__FILE__, __LINE__, __VA_ARGS__)
-
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (unlikely(!(cond))) {                                                           \
-			panic_at(__FILE__, __LINE__, "CHECK failed: %s", #cond);                   \
-		}                                                                                  \
-	} while (0)
 
 #ifdef NDEBUG
 #define assert(cond) ((void)0)

@@ -31,11 +31,18 @@
 #define KERNEL_RESERVE_MIN (32ull << 20)
 #define USER_BLOCK_ORDER FRAME_MAX_ORDER
 
+/* A segment's rights as user-mode page attributes. */
+static unsigned segment_map_attr(const struct elf_segment *s)
+{
+	return MAP_U | MAP_R | (s->attr & ELF_SEG_W ? MAP_W : 0) |
+	       (s->attr & ELF_SEG_X ? MAP_X : 0);
+}
+
 static status_t load_segment(struct pd *pd, const void *img, const struct elf_segment *s)
 {
 	uint64_t start = ALIGN_DOWN(s->vaddr, PAGE_SIZE);
 	uint64_t end = ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
-	status_t st = pd_map_anon(pd, start, end - start, s->attr);
+	status_t st = pd_map_anon(pd, start, end - start, segment_map_attr(s));
 	for (uint64_t va = start; st == VIREO_OK && va < end; va += PAGE_SIZE) {
 		paddr_t pa;
 		CHECK(pt_lookup(&pd->pt, va, &pa, NULL, NULL));

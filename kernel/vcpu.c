@@ -35,7 +35,6 @@ static struct slab_cache vcpu_cache;
 #define CR0_NW_BIT (1ull << 29)
 #define CR4_ALLOWED 0x3707ffull /* VME..OSXMMEXCPT, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP */
 #define EFER_ALLOWED (EFER_SCE | EFER_LME | (1ull << 10) | EFER_NXE)
-#define EFER_LMA (1ull << 10)
 #define RFLAGS_FIXED1 0x2ull
 #define RFLAGS_RESERVED 0xffffffffffc08028ull /* bits 3, 5, 15, 22-63 */
 

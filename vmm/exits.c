@@ -1,18 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * VM exit handling: a table of small handlers indexed by the vendor-neutral exit reason. Under
- * QEMU's SVM there is no NRIP-save or decode assist (ENVIRONMENT.md), so instruction lengths and
- * MMIO operands come from the VMM's own decoder (decode.c).
+ * VM exit handling: a table of small handlers indexed by the vendor-neutral exit reason. QEMU's
+ * SVM has no NRIP-save or decode assist (insn_len 0, docs/ABI.md "vCPUs"), so instruction lengths
+ * and MMIO operands come from the VMM's own decoder (decode.c).
  */
 #include "vmm.h"
 
-#define EFER_SCE 0x1ull
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NXE (1ull << 11)
-#define CR0_PG (1ull << 31)
-#define RFLAGS_DF (1ull << 10)
-#define MSR_EFER 0xc0000080u
+#include "x86defs.h"
+
 #define GPR_RAX 0
 #define GPR_RCX 1
 #define GPR_RDX 2
@@ -106,6 +101,10 @@ static bool io_string(struct vm *vm)
 	uint64_t amask = size_mask(in.addrsize);
 	unsigned size = st->io.size;
 	uint64_t count = in.rep ? st->gpr[GPR_RCX] & amask : 1;
+	bool more = count > VMM_REP_MAX; /* the rest after the guest re-executes the instruction */
+	if (more) {
+		count = VMM_REP_MAX;
+	}
 	int64_t step = st->rflags & RFLAGS_DF ? -(int64_t)size : (int64_t)size;
 	/* INS writes ES:rDI; OUTS reads rSI in DS or an override's segment (SDM vol. 2, OUTS). */
 	uint64_t base = seg_base(st, in.mode, st->io.in ? DECODE_SEG_ES : decode_mem_seg(&in));
@@ -125,10 +124,13 @@ static bool io_string(struct vm *vm)
 		unsigned idx = st->io.in ? GPR_RDI : GPR_RSI;
 		st->gpr[idx] = (st->gpr[idx] & ~amask) | ((st->gpr[idx] + (uint64_t)step) & amask);
 		if (in.rep) {
-			st->gpr[GPR_RCX] = (st->gpr[GPR_RCX] & ~amask) | ((count - 1) & amask);
+			uint64_t rcx = st->gpr[GPR_RCX];
+			st->gpr[GPR_RCX] = (rcx & ~amask) | ((rcx - 1) & amask);
 		}
 	}
-	st->rip = (st->rip + in.len) & rip_mask(st);
+	if (!more) {
+		st->rip = (st->rip + in.len) & rip_mask(st);
+	}
 	return true;
 }
 
@@ -192,22 +194,12 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 			 : "a"(leaf), "c"(sub));
 }
 
-/* The guest sees the host's CPU minus virtualization, plus a hypervisor leaf (README protocol). */
 static bool exit_cpuid(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
-	uint32_t leaf = (uint32_t)st->gpr[GPR_RAX], r[4];
-	static const uint32_t vire = 0x65726956, ovmm = 0x4d4d566f; /* "Vire", "oVMM" */
-	host_cpuid(leaf, (uint32_t)st->gpr[GPR_RCX], r);
-	if (leaf == 0) {
-		r[1] = vire, r[3] = ovmm, r[2] = vire;
-	} else if (leaf == 1) {
-		r[2] = (r[2] & ~(1u << 5)) | (1u << 31); /* no VMX; a hypervisor is present */
-	} else if (leaf == 0x40000000) {
-		r[0] = 0x40000001, r[1] = vire, r[2] = ovmm, r[3] = 0;
-	} else if (leaf == 0x80000001) {
-		r[2] &= ~(1u << 2); /* no SVM */
-	}
+	uint32_t leaf = (uint32_t)st->gpr[GPR_RAX], sub = (uint32_t)st->gpr[GPR_RCX], r[4];
+	host_cpuid(leaf, sub, r);
+	cpuid_filter(st, leaf, sub, r);
 	for (int i = 0; i < 4; i++) {
 		static const unsigned reg[4] = { GPR_RAX, GPR_RBX, GPR_RCX, GPR_RDX };
 		st->gpr[reg[i]] = r[i];
@@ -215,10 +207,23 @@ static bool exit_cpuid(struct vm *vm)
 	return skip(vm);
 }
 
+/* #GP(0) at the faulting instruction; real mode pushes no error codes (Intel SDM vol. 3A,
+ * "Real-Address Mode Operation", interrupt and exception handling). */
+static void inject_gp(struct vireo_vm_state *st)
+{
+	bool err = st->cr0 & CR0_PE;
+	st->inject = VEVENT_VALID | VEVENT_TYPE_EXC | (err ? VEVENT_ERR_VALID : 0) | EXC_GP;
+	st->inject_err = 0;
+}
+
 static bool exit_rdmsr(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
-	uint64_t v = (uint32_t)st->gpr[GPR_RCX] == MSR_EFER ? st->efer : 0;
+	uint64_t v;
+	if (!msr_read(vm, (uint32_t)st->gpr[GPR_RCX], &v)) {
+		inject_gp(st);
+		return true;
+	}
 	st->gpr[GPR_RAX] = (uint32_t)v;
 	st->gpr[GPR_RDX] = v >> 32;
 	return skip(vm);
@@ -228,10 +233,9 @@ static bool exit_wrmsr(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
 	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
-	if ((uint32_t)st->gpr[GPR_RCX] == MSR_EFER) {
-		/* LMA follows LME and CR0.PG; the rest the guest may not set. */
-		uint64_t efer = v & (EFER_SCE | EFER_LME | EFER_NXE);
-		st->efer = efer | ((efer & EFER_LME) && (st->cr0 & CR0_PG) ? EFER_LMA : 0);
+	if (!msr_write(vm, (uint32_t)st->gpr[GPR_RCX], v)) {
+		inject_gp(st);
+		return true;
 	}
 	return skip(vm);
 }

@@ -6,6 +6,8 @@
  */
 #include "vmm.h"
 
+#include "cmdline.h"
+
 #define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
 #define VM_QUOTA (1ull << 20)
@@ -140,11 +142,7 @@ int main(uintptr_t arg)
 		name[i] = ti->modules[0].cmdline[i];
 	}
 	vm.name = name;
-	for (const char *p = ti->cmdline; *p; p++) {
-		if (!strncmp(p, "trace", 5) && (p == ti->cmdline || p[-1] == ' ')) {
-			vm.trace = true;
-		}
-	}
+	vm.trace = cmdline_has(ti->cmdline, "trace");
 	testdev_init(&vm.dev, console_out, result_out, &vm);
 	enum vireo_status st = sys_create_vm(SEL_VM, SEL_SELF_PD, VM_QUOTA);
 	if (st == VIREO_BAD_FTR) {

@@ -6,13 +6,10 @@
  */
 #include "vmm.h"
 
+#include "x86defs.h"
+
 #define PTE_P 0x1ull
 #define PTE_PS 0x80ull
-#define CR0_PE 0x1ull
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_PSE (1ull << 4)
-#define EFER_LMA (1ull << 10)
 
 void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len)
 {

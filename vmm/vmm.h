@@ -13,6 +13,11 @@
 #define GUEST_RAM_SIZE (2ull << 20)
 #define GUEST_LOAD_ADDR 0x7c00ull
 #define GUEST_IMAGE_MAX (64ull << 10)
+/* Elements one exit moves of a REP INS/OUTS; the guest re-executes the rest (an interruptible
+ * REP, as hardware does at an interrupt), so a huge count cannot hold the VMM's thread. */
+#define VMM_REP_MAX 1024
+/* Distinct unknown MSRs the VMM reports (once each). */
+#define VMM_MSR_LOG_MAX 32
 
 /* Selectors the VMM uses in its own object space. */
 #define SEL_VM 40
@@ -33,6 +38,8 @@ struct vm {
 	char line[120]; /* guest console line being assembled */
 	bool trace;	/* print every exit (module command line word "trace") */
 	unsigned line_len;
+	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
+	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 };
 
 /* Guest memory: host pointer for [gpa, gpa + len) in RAM, or NULL. */
@@ -43,6 +50,15 @@ bool vm_gva_to_gpa(struct vm *vm, uint64_t gva, uint64_t *gpa);
 bool vm_read_gva(struct vm *vm, uint64_t gva, void *dst, size_t len);
 bool vm_write_gva(struct vm *vm, uint64_t gva, const void *src, size_t len);
 enum decode_mode vm_code_mode(const struct vireo_vm_state *st);
+
+/*
+ * The guest's CPUID: r holds the host's answer to leaf/sub and becomes what the guest sees (the
+ * host's processor minus what the VMM does not virtualize, and the hypervisor leaf).
+ */
+void cpuid_filter(const struct vireo_vm_state *st, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+/* RDMSR / WRMSR of the guest: false means the guest gets #GP (unknown MSR or refused value). */
+bool msr_read(struct vm *vm, uint32_t msr, uint64_t *value);
+bool msr_write(struct vm *vm, uint32_t msr, uint64_t value);
 
 /* Exit handling: returns false when the VM must stop. */
 bool vm_handle_exit(struct vm *vm);

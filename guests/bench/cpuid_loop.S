@@ -15,7 +15,8 @@
  * Then PASS.
  *
  * FAIL codes:
- *   1  leaf 0 did not return the VMM's vendor ("Vire" in EBX): CPUID was not intercepted
+ *   1  leaf 0x40000000 did not return the VMM's signature ("Vire" in EBX): CPUID was not
+ *      intercepted
  *   2  the CPUID loop took fewer TSC ticks per iteration than the non-exiting loop
  */
 	.include "guest.inc"
@@ -29,9 +30,11 @@
 	PUTS	msg
 
 	/* Warm up (first exit, first decode of this CPUID) and check that CPUID exits at all. */
-	xorl	%eax, %eax
+	movl	$0x40000000, %eax
 	cpuid
 	CHECK	%ebx, VIRE, 1
+	xorl	%eax, %eax
+	cpuid
 
 	/* The exiting loop. RDTSC -> ESI:EDI is untouched by CPUID and the loop. */
 	movl	$N, %ebp

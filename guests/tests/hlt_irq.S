@@ -27,13 +27,7 @@
 	PUTS	msg
 
 	/* IVT: 256 entries -> bad_vector, then entry 0x20 -> irq20 (segment 0) */
-	xorw	%di, %di
-	movw	$256, %cx
-1:	movw	$bad_vector, %ax
-	stosw
-	xorw	%ax, %ax
-	stosw
-	loop	1b
+	IVT_FILL bad_vector
 	movw	$irq20, VECTOR * 4
 	movw	$0, VECTOR * 4 + 2
 	movb	$0, count

@@ -11,12 +11,12 @@
  *   5  qword at 0x100000 did not read back       6  RIP-relative load wrong
  *   7  call/ret / push imm on the 64-bit stack wrong
  */
+#include "x86defs.h"
 	.include "guest.inc"
 
 	.set	PML4, 0x1000
 	.set	PDPT, 0x2000
 	.set	PD, 0x3000
-	.set	MSR_EFER, 0xc0000080
 
 	GUEST_START
 	ENTER_PM32 pm32
@@ -32,16 +32,16 @@
 	movl	$0x83, PD		/* 2 MiB page at 0: P | RW | PS */
 
 	movl	%cr4, %eax
-	orl	$0x20, %eax		/* CR4.PAE */
+	orl	$CR4_PAE, %eax
 	movl	%eax, %cr4
 	movl	$PML4, %eax
 	movl	%eax, %cr3
 	movl	$MSR_EFER, %ecx
 	rdmsr
-	orl	$0x100, %eax		/* EFER.LME */
+	orl	$EFER_LME, %eax
 	wrmsr
 	movl	%cr0, %eax
-	orl	$0x80000000, %eax	/* CR0.PG: now in compatibility mode */
+	orl	$CR0_PG, %eax		/* now in compatibility mode */
 	movl	%eax, %cr0
 	ljmp	$SEL_CODE64, $lm64
 
@@ -53,7 +53,7 @@ lm64:
 
 	movl	$MSR_EFER, %ecx
 	rdmsr
-	testl	$0x400, %eax		/* EFER.LMA */
+	testl	$EFER_LMA, %eax
 	EXPECT	nz, 1
 
 	/* imm64 and r8-r15 (REX prefixes would decode as inc/dec outside 64-bit mode) */

@@ -10,6 +10,7 @@
  *   7  flat write at 0x100020 not seen via FS  8  rep stosl/movsl copy at 0x101000 wrong
  *   9  call/ret on the 32-bit stack wrong
  */
+#include "x86defs.h"
 	.include "guest.inc"
 
 	GUEST_START
@@ -18,7 +19,7 @@
 
 	/* CR0.PE and CS */
 	movl	%cr0, %eax
-	testl	$1, %eax
+	testl	$CR0_PE, %eax
 	EXPECT	nz, 1
 	movw	%cs, %ax
 	CHECK	%ax, SEL_CODE32, 2

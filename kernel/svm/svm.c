@@ -15,8 +15,6 @@
 #include "x86/cpu.h"
 #include "x86/percpu.h"
 
-#define MSR_VM_CR 0xc0010114
-#define MSR_VM_HSAVE_PA 0xc0010117
 #define VM_CR_SVMDIS (1u << 4)
 #define IOPM_ORDER 2  /* 12 KiB used */
 #define MSRPM_ORDER 1 /* 8 KiB */

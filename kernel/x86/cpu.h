@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Thin wrappers around x86 instructions: port I/O, MSRs, control registers, CPUID. */
+/* Thin wrappers around x86 instructions: port I/O, MSRs, control registers, CPUID (the
+ * architectural constants are in common/x86defs.h). */
 #ifndef KERNEL_X86_CPU_H
 #define KERNEL_X86_CPU_H
 
 #include "types.h"
+#include "x86defs.h"
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -105,36 +107,5 @@ static inline void invlpg(uint64_t va)
 {
 	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
 }
-
-#define CR0_PE (1ull << 0)
-#define CR0_MP (1ull << 1)
-#define CR0_EM (1ull << 2)
-#define CR0_TS (1ull << 3)
-#define CR0_NE (1ull << 5)
-#define CR0_WP (1ull << 16)
-#define CR0_NW (1ull << 29)
-#define CR0_CD (1ull << 30)
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define CR4_PGE (1ull << 7)
-#define CR4_OSFXSR (1ull << 9)
-#define CR4_OSXMMEXCPT (1ull << 10)
-#define CR4_OSXSAVE (1ull << 18)
-#define RFLAGS_IF (1ull << 9)
-#define RFLAGS_IOPL (3ull << 12)
-
-#define MSR_APIC_BASE 0x1b
-#define MSR_EFER 0xc0000080
-#define MSR_STAR 0xc0000081
-#define MSR_LSTAR 0xc0000082
-#define MSR_CSTAR 0xc0000083
-#define MSR_SFMASK 0xc0000084
-#define MSR_FS_BASE 0xc0000100
-#define MSR_GS_BASE 0xc0000101
-#define MSR_KERNEL_GS_BASE 0xc0000102
-#define EFER_SCE (1ull << 0)
-#define EFER_LME (1ull << 8)
-#define EFER_NXE (1ull << 11)
-#define EFER_SVME (1ull << 12)
 
 #endif

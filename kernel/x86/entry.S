@@ -5,6 +5,7 @@
  * AMD APM vol. 2 14.6) and continue in the higher half.
  */
 #include "memlayout.h"
+#include "x86defs.h"
 
 #define MB2_MAGIC 0xe85250d6
 #define MB2_BOOT_MAGIC 0x36d76289
@@ -59,23 +60,23 @@ _start:
 
 	/* PAE and global pages, then the boot PML4. */
 	mov %cr4, %eax
-	or $((1 << 5) | (1 << 7)), %eax
+	or $(CR4_PAE | CR4_PGE), %eax
 	mov %eax, %cr4
 	mov $boot_pml4, %eax
 	mov %eax, %cr3
 
 	/* EFER: long mode enable, SYSCALL enable, NX enable when present. */
-	mov $0xc0000080, %ecx
+	mov $MSR_EFER, %ecx
 	rdmsr
-	or $((1 << 8) | (1 << 0)), %eax
+	or $(EFER_LME | EFER_SCE), %eax
 	bt $20, %ebp
 	jnc 1f
-	or $(1 << 11), %eax
+	or $EFER_NXE, %eax
 1:	wrmsr
 
 	/* Paging and write-protect in supervisor mode. */
 	mov %cr0, %eax
-	or $((1 << 31) | (1 << 16)), %eax
+	or $(CR0_PG | CR0_WP), %eax
 	mov %eax, %cr0
 
 	lgdt boot_gdt_ptr

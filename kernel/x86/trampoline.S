@@ -5,6 +5,7 @@
  * protected mode -> long mode with the boot page tables, then into the kernel at ap_entry.
  */
 #include "memlayout.h"
+#include "x86defs.h"
 
 #define T(x) (AP_TRAMPOLINE_PA + ((x) - trampoline_start))
 
@@ -19,7 +20,7 @@ trampoline_start:
 	mov %ax, %ds
 	lgdtl (tramp_gdt_ptr - trampoline_start)
 	mov %cr0, %eax
-	or $1, %eax
+	or $CR0_PE, %eax
 	mov %eax, %cr0
 	ljmpl $0x18, $T(tramp32)
 
@@ -30,16 +31,16 @@ tramp32:
 	mov %ax, %es
 	mov %ax, %ss
 	mov %cr4, %eax
-	or $((1 << 5) | (1 << 7)), %eax         /* PAE, PGE */
+	or $(CR4_PAE | CR4_PGE), %eax
 	mov %eax, %cr4
 	mov T(trampoline_cr3), %eax
 	mov %eax, %cr3
-	mov $0xc0000080, %ecx
+	mov $MSR_EFER, %ecx
 	mov T(trampoline_efer), %eax
 	xor %edx, %edx
 	wrmsr
 	mov %cr0, %eax
-	or $((1 << 31) | (1 << 16)), %eax       /* PG, WP */
+	or $(CR0_PG | CR0_WP), %eax
 	mov %eax, %cr0
 	ljmp $0x08, $T(tramp64)
 

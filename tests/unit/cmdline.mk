@@ -1,1 +1,1 @@
-UNIT_KSRCS += kernel/cmdline.c
+UNIT_KSRCS += common/cmdline.c

@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: MIT
-UNIT_KSRCS += kernel/elf.c
+UNIT_KSRCS += common/elf.c

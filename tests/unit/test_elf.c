@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "elf.h"
+#include "types.h" /* PAGE_SIZE, ALIGN_*, ARRAY_SIZE for the checks */
 
 #define VA_LIMIT 0x00007ffffffff000ull
 #define IMG_MAX 0x10000
@@ -102,10 +103,10 @@ static void build_default(void)
 }
 
 /* Parse from an exact-size heap copy, so ASan catches any read past the end of the file. */
-static status_t parse_len(size_t len, uint64_t limit)
+static enum vireo_status parse_len(size_t len, uint64_t limit)
 {
 	uint8_t *copy = malloc(len ? len : 1);
-	status_t st;
+	enum vireo_status st;
 
 	cr_assert(copy);
 	memcpy(copy, img, len);
@@ -114,7 +115,7 @@ static status_t parse_len(size_t len, uint64_t limit)
 	return st;
 }
 
-static status_t parse(void)
+static enum vireo_status parse(void)
 {
 	return parse_len(img_len, VA_LIMIT);
 }
@@ -144,27 +145,27 @@ Test(elf, parses_a_valid_executable)
 	cr_assert_eq(out.seg[0].memsz, 0x1800);
 	cr_assert_eq(out.seg[0].offset, 0x1000);
 	cr_assert_eq(out.seg[0].filesz, 0x1800);
-	cr_assert_eq(out.seg[0].attr, MAP_U | MAP_R | MAP_X);
+	cr_assert_eq(out.seg[0].attr, ELF_SEG_R | ELF_SEG_X);
 	cr_assert_eq(out.seg[1].vaddr, 0x403000);
 	cr_assert_eq(out.seg[1].memsz, 0x3000);
 	cr_assert_eq(out.seg[1].filesz, 0x234);
-	cr_assert_eq(out.seg[1].attr, MAP_U | MAP_R | MAP_W);
+	cr_assert_eq(out.seg[1].attr, ELF_SEG_R | ELF_SEG_W);
 }
 
-Test(elf, every_segment_is_readable_and_user)
+Test(elf, every_segment_is_readable)
 {
 	put32(ph(1) + PH_FLAGS, PF_W);
 	cr_assert_eq(parse(), VIREO_OK);
-	cr_assert_eq(out.seg[1].attr, MAP_U | MAP_R | MAP_W);
+	cr_assert_eq(out.seg[1].attr, ELF_SEG_R | ELF_SEG_W);
 	put32(ph(1) + PH_FLAGS, 0);
 	cr_assert_eq(parse(), VIREO_OK);
-	cr_assert_eq(out.seg[1].attr, MAP_U | MAP_R);
+	cr_assert_eq(out.seg[1].attr, ELF_SEG_R);
 	put32(ph(0) + PH_FLAGS, PF_X);
 	cr_assert_eq(parse(), VIREO_OK);
-	cr_assert_eq(out.seg[0].attr, MAP_U | MAP_R | MAP_X);
+	cr_assert_eq(out.seg[0].attr, ELF_SEG_R | ELF_SEG_X);
 	put32(ph(0) + PH_FLAGS, PF_R | PF_W | PF_X);
 	cr_assert_eq(parse(), VIREO_OK);
-	cr_assert_eq(out.seg[0].attr, MAP_U | MAP_R | MAP_W | MAP_X);
+	cr_assert_eq(out.seg[0].attr, ELF_SEG_R | ELF_SEG_W | ELF_SEG_X);
 }
 
 Test(elf, ignores_non_load_program_headers)
@@ -478,7 +479,8 @@ static void check_accepted(size_t len)
 		cr_assert(s->offset <= len && s->filesz <= len - s->offset);
 		cr_assert(s->filesz <= s->memsz && s->memsz > 0);
 		cr_assert(s->vaddr >= PAGE_SIZE && page_end(s) <= VA_LIMIT);
-		if ((s->attr & MAP_X) && out.entry >= s->vaddr && out.entry - s->vaddr < s->memsz) {
+		if ((s->attr & ELF_SEG_X) && out.entry >= s->vaddr &&
+		    out.entry - s->vaddr < s->memsz) {
 			entry_in_x = true;
 		}
 		for (size_t j = 0; j < i; j++) {
@@ -577,7 +579,7 @@ Test(elf, copy_page_outside_the_segment_gives_zeros)
 
 Test(elf, copy_page_at_the_top_of_the_address_space_does_not_wrap)
 {
-	struct elf_segment s = { 0xfffffffffffff800ull, 0x800, 0x1800, 0x800, MAP_R };
+	struct elf_segment s = { 0xfffffffffffff800ull, 0x800, 0x1800, 0x800, ELF_SEG_R };
 	memset(page, 0xcc, sizeof(page));
 	elf_copy_page(img, &s, 0xfffffffffffff000ull, page);
 	check_page(0x800, PAGE_SIZE, 0x1800);

@@ -6,21 +6,15 @@
  */
 #include <cpuid.h>
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "vmm.h"
+#include "x86defs.h"
 
 enum { RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8 };
 
-#define CR0_PE 0x1ull
-#define CR0_ET 0x10ull
-#define CR0_PG (1ull << 31)
-#define CR4_PAE (1ull << 5)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define RFLAGS_DF (1ull << 10)
-#define MSR_EFER 0xc0000080u
 #define MMIO TESTDEV_MMIO_BASE
 #define INTR(v) (VEVENT_VALID | VEVENT_TYPE_INTR | (v))
 
@@ -182,6 +176,7 @@ Test(vmm_exits, dispatch_sends_every_exit_reason_to_its_handler)
 		uint32_t reason = dispatch_cases[i].reason;
 		put_code(dispatch_cases[i].code, sizeof(dispatch_cases[i].code));
 		kernel_exit(reason);
+		st.gpr[RCX] = MSR_STAR; /* an MSR the VMM emulates, for RDMSR and WRMSR */
 		st.gpa = MMIO;
 		st.io = (struct vireo_vm_io){ .port = TESTDEV_PORT_ECHO, .size = 1 };
 		bool go_on = vm_handle_exit(&vm);
@@ -467,14 +462,72 @@ Test(vmm_exits, io_addr32_prefix_in_16bit_code_uses_esi_and_ecx)
 	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 3);
 }
 
+/* Exits of one REP string instruction until the guest gets past it (at most `limit`). */
+static unsigned rep_exits(uint16_t port, unsigned size, bool in, unsigned limit)
+{
+	uint64_t start = st.rip;
+	unsigned n = 0;
+	while (st.rip == start && n < limit) {
+		cr_assert(io_str(port, size, in, true), "exit %u", n);
+		n++;
+	}
+	return n;
+}
+
 Test(vmm_exits, io_addr32_rep_count_goes_beyond_64k)
 {
 	st.gpr[RSI] = 0x10000;
 	st.gpr[RCX] = 0x10002;
 	CODE(0x67, 0xf3, 0x6e); /* addr32 rep outsb, to a port nobody decodes */
-	cr_assert(io_str(0x80, 1, false, true));
+	rep_exits(0x80, 1, false, 0x10002);
 	cr_expect_eq(st.gpr[RSI], 0x20002);
 	cr_expect_eq(st.gpr[RCX], 0);
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 3);
+}
+
+Test(vmm_exits, io_rep_string_moves_at_most_vmm_rep_max_elements_per_exit)
+{
+	st.gpr[RSI] = 0x10000;
+	st.gpr[RCX] = 2 * VMM_REP_MAX + 5;
+	CODE(0x67, 0xf3, 0x6e); /* addr32 rep outsb */
+	cr_assert(io_str(0x80, 1, false, true));
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR, "RIP stays at the REP instruction: it runs again");
+	cr_expect_eq(st.gpr[RCX], VMM_REP_MAX + 5, "ECX counts the elements still to move");
+	cr_expect_eq(st.gpr[RSI], 0x10000 + VMM_REP_MAX);
+	cr_expect_eq(st.inject, 0, "an interruptible REP is no fault");
+	cr_expect_eq(rep_exits(0x80, 1, false, 10), 2, "the rest takes two more exits");
+	cr_expect_eq(st.gpr[RCX], 0);
+	cr_expect_eq(st.gpr[RSI], 0x10000 + 2 * VMM_REP_MAX + 5);
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 3);
+}
+
+Test(vmm_exits, io_rep_string_with_a_huge_count_returns_after_one_bounded_exit, .timeout = 20)
+{
+	mode64();
+	st.gpr[RDI] = 0x100000;
+	st.gpr[RCX] =
+		~0ull; /* 2^64 - 1 elements: without a bound, the VMM's thread never returns */
+	st.rflags |= RFLAGS_DF;
+	CODE(0xf3, 0x6c); /* rep insb, downwards: one element for each exit's bound fits below */
+	cr_assert(io_str(0x80, 1, true, true));
+	cr_expect_eq(st.gpr[RCX], ~0ull - VMM_REP_MAX);
+	cr_expect_eq(st.gpr[RDI], 0x100000 - VMM_REP_MAX);
+	cr_expect_eq(vm.ram[0x100000], 0xff, "a floating port reads all ones");
+	cr_expect_eq(vm.ram[0x100000 - VMM_REP_MAX], 0, "below the last element of this exit");
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR);
+}
+
+Test(vmm_exits, io_rep_string_lets_an_armed_irq_in_between_two_parts)
+{
+	vm.dev.irq_armed = 0x30;
+	st.guest_if = 1;
+	st.gpr[RSI] = 0x1000;
+	st.gpr[RCX] = VMM_REP_MAX + 1;
+	CODE(0xf3, 0x6e);
+	cr_assert(io_str(0x80, 1, false, true));
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR);
+	cr_expect_eq(st.inject, INTR(0x30), "the interrupt comes before the rest of the REP");
+	cr_expect_eq(st.gpr[RCX], 1);
 }
 
 Test(vmm_exits, io_16bit_string_address_wraps_si_within_the_segment)
@@ -875,28 +928,37 @@ static void guest_cpuid(uint32_t leaf, uint32_t sub)
 	cr_assert(exit_of(VM_EXIT_CPUID));
 }
 
-Test(vmm_exits, cpuid_leaf_0_reports_the_vireo_vendor)
+/* What the guest must see in place of the host's bits `hidden` of a register. */
+static void expect_host_minus(uint64_t got, uint32_t host, uint32_t hidden, const char *what)
+{
+	cr_expect_eq(got, host & ~hidden, "%s: %#lx, host %#x", what, (unsigned long)got, host);
+}
+
+Test(vmm_exits, cpuid_leaf_0_reports_the_host_vendor_and_highest_leaf)
 {
 	uint32_t h[4];
 	host_cpuid(0, 0, h);
 	st.gpr[RBX] = st.gpr[RCX] = st.gpr[RDX] = ~0ull;
 	guest_cpuid(0, 0);
-	cr_expect_eq(st.gpr[RBX], 0x65726956); /* "Vire" */
-	cr_expect_eq(st.gpr[RDX], 0x4d4d566f); /* "oVMM" */
-	cr_expect_eq(st.gpr[RCX], 0x65726956); /* "Vire" */
 	cr_expect_eq(st.gpr[RAX], h[0], "the highest leaf is the host's");
-	char vendor[13] = { 0 };
+	cr_expect_eq(st.gpr[RBX], h[1]);
+	cr_expect_eq(st.gpr[RDX], h[3]);
+	cr_expect_eq(st.gpr[RCX], h[2]);
+	char vendor[13] = { 0 }, host[13] = { 0 };
 	memcpy(vendor, &st.gpr[RBX], 4);
 	memcpy(vendor + 4, &st.gpr[RDX], 4);
 	memcpy(vendor + 8, &st.gpr[RCX], 4);
-	cr_expect_str_eq(vendor, "VireoVMMVire");
+	memcpy(host, &h[1], 4);
+	memcpy(host + 4, &h[3], 4);
+	memcpy(host + 8, &h[2], 4);
+	cr_expect_str_eq(vendor, host);
 	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 2);
 }
 
 Test(vmm_exits, cpuid_takes_the_leaf_from_eax_only)
 {
 	st.gpr[RBX] = 0;
-	st.gpr[RAX] = 0xffffffff00000000;
+	st.gpr[RAX] = 0xffffffff40000000;
 	st.gpr[RCX] = 0;
 	CODE(0x0f, 0xa2);
 	cr_assert(exit_of(VM_EXIT_CPUID));
@@ -912,18 +974,70 @@ Test(vmm_exits, cpuid_hypervisor_leaf_names_vireo)
 	cr_expect_eq(st.gpr[RDX], 0);
 }
 
-Test(vmm_exits, cpuid_leaf_1_sets_the_hypervisor_bit_and_hides_vmx)
+Test(vmm_exits, cpuid_hypervisor_leaves_past_the_signature_are_zero)
+{
+	/* Under a host hypervisor these leaves hold its features, not this VMM's. */
+	static const uint32_t leaves[] = { 0x40000001, 0x40000010, 0x40000100, 0x4fffffff };
+	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		st.gpr[RBX] = st.gpr[RDX] = ~0ull;
+		guest_cpuid(leaves[i], 0);
+		cr_expect_eq(st.gpr[RAX] | st.gpr[RBX] | st.gpr[RCX] | st.gpr[RDX], 0, "leaf %#x",
+			     leaves[i]);
+	}
+}
+
+/* Leaf 1 bits the VMM cannot back: VMX, SMX, x2APIC, TSC deadline, MONITOR; the local APIC,
+ * machine checks and MTRRs (no model of them, their MSRs raise #GP). */
+#define LEAF1_ECX_HIDDEN                                                                           \
+	(CPUID_1_ECX_VMX | CPUID_1_ECX_SMX | CPUID_1_ECX_X2APIC | CPUID_1_ECX_TSC_DEADLINE |       \
+	 CPUID_1_ECX_MONITOR | CPUID_1_ECX_PDCM)
+#define LEAF1_EDX_HIDDEN (CPUID_1_EDX_APIC | CPUID_1_EDX_MCE | CPUID_1_EDX_MCA | CPUID_1_EDX_MTRR)
+
+Test(vmm_exits, cpuid_leaf_1_is_the_hosts_minus_what_the_vmm_does_not_emulate)
 {
 	uint32_t h[4];
 	host_cpuid(1, 0, h);
 	guest_cpuid(1, 0);
-	cr_expect(st.gpr[RCX] & (1u << 31), "hypervisor present");
-	cr_expect_not(st.gpr[RCX] & (1u << 5), "no VMX");
-	uint32_t same = ~((1u << 31) | (1u << 5));
-	cr_expect_eq(st.gpr[RCX] & same, h[2] & same, "other ECX bits are the host's");
-	cr_expect_eq(st.gpr[RDX], h[3]);
+	cr_expect(st.gpr[RCX] & CPUID_1_ECX_HYPERVISOR, "hypervisor present");
+	cr_expect_not(st.gpr[RCX] & CPUID_1_ECX_VMX, "no VMX");
+	cr_expect_not(st.gpr[RCX] & CPUID_1_ECX_X2APIC, "no x2APIC");
+	cr_expect_not(st.gpr[RDX] & CPUID_1_EDX_APIC, "no local APIC");
+	uint32_t own = CPUID_1_ECX_HYPERVISOR | CPUID_1_ECX_OSXSAVE;
+	expect_host_minus(st.gpr[RCX] & ~own, h[2] & ~own, LEAF1_ECX_HIDDEN, "ECX");
+	expect_host_minus(st.gpr[RDX], h[3],
+			  LEAF1_EDX_HIDDEN | X86_BIT(21) | X86_BIT(22) | X86_BIT(29) | X86_BIT(31),
+			  "EDX");
+	cr_expect_eq(st.gpr[RAX], h[0], "family, model and stepping are the host's");
+	cr_expect_eq(st.gpr[RBX] & 0xffffff, h[1] & 0xffffff, "EBX below the APIC ID");
+	cr_expect_eq(st.gpr[RBX] >> 24, 0, "the one vCPU has APIC ID 0");
+}
+
+Test(vmm_exits, cpuid_leaf_1_osxsave_mirrors_the_guest_cr4)
+{
+	uint32_t h[4];
+	host_cpuid(1, 0, h);
+	st.cr4 = 0;
+	guest_cpuid(1, 0);
+	cr_expect_not(st.gpr[RCX] & CPUID_1_ECX_OSXSAVE, "the guest has not set CR4.OSXSAVE");
+	st.cr4 = CR4_OSXSAVE;
+	st.rip = GUEST_LOAD_ADDR;
+	guest_cpuid(1, 0);
+	cr_expect_eq(!!(st.gpr[RCX] & CPUID_1_ECX_OSXSAVE), !!(h[2] & CPUID_1_ECX_XSAVE),
+		     "set with CR4.OSXSAVE where the CPU has XSAVE");
+}
+
+Test(vmm_exits, cpuid_leaf_7_hides_the_cr4_features_a_guest_cannot_enable)
+{
+	uint32_t h[4];
+	host_cpuid(0, 0, h);
+	cr_assert_geq(h[0], 7);
+	host_cpuid(7, 0, h);
+	guest_cpuid(7, 0);
+	/* ECX: UMIP 2, PKU 3, OSPKE 4, CET_SS 7, LA57 16, PKS 31 */
+	uint32_t ecx =
+		X86_BIT(2) | X86_BIT(3) | X86_BIT(4) | X86_BIT(7) | X86_BIT(16) | X86_BIT(31);
+	expect_host_minus(st.gpr[RCX], h[2], ecx, "leaf 7 ECX");
 	cr_expect_eq(st.gpr[RAX], h[0]);
-	cr_expect_eq(st.gpr[RBX] & 0xffff, h[1] & 0xffff, "EBX below the APIC ID");
 }
 
 Test(vmm_exits, cpuid_leaf_80000001_hides_svm)
@@ -933,20 +1047,78 @@ Test(vmm_exits, cpuid_leaf_80000001_hides_svm)
 	cr_assert_geq(h[0], 0x80000001);
 	host_cpuid(0x80000001, 0, h);
 	guest_cpuid(0x80000001, 0);
-	cr_expect_not(st.gpr[RCX] & (1u << 2), "no SVM");
-	cr_expect_eq(st.gpr[RCX], h[2] & ~(1u << 2), "other ECX bits are the host's");
-	cr_expect_eq(st.gpr[RDX], h[3]);
+	cr_expect_not(st.gpr[RCX] & CPUID_80000001_ECX_SVM, "no SVM");
+	/* ECX: SVM, ExtApicSpace, IBS, SKINIT, WDT, the perf-counter extensions, MWAITX */
+	uint32_t ecx = CPUID_80000001_ECX_SVM | X86_BIT(3) | X86_BIT(10) | X86_BIT(12) |
+		       X86_BIT(13) | X86_BIT(23) | X86_BIT(24) | X86_BIT(28) | X86_BIT(29);
+	expect_host_minus(st.gpr[RCX], h[2], ecx, "ECX");
+	/* EDX: MCE, MTRR, MCA, RDTSCP */
+	uint32_t edx = X86_BIT(7) | X86_BIT(12) | X86_BIT(14) | X86_BIT(27);
+	expect_host_minus(st.gpr[RDX], h[3], edx, "EDX");
 }
 
 Test(vmm_exits, cpuid_passes_other_leaves_and_subleaves_through)
 {
 	uint32_t h[4];
-	host_cpuid(7, 0, h);
+	host_cpuid(7, 1, h);
 	st.gpr[RAX] = st.gpr[RBX] = st.gpr[RDX] = ~0ull;
-	guest_cpuid(7, 0);
+	guest_cpuid(7, 1);
 	cr_expect_eq(st.gpr[RBX], h[1]);
 	cr_expect_eq(st.gpr[RDX], h[3]);
 	cr_expect_eq(st.gpr[RAX], h[0], "upper halves cleared");
+	host_cpuid(0x80000002, 0, h);
+	guest_cpuid(0x80000002, 0);
+	cr_expect_eq(st.gpr[RAX], h[0], "the brand string is the host's");
+	cr_expect_eq(st.gpr[RBX], h[1]);
+}
+
+/* The filter on its own, over a CPU that claims every feature. */
+static void filtered(uint32_t leaf, uint32_t sub, uint32_t r[4])
+{
+	r[0] = r[1] = r[2] = r[3] = ~0u;
+	cpuid_filter(&st, leaf, sub, r);
+}
+
+Test(vmm_exits, cpuid_filter_hides_virtualization_and_the_missing_devices)
+{
+	uint32_t r[4];
+	filtered(1, 0, r);
+	cr_expect_eq(r[2] & LEAF1_ECX_HIDDEN, 0, "ECX %#x", r[2]);
+	cr_expect_eq(r[3] & LEAF1_EDX_HIDDEN, 0, "EDX %#x", r[3]);
+	cr_expect(r[2] & CPUID_1_ECX_XSAVE, "features it does not touch stay");
+	filtered(0x80000001, 0, r);
+	cr_expect_not(r[2] & CPUID_80000001_ECX_SVM);
+	filtered(0x8000000a, 0, r);
+	cr_expect_eq(r[0] | r[1] | r[2] | r[3], 0, "no SVM leaf");
+	filtered(0xa, 0, r);
+	cr_expect_eq(r[0] | r[1] | r[2] | r[3], 0, "no performance-monitoring leaf");
+	filtered(0, 0, r);
+	cr_expect_eq(r[1] & r[2] & r[3], ~0u, "leaf 0 (vendor) is untouched");
+}
+
+Test(vmm_exits, cpuid_filter_gives_the_one_vcpu_apic_id_0_in_every_topology_leaf)
+{
+	static const uint32_t leaves[] = { 0xb, 0x1f };
+	uint32_t r[4];
+	for (unsigned i = 0; i < sizeof(leaves) / sizeof(leaves[0]); i++) {
+		filtered(leaves[i], 0, r);
+		cr_expect_eq(r[3], 0, "leaf %#x EDX (x2APIC ID) %#x", leaves[i], r[3]);
+		cr_expect_eq(r[0] & r[1] & r[2], ~0u, "the rest of leaf %#x is the host's",
+			     leaves[i]);
+	}
+	filtered(0x8000001e, 0, r);
+	cr_expect_eq(r[0], 0, "extended APIC ID");
+	filtered(1, 0, r);
+	cr_expect_eq(r[1] >> 24, 0, "initial APIC ID");
+}
+
+Test(vmm_exits, cpuid_filter_hides_leaf_7_bits_in_subleaf_0_only)
+{
+	uint32_t r[4];
+	filtered(7, 0, r);
+	cr_expect_not(r[2] & X86_BIT(16), "no LA57");
+	filtered(7, 1, r);
+	cr_expect_eq(r[2], ~0u);
 }
 
 /* ---------------------------------------------------------------- MSRs */
@@ -960,6 +1132,29 @@ static bool wrmsr(uint32_t msr, uint64_t v)
 	return exit_of(VM_EXIT_WRMSR);
 }
 
+static bool rdmsr(uint32_t msr)
+{
+	st.gpr[RCX] = msr;
+	CODE(0x0f, 0x32);
+	return exit_of(VM_EXIT_RDMSR);
+}
+
+static uint64_t edx_eax(void)
+{
+	return st.gpr[RDX] << 32 | (uint32_t)st.gpr[RAX];
+}
+
+/* The guest gets #GP at the MSR instruction, with error code 0 in protected mode. */
+static void expect_gp(bool go_on, bool error_code)
+{
+	cr_expect(go_on, "a #GP is the guest's business, the VM goes on");
+	cr_expect_eq(vm.status, VM_RUNNING);
+	uint32_t gp = VEVENT_VALID | VEVENT_TYPE_EXC | EXC_GP;
+	cr_expect_eq(st.inject, gp | (error_code ? VEVENT_ERR_VALID : 0), "inject %#x", st.inject);
+	cr_expect_eq(st.inject_err, 0);
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR, "RIP stays at the faulting instruction");
+}
+
 Test(vmm_exits, msr_efer_lme_without_paging_leaves_lma_clear)
 {
 	cr_assert(wrmsr(MSR_EFER, EFER_LME));
@@ -967,7 +1162,7 @@ Test(vmm_exits, msr_efer_lme_without_paging_leaves_lma_clear)
 	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 2);
 }
 
-Test(vmm_exits, msr_efer_lme_with_paging_sets_lma)
+Test(vmm_exits, msr_efer_lme_cannot_change_while_paging_is_on)
 {
 	mode32();
 	/* PAE paging (a PDPT at 0x2000, a PD at 0x3000, one 2 MiB identity page) on, not yet
@@ -978,44 +1173,198 @@ Test(vmm_exits, msr_efer_lme_with_paging_sets_lma)
 	st.cr3 = 0x2000;
 	st.cr4 = CR4_PAE;
 	st.cr0 |= CR0_PG;
-	cr_assert(wrmsr(MSR_EFER, EFER_LME));
-	cr_expect_eq(st.efer, EFER_LME | EFER_LMA);
+	expect_gp(wrmsr(MSR_EFER, EFER_LME), true);
+	cr_expect_eq(st.efer, 0);
+	st.inject = 0;
+	cr_assert(wrmsr(MSR_EFER, EFER_NXE), "other bits may change");
+	cr_expect_eq(st.efer, EFER_NXE);
 }
 
-Test(vmm_exits, msr_efer_keeps_only_the_bits_a_guest_may_set)
+Test(vmm_exits, msr_efer_ignores_a_written_lma)
 {
-	cr_assert(wrmsr(MSR_EFER, EFER_LMA | (1ull << 12) | 0x1 | (1ull << 11)));
-	cr_expect_eq(st.efer, 0x1 | (1ull << 11), "SCE and NXE only: %#lx", (unsigned long)st.efer);
+	cr_assert(wrmsr(MSR_EFER, EFER_LMA | EFER_SCE | EFER_NXE));
+	cr_expect_eq(st.efer, EFER_SCE | EFER_NXE, "SCE and NXE only: %#lx",
+		     (unsigned long)st.efer);
+	cr_expect_eq(st.inject, 0);
+}
+
+Test(vmm_exits, msr_efer_reserved_bits_raise_gp)
+{
+	st.efer = EFER_SCE;
+	static const uint64_t bad[] = { EFER_SVME, 1ull << 1, 1ull << 13, 1ull << 63 };
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		st.inject = 0;
+		expect_gp(wrmsr(MSR_EFER, bad[i] | EFER_SCE), false);
+		cr_expect_eq(st.efer, EFER_SCE, "EFER unchanged after %#lx", (unsigned long)bad[i]);
+	}
 }
 
 Test(vmm_exits, msr_efer_reads_back_in_edx_eax)
 {
 	st.efer = EFER_LME | EFER_LMA | 1;
-	st.gpr[RCX] = MSR_EFER;
 	st.gpr[RAX] = st.gpr[RDX] = ~0ull;
-	CODE(0x0f, 0x32);
-	cr_assert(exit_of(VM_EXIT_RDMSR));
+	cr_assert(rdmsr(MSR_EFER));
 	cr_expect_eq(st.gpr[RAX], EFER_LME | EFER_LMA | 1);
 	cr_expect_eq(st.gpr[RDX], 0);
 	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 2);
 }
 
-Test(vmm_exits, msr_unknown_read_returns_zero)
+/* The MSRs the vCPU state page holds: what a guest writes, it reads back, and the state has it. */
+Test(vmm_exits, msr_state_msrs_read_back_what_the_guest_wrote)
 {
-	st.gpr[RCX] = 0x1b; /* IA32_APIC_BASE */
-	st.gpr[RAX] = st.gpr[RDX] = ~0ull;
-	CODE(0x0f, 0x32);
-	cr_assert(exit_of(VM_EXIT_RDMSR));
-	cr_expect_eq(st.gpr[RAX], 0);
-	cr_expect_eq(st.gpr[RDX], 0);
+	const struct {
+		uint32_t msr;
+		uint64_t *field;
+		uint64_t value;
+	} c[] = {
+		{ MSR_STAR, &st.star, 0x0023001000000000 },
+		{ MSR_LSTAR, &st.lstar, 0xffffffff81000000 },
+		{ MSR_CSTAR, &st.cstar, 0xffffffff81000100 },
+		{ MSR_SFMASK, &st.sfmask, 0x47700 },
+		{ MSR_KERNEL_GS_BASE, &st.kernel_gs_base, 0xffff888000001000 },
+		{ MSR_FS_BASE, &st.fs.base, 0x00007f0000001000 },
+		{ MSR_GS_BASE, &st.gs.base, 0x1234 },
+		{ MSR_SYSENTER_CS, &st.sysenter_cs, 0x10 },
+		{ MSR_SYSENTER_ESP, &st.sysenter_esp, 0xc0001000 },
+		{ MSR_SYSENTER_EIP, &st.sysenter_eip, 0xc0002000 },
+		{ MSR_PAT, &st.pat, 0x0007010600070406 },
+	};
+	for (unsigned i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		st.rip = GUEST_LOAD_ADDR;
+		cr_assert(wrmsr(c[i].msr, c[i].value));
+		cr_expect_eq(st.inject, 0, "MSR %#x: no #GP", c[i].msr);
+		cr_expect_eq(*c[i].field, c[i].value, "MSR %#x in the state", c[i].msr);
+		st.gpr[RAX] = st.gpr[RDX] = 0;
+		st.rip = GUEST_LOAD_ADDR;
+		cr_assert(rdmsr(c[i].msr));
+		cr_expect_eq(edx_eax(), c[i].value, "MSR %#x read back", c[i].msr);
+		cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 2);
+	}
 }
 
-Test(vmm_exits, msr_unknown_write_is_ignored)
+Test(vmm_exits, msr_non_canonical_bases_raise_gp)
+{
+	static const uint32_t msrs[] = { MSR_LSTAR,	  MSR_CSTAR,	      MSR_FS_BASE,
+					 MSR_GS_BASE,	  MSR_KERNEL_GS_BASE, MSR_SYSENTER_EIP,
+					 MSR_SYSENTER_ESP };
+	for (unsigned i = 0; i < sizeof(msrs) / sizeof(msrs[0]); i++) {
+		st.inject = 0;
+		expect_gp(wrmsr(msrs[i], 0x0000800000000000), false);
+	}
+	cr_expect_eq(st.lstar | st.fs.base | st.kernel_gs_base, 0);
+}
+
+Test(vmm_exits, msr_pat_with_an_undefined_memory_type_raises_gp)
+{
+	uint64_t pat = st.pat;
+	expect_gp(wrmsr(MSR_PAT, 0x0007040600070402), false); /* type 2 is reserved */
+	st.inject = 0;
+	expect_gp(wrmsr(MSR_PAT, 0x0807040600070406), false); /* type 8 does not exist */
+	cr_expect_eq(st.pat, pat);
+}
+
+Test(vmm_exits, msr_sfmask_upper_half_is_reserved)
+{
+	expect_gp(wrmsr(MSR_SFMASK, 1ull << 32), false);
+}
+
+Test(vmm_exits, msr_tsc_reads_the_tsc_the_guest_runs_on)
+{
+	uint64_t before = __builtin_ia32_rdtsc();
+	cr_assert(rdmsr(MSR_TSC));
+	uint64_t after = __builtin_ia32_rdtsc();
+	cr_expect(edx_eax() >= before && edx_eax() <= after, "TSC %#lx not in [%#lx, %#lx]",
+		  (unsigned long)edx_eax(), (unsigned long)before, (unsigned long)after);
+	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 2);
+}
+
+Test(vmm_exits, msr_unknown_read_raises_gp_and_leaves_edx_eax)
+{
+	st.gpr[RAX] = st.gpr[RDX] = 0x5a5a;
+	expect_gp(rdmsr(MSR_APIC_BASE), false);
+	cr_expect_eq(st.gpr[RAX], 0x5a5a);
+	cr_expect_eq(st.gpr[RDX], 0x5a5a);
+}
+
+Test(vmm_exits, msr_unknown_write_raises_gp)
 {
 	st.efer = 1;
-	cr_assert(wrmsr(0x10, 0x123456789));
+	expect_gp(wrmsr(0x10000, 0x123456789), false);
 	cr_expect_eq(st.efer, 1);
-	cr_expect_eq(st.rip, GUEST_LOAD_ADDR + 2);
+}
+
+Test(vmm_exits, msr_gp_in_protected_mode_has_error_code_zero)
+{
+	mode32();
+	expect_gp(rdmsr(0x3a), true); /* IA32_FEATURE_CONTROL */
+}
+
+Test(vmm_exits, msr_the_tsc_cannot_be_written)
+{
+	expect_gp(wrmsr(MSR_TSC, 0), false);
+}
+
+/* stdout of the code under test, in memory. */
+static char *captured;
+static size_t captured_len;
+static FILE *saved_stdout;
+
+static void capture_stdout(void)
+{
+	fflush(stdout);
+	saved_stdout = stdout;
+	stdout = open_memstream(&captured, &captured_len);
+	cr_assert_not_null(stdout);
+}
+
+static unsigned count_in_captured(const char *needle)
+{
+	fflush(stdout);
+	unsigned n = 0;
+	for (const char *p = captured; p && (p = strstr(p, needle)); p++) {
+		n++;
+	}
+	return n;
+}
+
+static void release_stdout(void)
+{
+	fclose(stdout);
+	stdout = saved_stdout;
+	free(captured);
+	captured = NULL;
+}
+
+Test(vmm_exits, msr_unknown_msrs_are_logged_once_each)
+{
+	capture_stdout();
+	for (int i = 0; i < 3; i++) {
+		st.inject = 0;
+		expect_gp(rdmsr(0x1234), false);
+		st.inject = 0;
+		expect_gp(wrmsr(0x1234, 1), false);
+	}
+	st.inject = 0;
+	expect_gp(rdmsr(0x4321), false);
+	unsigned a = count_in_captured("MSR 0x1234"), b = count_in_captured("MSR 0x4321");
+	unsigned all = count_in_captured("not emulated");
+	release_stdout();
+	cr_expect_eq(a, 1, "MSR 0x1234 logged %u times", a);
+	cr_expect_eq(b, 1, "MSR 0x4321 logged %u times", b);
+	cr_expect_eq(all, 2);
+}
+
+Test(vmm_exits, msr_logging_stops_after_many_distinct_msrs)
+{
+	capture_stdout();
+	for (uint32_t m = 0; m < 1000; m++) {
+		st.inject = 0;
+		expect_gp(rdmsr(0x40000000 + m), false);
+	}
+	unsigned lines = count_in_captured("\n");
+	release_stdout();
+	cr_expect_leq(lines, 100, "%u lines for 1000 MSRs", lines);
+	cr_expect_geq(lines, 2);
 }
 
 Test(vmm_exits, msr_number_is_ecx_only)

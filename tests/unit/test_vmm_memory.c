@@ -9,14 +9,8 @@
 #include <string.h>
 
 #include "vmm.h"
+#include "x86defs.h"
 
-#define CR0_PE 0x1ull
-#define CR0_ET 0x10ull
-#define CR0_PG (1ull << 31)
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
 #define P 0x1ull
 #define RW 0x2ull
 #define PS 0x80ull

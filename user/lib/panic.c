@@ -1,12 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* panic_at for kernel code shared with user programs (kernel/elf.c): report and end the EC. */
+/* panic_at for the code in common/ (CHECK in common/check.h): report and end the EC. */
 #include <stdarg.h>
 
+#include "check.h"
 #include "fmt.h"
 #include "vireo.h"
-
-__attribute__((noreturn, format(printf, 3, 4))) void panic_at(const char *file, int line,
-							      const char *fmt, ...);
 
 void panic_at(const char *file, int line, const char *fmt, ...)
 {

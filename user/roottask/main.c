@@ -5,31 +5,14 @@
  */
 #include "roottask.h"
 
+#include "cmdline.h"
+
 static const char *own_cmdline(const struct vireo_bootinfo *bi)
 {
 	if (bi->magic != VIREO_BOOTINFO_MAGIC || bi->self_module >= bi->nmodules) {
 		return "";
 	}
 	return bi->modules[bi->self_module].cmdline;
-}
-
-static int has_word(const char *s, const char *w)
-{
-	size_t wl = strlen(w);
-	for (const char *p = s; *p;) {
-		while (*p == ' ') {
-			p++;
-		}
-		const char *e = p;
-		while (*e && *e != ' ') {
-			e++;
-		}
-		if ((size_t)(e - p) == wl && !strncmp(p, w, wl)) {
-			return 1;
-		}
-		p = e;
-	}
-	return 0;
 }
 
 static unsigned current_cpl(void)
@@ -49,7 +32,7 @@ static void self_checks(const struct vireo_bootinfo *bi, const char *cmd)
 	printf("roottask: debug_write from a kernel address -> status %d (%s)\n", st,
 	       st == VIREO_BAD_PAR ? "rejected" : "UNEXPECTED");
 	smoke_ipc((struct vireo_utcb *)bi->utcb);
-	if (has_word(cmd, "--fault")) {
+	if (cmdline_has(cmd, "--fault")) {
 		printf("roottask: writing to address 0 on purpose\n");
 		*(volatile int *)0 = 42;
 		printf("roottask: UNEXPECTED: survived a write to address 0\n");

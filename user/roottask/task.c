@@ -4,6 +4,7 @@
  * in memory delegated from the roottask, one EC with an SC, capabilities to itself, a page-fault
  * portal to the roottask's pager, and the ports and interrupt its command line asks for.
  */
+#include "cmdline.h"
 #include "elf.h"
 #include "roottask.h"
 
@@ -49,7 +50,8 @@ static int load_segment(struct task *t, const void *img, const struct elf_segmen
 {
 	uint64_t start = s->vaddr & ~(PAGE - 1);
 	uint64_t end = (s->vaddr + s->memsz + PAGE - 1) & ~(PAGE - 1);
-	unsigned rights = MEM_R | (s->attr & MAP_W ? MEM_W : 0) | (s->attr & MAP_X ? MEM_X : 0);
+	unsigned rights =
+		MEM_R | (s->attr & ELF_SEG_W ? MEM_W : 0) | (s->attr & ELF_SEG_X ? MEM_X : 0);
 	for (uint64_t va = start; va < end; va += PAGE) {
 		uint64_t page = mem_alloc(0);
 		if (!page) {
@@ -66,43 +68,54 @@ static int load_segment(struct task *t, const void *img, const struct elf_segmen
 	return 0;
 }
 
-/* "key=value" from a module command line; value parsed as a number (0x.. hex), -1 if absent. */
-static long arg_num(const char *cmd, const char *key, const char **rest)
+/* A number at s (0x.. hex, else decimal); *rest is where it ends. */
+static long parse_num(const char *s, const char **rest)
 {
-	size_t kl = strlen(key);
-	for (const char *p = cmd; *p; p++) {
-		if ((p == cmd || p[-1] == ' ') && !strncmp(p, key, kl) && p[kl] == '=') {
-			p += kl + 1;
-			long v = 0;
-			int base = 10;
-			if (p[0] == '0' && p[1] == 'x') {
-				base = 16;
-				p += 2;
-			}
-			for (;; p++) {
-				int d = *p >= '0' && *p <= '9'		       ? *p - '0'
-					: base == 16 && *p >= 'a' && *p <= 'f' ? *p - 'a' + 10
-									       : -1;
-				if (d < 0) {
-					break;
-				}
-				v = v * base + d;
-			}
-			if (rest) {
-				*rest = p;
-			}
-			return v;
-		}
+	long v = 0;
+	int base = 10;
+	if (s[0] == '0' && s[1] == 'x') {
+		base = 16;
+		s += 2;
 	}
-	return -1;
+	for (;; s++) {
+		int d = *s >= '0' && *s <= '9'		       ? *s - '0'
+			: base == 16 && *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
+							       : -1;
+		if (d < 0) {
+			break;
+		}
+		v = v * base + d;
+	}
+	*rest = s;
+	return v;
+}
+
+/*
+ * "key=value" from a module command line, the value parsed as a number; -1 if absent. What
+ * follows the number is copied to rest (rest_len bytes with its NUL) when rest is not NULL.
+ */
+static long arg_num(const char *cmd, const char *key, char *rest, size_t rest_len)
+{
+	char val[32];
+	const char *end;
+	if (!cmdline_get(cmd, key, val, sizeof(val))) {
+		return -1;
+	}
+	long v = parse_num(val, &end);
+	if (rest && rest_len) {
+		size_t n = strnlen(end, rest_len - 1);
+		memcpy(rest, end, n);
+		rest[n] = 0;
+	}
+	return v;
 }
 
 static int give_io(struct task *t, const char *cmd, struct vireo_taskinfo *info)
 {
-	const char *rest = NULL;
-	long base = arg_num(cmd, "ports", &rest);
+	char rest[16];
+	long base = arg_num(cmd, "ports", rest, sizeof(rest));
 	info->irq_gsi = -1;
-	if (base >= 0 && rest && *rest == ':') {
+	if (base >= 0 && *rest == ':') {
 		long count = 0;
 		for (const char *p = rest + 1; *p >= '0' && *p <= '9'; p++) {
 			count = count * 10 + (*p - '0');
@@ -120,7 +133,7 @@ static int give_io(struct task *t, const char *cmd, struct vireo_taskinfo *info)
 		info->io_port_base = (uint32_t)base;
 		info->io_port_count = (uint32_t)count;
 	}
-	long gsi = arg_num(cmd, "irq", NULL);
+	long gsi = arg_num(cmd, "irq", NULL, 0);
 	if (gsi >= 0) {
 		uint64_t sm = sel_alloc(1);
 		if (sys_create_sm(sm, SEL_SELF_PD, 0) || sys_assign_gsi(sm, (unsigned)gsi, 0) ||

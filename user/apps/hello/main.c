@@ -1,18 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A native task: says hello, uses memory the roottask's pager supplies on demand, and exits. */
+#include "cmdline.h"
 #include "taskinfo.h"
 #include "vireo.h"
-
-static bool has_word(const char *s, const char *w)
-{
-	size_t wl = strlen(w);
-	for (const char *p = s; *p; p++) {
-		if ((p == s || p[-1] == ' ') && !strncmp(p, w, wl) && (p[wl] == ' ' || !p[wl])) {
-			return true;
-		}
-	}
-	return false;
-}
 
 int main(uintptr_t arg)
 {
@@ -30,7 +20,7 @@ int main(uintptr_t arg)
 	       (unsigned long)demand[0], (unsigned long)demand[4096 / 8],
 	       before == 0 && demand[0] == 0x1234 && demand[4096 / 8] == 0x5678 ? "ok"
 										: "UNEXPECTED");
-	if (has_word(ti->cmdline, "--wild")) {
+	if (cmdline_has(ti->cmdline, "--wild")) {
 		printf("hello: touching an address nobody pages\n");
 		*(volatile int *)0x5000 = 1;
 		printf("hello: UNEXPECTED: survived\n");

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* kstest: runs every test group in order, one result line per test, then a leak check and a summary. */
+#include "cmdline.h"
 #include "fmt.h"
 #include "kstest.h"
 
@@ -144,25 +145,6 @@ static const struct kt_test *const kt_groups[] = {
 
 /* ---------------------------------------------------------------- runner */
 
-static int has_word(const char *s, const char *w)
-{
-	size_t wl = strlen(w);
-	for (const char *p = s; *p;) {
-		while (*p == ' ') {
-			p++;
-		}
-		const char *e = p;
-		while (*e && *e != ' ') {
-			e++;
-		}
-		if ((size_t)(e - p) == wl && !strncmp(p, w, wl)) {
-			return 1;
-		}
-		p = e;
-	}
-	return 0;
-}
-
 /* Command-line filters: "only=TEXT" (run tests whose name contains TEXT) and "skip=TEXT". */
 #define MAX_FILTERS 8
 static char filters[2][MAX_FILTERS][48];
@@ -228,7 +210,7 @@ static void setup(uintptr_t arg)
 		char cmd[sizeof(ti->cmdline) + 1];
 		memcpy(cmd, ti->cmdline, sizeof(ti->cmdline));
 		cmd[sizeof(ti->cmdline)] = 0;
-		kt_own_mode = has_word(cmd, "ownpd");
+		kt_own_mode = cmdline_has(cmd, "ownpd");
 		parse_filters(cmd);
 	}
 	sys_create_sm(KT_SEL_SLEEP, SEL_SELF_PD, 0);

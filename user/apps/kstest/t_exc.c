@@ -1,11 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* kstest: exceptions as IPC (state out, registers back in), recall, and SC accounting. */
 #include "kstest.h"
+#include "x86defs.h"
 
-#define RFLAGS_CF 0x1ull
-#define RFLAGS_IF 0x200ull
-#define RFLAGS_IOPL 0x3000ull
-#define RFLAGS_VM 0x20000ull
 #define MTD_WRITABLE (MTD_GPR_ACDB | MTD_GPR_BSD | MTD_GPR_R8_R15 | MTD_RSP | MTD_RIP)
 
 static uint64_t alt_stack[512] __attribute__((aligned(16)));

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Lookups in a kernel command line of whitespace-separated "key=value" and flag words. */
+/* Lookups in a command line of whitespace-separated "key=value" and flag words. */
 #include "cmdline.h"
 
 #include "kstring.h"

@@ -6,8 +6,24 @@
  */
 #include "elf.h"
 
-#include "assert.h"
+#include <stdbool.h>
+
+#include "check.h"
 #include "kstring.h"
+
+#define PAGE_SIZE ((uint64_t)ELF_PAGE_SIZE)
+#define PAGE_MASK (PAGE_SIZE - 1)
+
+static uint64_t page_down(uint64_t x)
+{
+	return x & ~PAGE_MASK;
+}
+
+/* Wraps to 0 at the top of the address space; callers check. */
+static uint64_t page_up(uint64_t x)
+{
+	return page_down(x + PAGE_MASK);
+}
 
 #define ELFMAG "\177ELF"
 #define EI_CLASS 4
@@ -86,7 +102,7 @@ static void read_phdr(const void *img, const struct elf64_ehdr *eh, unsigned i,
 static bool segment_va_ok(const struct elf64_phdr *ph, uint64_t va_limit)
 {
 	uint64_t end = ph->vaddr + ph->memsz;
-	uint64_t page_end = ALIGN_UP(end, PAGE_SIZE);
+	uint64_t page_end = page_up(end);
 
 	if (ph->vaddr < PAGE_SIZE || end < ph->vaddr || page_end < end) {
 		return false;
@@ -100,7 +116,7 @@ static bool segment_ok(const struct elf64_phdr *ph, size_t len, uint64_t va_limi
 		return false;
 	}
 	/* File and virtual pages must line up, or a page could not come straight from the file. */
-	if (!IS_ALIGNED(ph->vaddr - ph->offset, PAGE_SIZE)) {
+	if (((ph->vaddr - ph->offset) & PAGE_MASK) != 0) {
 		return false;
 	}
 	return segment_va_ok(ph, va_limit);
@@ -109,26 +125,26 @@ static bool segment_ok(const struct elf64_phdr *ph, size_t len, uint64_t va_limi
 /* x86 page tables cannot express write-only or execute-only, so every segment is readable. */
 static unsigned segment_attr(uint32_t flags)
 {
-	unsigned attr = MAP_U | MAP_R;
+	unsigned attr = ELF_SEG_R;
 
 	if (flags & PF_W) {
-		attr |= MAP_W;
+		attr |= ELF_SEG_W;
 	}
 	if (flags & PF_X) {
-		attr |= MAP_X;
+		attr |= ELF_SEG_X;
 	}
 	return attr;
 }
 
 static uint64_t seg_first_page(const struct elf_segment *s)
 {
-	return ALIGN_DOWN(s->vaddr, PAGE_SIZE);
+	return page_down(s->vaddr);
 }
 
 /* Exclusive end of the last page; segment_va_ok made sure it does not wrap. */
 static uint64_t seg_page_end(const struct elf_segment *s)
 {
-	return ALIGN_UP(s->vaddr + s->memsz, PAGE_SIZE);
+	return page_up(s->vaddr + s->memsz);
 }
 
 /* Two segments in one page would need one frame with two sets of contents or rights. */
@@ -137,7 +153,7 @@ static bool share_a_page(const struct elf_segment *a, const struct elf_segment *
 	return seg_first_page(a) < seg_page_end(b) && seg_first_page(b) < seg_page_end(a);
 }
 
-static status_t add_segment(struct elf_image *out, const struct elf64_phdr *ph)
+static enum vireo_status add_segment(struct elf_image *out, const struct elf64_phdr *ph)
 {
 	struct elf_segment s = {
 		.vaddr = ph->vaddr,
@@ -163,15 +179,15 @@ static bool entry_ok(const struct elf_image *img, uint64_t entry)
 {
 	for (size_t i = 0; i < img->nseg; i++) {
 		const struct elf_segment *s = &img->seg[i];
-		if ((s->attr & MAP_X) && entry >= s->vaddr && entry - s->vaddr < s->memsz) {
+		if ((s->attr & ELF_SEG_X) && entry >= s->vaddr && entry - s->vaddr < s->memsz) {
 			return true;
 		}
 	}
 	return false;
 }
 
-static status_t parse_segments(const void *img, size_t len, const struct elf64_ehdr *eh,
-			       uint64_t va_limit, struct elf_image *out)
+static enum vireo_status parse_segments(const void *img, size_t len, const struct elf64_ehdr *eh,
+					uint64_t va_limit, struct elf_image *out)
 {
 	for (unsigned i = 0; i < eh->phnum; i++) {
 		struct elf64_phdr ph;
@@ -193,7 +209,7 @@ static status_t parse_segments(const void *img, size_t len, const struct elf64_e
 	return out->nseg > 0 ? VIREO_OK : VIREO_BAD_PAR;
 }
 
-status_t elf_parse(const void *img, size_t len, uint64_t va_limit, struct elf_image *out)
+enum vireo_status elf_parse(const void *img, size_t len, uint64_t va_limit, struct elf_image *out)
 {
 	struct elf64_ehdr eh;
 
@@ -218,14 +234,15 @@ void elf_copy_page(const void *img, const struct elf_segment *s, uint64_t page_v
 	uint64_t page_last = page_va + PAGE_MASK;
 	uint64_t lo, hi;
 
-	CHECK(IS_ALIGNED(page_va, PAGE_SIZE));
+	CHECK((page_va & PAGE_MASK) == 0);
 	memset(dst, 0, PAGE_SIZE);
 	if (s->filesz == 0) {
 		return;
 	}
 	/* Inclusive bounds, so a page at the top of the address space does not wrap. */
-	lo = MAX(page_va, s->vaddr);
-	hi = MIN(page_last, s->vaddr + s->filesz - 1);
+	lo = page_va > s->vaddr ? page_va : s->vaddr;
+	hi = s->vaddr + s->filesz - 1;
+	hi = page_last < hi ? page_last : hi;
 	if (lo > hi) {
 		return;
 	}

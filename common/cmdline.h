@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Lookups in a kernel command line of whitespace-separated "key=value" and flag words. */
-#ifndef KERNEL_CMDLINE_H
-#define KERNEL_CMDLINE_H
+/*
+ * Lookups in a command line of whitespace-separated "key=value" and flag words: the kernel's and
+ * every boot module's (the roottask, the VMM and the native tasks use the same rules).
+ */
+#ifndef COMMON_CMDLINE_H
+#define COMMON_CMDLINE_H
 
-#include "types.h"
+#include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Finds the word "key=value" in cmdline and copies value, NUL-terminated, into val. Words are
