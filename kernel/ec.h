@@ -7,6 +7,7 @@
 
 #include "kobj.h"
 #include "types.h"
+#include "x86/memlayout.h"
 #include "x86/regs.h"
 
 struct ec;
@@ -49,12 +50,26 @@ struct ec {
 	struct ec *wait_next;  /* link in a semaphore's or busy handler's queue */
 	struct sm *wait_sm;    /* semaphore it is blocked on */
 	struct ec *waiters;    /* local EC: callers queued while it is busy */
+	uint64_t fault_addr;   /* CR2 of its last page fault, taken at fault time */
 	uint64_t timeout_tick; /* 0: no timeout */
 	struct ec *timeout_next;
 	bool running; /* some CPU is in user mode on it (freed only after it leaves) */
 	bool recall;
 	char name[16];
 };
+
+/*
+ * Where user mode may be entered: a RIP below USER_END (IRETQ and SYSRET raise #GP in ring 0 for a
+ * non-canonical one), an RSP at most USER_END (a stack may end at the top of user space).
+ */
+static inline bool ec_user_ip_valid(uint64_t ip)
+{
+	return ip < USER_END;
+}
+static inline bool ec_user_sp_valid(uint64_t sp)
+{
+	return sp <= USER_END;
+}
 
 status_t ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t utcb_va,
 		   uint64_t evt_base, uint64_t arg, unsigned cpu, bool local, struct ec **out);

@@ -244,6 +244,8 @@ static struct vireo_vcpu_pv *pv_of(struct vcpu *v)
 void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
+	/* Read once and check at use: another thread of the VMM may rewrite the page any time. */
+	uint64_t ip = *(volatile uint64_t *)&pv->entry_ip, sp = *(volatile uint64_t *)&pv->entry_sp;
 	ipc_regs_to_exc(&ec->regs, &pv->user, MTD_ALL & ~MTD_QUAL, 0);
 	pv->cause = cause;
 	pv->vector = vector;
@@ -253,13 +255,16 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 	pv->events++;
 	struct pd *task = ec->pv_task;
 	ec->pv_task = NULL;
-	ec->regs = (struct regs){ .rip = pv->entry_ip,
-				  .rsp = pv->entry_sp,
-				  .cs = SEL_UCODE,
-				  .ss = SEL_UDATA,
-				  .rflags = 0x202 };
+	ec->regs = (struct regs){
+		.rip = ip, .rsp = sp, .cs = SEL_UCODE, .ss = SEL_UDATA, .rflags = 0x202
+	};
 	ec->cont = ec_ret_iret;
 	obj_put(&task->obj);
+	if (!ec_user_ip_valid(ip) || !ec_user_sp_valid(sp)) {
+		/* IRETQ to it would fault in ring 0: the vCPU cannot take the event and dies. */
+		ec_kill(ec, "vCPU entry point outside user space");
+		sched_schedule();
+	}
 }
 
 /* An IRQ waits in irq_pending until the vCPU runs its task with vif open. */
@@ -290,7 +295,8 @@ status_t vcpu_pv_irq(struct ec *target)
 void vcpu_pv_resume(struct ec *ec, struct pd *task)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
-	if (pv->user.rip >= USER_END || pv->user.rsp >= USER_END) {
+	if (pv->user.rip >= USER_END || pv->user.rsp >= USER_END ||
+	    !ec_user_ip_valid(pv->entry_ip) || !ec_user_sp_valid(pv->entry_sp)) {
 		ec->regs.rax = VIREO_BAD_PAR;
 		ec_ret_syscall(ec);
 	}
