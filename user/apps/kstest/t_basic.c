@@ -182,6 +182,65 @@ static int t_create_ec_offline_cpu_is_bad_cpu(void)
 	return KT_PASS;
 }
 
+/* IRETQ to a RIP outside the lower canonical half faults in ring 0: refused at creation. */
+static const uint64_t bad_ips[] = { NONCANONICAL_PTR, KERNEL_PTR, 0x8000000000000000ull,
+				    0x00007ffffffff000ull, UINT64_MAX };
+static const uint64_t bad_sps[] = { NONCANONICAL_PTR + 8, KERNEL_PTR, 0x8000000000000000ull,
+				    UINT64_MAX };
+
+static int t_create_ec_with_ip_or_sp_outside_user_space_is_bad_par(void)
+{
+	struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub, .utcb = kt_utcb_va(), .cpu = 0 };
+	uint64_t dst = kt_sel();
+	a.sp = kt_stack();
+	for (unsigned i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
+		a.ip = bad_ips[i];
+		enum vireo_status st = sys_create_ec(dst, SEL_SELF_PD, &a);
+		EXPECT(st == VIREO_BAD_PAR, "a global EC with ip 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_ips[i], kt_st(st));
+	}
+	a.ip = (uintptr_t)kt_exit_stub;
+	for (unsigned i = 0; i < sizeof(bad_sps) / sizeof(bad_sps[0]); i++) {
+		a.sp = bad_sps[i];
+		a.flags = 0;
+		enum vireo_status st = sys_create_ec(dst, SEL_SELF_PD, &a);
+		EXPECT(st == VIREO_BAD_PAR, "a global EC with sp 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_sps[i], kt_st(st));
+		a.flags = VIREO_EC_LOCAL;
+		st = sys_create_ec(dst, SEL_SELF_PD, &a);
+		EXPECT(st == VIREO_BAD_PAR, "a local EC with sp 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_sps[i], kt_st(st));
+	}
+	EXPECT_EQ(kt_lookup_obj(dst, NULL), 0);
+	/* The top of user space is a valid stack top; a local EC's ip is not used. */
+	a.sp = 0x00007ffffffff000ull;
+	a.ip = NONCANONICAL_PTR;
+	a.flags = VIREO_EC_LOCAL;
+	EXPECT_OK(sys_create_ec(dst, SEL_SELF_PD, &a));
+	return KT_PASS;
+}
+
+static void h_unused(uint64_t id)
+{
+	(void)id;
+	sys_reply_wait();
+}
+
+static int t_create_pt_with_ip_outside_user_space_is_bad_par(void)
+{
+	struct vireo_ec_create a = { .sp = kt_stack(), .utcb = kt_utcb_va(), .flags = VIREO_EC_LOCAL };
+	uint64_t ec = kt_sel(), pt = kt_sel();
+	EXPECT_OK(sys_create_ec(ec, SEL_SELF_PD, &a));
+	for (unsigned i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
+		enum vireo_status st = sys_create_pt(pt, SEL_SELF_PD, ec, bad_ips[i], 0);
+		EXPECT(st == VIREO_BAD_PAR, "a portal with ip 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_ips[i], kt_st(st));
+	}
+	EXPECT_EQ(kt_lookup_obj(pt, NULL), 0);
+	EXPECT_OK(sys_create_pt(pt, SEL_SELF_PD, ec, (uintptr_t)h_unused, 0));
+	return KT_PASS;
+}
+
 static int t_create_ec_bad_utcb_address_is_bad_par(void)
 {
 	struct vireo_ec_create a = { .sp = kt_stack(), .cpu = 0, .flags = VIREO_EC_LOCAL };
@@ -363,6 +422,10 @@ const struct kt_test kt_basic_tests[] = {
 	{ "create_ec_bad_flags_is_bad_par", t_create_ec_bad_flags_is_bad_par },
 	{ "create_ec_offline_cpu_is_bad_cpu", t_create_ec_offline_cpu_is_bad_cpu },
 	{ "create_ec_bad_utcb_address_is_bad_par", t_create_ec_bad_utcb_address_is_bad_par },
+	{ "create_ec_with_ip_or_sp_outside_user_space_is_bad_par",
+	  t_create_ec_with_ip_or_sp_outside_user_space_is_bad_par },
+	{ "create_pt_with_ip_outside_user_space_is_bad_par",
+	  t_create_pt_with_ip_outside_user_space_is_bad_par },
 	{ "create_ec_utcb_over_mapped_page_is_busy", t_create_ec_utcb_over_mapped_page_is_busy },
 	{ "create_pd_over_parent_quota_is_no_mem", t_create_pd_over_parent_quota_is_no_mem },
 	{ "sm_ctrl_unknown_op_is_bad_par", t_sm_ctrl_unknown_op_is_bad_par },

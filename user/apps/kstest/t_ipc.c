@@ -614,6 +614,70 @@ static int t_reply_typed_item_outside_receive_window_is_bad_par(void)
 	return KT_PASS;
 }
 
+/*
+ * A handler that claims more than the UTCB holds: 500 untyped words (the UTCB has 400) and typed
+ * items besides, with a valid item where item 0 would be. The kernel must clamp (untyped first, then
+ * the items that fit in what is left: none), not read past the UTCB.
+ */
+static struct vireo_utcb *volatile over_utcb;
+static volatile uint64_t over_crd, over_hot, over_typed;
+static volatile unsigned over_seen_untyped, over_seen_typed;
+
+static void h_overlong(uint64_t id)
+{
+	struct vireo_utcb *u = over_utcb;
+	(void)id;
+	over_seen_untyped = u->untyped;
+	over_seen_typed = u->typed;
+	for (unsigned i = 0; i < W; i++) {
+		u->mr[i] = 0xa5a5000000000000ull | (uint64_t)i << 4; /* CRD space 0, far destinations */
+	}
+	u->mr[W - 2] = over_crd;
+	u->mr[W - 1] = over_hot;
+	u->untyped = 500;
+	u->typed = (uint16_t)over_typed;
+	sys_reply_wait();
+}
+
+static int t_message_counts_beyond_the_utcb_are_clamped(void)
+{
+	struct env e;
+	uint64_t pt, ec, sm, utcb, dst = KT_WIN_BASE + 5;
+	static const uint64_t typed[] = { 1, 2, 200, 0xffff };
+	EXPECT_OK(env_open(&e, ENV_DEFAULT));
+	EXPECT_OK(kt_new_sm(&sm, 0));
+	EXPECT_OK(env_share(&e, sm));
+	EXPECT_OK(env_local_ec(&e, 0, env_evt_block(&e), &ec, &utcb));
+	over_utcb = (struct vireo_utcb *)utcb;
+	EXPECT_OK(env_portal(&e, ec, (uintptr_t)h_overlong, 0, 0, &pt));
+	over_crd = vireo_crd(CRD_OBJ, sm, 0, RIGHT_SM_UP);
+	over_hot = dst << 12;
+	for (unsigned t = 0; t < sizeof(typed) / sizeof(typed[0]); t++) {
+		struct vireo_utcb *u = KT_UTCB;
+		u->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, KT_WIN_BASE, 4, 0);
+		u->rcv_window[CRD_NULL] = 0;
+		over_typed = typed[t];
+		/* The caller's side too: 500 words and 0xffff items arrive as 400 words, no items. */
+		u->untyped = 500;
+		u->typed = 0xffff;
+		enum vireo_status st = sys_call(pt);
+		EXPECT_EQ(over_seen_untyped, W);
+		EXPECT_EQ(over_seen_typed, 0);
+		EXPECT(st == VIREO_OK,
+		       "a reply of 500 words and %lu items returned %s, expected OK (no item fits)",
+		       (unsigned long)typed[t], kt_st(st));
+		EXPECT_EQ(u->untyped, W);
+		EXPECT_EQ(u->typed, 0);
+		EXPECT_EQ(u->mr[0], 0xa5a5000000000000ull);
+		EXPECT_EQ(u->mr[W - 3], 0xa5a5000000000000ull | (uint64_t)(W - 3) << 4);
+		EXPECT_EQ(u->mr[W - 2], over_crd);
+		EXPECT(kt_lookup_obj(dst, NULL) == 0,
+		       "the item of a reply with 500 untyped words and %lu items was delivered",
+		       (unsigned long)typed[t]);
+	}
+	return KT_PASS;
+}
+
 static int t_reply_typed_memory_item_maps_page(void)
 {
 	struct env e;
@@ -743,6 +807,8 @@ const struct kt_test kt_ipc_tests[] = {
 	  t_reply_typed_item_maps_cap_into_receive_window },
 	{ "reply_typed_item_outside_receive_window_is_bad_par",
 	  t_reply_typed_item_outside_receive_window_is_bad_par },
+	{ "message_counts_beyond_the_utcb_are_clamped",
+	  t_message_counts_beyond_the_utcb_are_clamped },
 	{ "reply_typed_memory_item_maps_page", t_reply_typed_memory_item_maps_page },
 	{ "reply_typed_item_grant_moves_capability", t_reply_typed_item_grant_moves_capability },
 	{ "global_ec_runs_only_once_sc_is_bound", t_global_ec_runs_only_once_sc_is_bound },
