@@ -282,8 +282,9 @@ static status_t sys_create_sc(struct ec *ec, struct regs *r)
 		return st;
 	}
 	st = sc_create(a.ec, a.prio, a.quantum_us, &sc);
-	return st == VIREO_OK ? publish(ec, a.dst, &sc->obj)
-			      : outcome(st, "create_sc: bad priority or quantum, EC bound or local");
+	return st == VIREO_OK
+		       ? publish(ec, a.dst, &sc->obj)
+		       : outcome(st, "create_sc: bad priority or quantum, EC bound or local");
 }
 
 /* ---------------------------------------------------------------- create_pt */
@@ -637,17 +638,10 @@ static const syscall_fn syscall_table[SYS_COUNT] = {
 };
 
 static const char *const status_name[VIREO_STATUS_COUNT] = {
-	[VIREO_OK] = "OK",
-	[VIREO_TIMEOUT] = "TIMEOUT",
-	[VIREO_ABORTED] = "ABORTED",
-	[VIREO_BAD_SYS] = "BAD_SYS",
-	[VIREO_BAD_CAP] = "BAD_CAP",
-	[VIREO_BAD_PAR] = "BAD_PAR",
-	[VIREO_BAD_FTR] = "BAD_FTR",
-	[VIREO_BAD_CPU] = "BAD_CPU",
-	[VIREO_BAD_DEV] = "BAD_DEV",
-	[VIREO_NO_MEM] = "NO_MEM",
-	[VIREO_BUSY] = "BUSY",
+	[VIREO_OK] = "OK",	     [VIREO_TIMEOUT] = "TIMEOUT", [VIREO_ABORTED] = "ABORTED",
+	[VIREO_BAD_SYS] = "BAD_SYS", [VIREO_BAD_CAP] = "BAD_CAP", [VIREO_BAD_PAR] = "BAD_PAR",
+	[VIREO_BAD_FTR] = "BAD_FTR", [VIREO_BAD_CPU] = "BAD_CPU", [VIREO_BAD_DEV] = "BAD_DEV",
+	[VIREO_NO_MEM] = "NO_MEM",   [VIREO_BUSY] = "BUSY",
 };
 
 /* Under `debug`: which EC was refused what, and why. */

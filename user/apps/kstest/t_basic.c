@@ -190,7 +190,9 @@ static const uint64_t bad_sps[] = { NONCANONICAL_PTR + 8, KERNEL_PTR, 0x80000000
 
 static int t_create_ec_with_ip_or_sp_outside_user_space_is_bad_par(void)
 {
-	struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub, .utcb = kt_utcb_va(), .cpu = 0 };
+	struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub,
+				     .utcb = kt_utcb_va(),
+				     .cpu = 0 };
 	uint64_t dst = kt_sel();
 	a.sp = kt_stack();
 	for (unsigned i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
@@ -228,7 +230,9 @@ static void h_unused(uint64_t id)
 
 static int t_create_pt_with_ip_outside_user_space_is_bad_par(void)
 {
-	struct vireo_ec_create a = { .sp = kt_stack(), .utcb = kt_utcb_va(), .flags = VIREO_EC_LOCAL };
+	struct vireo_ec_create a = { .sp = kt_stack(),
+				     .utcb = kt_utcb_va(),
+				     .flags = VIREO_EC_LOCAL };
 	uint64_t ec = kt_sel(), pt = kt_sel();
 	EXPECT_OK(sys_create_ec(ec, SEL_SELF_PD, &a));
 	for (unsigned i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {

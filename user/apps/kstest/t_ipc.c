@@ -630,7 +630,8 @@ static void h_overlong(uint64_t id)
 	over_seen_untyped = u->untyped;
 	over_seen_typed = u->typed;
 	for (unsigned i = 0; i < W; i++) {
-		u->mr[i] = 0xa5a5000000000000ull | (uint64_t)i << 4; /* CRD space 0, far destinations */
+		u->mr[i] = 0xa5a5000000000000ull | (uint64_t)i
+							   << 4; /* CRD space 0, far destinations */
 	}
 	u->mr[W - 2] = over_crd;
 	u->mr[W - 1] = over_hot;
