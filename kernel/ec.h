@@ -3,6 +3,7 @@
 #ifndef KERNEL_EC_H
 #define KERNEL_EC_H
 
+#include <vireo/syscall.h>
 #include <vireo/utcb.h>
 
 #include "kobj.h"
@@ -62,6 +63,7 @@ struct ec {
  * Where user mode may be entered: a RIP below USER_END (IRETQ and SYSRET raise #GP in ring 0 for a
  * non-canonical one), an RSP at most USER_END (a stack may end at the top of user space).
  */
+_Static_assert(USER_END == VIREO_USER_END, "the ABI's end of user space is the kernel's");
 static inline bool ec_user_ip_valid(uint64_t ip)
 {
 	return ip < USER_END;
