@@ -108,8 +108,8 @@ void ec_kill(struct ec *ec, const char *why)
 	}
 	if (ec->timeout_tick) {
 		sched_timeout_cancel(ec);
-		sm_forget(ec);
 	}
+	sm_forget(ec); /* with or without a timeout, no semaphore may keep it in its queue */
 	ipc_abort_ec(ec);
 	ec->state = EC_DEAD;
 	if (ec->sc) {

@@ -24,6 +24,11 @@ enum ec_state {
 	EC_DEAD,    /* exited or killed; freed when the last reference goes */
 };
 
+/* What a call needs of its portal, taken when the call is made. */
+struct ipc_entry {
+	uint64_t ip, mtd, id;
+};
+
 /* How a blocked EC continues (seed 001: continuations instead of kernel stacks). */
 typedef __noreturn void (*ec_cont_fn)(struct ec *ec);
 
@@ -43,10 +48,12 @@ struct ec {
 	bool local;
 	enum ec_state state;
 	ec_cont_fn cont;
-	struct sc *sc;	       /* own SC (global ECs, once bound) */
-	struct ec *caller;     /* local EC: whom it serves; or exception IPC: the faulting EC */
-	struct ec *callee;     /* calling EC: who runs on its SC for it */
-	struct portal *portal; /* the portal of the call being served */
+	struct sc *sc;	      /* own SC (global ECs, once bound) */
+	struct ec *caller;    /* local EC: whom it serves; or exception IPC: the faulting EC */
+	struct ec *callee;    /* calling EC: who runs on its SC for it */
+	struct ec *queued_on; /* calling EC: the busy handler it waits for in line */
+	struct ipc_entry
+		entry;	       /* ... and what the call needs of the portal (it may go meanwhile) */
 	bool exc_call;	       /* the call being served is an exception IPC */
 	struct ec *wait_next;  /* link in a semaphore's or busy handler's queue */
 	struct sm *wait_sm;    /* semaphore it is blocked on */

@@ -133,14 +133,14 @@ bool ipc_exc_state_valid(const struct vireo_exc_state *x, uint64_t mtd)
 	return !(mtd & MTD_RSP) || ec_user_sp_valid(x->rsp);
 }
 
-/* Start `h` on the call from `c` through `pt`. The caller is CALLING from here on. */
-static void begin_call(struct ec *c, struct ec *h, struct portal *pt, bool exc)
+/* Start `h` on the call from `c` through portal entry `pt`. The caller is CALLING from here on. */
+static void begin_call(struct ec *c, struct ec *h, const struct ipc_entry *pt, bool exc)
 {
 	CHECK(klock_held());
 	CHECK(h->local && h->state == EC_WAITING && !h->caller);
 	CHECK((c->state == EC_READY || c->state == EC_WAITING) && !c->callee && c != h);
+	CHECK(!c->queued_on);
 	h->caller = c;
-	h->portal = pt;
 	h->exc_call = exc;
 	c->exc_call = exc; /* if the handler dies, a faulting caller cannot simply go on */
 	c->callee = h;
@@ -185,10 +185,11 @@ static bool handler_free(struct ec *h)
 	return h->state == EC_WAITING && !h->caller;
 }
 
-static void queue_caller(struct ec *h, struct ec *c, struct portal *pt)
+static void queue_caller(struct ec *h, struct ec *c, const struct ipc_entry *pt)
 {
-	CHECK(c->state == EC_READY && !c->wait_next && !c->callee);
-	c->portal = pt;
+	CHECK(c->state == EC_READY && !c->wait_next && !c->callee && !c->queued_on);
+	c->entry = *pt;
+	c->queued_on = h;
 	c->state = EC_WAITING;
 	c->wait_next = NULL;
 	struct ec **pp = &h->waiters;
@@ -202,6 +203,7 @@ static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 {
 	CHECK(klock_held());
 	struct ec *h = pt->ec;
+	struct ipc_entry entry = { .ip = pt->ip, .mtd = pt->mtd, .id = pt->id };
 	if (!h || h->state == EC_DEAD) {
 		c->regs.rax = VIREO_ABORTED;
 		c->cont(c);
@@ -209,10 +211,10 @@ static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 	if (!handler_free(h)) {
 		/* Busy: wait in line; the handler takes us when it replies to its current caller. */
 		c->exc_call = exc;
-		queue_caller(h, c, pt);
+		queue_caller(h, c, &entry);
 		sched_block(c);
 	}
-	begin_call(c, h, pt, exc);
+	begin_call(c, h, &entry, exc);
 	continue_chain(h);
 }
 
@@ -249,7 +251,6 @@ static struct ec *finish_call(struct ec *h)
 	CHECK(c->state == EC_CALLING && c->callee == h);
 	struct msg_hdr m = msg_decode(h->utcb);
 	h->caller = NULL;
-	h->portal = NULL;
 	c->callee = NULL;
 	c->exc_call = false;
 	c->state = EC_READY;
@@ -270,10 +271,11 @@ static struct ec *next_waiter(struct ec *h)
 {
 	struct ec *w = h->waiters;
 	if (w) {
-		CHECK(w->state == EC_WAITING);
+		CHECK(w->state == EC_WAITING && w->queued_on == h);
 		h->waiters = w->wait_next;
 		w->wait_next = NULL;
-		begin_call(w, h, w->portal, w->exc_call);
+		w->queued_on = NULL;
+		begin_call(w, h, &w->entry, w->exc_call);
 		sched_wake(h);
 	}
 	return w;
@@ -325,13 +327,30 @@ static void abort_caller(struct ec *c)
 	sched_wake(c);
 }
 
+/* `c` dies while it waits in line for a busy handler: it leaves the line. */
+static void unqueue_caller(struct ec *c)
+{
+	struct ec **pp = &c->queued_on->waiters;
+	while (*pp && *pp != c) {
+		pp = &(*pp)->wait_next;
+	}
+	CHECK(*pp == c);
+	*pp = c->wait_next;
+	c->wait_next = NULL;
+	c->queued_on = NULL;
+}
+
 void ipc_abort_ec(struct ec *ec)
 {
 	CHECK(klock_held());
+	if (ec->queued_on) {
+		unqueue_caller(ec);
+	}
 	while (ec->waiters) {
 		struct ec *w = ec->waiters;
 		ec->waiters = w->wait_next;
 		w->wait_next = NULL;
+		w->queued_on = NULL;
 		abort_caller(w);
 	}
 	if (ec->caller) {
@@ -345,7 +364,6 @@ void ipc_abort_ec(struct ec *ec)
 		struct ec *h = ec->callee;
 		CHECK(h->caller == ec);
 		h->caller = NULL;
-		h->portal = NULL;
 		if (!h->running) {
 			h->state = EC_WAITING;
 		}
