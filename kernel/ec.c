@@ -100,6 +100,7 @@ unsigned ec_count(void)
 
 void ec_kill(struct ec *ec, const char *why)
 {
+	CHECK(klock_held());
 	if (ec->state == EC_DEAD) {
 		return;
 	}

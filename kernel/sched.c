@@ -47,6 +47,7 @@ static void kick(unsigned cpu)
 
 void sched_enqueue(struct sc *sc)
 {
+	CHECK(klock_held());
 	struct cpu_sched *q = &scheds[sc->cpu];
 	if (!runq_enqueue(&q->rq, sc)) {
 		return;
@@ -59,6 +60,7 @@ void sched_enqueue(struct sc *sc)
 
 void sched_dequeue(struct sc *sc)
 {
+	CHECK(klock_held());
 	struct cpu_sched *q = &scheds[sc->cpu];
 	if (!runq_dequeue(&q->rq, sc)) {
 		return;
@@ -102,6 +104,7 @@ void sched_wake(struct ec *ec)
 
 void sched_block(struct ec *ec)
 {
+	CHECK(klock_held());
 	struct sc *sc = sched_chain_sc(ec);
 	if (sc) {
 		sched_dequeue(sc);
@@ -116,6 +119,7 @@ uint64_t sched_now(void)
 
 void sched_timeout_add(struct ec *ec, uint64_t ticks)
 {
+	CHECK(klock_held() && !ec->timeout_tick);
 	ec->timeout_tick = sched_now() + (ticks ? ticks : 1);
 	ec->timeout_next = timeouts;
 	timeouts = ec;
@@ -172,6 +176,7 @@ void sched_tick(void)
 void sched_schedule(void)
 {
 	struct cpu_sched *q = &scheds[this_cpu()->id];
+	CHECK(klock_held());
 	ec_reap();
 	/* Round robin: a spent SC goes to the back of its priority with a fresh quantum. `current`
 	 * and `resched` are both rewritten just below, so rotating needs no kick or bookkeeping. */
