@@ -644,11 +644,35 @@ static const char *const status_name[VIREO_STATUS_COUNT] = {
 	[VIREO_NO_MEM] = "NO_MEM",   [VIREO_BUSY] = "BUSY",
 };
 
+static const char *const syscall_name[SYS_COUNT] = {
+	[SYS_DEBUG_WRITE] = "debug_write",
+	[SYS_EC_EXIT] = "ec_exit",
+	[SYS_CALL] = "call",
+	[SYS_REPLY_WAIT] = "reply_wait",
+	[SYS_CREATE_PD] = "create_pd",
+	[SYS_CREATE_EC] = "create_ec",
+	[SYS_CREATE_SC] = "create_sc",
+	[SYS_CREATE_PT] = "create_pt",
+	[SYS_CREATE_SM] = "create_sm",
+	[SYS_PT_CTRL] = "pt_ctrl",
+	[SYS_SM_CTRL] = "sm_ctrl",
+	[SYS_DELEGATE] = "delegate",
+	[SYS_REVOKE] = "revoke",
+	[SYS_LOOKUP] = "lookup",
+	[SYS_ASSIGN_GSI] = "assign_gsi",
+	[SYS_EC_CTRL] = "ec_ctrl",
+	[SYS_SC_CTRL] = "sc_ctrl",
+	[SYS_KSTAT] = "kstat",
+	[SYS_VCPU_RESUME] = "vcpu_resume",
+	[SYS_VCPU_IRQ] = "vcpu_irq",
+};
+
 /* Under `debug`: which EC was refused what, and why. */
 static void trace_refusal(struct ec *ec, uint64_t nr, status_t st)
 {
 	const char *why = refusal[this_cpu()->id];
-	pr_debug("vireo: %s: syscall %lu refused, %s: %s\n", ec->name, nr,
+	pr_debug("vireo: %s: %s (%lu) refused, %s: %s\n", ec->name,
+		 nr < SYS_COUNT ? syscall_name[nr] : "syscall", nr,
 		 (unsigned)st < VIREO_STATUS_COUNT ? status_name[st] : "?",
 		 why ? why : "(no reason recorded)");
 }
