@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* Fake devices and entry code for host unit tests: interrupt routing, VMRUN, the way to user mode. */
+#include "fake_hw.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "arch.h"
+#include "irq.h"
+
+/* ---------------------------------------------------------------- interrupts (kernel/irq.c) */
+
+unsigned fake_irq_down_hooks;
+
+status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu)
+{
+	(void)sm;
+	return gsi < 24 && cpu < cpus_online ? VIREO_OK : VIREO_BAD_PAR;
+}
+
+void irq_sm_down_hook(struct sm *sm)
+{
+	(void)sm;
+	fake_irq_down_hooks++;
+}
+
+void irq_sm_gone(struct sm *sm)
+{
+	(void)sm;
+}
+
+/* ---------------------------------------------------------------- SVM's VMRUN (svm_entry.S) */
+
+void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
+
+void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa)
+{
+	(void)vmcb_pa, (void)gpr, (void)host_save_pa;
+	fprintf(stderr, "fake_hw: svm_enter cannot run a guest in a host test\n");
+	abort();
+}
+
+/* ---------------------------------------------------------------- leaving the kernel */
+
+static jmp_buf *landing;
+static struct fake_exit last;
+
+static __noreturn void leave(enum fake_exit_kind kind, struct regs *r, void (*fn)(void))
+{
+	if (!landing) {
+		fprintf(stderr, "fake_hw: the kernel left for user mode outside fake_kernel_run\n");
+		abort();
+	}
+	last = (struct fake_exit){ .kind = kind, .regs = r, .fn = fn };
+	longjmp(*landing, 1);
+}
+
+void ret_user_iret(struct regs *r)
+{
+	leave(FAKE_EXIT_IRET, r, NULL);
+}
+
+void ret_user_sysret(struct regs *r)
+{
+	leave(FAKE_EXIT_SYSRET, r, NULL);
+}
+
+void continue_on_stack(uint64_t stack_top, void (*fn)(void))
+{
+	(void)stack_top;
+	leave(FAKE_EXIT_STACK, NULL, fn);
+}
+
+struct fake_exit fake_kernel_run(void (*body)(void *), void *arg)
+{
+	jmp_buf here;
+	jmp_buf *outer = landing;
+	landing = &here;
+	if (setjmp(here) == 0) {
+		body(arg);
+		fprintf(stderr, "fake_hw: a kernel path returned instead of leaving the kernel\n");
+		abort();
+	}
+	landing = outer;
+	return last;
+}

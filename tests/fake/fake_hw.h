@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How a host test runs a kernel path that never returns (a system call, an exception, the
+ * scheduler): the ways out of the kernel (ret_user_iret, ret_user_sysret, continue_on_stack)
+ * longjmp back into fake_kernel_run, which says which way was taken and with which frame.
+ */
+#ifndef TESTS_FAKE_HW_H
+#define TESTS_FAKE_HW_H
+
+#include <setjmp.h>
+
+#include "arch.h"
+
+enum fake_exit_kind {
+	FAKE_EXIT_NONE,
+	FAKE_EXIT_SYSRET, /* ret_user_sysret: back from a system call */
+	FAKE_EXIT_IRET,	  /* ret_user_iret: the full frame (a call's handler, an exception reply) */
+	FAKE_EXIT_STACK,  /* continue_on_stack: the kernel stack was discarded (the idle loop) */
+};
+
+struct fake_exit {
+	enum fake_exit_kind kind;
+	struct regs *regs; /* the frame user mode continues with (SYSRET, IRET) */
+	void (*fn)(void);  /* what continue_on_stack would run (STACK) */
+};
+
+/* Run body(arg), a kernel path that ends by leaving the kernel; returns how it left. Nests. */
+struct fake_exit fake_kernel_run(void (*body)(void *), void *arg);
+
+/* irq_sm_down_hook calls so far. */
+extern unsigned fake_irq_down_hooks;
+
+#endif
