@@ -4,6 +4,7 @@
  * and the arch.h hooks that would touch the machine (CR2, CR3, IPIs, idle) recorded instead.
  */
 #include "fake_cpu.h"
+#include "fake_x86.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@ unsigned cpus_online;
 unsigned cpus_present;
 
 struct fake_cpu_log fake_cpu_log;
+void (*fake_irq_hook)(void);
 static unsigned cur;
 static bool lock_held;
 
@@ -29,6 +31,8 @@ void fake_cpu_init(unsigned n)
 	}
 	memset(percpu_area, 0, sizeof(percpu_area));
 	memset(&fake_cpu_log, 0, sizeof(fake_cpu_log));
+	fake_x86_reset();
+	fake_irq_hook = NULL;
 	for (unsigned i = 0; i < n; i++) {
 		struct percpu *p = &percpu_area[i];
 		p->self = p;
@@ -108,6 +112,9 @@ void arch_space_load(uint64_t root)
 void arch_irq_window(void)
 {
 	fake_cpu_log.irq_windows++;
+	if (fake_irq_hook) {
+		fake_irq_hook();
+	}
 }
 
 void arch_idle_wait(void)

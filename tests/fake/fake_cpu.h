@@ -27,6 +27,9 @@ void fake_cpu_init(unsigned n);
 void fake_cpu_set(unsigned id);
 /* Forget that the lock is held (after a kernel path left for the idle loop). */
 void fake_klock_reset(void);
+/* Called where the kernel lets a pending host interrupt in (arch_irq_window), if set. */
+extern void (*fake_irq_hook)(void);
+
 /* FPU states: let the next `n` allocations succeed and fail the rest (-1: never fail). */
 void fake_fpu_fail_after(int n);
 

@@ -44,6 +44,9 @@ void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa)
 
 static jmp_buf *landing;
 static struct fake_exit last;
+static void (*restart_fn)(void);
+void (*fake_idle_fn)(void);
+unsigned fake_stack_resets;
 
 static __noreturn void leave(enum fake_exit_kind kind, struct regs *r, void (*fn)(void))
 {
@@ -68,19 +71,34 @@ void ret_user_sysret(struct regs *r)
 void continue_on_stack(uint64_t stack_top, void (*fn)(void))
 {
 	(void)stack_top;
-	leave(FAKE_EXIT_STACK, NULL, fn);
+	if (!fn || fn == fake_idle_fn) {
+		/* The idle loop would halt: the test gets control back instead. */
+		leave(FAKE_EXIT_STACK, NULL, fn);
+	}
+	if (!landing) {
+		fprintf(stderr, "fake_hw: continue_on_stack outside fake_kernel_run\n");
+		abort();
+	}
+	/* Unwind to fake_kernel_run's frame, the bottom of this "kernel stack", and run fn there. */
+	fake_stack_resets++;
+	restart_fn = fn;
+	longjmp(*landing, 2);
 }
 
 struct fake_exit fake_kernel_run(void (*body)(void *), void *arg)
 {
 	jmp_buf here;
-	jmp_buf *outer = landing;
+	jmp_buf *volatile outer = landing;
 	landing = &here;
-	if (setjmp(here) == 0) {
+	int how = setjmp(here);
+	if (how == 0) {
 		body(arg);
-		fprintf(stderr, "fake_hw: a kernel path returned instead of leaving the kernel\n");
-		abort();
+	} else if (how == 2) {
+		restart_fn();
+	} else {
+		landing = outer;
+		return last;
 	}
-	landing = outer;
-	return last;
+	fprintf(stderr, "fake_hw: a kernel path returned instead of leaving the kernel\n");
+	abort();
 }

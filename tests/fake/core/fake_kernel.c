@@ -26,6 +26,7 @@ void fake_kernel_init(uint64_t ram_bytes, unsigned cpus)
 	frame_add_range(pa_init(FAKE_PHYS_BASE), fake_phys_size());
 	mdb_init();
 	fake_cpu_init(cpus);
+	fake_idle_fn = sched_idle;
 	paddr_t root = frame_alloc(0);
 	if (!pa_valid(root)) {
 		die("kernel page table", VIREO_NO_MEM);
