@@ -205,8 +205,7 @@ static void prepare_exit(struct ec *ec)
 	/* In virtual user mode the EC runs in its task's memory and I/O space. */
 	struct pd *space = ec->pv_task ? ec->pv_task : ec->pd;
 	cpu->current = ec;
-	cpu->regs_top = (uint64_t)(&ec->regs + 1);
-	cpu->tss.rsp[0] = cpu->regs_top;
+	arch_set_entry_frame(&ec->regs);
 	ec->running = true;
 	ec->cont = ec_ret_iret;
 	pd_activate(space);

@@ -21,6 +21,14 @@ void arch_space_load(uint64_t root)
 	write_cr3(root);
 }
 
+void arch_set_entry_frame(struct regs *r)
+{
+	/* Interrupts push their frame below TSS.RSP0; the SYSCALL entry stores below regs_top. */
+	struct percpu *cpu = this_cpu();
+	cpu->regs_top = (uint64_t)(r + 1);
+	cpu->tss.rsp[0] = cpu->regs_top;
+}
+
 void arch_irq_window(void)
 {
 	/* STI takes effect after the next instruction: the NOP is the window. */

@@ -109,6 +109,11 @@ void arch_space_load(uint64_t root)
 	fake_cpu_log.space_loads++;
 }
 
+void arch_set_entry_frame(struct regs *r)
+{
+	this_cpu()->regs_top = (uint64_t)(uintptr_t)(r + 1);
+}
+
 void arch_irq_window(void)
 {
 	fake_cpu_log.irq_windows++;

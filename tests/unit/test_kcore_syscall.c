@@ -35,6 +35,8 @@ static uint64_t sys(uint64_t nr, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t
 	cr_assert_eq(x.kind, FAKE_EXIT_SYSRET, "left the kernel by way %d", x.kind);
 	cr_assert_eq(fake_exit_ec(x), ec, "returned to another EC");
 	cr_assert(!klock_held(), "kernel lock still held in user mode");
+	cr_assert_eq(this_cpu()->regs_top, (uint64_t)(uintptr_t)(&ec->regs + 1),
+		     "the next kernel entry would not save into the EC");
 	return ec->regs.rax;
 }
 
