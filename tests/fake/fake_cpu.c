@@ -4,6 +4,7 @@
  * and the arch.h hooks that would touch the machine (CR2, CR3, IPIs, idle) recorded instead.
  */
 #include "fake_cpu.h"
+#include "fake_apic.h"
 #include "fake_x86.h"
 
 #include <stdio.h>
@@ -32,6 +33,7 @@ void fake_cpu_init(unsigned n)
 	memset(percpu_area, 0, sizeof(percpu_area));
 	memset(&fake_cpu_log, 0, sizeof(fake_cpu_log));
 	fake_x86_reset();
+	fake_apic_reset();
 	fake_irq_hook = NULL;
 	for (unsigned i = 0; i < n; i++) {
 		struct percpu *p = &percpu_area[i];
@@ -160,18 +162,4 @@ void tlb_shootdown(struct pd *pd)
 
 void tlb_serve(void)
 {
-}
-
-const char *trap_name(uint64_t vector)
-{
-	static const char *names[32] = { [0] = "#DE", [1] = "#DB", [3] = "#BP", [6] = "#UD",
-					 [7] = "#NM", [13] = "#GP", [14] = "#PF" };
-	return vector < 32 && names[vector] ? names[vector] : "exception";
-}
-
-void trap_dump(enum log_level lvl, const struct regs *r)
-{
-	printk(lvl, "  rip %#llx rsp %#llx vector %llu error %#llx\n", (unsigned long long)r->rip,
-	       (unsigned long long)r->rsp, (unsigned long long)r->vector,
-	       (unsigned long long)r->error);
 }

@@ -1,33 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Fake devices and entry code for host unit tests: interrupt routing, VMRUN, the way to user mode. */
+/* Fake entry code for host unit tests: VMRUN, and the ways from the kernel back to user mode. */
 #include "fake_hw.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "arch.h"
-#include "irq.h"
-
-/* ---------------------------------------------------------------- interrupts (kernel/irq.c) */
-
-unsigned fake_irq_down_hooks;
-
-status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu)
-{
-	(void)sm;
-	return gsi < 24 && cpu < cpus_online ? VIREO_OK : VIREO_BAD_PAR;
-}
-
-void irq_sm_down_hook(struct sm *sm)
-{
-	(void)sm;
-	fake_irq_down_hooks++;
-}
-
-void irq_sm_gone(struct sm *sm)
-{
-	(void)sm;
-}
 
 /* ---------------------------------------------------------------- SVM's VMRUN (svm_entry.S) */
 

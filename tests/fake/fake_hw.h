@@ -36,7 +36,4 @@ extern void (*fake_idle_fn)(void);
 /* Times continue_on_stack discarded the stack and went on in another function. */
 extern unsigned fake_stack_resets;
 
-/* irq_sm_down_hook calls so far. */
-extern unsigned fake_irq_down_hooks;
-
 #endif

@@ -220,3 +220,86 @@ Test(kcore_ipc, exception_without_a_portal_kills_the_ec)
 	/* Nothing else is runnable on this CPU: it goes idle. */
 	cr_expect_eq(x.kind, FAKE_EXIT_STACK);
 }
+
+/* ---------------------------------------------------------------- busy handlers, death, CPUs */
+
+Test(kcore_ipc, second_caller_waits_until_the_handler_has_replied_to_the_first)
+{
+	struct ec *second = fake_ec(client_pd, "second", false, 0, EVT_BASE);
+	fake_sc(second, 1, 10000);
+	const uint64_t one[] = { 1 };
+	call(one, 1);
+	/* While the handler serves the first call, the second caller queues up. */
+	second->utcb->untyped = 1;
+	second->utcb->mr[0] = 2;
+	struct fake_exit x = fake_syscall(second, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_expect_neq(fake_exit_ec(x), second, "a queued caller returned at once");
+	cr_expect_eq(handler->caller, client, "the queued call replaced the running one");
+	cr_expect_eq(handler->waiters, second);
+	/* The reply to the first call starts the second at once. */
+	const uint64_t answer[] = { 10 };
+	reply(answer, 1);
+	cr_expect_eq(client->utcb->mr[0], 10);
+	cr_expect_eq(handler->caller, second);
+	cr_expect_eq(handler->utcb->mr[0], 2, "the handler did not get the second message");
+	cr_expect_null(handler->waiters);
+}
+
+Test(kcore_ipc, caller_of_a_handler_that_exits_gets_aborted)
+{
+	const uint64_t msg[] = { 1 };
+	call(msg, 1);
+	struct fake_exit x = fake_syscall(handler, SYS_EC_EXIT, 0, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client, "the caller never came back");
+	cr_expect_eq(client->regs.rax, VIREO_ABORTED);
+	cr_expect_eq(client->state, EC_READY);
+	cr_expect_eq(handler->state, EC_DEAD);
+	/* Calling the dead handler again fails at once. */
+	x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->regs.rax, VIREO_ABORTED);
+}
+
+Test(kcore_ipc, faulting_ec_dies_with_its_exception_handler)
+{
+	exc_portal(13, MTD_RIP);
+	fake_exception(client, 13, 0, 0);
+	unsigned ecs = ec_count();
+	fake_syscall(handler, SYS_EC_EXIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(client->state, EC_DEAD, "a faulting EC went on without its fault handled");
+	cr_expect_eq(ec_count(), ecs - 1);
+}
+
+Test(kcore_ipc, call_to_a_handler_on_another_cpu_migrates_the_sc_and_back)
+{
+	struct pd *far_pd = fake_pd("far", 1 << 20);
+	struct ec *far = fake_ec(far_pd, "far", true, 1, 0);
+	struct portal *fpt = fake_portal(far, HANDLER_IP, 0, 77);
+	fake_cap(client_pd, SEL_PT + 2, &fpt->obj, RIGHT_PT_CALL);
+	client->utcb->untyped = 1;
+	client->utcb->mr[0] = 0xc0ffee;
+	/* CPU 0: the call moves the client's SC to CPU 1 and kicks it; CPU 0 has nothing left. */
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT + 2, 0, 0, 0, 0);
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK, "CPU 0 should go idle");
+	cr_expect_eq(client_sc->cpu, 1);
+	cr_expect_gt(fake_cpu_log.kicks[1], 0, "CPU 1 was not told");
+	/* CPU 1 runs the handler on the donated SC. */
+	fake_cpu_set(1);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), far);
+	cr_expect_eq(far->utcb->mr[0], 0xc0ffee);
+	cr_expect_eq(far->regs.rdi, 77);
+	/* The reply sends the SC home; CPU 0 continues the client. */
+	far->utcb->untyped = 1;
+	far->utcb->mr[0] = 0xbeef;
+	unsigned kicks0 = fake_cpu_log.kicks[0];
+	x = fake_syscall(far, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK, "CPU 1 should go idle");
+	cr_expect_eq(client_sc->cpu, 0);
+	cr_expect_gt(fake_cpu_log.kicks[0], kicks0, "CPU 0 was not told");
+	fake_cpu_set(0);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->utcb->mr[0], 0xbeef);
+	cr_expect_eq(client->regs.rax, VIREO_OK);
+}

@@ -12,6 +12,7 @@
 #include "mdb.h"
 #include "obj.h"
 #include "sched.h"
+#include "x86/idt.h"
 
 static void die(const char *what, status_t st)
 {
@@ -143,16 +144,11 @@ struct fake_exit fake_syscall(struct ec *ec, uint64_t nr, uint64_t a0, uint64_t 
 	return finish(fake_kernel_run(do_syscall, ec));
 }
 
-/* What the trap entry does for an exception from user mode (kernel/x86/trap.c). */
-static void do_exception(void *arg)
+/* The trap entry's C half, as entry64.S calls it for a vector taken in user mode. */
+static void do_trap(void *arg)
 {
-	klock_acquire();
-	struct ec *ec = ec_enter_kernel();
-	if (!ec) {
-		sched_schedule();
-	}
-	ec->cont = ec_ret_iret;
-	ec_user_exception(ec);
+	struct ec *ec = arg;
+	x86_trap_user(&ec->regs);
 }
 
 struct fake_exit fake_exception(struct ec *ec, uint64_t vector, uint64_t error,
@@ -162,32 +158,20 @@ struct fake_exit fake_exception(struct ec *ec, uint64_t vector, uint64_t error,
 	ec->regs.vector = vector;
 	ec->regs.error = error;
 	fake_cpu_log.fault_addr[this_cpu()->id] = fault_addr;
-	return finish(fake_kernel_run(do_exception, ec));
+	return finish(fake_kernel_run(do_trap, ec));
 }
 
-/* What the trap entry does for the local timer interrupt from user mode. */
-static void do_timer(void *arg)
+struct fake_exit fake_interrupt(struct ec *ec, uint64_t vector)
 {
-	(void)arg;
-	klock_acquire();
-	struct ec *ec = ec_enter_kernel();
-	if (!ec) {
-		sched_schedule();
-	}
-	ec->cont = ec_ret_iret;
-	this_cpu()->ticks++;
-	sched_tick();
-	if (sched_need_resched() || ec->state != EC_READY) {
-		sched_schedule();
-	}
-	ec_ret_iret(ec);
+	from_user(ec);
+	ec->regs.vector = vector;
+	ec->regs.error = 0;
+	return finish(fake_kernel_run(do_trap, ec));
 }
 
 struct fake_exit fake_timer(struct ec *ec)
 {
-	from_user(ec);
-	ec->regs.vector = 0xf0; /* the timer vector: not a system-call frame */
-	return finish(fake_kernel_run(do_timer, NULL));
+	return fake_interrupt(ec, VEC_TIMER);
 }
 
 static void do_schedule(void *arg)

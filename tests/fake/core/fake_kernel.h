@@ -48,6 +48,8 @@ struct fake_exit fake_syscall(struct ec *ec, uint64_t nr, uint64_t a0, uint64_t 
 /* `ec` takes exception `vector` in user mode (CR2 = `fault_addr` for a page fault). */
 struct fake_exit fake_exception(struct ec *ec, uint64_t vector, uint64_t error,
 				uint64_t fault_addr);
+/* Interrupt `vector` (a device's VEC_IRQ_BASE + gsi, an IPI) arrives while `ec` runs. */
+struct fake_exit fake_interrupt(struct ec *ec, uint64_t vector);
 /* A timer interrupt arrives while `ec` runs in user mode. */
 struct fake_exit fake_timer(struct ec *ec);
 /* Enter the scheduler with nothing running on this CPU (after boot, or from idle). */

@@ -10,6 +10,7 @@
 #include "klock.h"
 #include "sched.h"
 #include "svm/svm.h"
+#include "x86/idt.h"
 
 struct fake_virt_log fake_virt_log;
 static struct virt_ops ops;
@@ -46,17 +47,15 @@ static bool fake_run(struct vcpu *v, paddr_t gpt_root)
 	return code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI;
 }
 
-/* The host interrupt the guest exit let in: the timer, as kernel/x86/trap.c takes it. */
+/* The host interrupt the guest exit let in: the timer, taken in kernel mode. */
 static void take_tick(void)
 {
 	if (!tick_pending) {
 		return;
 	}
 	tick_pending = false;
-	klock_acquire();
-	this_cpu()->ticks++;
-	sched_tick();
-	klock_release();
+	struct regs frame = { .vector = VEC_TIMER };
+	x86_trap_kernel(&frame);
 }
 
 void fake_virt_tick_pending(void)
