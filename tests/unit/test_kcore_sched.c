@@ -142,3 +142,50 @@ Test(kcore_sched, waking_an_sc_of_another_cpu_kicks_that_cpu)
 	fake_cpu_set(1);
 	cr_expect_eq(running(fake_schedule()), far);
 }
+
+Test(kcore_sched, down_with_a_timeout_gives_up_after_that_many_ticks)
+{
+	struct ec *a = fake_ec(pd, "a", false, 0, 0);
+	struct ec *b = fake_ec(pd, "b", false, 0, 0);
+	fake_sc(a, 6, ONE_TICK);
+	fake_sc(b, 5, 100 * ONE_TICK);
+	struct sm *sm;
+	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
+	cr_assert_eq(running(fake_schedule()), a);
+	/* 2 ticks of timeout; b runs meanwhile. */
+	struct ec *now = running(
+		fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 2 * ONE_TICK, 0, 0));
+	cr_assert_eq(now, b);
+	now = running(fake_timer(b));
+	cr_expect_eq(now, b, "the timeout expired a tick early");
+	now = running(fake_timer(b));
+	cr_expect_eq(now, a, "the timeout did not wake the higher-priority waiter");
+	cr_expect_eq(a->regs.rax, VIREO_TIMEOUT);
+	cr_expect_null(sm->waiters, "the timed-out EC is still queued on the semaphore");
+}
+
+Test(kcore_sched, up_before_the_timeout_cancels_it)
+{
+	struct ec *a = fake_ec(pd, "a", false, 0, 0);
+	struct ec *b = fake_ec(pd, "b", false, 0, 0);
+	fake_sc(a, 6, ONE_TICK);
+	fake_sc(b, 5, 100 * ONE_TICK);
+	struct sm *sm;
+	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
+	cr_assert_eq(running(fake_schedule()), a);
+	cr_assert_eq(running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 2 * ONE_TICK, 0, 0)),
+		     b);
+	cr_assert_eq(running(fake_syscall(b, SYS_SM_CTRL, 50, VIREO_SM_UP, 0, 0, 0)), a);
+	cr_expect_eq(a->regs.rax, VIREO_OK);
+	cr_expect_eq(a->timeout_tick, 0, "the timeout stayed armed after the up");
+	/* A later down blocks again with no stale timeout waking it. */
+	cr_assert_eq(running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0,
+					  0)),
+		     b);
+	for (int i = 0; i < 4; i++) {
+		cr_expect_eq(running(fake_timer(b)), b, "tick %d woke the waiter", i);
+	}
+	cr_expect_eq(a->state, EC_WAITING);
+}
