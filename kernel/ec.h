@@ -6,10 +6,9 @@
 #include <vireo/syscall.h>
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "kobj.h"
 #include "types.h"
-#include "x86/memlayout.h"
-#include "x86/regs.h"
 
 struct ec;
 struct pd;

@@ -11,6 +11,7 @@
 #include <vireo/syscall.h>
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "klock.h"
@@ -21,7 +22,6 @@
 #include "portal.h"
 #include "sc.h"
 #include "sched.h"
-#include "x86/percpu.h"
 
 /* Does [base, base + 2^order) lie in the receive window `win` of that space? */
 static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)

@@ -4,6 +4,7 @@
 
 #include <vireo/syscall.h>
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "irq.h"
@@ -12,7 +13,6 @@
 #include "pd.h"
 #include "sched.h"
 #include "slab.h"
-#include "x86/lapic.h"
 
 static struct slab_cache sm_cache;
 
