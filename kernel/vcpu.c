@@ -292,14 +292,20 @@ status_t vcpu_pv_irq(struct ec *target)
 void vcpu_pv_resume(struct ec *ec, struct pd *task)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
-	if (pv->user.rip >= USER_END || pv->user.rsp >= USER_END ||
-	    !ec_user_ip_valid(pv->entry_ip) || !ec_user_sp_valid(pv->entry_sp)) {
+	/* Check and use one copy: other threads of the VMM may rewrite the page meanwhile. (The
+	 * entry point is checked again when an event uses it.) */
+	struct vireo_exc_state user;
+	memcpy(&user, &pv->user, sizeof(user));
+	uint64_t entry_ip = pv->entry_ip, entry_sp = pv->entry_sp;
+	__asm__ volatile("" ::: "memory");
+	if (user.rip >= USER_END || user.rsp >= USER_END || !ec_user_ip_valid(entry_ip) ||
+	    !ec_user_sp_valid(entry_sp)) {
 		ec->regs.rax = VIREO_BAD_PAR;
 		ec_ret_syscall(ec);
 	}
 	obj_get(&task->obj);
 	ec->pv_task = task;
-	ipc_exc_to_regs(&pv->user, &ec->regs, MTD_ALL & ~MTD_QUAL);
+	ipc_exc_to_regs(&user, &ec->regs, MTD_ALL & ~MTD_QUAL);
 	ec->regs.cs = SEL_UCODE;
 	ec->regs.ss = SEL_UDATA;
 	ec->regs.vector = 0; /* not a SYSCALL frame: back through IRET with every register */
