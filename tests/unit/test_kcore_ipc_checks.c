@@ -4,6 +4,10 @@
  * entry points outside user space, and the state a queued fault or call keeps while it waits.
  */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "fake_kernel.h"
 #include "ipc.h"
@@ -17,6 +21,7 @@
 #define SEL_PT 40
 #define SEL_GIFT 50 /* the handler's capability it hands out */
 #define SEL_SM 51
+#define SEL_FREE_FOR_TRACE 52
 #define WIN_BASE 64
 #define EVT_BASE 0x100
 #define HANDLER_IP 0x401000ull
@@ -296,4 +301,58 @@ Test(kcore_ipc_checks, create_pt_with_ip_outside_user_space_is_bad_par)
 	cr_expect_null(mdb_lookup(&client_pd->objs, 71));
 	x = fake_syscall(client, SYS_CREATE_PT, 71, SEL_PD, 70, HANDLER_IP, 0);
 	cr_expect_eq(client->regs.rax, VIREO_OK);
+}
+
+/* ---------------------------------------------------------------- the refusal trace */
+
+/* Run refused system calls with the kernel log on, return what it printed (static buffer). */
+static const char *trace_of(void (*calls)(void))
+{
+	static char buf[8192];
+	FILE *t = tmpfile();
+	cr_assert_not_null(t);
+	fflush(stderr);
+	int saved = dup(2);
+	dup2(fileno(t), 2);
+	setenv("VIREO_TEST_VERBOSE", "1", 1);
+	calls();
+	unsetenv("VIREO_TEST_VERBOSE");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	rewind(t);
+	size_t n = fread(buf, 1, sizeof(buf) - 1, t);
+	buf[n] = 0;
+	fclose(t);
+	return buf;
+}
+
+static void some_refusals(void)
+{
+	fake_syscall(client, SYS_COUNT + 5, 0, 0, 0, 0, 0);
+	fake_syscall(client, SYS_CALL, SEL_FREE_FOR_TRACE, 0, 0, 0, 0);
+	fake_syscall(client, SYS_CREATE_PT, 71, SEL_PD, SEL_PT, HANDLER_IP, 0);
+	fake_syscall(client, SYS_SM_CTRL, SEL_PT, 7, 0, 0, 0);
+	fake_syscall(client, SYS_DELEGATE, SEL_PD, 0, 0, 0, 0);
+	fake_syscall(client, SYS_REVOKE, vireo_crd(CRD_OBJ, 0, 0, 0), 0x80, 0, 0, 0);
+	fake_syscall(client, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+}
+
+Test(kcore_ipc_checks, every_refusal_is_traced_with_its_reason)
+{
+	const char *log = trace_of(some_refusals);
+	static const char *const want[] = {
+		"syscall (" /* unknown number */,
+		"BAD_SYS: unknown system call number",
+		"call (2) refused, BAD_CAP",
+		"create_pt (7) refused, BAD_CAP: create_pt: ec",
+		"sm_ctrl (10) refused, BAD_PAR",
+		"delegate (11) refused, BAD_PAR: delegate: null CRD",
+		"revoke (12) refused, BAD_PAR",
+		"reply_wait (3) refused, BAD_CAP",
+	};
+	for (unsigned i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		cr_expect_not_null(strstr(log, want[i]), "no \"%s\" in the log:\n%s", want[i], log);
+	}
+	cr_expect_null(strstr(log, "no reason recorded"), "a refusal without its reason:\n%s", log);
 }
