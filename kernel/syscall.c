@@ -594,7 +594,8 @@ static status_t sys_vcpu_resume(struct ec *ec, struct regs *r)
 		return REFUSE(VIREO_BAD_CAP, "vcpu_resume: caller is not a vCPU");
 	}
 	if (!pd->vm) {
-		vcpu_pv_resume(ec, pd);
+		return REFUSE(vcpu_pv_resume(ec, pd),
+			      "vcpu_resume: task RIP/RSP or entry point outside user space");
 	}
 	if (!virt) {
 		return REFUSE(VIREO_BAD_FTR, "vcpu_resume: no hardware virtualization");

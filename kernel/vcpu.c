@@ -289,7 +289,7 @@ status_t vcpu_pv_irq(struct ec *target)
 	return VIREO_OK;
 }
 
-void vcpu_pv_resume(struct ec *ec, struct pd *task)
+status_t vcpu_pv_resume(struct ec *ec, struct pd *task)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
 	/* Check and use one copy: other threads of the VMM may rewrite the page meanwhile. (The
@@ -300,8 +300,7 @@ void vcpu_pv_resume(struct ec *ec, struct pd *task)
 	__asm__ volatile("" ::: "memory");
 	if (user.rip >= USER_END || user.rsp >= USER_END || !ec_user_ip_valid(entry_ip) ||
 	    !ec_user_sp_valid(entry_sp)) {
-		ec->regs.rax = VIREO_BAD_PAR;
-		ec_ret_syscall(ec);
+		return VIREO_BAD_PAR;
 	}
 	obj_get(&task->obj);
 	ec->pv_task = task;
