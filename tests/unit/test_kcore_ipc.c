@@ -5,7 +5,9 @@
 #include "fake_kernel.h"
 #include "klock.h"
 #include "obj.h"
+#include "frame.h"
 #include "sched.h"
+#include "sm.h"
 
 #define SEL_PT 40
 #define EVT_BASE 0x100
@@ -302,4 +304,82 @@ Test(kcore_ipc, call_to_a_handler_on_another_cpu_migrates_the_sc_and_back)
 	cr_assert_eq(fake_exit_ec(x), client);
 	cr_expect_eq(client->utcb->mr[0], 0xbeef);
 	cr_expect_eq(client->regs.rax, VIREO_OK);
+}
+
+/* ---------------------------------------------------------------- delegation in replies */
+
+/* The handler's reply carries one typed item: `crd` from its space to `dst` in the caller's. */
+static struct fake_exit reply_item(uint64_t crd, uint64_t dst)
+{
+	handler->utcb->untyped = 0;
+	handler->utcb->typed = 1;
+	handler->utcb->mr[VIREO_UTCB_WORDS - 2] = crd;
+	handler->utcb->mr[VIREO_UTCB_WORDS - 1] = dst << 12;
+	struct fake_exit x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client);
+	return x;
+}
+
+static struct sm *server_sm(uint64_t sel)
+{
+	struct sm *sm;
+	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	fake_cap(server_pd, sel, &sm->obj, RIGHTS_ALL);
+	return sm;
+}
+
+Test(kcore_ipc, reply_delegates_a_capability_into_the_receive_window)
+{
+	struct sm *sm = server_sm(50);
+	client->utcb->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, 64, 4, 0); /* selectors 64..79 */
+	call(NULL, 0);
+	reply_item(vireo_crd(CRD_OBJ, 50, 0, RIGHT_SM_UP), 70);
+	cr_expect_eq(client->regs.rax, VIREO_OK);
+	cr_expect_eq(pd_lookup_obj(client_pd, 70, OBJ_SM, RIGHT_SM_UP), &sm->obj);
+	cr_expect_null(pd_lookup_obj(client_pd, 70, OBJ_SM, RIGHT_SM_DOWN),
+		       "the delegation gave more rights than the item named");
+}
+
+Test(kcore_ipc, item_outside_the_receive_window_is_refused)
+{
+	server_sm(50);
+	client->utcb->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, 64, 4, 0);
+	call(NULL, 0);
+	reply_item(vireo_crd(CRD_OBJ, 50, 0, RIGHT_SM_UP), 80);
+	cr_expect_eq(client->regs.rax, VIREO_BAD_PAR);
+	cr_expect_null(pd_lookup_obj(client_pd, 80, OBJ_SM, 0), "a capability landed outside");
+}
+
+Test(kcore_ipc, caller_without_a_receive_window_gets_no_capability)
+{
+	server_sm(50);
+	call(NULL, 0);
+	reply_item(vireo_crd(CRD_OBJ, 50, 0, RIGHT_SM_UP), 70);
+	cr_expect_eq(client->regs.rax, VIREO_BAD_PAR);
+	cr_expect_null(pd_lookup_obj(client_pd, 70, OBJ_SM, 0));
+}
+
+Test(kcore_ipc, pager_reply_maps_the_faulting_page)
+{
+	const uint64_t fault_va = 0x10000000, pager_va = 0x20000000;
+	paddr_t frame = frame_alloc(0);
+	cr_assert(pa_valid(frame));
+	cr_assert_eq(pd_grant_memory(server_pd, pager_va, frame, 0, MEM_R | MEM_W), VIREO_OK);
+	exc_portal(EVT_PAGE_FAULT, MTD_QUAL | MTD_RIP);
+	client->regs.rip = 0x401000;
+	struct fake_exit x = fake_exception(client, 14, 6, fault_va + 0x123);
+	cr_assert_eq(fake_exit_ec(x), handler);
+	cr_assert_eq(handler->utcb->exc.fault_addr, fault_va + 0x123);
+	/* The pager maps its page at the faulting address; no window needed for a fault reply. */
+	handler->utcb->mtd = 0;
+	x = reply_item(vireo_crd(CRD_MEM, pager_va >> PAGE_SHIFT, 0, MEM_R | MEM_W),
+		       fault_va >> PAGE_SHIFT);
+	cr_expect_eq(x.kind, FAKE_EXIT_IRET, "a faulting EC resumes with its full frame");
+	cr_expect_eq(client->regs.rip, 0x401000, "the faulting instruction must run again");
+	paddr_t pa;
+	unsigned attr;
+	cr_assert(pt_lookup(&client_pd->pt, fault_va, &pa, &attr, NULL), "nothing mapped");
+	cr_expect_eq(pa_addr(pa), pa_addr(frame));
+	cr_expect(attr & MAP_W);
+	cr_expect(attr & MAP_U);
 }

@@ -94,3 +94,50 @@ Test(kcore_pd, destroying_a_pd_frees_its_memory)
 	cr_expect_eq(frame_free_pages(), free_before, "pages leaked");
 	cr_expect_eq(obj_live[OBJ_PD], 0);
 }
+
+/* Root makes a child PD with an EC, an SC, a portal and a semaphore, all by system call, then
+ * revokes its capabilities to all of them. */
+static void child_round(struct ec *root_ec, struct pd *root)
+{
+	struct vireo_ec_create g = { .ip = 0x401000, .sp = 0x7000, .utcb = 0x7f0000100000ull };
+	struct vireo_ec_create l = { .sp = 0x8000, .utcb = 0x7f0000101000ull,
+				     .flags = VIREO_EC_LOCAL };
+	cr_assert_eq(pd_copy_to_user(root, VA, &g, sizeof(g)), VIREO_OK);
+	cr_assert_eq(pd_copy_to_user(root, VA + sizeof(g), &l, sizeof(l)), VIREO_OK);
+	const uint64_t calls[][6] = {
+		{ SYS_CREATE_PD, 10, 1, 256 << 10, 0, 0 },
+		{ SYS_CREATE_EC, 11, 10, VA, 0, 0 },
+		{ SYS_CREATE_EC, 12, 10, VA + sizeof(g), 0, 0 },
+		{ SYS_CREATE_SC, 13, 10, 11, 1, 10000 },
+		{ SYS_CREATE_PT, 14, 10, 12, 0x402000, MTD_ALL },
+		{ SYS_CREATE_SM, 15, 10, 0, 0, 0 },
+		{ SYS_DELEGATE, 10, vireo_crd(CRD_OBJ, 14, 0, RIGHT_PT_CALL), 3, 0, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+		const uint64_t *c = calls[i];
+		struct fake_exit x = fake_syscall(root_ec, c[0], c[1], c[2], c[3], c[4], c[5]);
+		cr_assert_eq(fake_exit_ec(x), root_ec, "call %zu went elsewhere", i);
+		cr_assert_eq(root_ec->regs.rax, VIREO_OK, "call %zu (syscall %llu) failed: %llu", i,
+			     (unsigned long long)c[0], (unsigned long long)root_ec->regs.rax);
+	}
+	for (uint64_t sel = 15; sel >= 10; sel--) {
+		cr_assert_eq(pd_revoke(root, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), true), VIREO_OK);
+	}
+}
+
+Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
+{
+	struct pd *root = fake_pd("root", 4 << 20);
+	fake_cap(root, 1, &root->obj, RIGHTS_ALL);
+	struct ec *root_ec = fake_ec(root, "root", false, 0, 0);
+	fake_sc(root_ec, 10, 10000); /* above the child's EC: root keeps the CPU */
+	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	fake_user_mem(root, VA, PAGE_SIZE, NULL, 0);
+	uint64_t used = root->used;
+	child_round(root_ec, root); /* the first round also fills the slab caches */
+	struct fake_counts before = fake_counts();
+	child_round(root_ec, root);
+	struct fake_counts after = fake_counts();
+	cr_expect(fake_counts_equal(&before, &after), "a child PD round leaked (see stderr)");
+	cr_expect_eq(root->used, used, "the root's quota was not refunded");
+}

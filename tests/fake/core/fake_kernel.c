@@ -101,6 +101,48 @@ void fake_cap(struct pd *pd, uint64_t sel, struct kobj *obj, unsigned rights)
 	}
 }
 
+void fake_user_mem(struct pd *pd, uint64_t va, uint64_t size, const void *data, size_t len)
+{
+	status_t st = pd_map_anon(pd, va, size, MAP_W);
+	if (st != VIREO_OK) {
+		die("pd_map_anon", st);
+	}
+	if (data && (st = pd_copy_to_user(pd, va, data, len)) != VIREO_OK) {
+		die("pd_copy_to_user", st);
+	}
+}
+
+struct fake_counts fake_counts(void)
+{
+	struct fake_counts c = { .mdb_nodes = mdb_node_count(), .free_pages = frame_free_pages() };
+	memcpy(c.objs, obj_live, sizeof(c.objs));
+	return c;
+}
+
+bool fake_counts_equal(const struct fake_counts *before, const struct fake_counts *after)
+{
+	static const char *const names[] = { "null", "PD", "EC", "SC", "PT", "SM" };
+	bool same = true;
+	for (unsigned t = 0; t <= OBJ_SM; t++) {
+		if (before->objs[t] != after->objs[t]) {
+			fprintf(stderr, "live %s objects: %u before, %u after\n",
+				t < ARRAY_SIZE(names) ? names[t] : "?", before->objs[t], after->objs[t]);
+			same = false;
+		}
+	}
+	if (before->mdb_nodes != after->mdb_nodes) {
+		fprintf(stderr, "MDB nodes: %zu before, %zu after\n", before->mdb_nodes,
+			after->mdb_nodes);
+		same = false;
+	}
+	if (before->free_pages != after->free_pages) {
+		fprintf(stderr, "free pages: %llu before, %llu after\n",
+			(unsigned long long)before->free_pages, (unsigned long long)after->free_pages);
+		same = false;
+	}
+	return same;
+}
+
 struct ec *fake_exit_ec(struct fake_exit x)
 {
 	/* The frame is the first member of an EC. */

@@ -39,6 +39,20 @@ struct portal *fake_portal(struct ec *handler, uint64_t ip, uint64_t mtd, uint64
 /* Install a capability with `rights` for `obj` at `sel` in `pd` (asserts success). */
 void fake_cap(struct pd *pd, uint64_t sel, struct kobj *obj, unsigned rights);
 
+/* Back [va, va + size) of `pd` with fresh zeroed pages (user read/write) and copy `len` bytes of
+ * `data` to its start (data may be NULL). Asserts success. */
+void fake_user_mem(struct pd *pd, uint64_t va, uint64_t size, const void *data, size_t len);
+
+/* What leak checks compare: live objects by type, MDB nodes, free frames. */
+struct fake_counts {
+	unsigned objs[OBJ_SM + 1];
+	size_t mdb_nodes;
+	uint64_t free_pages;
+};
+struct fake_counts fake_counts(void);
+/* Print every difference to stderr; true when there is none. */
+bool fake_counts_equal(const struct fake_counts *before, const struct fake_counts *after);
+
 /* The EC whose frame `x` returns to user mode with (NULL if it went idle). */
 struct ec *fake_exit_ec(struct fake_exit x);
 
