@@ -4,6 +4,7 @@
 
 #include "fake_kernel.h"
 #include "frame.h"
+#include "klock.h"
 #include "obj.h"
 
 #define VA 0x10000000ull
@@ -100,7 +101,8 @@ Test(kcore_pd, destroying_a_pd_frees_its_memory)
 static void child_round(struct ec *root_ec, struct pd *root)
 {
 	struct vireo_ec_create g = { .ip = 0x401000, .sp = 0x7000, .utcb = 0x7f0000100000ull };
-	struct vireo_ec_create l = { .sp = 0x8000, .utcb = 0x7f0000101000ull,
+	struct vireo_ec_create l = { .sp = 0x8000,
+				     .utcb = 0x7f0000101000ull,
 				     .flags = VIREO_EC_LOCAL };
 	cr_assert_eq(pd_copy_to_user(root, VA, &g, sizeof(g)), VIREO_OK);
 	cr_assert_eq(pd_copy_to_user(root, VA + sizeof(g), &l, sizeof(l)), VIREO_OK);
@@ -120,9 +122,12 @@ static void child_round(struct ec *root_ec, struct pd *root)
 		cr_assert_eq(root_ec->regs.rax, VIREO_OK, "call %zu (syscall %llu) failed: %llu", i,
 			     (unsigned long long)c[0], (unsigned long long)root_ec->regs.rax);
 	}
+	klock_acquire(); /* as SYS_REVOKE: destroying an SC dequeues it */
 	for (uint64_t sel = 15; sel >= 10; sel--) {
-		cr_assert_eq(pd_revoke(root, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), true), VIREO_OK);
+		cr_assert_eq(pd_revoke(root, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), true),
+			     VIREO_OK);
 	}
+	klock_release();
 }
 
 Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
