@@ -219,6 +219,29 @@ Test(kcore_ipc_checks, queued_caller_that_dies_leaves_the_line)
 	cr_expect_eq(handler->state, EC_WAITING);
 }
 
+Test(kcore_ipc_checks, handler_whose_caller_died_serves_the_next_in_line_on_its_time)
+{
+	struct ec *second = fake_ec(client_pd, "second", false, 0, EVT_BASE);
+	struct sc *second_sc = fake_sc(second, 1, 10000);
+	fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert(handler->running, "the handler should be in user mode on the call");
+	/* The caller dies while the handler works for it; a second call waits in line. */
+	klock_acquire();
+	ec_kill(client, "test");
+	klock_release();
+	second->utcb->untyped = 1;
+	second->utcb->mr[0] = 0x5ec0;
+	fake_syscall(second, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(handler->waiters, second);
+	/* The reply has nobody to go to: the handler goes straight on with the second call. */
+	struct fake_exit x = reply_wait();
+	cr_expect_eq(fake_exit_ec(x), handler, "nobody runs the call of the second caller");
+	cr_expect_eq(handler->caller, second);
+	cr_expect_eq(handler->utcb->mr[0], 0x5ec0);
+	cr_expect_eq(sched_runner(second_sc), handler);
+	cr_expect(second_sc->queued, "the second caller's SC was taken off the run queue");
+}
+
 Test(kcore_ipc_checks, queued_call_keeps_its_portal_entry_when_the_portal_goes)
 {
 	struct ec *second = fake_ec(client_pd, "second", false, 0, EVT_BASE);
