@@ -3,11 +3,12 @@
 #ifndef KERNEL_EC_H
 #define KERNEL_EC_H
 
+#include <vireo/syscall.h>
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "kobj.h"
 #include "types.h"
-#include "x86/regs.h"
 
 struct ec;
 struct pd;
@@ -20,6 +21,11 @@ enum ec_state {
 	EC_CALLING, /* waiting for a reply (its SC runs the callee) */
 	EC_WAITING, /* local EC waiting for a call; or blocked on a semaphore / busy portal */
 	EC_DEAD,    /* exited or killed; freed when the last reference goes */
+};
+
+/* What a call needs of its portal, taken when the call is made. */
+struct ipc_entry {
+	uint64_t ip, mtd, id;
 };
 
 /* How a blocked EC continues (seed 001: continuations instead of kernel stacks). */
@@ -41,20 +47,37 @@ struct ec {
 	bool local;
 	enum ec_state state;
 	ec_cont_fn cont;
-	struct sc *sc;	       /* own SC (global ECs, once bound) */
-	struct ec *caller;     /* local EC: whom it serves; or exception IPC: the faulting EC */
-	struct ec *callee;     /* calling EC: who runs on its SC for it */
-	struct portal *portal; /* the portal of the call being served */
+	struct sc *sc;	      /* own SC (global ECs, once bound) */
+	struct ec *caller;    /* local EC: whom it serves; or exception IPC: the faulting EC */
+	struct ec *callee;    /* calling EC: who runs on its SC for it */
+	struct ec *queued_on; /* calling EC: the busy handler it waits for in line */
+	struct ipc_entry
+		entry;	       /* ... and what the call needs of the portal (it may go meanwhile) */
 	bool exc_call;	       /* the call being served is an exception IPC */
 	struct ec *wait_next;  /* link in a semaphore's or busy handler's queue */
 	struct sm *wait_sm;    /* semaphore it is blocked on */
 	struct ec *waiters;    /* local EC: callers queued while it is busy */
+	uint64_t fault_addr;   /* CR2 of its last page fault, taken at fault time */
 	uint64_t timeout_tick; /* 0: no timeout */
 	struct ec *timeout_next;
 	bool running; /* some CPU is in user mode on it (freed only after it leaves) */
 	bool recall;
 	char name[16];
 };
+
+/*
+ * Where user mode may be entered: a RIP below USER_END (IRETQ and SYSRET raise #GP in ring 0 for a
+ * non-canonical one), an RSP at most USER_END (a stack may end at the top of user space).
+ */
+_Static_assert(USER_END == VIREO_USER_END, "the ABI's end of user space is the kernel's");
+static inline bool ec_user_ip_valid(uint64_t ip)
+{
+	return ip < USER_END;
+}
+static inline bool ec_user_sp_valid(uint64_t sp)
+{
+	return sp <= USER_END;
+}
 
 status_t ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, uint64_t utcb_va,
 		   uint64_t evt_base, uint64_t arg, unsigned cpu, bool local, struct ec **out);

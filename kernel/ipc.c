@@ -11,18 +11,17 @@
 #include <vireo/syscall.h>
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
+#include "klock.h"
 #include "kstring.h"
+#include "msg.h"
 #include "obj.h"
 #include "pd.h"
 #include "portal.h"
 #include "sc.h"
 #include "sched.h"
-#include "x86/cpu.h"
-#include "x86/percpu.h"
-
-#define TYPED_MAX (VIREO_UTCB_WORDS / 2)
 
 /* Does [base, base + 2^order) lie in the receive window `win` of that space? */
 static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
@@ -35,17 +34,17 @@ static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
 }
 
 /*
- * Delegate the typed items of `from`'s message into `to_pd`. `window` NULL means "anywhere" (a
- * pager's reply to a page fault maps into the faulting space directly). A bad item stops the
- * transfer and is reported to the sender; untyped words are copied regardless.
+ * Delegate the typed items of `from`'s decoded message `m` into `to_pd`. `window` NULL means
+ * "anywhere" (a pager's reply to a page fault maps into the faulting space directly). A bad item
+ * stops the transfer and is reported to the sender; untyped words are copied regardless.
  */
-static status_t transfer_items(struct ec *from, struct pd *to_pd, const uint64_t *window)
+static status_t transfer_items(struct ec *from, struct msg_hdr m, struct pd *to_pd,
+			       const uint64_t *window)
 {
-	const struct vireo_utcb *u = from->utcb;
-	unsigned n = MIN(u->typed, TYPED_MAX - u->untyped / 2);
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t crd = u->mr[VIREO_UTCB_WORDS - 2 - 2 * i];
-		uint64_t hot = u->mr[VIREO_UTCB_WORDS - 1 - 2 * i];
+	const volatile uint64_t *mr = from->utcb->mr;
+	for (unsigned i = 0; i < m.typed; i++) {
+		uint64_t crd = mr[msg_item_crd(i)];
+		uint64_t hot = mr[msg_item_hot(i)];
 		unsigned sp = vireo_crd_space(crd);
 		uint64_t dst = hot >> 12;
 		if (window && !in_window(window[sp & 3], sp, dst, vireo_crd_order(crd))) {
@@ -59,11 +58,10 @@ static status_t transfer_items(struct ec *from, struct pd *to_pd, const uint64_t
 	return VIREO_OK;
 }
 
-static void copy_untyped(struct ec *from, struct ec *to)
+static void copy_untyped(struct ec *from, struct msg_hdr m, struct ec *to)
 {
-	unsigned n = MIN(from->utcb->untyped, VIREO_UTCB_WORDS);
-	memcpy(to->utcb->mr, from->utcb->mr, n * sizeof(uint64_t));
-	to->utcb->untyped = (uint16_t)n;
+	memcpy(to->utcb->mr, from->utcb->mr, m.untyped * sizeof(uint64_t));
+	to->utcb->untyped = (uint16_t)m.untyped;
 	to->utcb->typed = 0;
 }
 
@@ -119,28 +117,41 @@ void ipc_exc_to_regs(const struct vireo_exc_state *x, struct regs *r, uint64_t m
 		r->rsp = x->rsp;
 	}
 	if (mtd & MTD_RIP) {
-		r->rip =
-			x->rip; /* a non-canonical RIP faults in user mode on return: only the EC suffers */
+		r->rip = x->rip; /* callers check it first: ipc_exc_state_valid */
 	}
 	if (mtd & MTD_RFLAGS) {
 		r->rflags = (x->rflags & RFLAGS_USER_MASK) | 0x202;
 	}
 }
 
-/* Start `h` on the call from `c` through `pt`. The caller is CALLING from here on. */
-static void begin_call(struct ec *c, struct ec *h, struct portal *pt, bool exc)
+bool ipc_exc_state_valid(const struct vireo_exc_state *x, uint64_t mtd)
 {
+	/* IRETQ and SYSRET fault in ring 0, not in user mode, on a non-canonical RIP. */
+	if ((mtd & MTD_RIP) && !ec_user_ip_valid(x->rip)) {
+		return false;
+	}
+	return !(mtd & MTD_RSP) || ec_user_sp_valid(x->rsp);
+}
+
+/* Start `h` on the call from `c` through portal entry `pt`. The caller is CALLING from here on. */
+static void begin_call(struct ec *c, struct ec *h, const struct ipc_entry *pt, bool exc)
+{
+	CHECK(klock_held());
+	CHECK(h->local && h->state == EC_WAITING && !h->caller);
+	CHECK((c->state == EC_READY || c->state == EC_WAITING) && !c->callee && c != h);
+	CHECK(!c->queued_on);
 	h->caller = c;
-	h->portal = pt;
 	h->exc_call = exc;
 	c->exc_call = exc; /* if the handler dies, a faulting caller cannot simply go on */
 	c->callee = h;
 	c->state = EC_CALLING;
 	if (exc) {
-		regs_to_utcb(&c->regs, h->utcb, pt->mtd, c->regs.vector == 14 ? read_cr2() : 0);
+		/* The fault address was taken when the fault happened: the call may start much later,
+		 * on another CPU, after other faults. */
+		regs_to_utcb(&c->regs, h->utcb, pt->mtd, c->regs.vector == 14 ? c->fault_addr : 0);
 		h->utcb->untyped = h->utcb->typed = 0;
 	} else {
-		copy_untyped(c, h);
+		copy_untyped(c, msg_decode(c->utcb), h);
 		h->utcb->mtd = 0; /* tells the handler this is an ordinary call, not an exception */
 	}
 	h->regs.rip = pt->ip;
@@ -154,6 +165,7 @@ static void begin_call(struct ec *c, struct ec *h, struct portal *pt, bool exc)
 /* Run the chain of the current SC after it changed: locally, or on the runner's CPU. */
 static __noreturn void continue_chain(struct ec *runner)
 {
+	CHECK(runner->state == EC_READY);
 	struct sc *sc = sched_chain_sc(runner);
 	if (sc && runner->cpu != this_cpu()->id) {
 		sched_migrate(sc, runner->cpu);
@@ -173,9 +185,11 @@ static bool handler_free(struct ec *h)
 	return h->state == EC_WAITING && !h->caller;
 }
 
-static void queue_caller(struct ec *h, struct ec *c, struct portal *pt)
+static void queue_caller(struct ec *h, struct ec *c, const struct ipc_entry *pt)
 {
-	c->portal = pt;
+	CHECK(c->state == EC_READY && !c->wait_next && !c->callee && !c->queued_on);
+	c->entry = *pt;
+	c->queued_on = h;
 	c->state = EC_WAITING;
 	c->wait_next = NULL;
 	struct ec **pp = &h->waiters;
@@ -187,7 +201,9 @@ static void queue_caller(struct ec *h, struct ec *c, struct portal *pt)
 
 static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 {
+	CHECK(klock_held());
 	struct ec *h = pt->ec;
+	struct ipc_entry entry = { .ip = pt->ip, .mtd = pt->mtd, .id = pt->id };
 	if (!h || h->state == EC_DEAD) {
 		c->regs.rax = VIREO_ABORTED;
 		c->cont(c);
@@ -195,10 +211,10 @@ static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 	if (!handler_free(h)) {
 		/* Busy: wait in line; the handler takes us when it replies to its current caller. */
 		c->exc_call = exc;
-		queue_caller(h, c, pt);
+		queue_caller(h, c, &entry);
 		sched_block(c);
 	}
-	begin_call(c, h, pt, exc);
+	begin_call(c, h, &entry, exc);
 	continue_chain(h);
 }
 
@@ -208,22 +224,43 @@ void ipc_call(struct ec *caller, struct portal *pt)
 	do_call(caller, pt, false);
 }
 
-/* Finish the call `h` serves: results into the caller, who continues. */
+/*
+ * Apply an exception reply to the faulting EC `c`: the handler's UTCB is read once (another thread
+ * may rewrite it meanwhile) and checked before anything changes. False: the state cannot be
+ * resumed (RIP outside user space, a non-canonical RSP); the caller kills `c`.
+ */
+static bool exc_reply(struct ec *h, struct msg_hdr m, struct ec *c)
+{
+	struct vireo_exc_state x;
+	uint64_t mtd = *(const volatile uint64_t *)&h->utcb->mtd;
+	memcpy(&x, &h->utcb->exc, sizeof(x));
+	__asm__ volatile("" ::: "memory"); /* decide and act on the copy only */
+	if (!ipc_exc_state_valid(&x, mtd)) {
+		return false;
+	}
+	ipc_exc_to_regs(&x, &c->regs, mtd);
+	/* A pager's typed items map straight into the faulting PD. */
+	transfer_items(h, m, c->pd, NULL);
+	return true;
+}
+
+/* Finish the call `h` serves: results into the caller, who continues unless the reply killed it. */
 static struct ec *finish_call(struct ec *h)
 {
 	struct ec *c = h->caller;
+	CHECK(c->state == EC_CALLING && c->callee == h);
+	struct msg_hdr m = msg_decode(h->utcb);
 	h->caller = NULL;
-	h->portal = NULL;
 	c->callee = NULL;
 	c->exc_call = false;
 	c->state = EC_READY;
 	if (h->exc_call) {
-		ipc_exc_to_regs(&h->utcb->exc, &c->regs, h->utcb->mtd);
-		/* A pager's typed items map straight into the faulting PD. */
-		transfer_items(h, c->pd, NULL);
+		if (!exc_reply(h, m, c)) {
+			ec_kill(c, "exception reply with a RIP or RSP outside user space");
+		}
 	} else {
-		copy_untyped(h, c);
-		c->regs.rax = transfer_items(h, c->pd, c->utcb->rcv_window);
+		copy_untyped(h, m, c);
+		c->regs.rax = transfer_items(h, m, c->pd, c->utcb->rcv_window);
 	}
 	h->exc_call = false;
 	return c;
@@ -234,9 +271,11 @@ static struct ec *next_waiter(struct ec *h)
 {
 	struct ec *w = h->waiters;
 	if (w) {
+		CHECK(w->state == EC_WAITING && w->queued_on == h);
 		h->waiters = w->wait_next;
 		w->wait_next = NULL;
-		begin_call(w, h, w->portal, w->exc_call);
+		w->queued_on = NULL;
+		begin_call(w, h, &w->entry, w->exc_call);
 		sched_wake(h);
 	}
 	return w;
@@ -244,18 +283,26 @@ static struct ec *next_waiter(struct ec *h)
 
 void ipc_reply_wait(struct ec *h)
 {
+	CHECK(klock_held());
+	CHECK(h->local && h->state == EC_READY);
 	h->regs.rax = VIREO_OK;
 	struct ec *c = h->caller ? finish_call(h) : NULL;
 	h->state = EC_WAITING;
-	next_waiter(h);
-	if (!c) {
-		sched_block(h);
+	struct ec *w = next_waiter(h);
+	if (c && c->state == EC_READY) {
+		continue_chain(c);
 	}
-	continue_chain(c);
+	/* Nobody to return to (no caller, or the reply killed it): serve the next caller on its
+	 * time, or wait for one. */
+	if (w) {
+		continue_chain(h);
+	}
+	sched_block(h);
 }
 
 void ipc_exception(struct ec *ec)
 {
+	CHECK(klock_held());
 	uint64_t sel = ec->evt_base + ec->regs.vector;
 	struct portal *pt = (struct portal *)pd_lookup_obj(ec->pd, sel, OBJ_PT, RIGHT_PT_CALL);
 	if (ec->regs.vector >= EVT_COUNT || !pt || !pt->ec || pt->ec->state == EC_DEAD ||
@@ -267,6 +314,7 @@ void ipc_exception(struct ec *ec)
 
 static void abort_caller(struct ec *c)
 {
+	CHECK(c->state == EC_CALLING || c->state == EC_WAITING);
 	c->callee = NULL;
 	c->state = EC_READY;
 	c->regs.rax = VIREO_ABORTED;
@@ -279,12 +327,30 @@ static void abort_caller(struct ec *c)
 	sched_wake(c);
 }
 
+/* `c` dies while it waits in line for a busy handler: it leaves the line. */
+static void unqueue_caller(struct ec *c)
+{
+	struct ec **pp = &c->queued_on->waiters;
+	while (*pp && *pp != c) {
+		pp = &(*pp)->wait_next;
+	}
+	CHECK(*pp == c);
+	*pp = c->wait_next;
+	c->wait_next = NULL;
+	c->queued_on = NULL;
+}
+
 void ipc_abort_ec(struct ec *ec)
 {
+	CHECK(klock_held());
+	if (ec->queued_on) {
+		unqueue_caller(ec);
+	}
 	while (ec->waiters) {
 		struct ec *w = ec->waiters;
 		ec->waiters = w->wait_next;
 		w->wait_next = NULL;
+		w->queued_on = NULL;
 		abort_caller(w);
 	}
 	if (ec->caller) {
@@ -296,8 +362,8 @@ void ipc_abort_ec(struct ec *ec)
 		/* The handler's work is abandoned: unless it is in user mode right now, its next call
 		 * restarts it at the portal's entry. */
 		struct ec *h = ec->callee;
+		CHECK(h->caller == ec);
 		h->caller = NULL;
-		h->portal = NULL;
 		if (!h->running) {
 			h->state = EC_WAITING;
 		}

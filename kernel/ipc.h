@@ -5,8 +5,8 @@
 
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "types.h"
-#include "x86/regs.h"
 
 struct ec;
 struct portal;
@@ -21,6 +21,9 @@ void ipc_exception(struct ec *ec);
  * back keeps what user mode may not set (RFLAGS: IF on, IOPL 0, no VM). */
 void ipc_regs_to_exc(const struct regs *r, struct vireo_exc_state *x, uint64_t mtd, uint64_t cr2);
 void ipc_exc_to_regs(const struct vireo_exc_state *x, struct regs *r, uint64_t mtd);
+/* May the groups `mtd` selects from `x` be written into a user frame (RIP and RSP in user
+ * space)? Checked before ipc_exc_to_regs: IRETQ to a non-canonical RIP faults in ring 0. */
+bool ipc_exc_state_valid(const struct vireo_exc_state *x, uint64_t mtd);
 /* `ec` dies: whoever waits for it (its caller, queued callers) gets VIREO_ABORTED. */
 void ipc_abort_ec(struct ec *ec);
 

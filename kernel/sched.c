@@ -7,6 +7,7 @@
  */
 #include "sched.h"
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "klock.h"
@@ -14,10 +15,6 @@
 #include "runq.h"
 #include "sc.h"
 #include "sm.h"
-#include "x86/cpu.h"
-#include "x86/idt.h"
-#include "x86/lapic.h"
-#include "x86/percpu.h"
 
 struct cpu_sched {
 	struct runq rq;
@@ -41,12 +38,13 @@ struct ec *sched_runner(struct sc *sc)
 static void kick(unsigned cpu)
 {
 	if (cpu != this_cpu()->id) {
-		lapic_send_ipi(percpu_area[cpu].apic_id, VEC_IPI_RESCHED);
+		arch_kick(cpu);
 	}
 }
 
 void sched_enqueue(struct sc *sc)
 {
+	CHECK(klock_held());
 	struct cpu_sched *q = &scheds[sc->cpu];
 	if (!runq_enqueue(&q->rq, sc)) {
 		return;
@@ -59,6 +57,7 @@ void sched_enqueue(struct sc *sc)
 
 void sched_dequeue(struct sc *sc)
 {
+	CHECK(klock_held());
 	struct cpu_sched *q = &scheds[sc->cpu];
 	if (!runq_dequeue(&q->rq, sc)) {
 		return;
@@ -102,6 +101,7 @@ void sched_wake(struct ec *ec)
 
 void sched_block(struct ec *ec)
 {
+	CHECK(klock_held());
 	struct sc *sc = sched_chain_sc(ec);
 	if (sc) {
 		sched_dequeue(sc);
@@ -116,6 +116,7 @@ uint64_t sched_now(void)
 
 void sched_timeout_add(struct ec *ec, uint64_t ticks)
 {
+	CHECK(klock_held() && !ec->timeout_tick);
 	ec->timeout_tick = sched_now() + (ticks ? ticks : 1);
 	ec->timeout_next = timeouts;
 	timeouts = ec;
@@ -172,6 +173,7 @@ void sched_tick(void)
 void sched_schedule(void)
 {
 	struct cpu_sched *q = &scheds[this_cpu()->id];
+	CHECK(klock_held());
 	ec_reap();
 	/* Round robin: a spent SC goes to the back of its priority with a fresh quantum. `current`
 	 * and `resched` are both rewritten just below, so rotating needs no kick or bookkeeping. */
@@ -207,8 +209,7 @@ void sched_idle(void)
 			sched_schedule();
 		}
 		klock_release();
-		/* STI takes effect after HLT starts, so no wake-up is lost between check and halt. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		arch_idle_wait(); /* no wake-up is lost between the check and the halt */
 		klock_acquire();
 	}
 }

@@ -4,13 +4,15 @@
 
 #include <vireo/syscall.h>
 
+#include "arch.h"
+#include "assert.h"
 #include "ec.h"
 #include "irq.h"
+#include "klock.h"
 #include "obj.h"
 #include "pd.h"
 #include "sched.h"
 #include "slab.h"
-#include "x86/lapic.h"
 
 static struct slab_cache sm_cache;
 
@@ -50,6 +52,7 @@ static struct ec *pop_waiter(struct sm *sm)
 
 static void wake(struct ec *ec, status_t st)
 {
+	CHECK(ec->state == EC_WAITING && !ec->wait_sm);
 	ec->regs.rax = st;
 	ec->state = EC_READY;
 	sched_wake(ec);
@@ -57,6 +60,7 @@ static void wake(struct ec *ec, status_t st)
 
 void sm_up(struct sm *sm)
 {
+	CHECK(klock_held());
 	struct ec *ec = pop_waiter(sm);
 	if (ec) {
 		wake(ec, VIREO_OK);
@@ -67,6 +71,8 @@ void sm_up(struct sm *sm)
 
 status_t sm_down(struct sm *sm, struct ec *ec, uint64_t timeout_us)
 {
+	CHECK(klock_held());
+	CHECK(ec->state == EC_READY && !ec->wait_sm && !ec->wait_next);
 	if (sm->count) {
 		sm->count--;
 		return VIREO_OK;

@@ -2,6 +2,7 @@
 /* System call dispatch: a table of small handlers indexed by the number in RAX (docs/ABI.md). */
 #include <vireo/syscall.h>
 
+#include "arch.h"
 #include "ec.h"
 #include "fpu.h"
 #include "frame.h"
@@ -18,18 +19,28 @@
 #include "sm.h"
 #include "vcpu.h"
 #include "virt.h"
-#include "x86/idt.h"
-#include "x86/lapic.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
 
 typedef status_t (*syscall_fn)(struct ec *ec, struct regs *r);
 
-#define ARG0(r) ((r)->rdi)
-#define ARG1(r) ((r)->rsi)
-#define ARG2(r) ((r)->rdx)
-#define ARG3(r) ((r)->r10)
-#define ARG4(r) ((r)->r8)
+/*
+ * Decode, then act: each system call first decodes its argument registers (RDI, RSI, RDX, R10,
+ * R8 in docs/ABI.md order) into a struct of named, looked-up and checked arguments, and only then
+ * changes anything. Every refusal goes through REFUSE with its reason, which the dispatcher prints
+ * under the `debug` command-line word.
+ */
+static const char *refusal[MAX_CPUS];
+
+static status_t refuse(status_t st, const char *why)
+{
+	refusal[this_cpu()->id] = why;
+	return st;
+}
+#define REFUSE(st, why) refuse((st), (why))
+/* The status of an object operation: a refusal is traced with `why`. */
+static status_t outcome(status_t st, const char *why)
+{
+	return st == VIREO_OK ? st : refuse(st, why);
+}
 
 static struct pd *lookup_pd(struct ec *ec, uint64_t sel, unsigned rights)
 {
@@ -54,23 +65,57 @@ static status_t publish(struct ec *ec, uint64_t sel, struct kobj *o)
 	o->refs++; /* hold it across the install */
 	status_t st = pd_install_obj(ec->pd, sel, o, RIGHTS_ALL);
 	obj_put(o);
-	return st;
+	return outcome(st, "publish: cannot install the new capability");
+}
+
+/* The two arguments every create call starts with: destination selector and charged PD. */
+static status_t decode_create(struct ec *ec, const struct regs *r, uint64_t *dst, struct pd **pd)
+{
+	*dst = r->rdi;
+	*pd = lookup_pd(ec, r->rsi, RIGHT_PD_CREATE);
+	if (!*pd) {
+		return REFUSE(VIREO_BAD_CAP, "create: pd is not a PD capability with CREATE");
+	}
+	if (!free_selector(ec, *dst)) {
+		return REFUSE(VIREO_BAD_CAP, "create: dst selector out of range or in use");
+	}
+	return VIREO_OK;
+}
+
+/* ---------------------------------------------------------------- debug_write */
+
+struct sys_debug_write {
+	uint64_t buf, len;
+};
+
+static status_t decode_debug_write(const struct regs *r, struct sys_debug_write *a)
+{
+	a->buf = r->rdi;
+	a->len = r->rsi;
+	if (a->len > VIREO_DEBUG_WRITE_MAX) {
+		return REFUSE(VIREO_BAD_PAR, "debug_write: length over VIREO_DEBUG_WRITE_MAX");
+	}
+	return VIREO_OK;
 }
 
 static status_t sys_debug_write(struct ec *ec, struct regs *r)
 {
 	static char buf[MAX_CPUS][VIREO_DEBUG_WRITE_MAX];
-	uint64_t len = ARG1(r);
-	if (len > VIREO_DEBUG_WRITE_MAX) {
-		return VIREO_BAD_PAR;
+	struct sys_debug_write a;
+	status_t st = decode_debug_write(r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
 	char *kbuf = buf[this_cpu()->id];
-	status_t st = pd_copy_from_user(ec->pd, kbuf, ARG0(r), len);
-	if (st == VIREO_OK) {
-		console_write(kbuf, len);
+	st = pd_copy_from_user(ec->pd, kbuf, a.buf, a.len);
+	if (st != VIREO_OK) {
+		return REFUSE(st, "debug_write: buffer not readable");
 	}
-	return st;
+	console_write(kbuf, a.len);
+	return VIREO_OK;
 }
+
+/* ---------------------------------------------------------------- EC exit, call, reply */
 
 static status_t sys_ec_exit(struct ec *ec, struct regs *r)
 {
@@ -81,9 +126,9 @@ static status_t sys_ec_exit(struct ec *ec, struct regs *r)
 
 static status_t sys_call(struct ec *ec, struct regs *r)
 {
-	struct portal *pt = (struct portal *)pd_lookup_obj(ec->pd, ARG0(r), OBJ_PT, RIGHT_PT_CALL);
+	struct portal *pt = (struct portal *)pd_lookup_obj(ec->pd, r->rdi, OBJ_PT, RIGHT_PT_CALL);
 	if (!pt) {
-		return VIREO_BAD_CAP;
+		return REFUSE(VIREO_BAD_CAP, "call: pt is not a portal capability with CALL");
 	}
 	ipc_call(ec, pt);
 }
@@ -92,209 +137,430 @@ static status_t sys_reply_wait(struct ec *ec, struct regs *r)
 {
 	(void)r;
 	if (!ec->local) {
-		return VIREO_BAD_CAP;
+		return REFUSE(VIREO_BAD_CAP, "reply_wait: caller is not a local EC");
 	}
 	ipc_reply_wait(ec);
 }
 
+/* ---------------------------------------------------------------- create_pd */
+
+struct sys_create_pd {
+	uint64_t dst;
+	struct pd *pd;
+	uint64_t quota;
+	bool vm;
+};
+
+static status_t decode_create_pd(struct ec *ec, const struct regs *r, struct sys_create_pd *a)
+{
+	status_t st = decode_create(ec, r, &a->dst, &a->pd);
+	if (st != VIREO_OK) {
+		return st;
+	}
+	a->quota = r->rdx;
+	if (r->r10 & ~(uint64_t)VIREO_PD_VM) {
+		return REFUSE(VIREO_BAD_PAR, "create_pd: unknown flags");
+	}
+	a->vm = r->r10 & VIREO_PD_VM;
+	if (a->vm && !virt) {
+		return REFUSE(VIREO_BAD_FTR, "create_pd: VM without hardware virtualization");
+	}
+	return VIREO_OK;
+}
+
 static status_t sys_create_pd(struct ec *ec, struct regs *r)
 {
-	struct pd *parent = lookup_pd(ec, ARG1(r), RIGHT_PD_CREATE);
+	struct sys_create_pd a;
 	struct pd *pd;
-	if (!parent) {
-		return VIREO_BAD_CAP;
+	status_t st = decode_create_pd(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	if (!free_selector(ec, ARG0(r))) {
-		return VIREO_BAD_CAP;
+	st = a.vm ? pd_create_vm(a.pd, a.quota, virt->gpt_format, &pd)
+		  : pd_create(a.pd, a.quota, "pd", &pd);
+	return st == VIREO_OK ? publish(ec, a.dst, &pd->obj) : outcome(st, "create_pd: quota");
+}
+
+/* ---------------------------------------------------------------- create_ec */
+
+struct sys_create_ec {
+	uint64_t dst;
+	struct pd *pd;
+	struct vireo_ec_create p; /* copied from the caller once */
+	bool local, vcpu;
+};
+
+static status_t decode_create_ec(struct ec *ec, const struct regs *r, struct sys_create_ec *a)
+{
+	status_t st = decode_create(ec, r, &a->dst, &a->pd);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	if (ARG3(r) & ~(uint64_t)VIREO_PD_VM) {
-		return VIREO_BAD_PAR;
+	if (pd_copy_from_user(ec->pd, &a->p, r->rdx, sizeof(a->p)) != VIREO_OK) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: argument block not readable");
 	}
-	bool vm = ARG3(r) & VIREO_PD_VM;
-	if (vm && !virt) {
-		return VIREO_BAD_FTR;
+	a->local = a->p.flags & VIREO_EC_LOCAL;
+	a->vcpu = a->p.flags & VIREO_EC_VCPU;
+	if (a->p.flags & ~(VIREO_EC_LOCAL | VIREO_EC_VCPU)) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: unknown flags");
 	}
-	status_t st = vm ? pd_create_vm(parent, ARG2(r), virt->gpt_format, &pd)
-			 : pd_create(parent, ARG2(r), "pd", &pd);
-	return st == VIREO_OK ? publish(ec, ARG0(r), &pd->obj) : st;
+	if (a->vcpu && a->local) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: a vCPU cannot be a local EC");
+	}
+	if (!a->p.utcb || a->p.utcb >= USER_END) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: utcb not in user space");
+	}
+	if (a->pd->vm) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: pd is a VM");
+	}
+	/* A local EC's IP is unused (portals give it); everything else is entered by IRETQ. */
+	if (!a->local && !ec_user_ip_valid(a->p.ip)) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: ip not in user space");
+	}
+	if (!ec_user_sp_valid(a->p.sp)) {
+		return REFUSE(VIREO_BAD_PAR, "create_ec: sp not in user space");
+	}
+	return VIREO_OK;
 }
 
 static status_t sys_create_ec(struct ec *ec, struct regs *r)
 {
-	struct vireo_ec_create a;
-	struct pd *pd = lookup_pd(ec, ARG1(r), RIGHT_PD_CREATE);
+	struct sys_create_ec a;
 	struct ec *nec;
-	if (!pd || !free_selector(ec, ARG0(r))) {
-		return VIREO_BAD_CAP;
-	}
-	status_t st = pd_copy_from_user(ec->pd, &a, ARG2(r), sizeof(a));
+	status_t st = decode_create_ec(ec, r, &a);
 	if (st != VIREO_OK) {
 		return st;
 	}
-	bool vcpu = a.flags & VIREO_EC_VCPU;
-	if ((a.flags & ~(VIREO_EC_LOCAL | VIREO_EC_VCPU)) || !a.utcb || a.utcb >= USER_END ||
-	    pd->vm || (vcpu && (a.flags & VIREO_EC_LOCAL))) {
-		return VIREO_BAD_PAR;
-	}
-
-	st = ec_create(pd, pd->name, a.ip, a.sp, a.utcb, a.evt_base, a.arg, a.cpu,
-		       a.flags & VIREO_EC_LOCAL, &nec);
-	if (st == VIREO_OK && vcpu) {
-		st = vcpu_attach(nec, a.vcpu_state);
+	st = ec_create(a.pd, a.pd->name, a.p.ip, a.p.sp, a.p.utcb, a.p.evt_base, a.p.arg, a.p.cpu,
+		       a.local, &nec);
+	if (st == VIREO_OK && a.vcpu) {
+		st = vcpu_attach(nec, a.p.vcpu_state);
 		if (st != VIREO_OK) {
 			nec->obj.refs = 1;
 			obj_put(&nec->obj); /* nobody has seen it: destroy it again */
-			return st;
+			return outcome(st, "create_ec: cannot attach the vCPU state page");
 		}
 	}
-	return st == VIREO_OK ? publish(ec, ARG0(r), &nec->obj) : st;
+	return st == VIREO_OK ? publish(ec, a.dst, &nec->obj)
+			      : outcome(st, "create_ec: cpu offline, quota or utcb address in use");
+}
+
+/* ---------------------------------------------------------------- create_sc */
+
+struct sys_create_sc {
+	uint64_t dst;
+	struct pd *pd;
+	struct ec *ec;
+	unsigned prio;
+	uint64_t quantum_us;
+};
+
+static status_t decode_create_sc(struct ec *ec, const struct regs *r, struct sys_create_sc *a)
+{
+	status_t st = decode_create(ec, r, &a->dst, &a->pd);
+	if (st != VIREO_OK) {
+		return st;
+	}
+	a->ec = lookup_ec(ec, r->rdx, RIGHT_EC_BIND);
+	if (!a->ec) {
+		return REFUSE(VIREO_BAD_CAP, "create_sc: ec is not an EC capability with BIND");
+	}
+	a->prio = (unsigned)MIN(r->r10, 0xffffull);
+	a->quantum_us = r->r8;
+	return VIREO_OK;
 }
 
 static status_t sys_create_sc(struct ec *ec, struct regs *r)
 {
-	struct pd *pd = lookup_pd(ec, ARG1(r), RIGHT_PD_CREATE);
-	struct ec *target = lookup_ec(ec, ARG2(r), RIGHT_EC_BIND);
+	struct sys_create_sc a;
 	struct sc *sc;
-	if (!pd || !target || !free_selector(ec, ARG0(r))) {
-		return VIREO_BAD_CAP;
+	status_t st = decode_create_sc(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	status_t st = sc_create(target, (unsigned)MIN(ARG3(r), 0xffffull), ARG4(r), &sc);
-	return st == VIREO_OK ? publish(ec, ARG0(r), &sc->obj) : st;
+	st = sc_create(a.ec, a.prio, a.quantum_us, &sc);
+	return st == VIREO_OK
+		       ? publish(ec, a.dst, &sc->obj)
+		       : outcome(st, "create_sc: bad priority or quantum, EC bound or local");
+}
+
+/* ---------------------------------------------------------------- create_pt */
+
+struct sys_create_pt {
+	uint64_t dst;
+	struct pd *pd;
+	struct ec *handler;
+	uint64_t ip, mtd;
+};
+
+static status_t decode_create_pt(struct ec *ec, const struct regs *r, struct sys_create_pt *a)
+{
+	status_t st = decode_create(ec, r, &a->dst, &a->pd);
+	if (st != VIREO_OK) {
+		return st;
+	}
+	a->handler = lookup_ec(ec, r->rdx, RIGHT_EC_BIND);
+	if (!a->handler) {
+		return REFUSE(VIREO_BAD_CAP, "create_pt: ec is not an EC capability with BIND");
+	}
+	a->ip = r->r10;
+	a->mtd = r->r8;
+	/* Every call enters the handler here by IRETQ. */
+	if (!ec_user_ip_valid(a->ip)) {
+		return REFUSE(VIREO_BAD_PAR, "create_pt: ip not in user space");
+	}
+	return VIREO_OK;
 }
 
 static status_t sys_create_pt(struct ec *ec, struct regs *r)
 {
-	struct pd *pd = lookup_pd(ec, ARG1(r), RIGHT_PD_CREATE);
-	struct ec *handler = lookup_ec(ec, ARG2(r), RIGHT_EC_BIND);
+	struct sys_create_pt a;
 	struct portal *pt;
-	if (!pd || !handler || !free_selector(ec, ARG0(r))) {
-		return VIREO_BAD_CAP;
+	status_t st = decode_create_pt(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	status_t st = portal_create(handler, ARG3(r), ARG4(r), &pt);
-	return st == VIREO_OK ? publish(ec, ARG0(r), &pt->obj) : st;
+	st = portal_create(a.handler, a.ip, a.mtd, &pt);
+	return st == VIREO_OK ? publish(ec, a.dst, &pt->obj)
+			      : outcome(st, "create_pt: handler is global, or quota");
 }
+
+/* ---------------------------------------------------------------- create_sm */
+
+struct sys_create_sm {
+	uint64_t dst;
+	struct pd *pd;
+	uint64_t count;
+};
 
 static status_t sys_create_sm(struct ec *ec, struct regs *r)
 {
-	struct pd *pd = lookup_pd(ec, ARG1(r), RIGHT_PD_CREATE);
+	struct sys_create_sm a;
 	struct sm *sm;
-	if (!pd || !free_selector(ec, ARG0(r))) {
-		return VIREO_BAD_CAP;
+	status_t st = decode_create(ec, r, &a.dst, &a.pd);
+	if (st != VIREO_OK) {
+		return st;
 	}
+	a.count = r->rdx;
+	struct pd *pd = a.pd;
 	if (pd_charge(pd, sizeof(struct sm)) != VIREO_OK) {
-		return VIREO_NO_MEM;
+		return REFUSE(VIREO_NO_MEM, "create_sm: over the PD's quota");
 	}
-	status_t st = sm_create(ARG2(r), &sm);
+	st = sm_create(a.count, &sm);
 	if (st != VIREO_OK) {
 		pd_refund(pd, sizeof(struct sm));
-		return st;
+		return outcome(st, "create_sm: out of kernel memory");
 	}
 	sm->charged = pd;
 	obj_get(&pd->obj);
-	return publish(ec, ARG0(r), &sm->obj);
+	return publish(ec, a.dst, &sm->obj);
 }
+
+/* ---------------------------------------------------------------- pt_ctrl, sm_ctrl */
 
 static status_t sys_pt_ctrl(struct ec *ec, struct regs *r)
 {
-	struct portal *pt = (struct portal *)pd_lookup_obj(ec->pd, ARG0(r), OBJ_PT, RIGHT_PT_CTRL);
+	struct portal *pt = (struct portal *)pd_lookup_obj(ec->pd, r->rdi, OBJ_PT, RIGHT_PT_CTRL);
+	uint64_t id = r->rsi;
 	if (!pt) {
-		return VIREO_BAD_CAP;
+		return REFUSE(VIREO_BAD_CAP, "pt_ctrl: pt is not a portal capability with CTRL");
 	}
-	pt->id = ARG1(r);
+	pt->id = id;
+	return VIREO_OK;
+}
+
+struct sys_sm_ctrl {
+	struct sm *sm;
+	bool up;
+	uint64_t timeout_us;
+};
+
+static status_t decode_sm_ctrl(struct ec *ec, const struct regs *r, struct sys_sm_ctrl *a)
+{
+	uint64_t op = r->rsi;
+	if (op > VIREO_SM_DOWN) {
+		return REFUSE(VIREO_BAD_PAR, "sm_ctrl: unknown op");
+	}
+	a->up = op == VIREO_SM_UP;
+	a->timeout_us = r->rdx;
+	a->sm = (struct sm *)pd_lookup_obj(ec->pd, r->rdi, OBJ_SM,
+					   a->up ? RIGHT_SM_UP : RIGHT_SM_DOWN);
+	if (!a->sm) {
+		return REFUSE(VIREO_BAD_CAP, "sm_ctrl: sm is not a semaphore with UP/DOWN");
+	}
 	return VIREO_OK;
 }
 
 static status_t sys_sm_ctrl(struct ec *ec, struct regs *r)
 {
-	uint64_t op = ARG1(r);
-	if (op > VIREO_SM_DOWN) {
-		return VIREO_BAD_PAR;
+	struct sys_sm_ctrl a;
+	status_t st = decode_sm_ctrl(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	struct sm *sm = (struct sm *)pd_lookup_obj(ec->pd, ARG0(r), OBJ_SM,
-						   op == VIREO_SM_UP ? RIGHT_SM_UP : RIGHT_SM_DOWN);
-	if (!sm) {
-		return VIREO_BAD_CAP;
-	}
-	if (op == VIREO_SM_UP) {
-		sm_up(sm);
+	if (a.up) {
+		sm_up(a.sm);
 		return VIREO_OK;
 	}
-	irq_sm_down_hook(sm);
-	return sm_down(sm, ec, ARG2(r));
+	irq_sm_down_hook(a.sm);
+	return outcome(sm_down(a.sm, ec, a.timeout_us), "sm_ctrl: down timed out or aborted");
 }
+
+/* ---------------------------------------------------------------- delegate, revoke, lookup */
 
 static bool crd_valid(uint64_t crd)
 {
 	return vireo_crd_space(crd) != CRD_NULL;
 }
 
+struct sys_delegate {
+	struct pd *dst;
+	uint64_t crd, base;
+	unsigned flags;
+};
+
+static status_t decode_delegate(struct ec *ec, const struct regs *r, struct sys_delegate *a)
+{
+	a->dst = lookup_pd(ec, r->rdi, RIGHT_PD_CTRL);
+	a->crd = r->rsi;
+	a->base = r->rdx;
+	if (!a->dst) {
+		return REFUSE(VIREO_BAD_CAP, "delegate: dst is not a PD capability with CTRL");
+	}
+	if (!crd_valid(a->crd)) {
+		return REFUSE(VIREO_BAD_PAR, "delegate: null CRD");
+	}
+	if (r->r10 & ~(uint64_t)VIREO_DELEGATE_GRANT) {
+		return REFUSE(VIREO_BAD_PAR, "delegate: unknown flags");
+	}
+	a->flags = (unsigned)r->r10;
+	return VIREO_OK;
+}
+
 static status_t sys_delegate(struct ec *ec, struct regs *r)
 {
-	struct pd *dst = lookup_pd(ec, ARG0(r), RIGHT_PD_CTRL);
-	if (!dst) {
-		return VIREO_BAD_CAP;
+	struct sys_delegate a;
+	status_t st = decode_delegate(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	if (!crd_valid(ARG1(r)) || (ARG3(r) & ~(uint64_t)VIREO_DELEGATE_GRANT)) {
-		return VIREO_BAD_PAR;
+	return outcome(pd_delegate(ec->pd, a.dst, a.crd, a.base, a.flags),
+		       "delegate: source not held, destination busy or range invalid");
+}
+
+struct sys_revoke {
+	uint64_t crd;
+	bool self;
+};
+
+static status_t decode_revoke(const struct regs *r, struct sys_revoke *a)
+{
+	a->crd = r->rdi;
+	if (!crd_valid(a->crd)) {
+		return REFUSE(VIREO_BAD_PAR, "revoke: null CRD");
 	}
-	return pd_delegate(ec->pd, dst, ARG1(r), ARG2(r), (unsigned)ARG3(r));
+	if (r->rsi & ~(uint64_t)VIREO_REVOKE_SELF) {
+		return REFUSE(VIREO_BAD_PAR, "revoke: unknown flags");
+	}
+	a->self = r->rsi & VIREO_REVOKE_SELF;
+	return VIREO_OK;
 }
 
 static status_t sys_revoke(struct ec *ec, struct regs *r)
 {
-	if (!crd_valid(ARG0(r)) || (ARG1(r) & ~(uint64_t)VIREO_REVOKE_SELF)) {
-		return VIREO_BAD_PAR;
+	struct sys_revoke a;
+	status_t st = decode_revoke(r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	return pd_revoke(ec->pd, ARG0(r), ARG1(r) & VIREO_REVOKE_SELF);
+	return outcome(pd_revoke(ec->pd, a.crd, a.self), "revoke: no memory to split a mapping");
 }
 
 static status_t sys_lookup(struct ec *ec, struct regs *r)
 {
-	uint64_t crd = ARG0(r);
+	uint64_t crd = r->rdi;
 	struct mdb_space *s = vireo_crd_space(crd) == CRD_MEM	? &ec->pd->mem
 			      : vireo_crd_space(crd) == CRD_IO	? &ec->pd->io
 			      : vireo_crd_space(crd) == CRD_OBJ ? &ec->pd->objs
 								: NULL;
-	struct mdb_node *n = s ? mdb_lookup(s, vireo_crd_base(crd)) : NULL;
+	if (!s) {
+		r->rdi = r->rsi = 0;
+		return REFUSE(VIREO_BAD_PAR, "lookup: null CRD");
+	}
+	struct mdb_node *n = mdb_lookup(s, vireo_crd_base(crd));
 	r->rdi = n ? vireo_crd(vireo_crd_space(crd), n->base, n->order, n->rights) : 0;
 	r->rsi = n && s == &ec->pd->objs ? ((struct kobj *)(uintptr_t)n->res)->type : 0;
-	return s ? VIREO_OK : VIREO_BAD_PAR;
+	return VIREO_OK;
+}
+
+/* ---------------------------------------------------------------- interrupts, ECs, SCs */
+
+struct sys_assign_gsi {
+	struct sm *sm;
+	unsigned gsi, cpu;
+};
+
+static status_t decode_assign_gsi(struct ec *ec, const struct regs *r, struct sys_assign_gsi *a)
+{
+	a->sm = (struct sm *)pd_lookup_obj(ec->pd, r->rdi, OBJ_SM, RIGHT_SM_DOWN);
+	a->gsi = (unsigned)r->rsi;
+	a->cpu = (unsigned)r->rdx;
+	if (!a->sm) {
+		return REFUSE(VIREO_BAD_CAP, "assign_gsi: sm is not a semaphore with DOWN");
+	}
+	/* Interrupts belong to the roottask, the PD the kernel created; others get SMs from it. */
+	if (ec->pd->quota_parent) {
+		return REFUSE(VIREO_BAD_CAP, "assign_gsi: caller is not the roottask");
+	}
+	return VIREO_OK;
 }
 
 static status_t sys_assign_gsi(struct ec *ec, struct regs *r)
 {
-	struct sm *sm = (struct sm *)pd_lookup_obj(ec->pd, ARG0(r), OBJ_SM, RIGHT_SM_DOWN);
-	if (!sm) {
-		return VIREO_BAD_CAP;
+	struct sys_assign_gsi a;
+	status_t st = decode_assign_gsi(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	/* Interrupts belong to the roottask, the PD the kernel created; others get SMs from it. */
-	if (ec->pd->quota_parent) {
-		return VIREO_BAD_CAP;
+	return outcome(irq_assign_gsi(a.sm, a.gsi, a.cpu),
+		       "assign_gsi: no such GSI or CPU, or bound elsewhere");
+}
+
+struct sys_ec_ctrl {
+	struct ec *ec;
+};
+
+static status_t decode_ec_ctrl(struct ec *ec, const struct regs *r, struct sys_ec_ctrl *a)
+{
+	a->ec = lookup_ec(ec, r->rdi, RIGHT_EC_CTRL);
+	if (!a->ec) {
+		return REFUSE(VIREO_BAD_CAP, "ec_ctrl: ec is not an EC capability with CTRL");
 	}
-	return irq_assign_gsi(sm, (unsigned)ARG1(r), (unsigned)ARG2(r));
+	if (r->rsi != VIREO_EC_RECALL) {
+		return REFUSE(VIREO_BAD_PAR, "ec_ctrl: unknown op");
+	}
+	return VIREO_OK;
 }
 
 static status_t sys_ec_ctrl(struct ec *ec, struct regs *r)
 {
-	struct ec *target = lookup_ec(ec, ARG0(r), RIGHT_EC_CTRL);
-	if (!target) {
-		return VIREO_BAD_CAP;
+	struct sys_ec_ctrl a;
+	status_t st = decode_ec_ctrl(ec, r, &a);
+	if (st != VIREO_OK) {
+		return st;
 	}
-	if (ARG1(r) != VIREO_EC_RECALL) {
-		return VIREO_BAD_PAR;
-	}
-	target->recall = true;
-	if (target->running && target->cpu != this_cpu()->id) {
-		lapic_send_ipi(percpu_area[target->cpu].apic_id, VEC_IPI_RESCHED);
+	a.ec->recall = true;
+	if (a.ec->running && a.ec->cpu != this_cpu()->id) {
+		arch_kick(a.ec->cpu);
 	}
 	return VIREO_OK;
 }
 
 static status_t sys_sc_ctrl(struct ec *ec, struct regs *r)
 {
-	struct sc *sc = (struct sc *)pd_lookup_obj(ec->pd, ARG0(r), OBJ_SC, RIGHT_SC_CTRL);
+	struct sc *sc = (struct sc *)pd_lookup_obj(ec->pd, r->rdi, OBJ_SC, RIGHT_SC_CTRL);
 	if (!sc) {
-		return VIREO_BAD_CAP;
+		return REFUSE(VIREO_BAD_CAP, "sc_ctrl: sc is not an SC capability with CTRL");
 	}
 	r->rdi = sc->consumed * (1000000 / TIMER_HZ);
 	return VIREO_OK;
@@ -302,6 +568,7 @@ static status_t sys_sc_ctrl(struct ec *ec, struct regs *r)
 
 static status_t sys_kstat(struct ec *ec, struct regs *r)
 {
+	uint64_t out = r->rdi;
 	struct vireo_kstat k = {
 		.free_pages = frame_free_pages(),
 		.pds = obj_live[OBJ_PD],
@@ -312,28 +579,37 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 		.mdb_nodes = (uint32_t)mdb_node_count(),
 		.fpu_switches = fpu_switches(),
 	};
-	return pd_copy_to_user(ec->pd, ARG0(r), &k, sizeof(k));
+	return outcome(pd_copy_to_user(ec->pd, out, &k, sizeof(k)), "kstat: buffer not writable");
 }
+
+/* ---------------------------------------------------------------- vCPUs */
 
 static status_t sys_vcpu_resume(struct ec *ec, struct regs *r)
 {
-	struct pd *pd = lookup_pd(ec, ARG0(r), RIGHT_PD_CTRL);
-	if (!pd || !ec->vcpu) {
-		return VIREO_BAD_CAP;
+	struct pd *pd = lookup_pd(ec, r->rdi, RIGHT_PD_CTRL);
+	if (!pd) {
+		return REFUSE(VIREO_BAD_CAP, "vcpu_resume: pd is not a PD capability with CTRL");
+	}
+	if (!ec->vcpu) {
+		return REFUSE(VIREO_BAD_CAP, "vcpu_resume: caller is not a vCPU");
 	}
 	if (!pd->vm) {
-		vcpu_pv_resume(ec, pd);
+		return REFUSE(vcpu_pv_resume(ec, pd),
+			      "vcpu_resume: task RIP/RSP or entry point outside user space");
 	}
 	if (!virt) {
-		return VIREO_BAD_FTR;
+		return REFUSE(VIREO_BAD_FTR, "vcpu_resume: no hardware virtualization");
 	}
 	vcpu_resume(ec, pd);
 }
 
 static status_t sys_vcpu_irq(struct ec *ec, struct regs *r)
 {
-	struct ec *target = lookup_ec(ec, ARG0(r), RIGHT_EC_CTRL);
-	return target ? vcpu_pv_irq(target) : VIREO_BAD_CAP;
+	struct ec *target = lookup_ec(ec, r->rdi, RIGHT_EC_CTRL);
+	if (!target) {
+		return REFUSE(VIREO_BAD_CAP, "vcpu_irq: ec is not an EC capability with CTRL");
+	}
+	return outcome(vcpu_pv_irq(target), "vcpu_irq: ec is not a vCPU");
 }
 
 static const syscall_fn syscall_table[SYS_COUNT] = {
@@ -359,6 +635,46 @@ static const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_VCPU_IRQ] = sys_vcpu_irq,
 };
 
+static const char *const status_name[VIREO_STATUS_COUNT] = {
+	[VIREO_OK] = "OK",	     [VIREO_TIMEOUT] = "TIMEOUT", [VIREO_ABORTED] = "ABORTED",
+	[VIREO_BAD_SYS] = "BAD_SYS", [VIREO_BAD_CAP] = "BAD_CAP", [VIREO_BAD_PAR] = "BAD_PAR",
+	[VIREO_BAD_FTR] = "BAD_FTR", [VIREO_BAD_CPU] = "BAD_CPU", [VIREO_BAD_DEV] = "BAD_DEV",
+	[VIREO_NO_MEM] = "NO_MEM",   [VIREO_BUSY] = "BUSY",
+};
+
+static const char *const syscall_name[SYS_COUNT] = {
+	[SYS_DEBUG_WRITE] = "debug_write",
+	[SYS_EC_EXIT] = "ec_exit",
+	[SYS_CALL] = "call",
+	[SYS_REPLY_WAIT] = "reply_wait",
+	[SYS_CREATE_PD] = "create_pd",
+	[SYS_CREATE_EC] = "create_ec",
+	[SYS_CREATE_SC] = "create_sc",
+	[SYS_CREATE_PT] = "create_pt",
+	[SYS_CREATE_SM] = "create_sm",
+	[SYS_PT_CTRL] = "pt_ctrl",
+	[SYS_SM_CTRL] = "sm_ctrl",
+	[SYS_DELEGATE] = "delegate",
+	[SYS_REVOKE] = "revoke",
+	[SYS_LOOKUP] = "lookup",
+	[SYS_ASSIGN_GSI] = "assign_gsi",
+	[SYS_EC_CTRL] = "ec_ctrl",
+	[SYS_SC_CTRL] = "sc_ctrl",
+	[SYS_KSTAT] = "kstat",
+	[SYS_VCPU_RESUME] = "vcpu_resume",
+	[SYS_VCPU_IRQ] = "vcpu_irq",
+};
+
+/* Under `debug`: which EC was refused what, and why. */
+static void trace_refusal(struct ec *ec, uint64_t nr, status_t st)
+{
+	const char *why = refusal[this_cpu()->id];
+	pr_debug("vireo: %s: %s (%lu) refused, %s: %s\n", ec->name,
+		 nr < SYS_COUNT ? syscall_name[nr] : "syscall", nr,
+		 (unsigned)st < VIREO_STATUS_COUNT ? status_name[st] : "?",
+		 why ? why : "(no reason recorded)");
+}
+
 void syscall_dispatch(struct regs *r)
 {
 	klock_acquire();
@@ -373,12 +689,18 @@ void syscall_dispatch(struct regs *r)
 	}
 	ec->cont = ec_ret_syscall;
 	uint64_t nr = r->rax;
-	status_t st = VIREO_BAD_SYS;
+	status_t st;
+	refusal[this_cpu()->id] = NULL;
 	if (nr < SYS_COUNT) {
 		st = syscall_table[nr](ec, r);
+	} else {
+		st = REFUSE(VIREO_BAD_SYS, "unknown system call number");
 	}
 	if (ec->obj.type == OBJ_NULL) {
 		sched_schedule(); /* the call destroyed its own EC */
+	}
+	if (st != VIREO_OK) {
+		trace_refusal(ec, nr, st);
 	}
 	r->rax = st;
 	/* The call may have stopped the caller (e.g. it revoked its own EC's last capability). */

@@ -10,6 +10,7 @@
 
 #include <vireo/syscall.h>
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "fpu.h"
@@ -23,10 +24,6 @@
 #include "slab.h"
 #include "virt.h"
 #include "x86/cpu.h"
-#include "x86/idt.h"
-#include "x86/lapic.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
 
 const struct virt_ops *virt;
 static struct slab_cache vcpu_cache;
@@ -193,7 +190,7 @@ static __noreturn void run_loop(struct ec *ec)
 		klock_release();
 		bool handled = virt->run(v, v->vm->pt.root);
 		/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
-		__asm__ volatile("sti; nop; cli" ::: "memory");
+		arch_irq_window();
 		klock_acquire();
 		v->st.exits++;
 		if (!ec_enter_kernel()) {
@@ -243,6 +240,8 @@ static struct vireo_vcpu_pv *pv_of(struct vcpu *v)
 void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
+	/* Read once and check at use: another thread of the VMM may rewrite the page any time. */
+	uint64_t ip = *(volatile uint64_t *)&pv->entry_ip, sp = *(volatile uint64_t *)&pv->entry_sp;
 	ipc_regs_to_exc(&ec->regs, &pv->user, MTD_ALL & ~MTD_QUAL, 0);
 	pv->cause = cause;
 	pv->vector = vector;
@@ -252,13 +251,16 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 	pv->events++;
 	struct pd *task = ec->pv_task;
 	ec->pv_task = NULL;
-	ec->regs = (struct regs){ .rip = pv->entry_ip,
-				  .rsp = pv->entry_sp,
-				  .cs = SEL_UCODE,
-				  .ss = SEL_UDATA,
-				  .rflags = 0x202 };
+	ec->regs = (struct regs){
+		.rip = ip, .rsp = sp, .cs = SEL_UCODE, .ss = SEL_UDATA, .rflags = 0x202
+	};
 	ec->cont = ec_ret_iret;
 	obj_put(&task->obj);
+	if (!ec_user_ip_valid(ip) || !ec_user_sp_valid(sp)) {
+		/* IRETQ to it would fault in ring 0: the vCPU cannot take the event and dies. */
+		ec_kill(ec, "vCPU entry point outside user space");
+		sched_schedule();
+	}
 }
 
 /* An IRQ waits in irq_pending until the vCPU runs its task with vif open. */
@@ -281,21 +283,27 @@ status_t vcpu_pv_irq(struct ec *target)
 	}
 	pv_of(target->vcpu)->irq_pending = 1;
 	if (target->running && target->cpu != this_cpu()->id) {
-		lapic_send_ipi(percpu_area[target->cpu].apic_id, VEC_IPI_RESCHED);
+		arch_kick(target->cpu);
 	}
 	return VIREO_OK;
 }
 
-void vcpu_pv_resume(struct ec *ec, struct pd *task)
+status_t vcpu_pv_resume(struct ec *ec, struct pd *task)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
-	if (pv->user.rip >= USER_END || pv->user.rsp >= USER_END) {
-		ec->regs.rax = VIREO_BAD_PAR;
-		ec_ret_syscall(ec);
+	/* Check and use one copy: other threads of the VMM may rewrite the page meanwhile. (The
+	 * entry point is checked again when an event uses it.) */
+	struct vireo_exc_state user;
+	memcpy(&user, &pv->user, sizeof(user));
+	uint64_t entry_ip = pv->entry_ip, entry_sp = pv->entry_sp;
+	__asm__ volatile("" ::: "memory");
+	if (user.rip >= USER_END || user.rsp >= USER_END || !ec_user_ip_valid(entry_ip) ||
+	    !ec_user_sp_valid(entry_sp)) {
+		return VIREO_BAD_PAR;
 	}
 	obj_get(&task->obj);
 	ec->pv_task = task;
-	ipc_exc_to_regs(&pv->user, &ec->regs, MTD_ALL & ~MTD_QUAL);
+	ipc_exc_to_regs(&user, &ec->regs, MTD_ALL & ~MTD_QUAL);
 	ec->regs.cs = SEL_UCODE;
 	ec->regs.ss = SEL_UDATA;
 	ec->regs.vector = 0; /* not a SYSCALL frame: back through IRET with every register */

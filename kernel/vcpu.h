@@ -29,7 +29,7 @@ void vcpu_free(struct vcpu *v);
 /* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
 __noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
 /* Virtual user mode (seed 003): run the state page's `user` registers in `task`. */
-__noreturn void vcpu_pv_resume(struct ec *ec, struct pd *task);
+status_t vcpu_pv_resume(struct ec *ec, struct pd *task); /* returns only a refusal */
 /* An event in virtual user mode: save the task's state, continue at the entry point. */
 void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr);
 /* On the way back to user mode: deliver a pending IRQ if the task runs with vif open. */

@@ -40,10 +40,16 @@ enum vireo_syscall {
 /* Largest buffer SYS_DEBUG_WRITE accepts in one call. */
 #define VIREO_DEBUG_WRITE_MAX 4096
 
+/*
+ * The end of user space: every address the kernel enters user mode at (EC and portal IPs, vCPU
+ * entry points, exception-reply RIPs) lies below it, every stack pointer at most at it.
+ */
+#define VIREO_USER_END 0x00007ffffffff000ull
+
 /* SYS_CREATE_EC argument block, read from the caller's memory. */
 struct vireo_ec_create {
-	uint64_t ip;   /* global EC: first instruction; local EC: ignored (portals give the IP) */
-	uint64_t sp;   /* initial stack pointer */
+	uint64_t ip;   /* global EC: first instruction, below VIREO_USER_END; local EC: ignored */
+	uint64_t sp;   /* initial stack pointer, at most VIREO_USER_END */
 	uint64_t utcb; /* page-aligned address of the UTCB in the target PD (the kernel maps it) */
 	uint64_t evt_base;   /* selector base of its event portals (exceptions, page faults) */
 	uint64_t arg;	     /* initial RDI */

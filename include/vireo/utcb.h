@@ -31,7 +31,9 @@ struct vireo_exc_state {
  * from mr[0] up and `typed` two-word items from the end of mr[] down: item i is
  * mr[VIREO_UTCB_WORDS - 2 - 2*i] (a CRD in the sender's space) and the word after it (bit 0:
  * VIREO_DELEGATE_GRANT; bits 12-63: destination base in the receiver's space, which must lie in
- * the receiver's receive window for that space).
+ * the receiver's receive window for that space). The kernel clamps the counts before it uses
+ * them: untyped to at most VIREO_UTCB_WORDS, then typed to the items that fit in the words left,
+ * (VIREO_UTCB_WORDS - untyped) / 2.
  */
 struct vireo_utcb {
 	uint16_t untyped;

@@ -120,7 +120,7 @@ enum vireo_vcpu_cause {
 };
 
 struct vireo_vcpu_pv {
-	uint64_t entry_ip, entry_sp; /* where events continue the vCPU in its own PD */
+	uint64_t entry_ip, entry_sp; /* where events continue the vCPU in its own PD (user space) */
 	uint32_t vif;		     /* virtual interrupt flag: IRQ events only while 1 */
 	uint32_t irq_pending;	     /* an IRQ arrived and waits for vif (cleared when delivered) */
 	uint32_t cause;		     /* enum vireo_vcpu_cause of the last entry */

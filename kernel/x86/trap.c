@@ -114,13 +114,15 @@ void x86_trap_user(struct regs *r)
 	}
 	CHECK(r == &ec->regs);
 	ec->cont = ec_ret_iret;
+	/* Now, not when a handler takes the fault: it may be queued behind a busy pager. */
+	ec->fault_addr = r->vector == 14 ? read_cr2() : 0;
 	if (r->vector == 7 && fpu_nm(ec)) {
 		ec_ret_iret(ec);
 	}
 	if (ec->pv_task && r->vector < 32) {
 		/* Virtual user mode: the exception goes to the vCPU's entry point, not to a portal. */
 		vcpu_pv_event(ec, VCPU_CAUSE_EXCEPTION, (unsigned)r->vector, r->error,
-			      r->vector == 14 ? read_cr2() : 0);
+			      ec->fault_addr);
 		ec_ret_iret(ec);
 	}
 	if (r->vector < 32) {

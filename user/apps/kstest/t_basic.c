@@ -182,6 +182,127 @@ static int t_create_ec_offline_cpu_is_bad_cpu(void)
 	return KT_PASS;
 }
 
+/* IRETQ to a RIP outside the lower canonical half faults in ring 0: refused at creation. */
+static const uint64_t bad_ips[] = { NONCANONICAL_PTR, KERNEL_PTR, 0x8000000000000000ull,
+				    0x00007ffffffff000ull, UINT64_MAX };
+static const uint64_t bad_sps[] = { NONCANONICAL_PTR + 8, KERNEL_PTR, 0x8000000000000000ull,
+				    UINT64_MAX };
+
+static int t_create_ec_with_ip_or_sp_outside_user_space_is_bad_par(void)
+{
+	struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub,
+				     .utcb = kt_utcb_va(),
+				     .cpu = 0 };
+	uint64_t dst = kt_sel();
+	a.sp = kt_stack();
+	for (unsigned i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
+		a.ip = bad_ips[i];
+		enum vireo_status st = sys_create_ec(dst, SEL_SELF_PD, &a);
+		EXPECT(st == VIREO_BAD_PAR, "a global EC with ip 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_ips[i], kt_st(st));
+	}
+	a.ip = (uintptr_t)kt_exit_stub;
+	for (unsigned i = 0; i < sizeof(bad_sps) / sizeof(bad_sps[0]); i++) {
+		a.sp = bad_sps[i];
+		a.flags = 0;
+		enum vireo_status st = sys_create_ec(dst, SEL_SELF_PD, &a);
+		EXPECT(st == VIREO_BAD_PAR, "a global EC with sp 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_sps[i], kt_st(st));
+		a.flags = VIREO_EC_LOCAL;
+		st = sys_create_ec(dst, SEL_SELF_PD, &a);
+		EXPECT(st == VIREO_BAD_PAR, "a local EC with sp 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_sps[i], kt_st(st));
+	}
+	EXPECT_EQ(kt_lookup_obj(dst, NULL), 0);
+	/* The top of user space is a valid stack top; a local EC's ip is not used. */
+	a.sp = 0x00007ffffffff000ull;
+	a.ip = NONCANONICAL_PTR;
+	a.flags = VIREO_EC_LOCAL;
+	EXPECT_OK(sys_create_ec(dst, SEL_SELF_PD, &a));
+	return KT_PASS;
+}
+
+static void h_unused(uint64_t id)
+{
+	(void)id;
+	sys_reply_wait();
+}
+
+static int t_create_pt_with_ip_outside_user_space_is_bad_par(void)
+{
+	struct vireo_ec_create a = { .sp = kt_stack(),
+				     .utcb = kt_utcb_va(),
+				     .flags = VIREO_EC_LOCAL };
+	uint64_t ec = kt_sel(), pt = kt_sel();
+	EXPECT_OK(sys_create_ec(ec, SEL_SELF_PD, &a));
+	for (unsigned i = 0; i < sizeof(bad_ips) / sizeof(bad_ips[0]); i++) {
+		enum vireo_status st = sys_create_pt(pt, SEL_SELF_PD, ec, bad_ips[i], 0);
+		EXPECT(st == VIREO_BAD_PAR, "a portal with ip 0x%lx: %s, expected BAD_PAR",
+		       (unsigned long)bad_ips[i], kt_st(st));
+	}
+	EXPECT_EQ(kt_lookup_obj(pt, NULL), 0);
+	EXPECT_OK(sys_create_pt(pt, SEL_SELF_PD, ec, (uintptr_t)h_unused, 0));
+	return KT_PASS;
+}
+
+/* A vCPU resumes a task with a valid user state but the entry point (or stack) given here. */
+static struct vireo_vcpu_pv *volatile pv_state;
+static volatile uint64_t pv_task, pv_ip, pv_sp;
+static volatile long pv_status;
+
+static void w_pv_resume(uint64_t arg)
+{
+	struct vireo_vcpu_pv *p = pv_state;
+	(void)arg;
+	p->entry_ip = pv_ip;
+	p->entry_sp = pv_sp;
+	p->user = (struct vireo_exc_state){ .rip = 0x400000, .rsp = 0x500000, .rflags = 0x202 };
+	pv_status = sys_vcpu_resume(pv_task);
+	sys_sm_up(kt_done_sel);
+	sys_ec_exit();
+}
+
+static int t_vcpu_resume_with_entry_point_outside_user_space_is_bad_par(void)
+{
+	struct env e;
+	uint64_t task = kt_sel(), done;
+	static const struct {
+		uint64_t ip, sp;
+	} bad[] = {
+		{ NONCANONICAL_PTR, 0 },      { KERNEL_PTR, 0 },
+		{ 0x00007ffffffff000ull, 0 }, { 0, NONCANONICAL_PTR + 8 },
+		{ 0, 0x8000000000000000ull },
+	};
+	EXPECT_OK(env_open(&e, ENV_OWN));
+	EXPECT_OK(kt_new_sm(&done, 0));
+	kt_done_sel = done;
+	EXPECT_OK(sys_create_pd(task, SEL_SELF_PD, 64 * 1024));
+	pv_task = task;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		uint64_t ec = kt_sel(), sc, state = kt_utcb_va();
+		struct vireo_ec_create a = { .ip = (uintptr_t)w_pv_resume,
+					     .sp = kt_stack(),
+					     .utcb = kt_utcb_va(),
+					     .evt_base = env_evt_block(&e),
+					     .flags = VIREO_EC_VCPU,
+					     .vcpu_state = state };
+		EXPECT_OK(sys_create_ec(ec, SEL_SELF_PD, &a));
+		pv_state = (struct vireo_vcpu_pv *)(state + VIREO_VCPU_PV_OFFSET);
+		pv_ip = bad[i].ip ? bad[i].ip : (uintptr_t)kt_exit_stub;
+		pv_sp = bad[i].sp ? bad[i].sp : kt_stack();
+		pv_status = -1;
+		EXPECT_OK(env_sc(&e, ec, &sc));
+		enum vireo_status st = kt_wait(done, 2000);
+		EXPECT(st == VIREO_OK && pv_status == VIREO_BAD_PAR,
+		       "a resume with entry_ip 0x%lx entry_sp 0x%lx: %s (the vCPU %s), expected "
+		       "BAD_PAR",
+		       (unsigned long)pv_ip, (unsigned long)pv_sp,
+		       pv_status == -1 ? "never returned" : kt_st(pv_status),
+		       st == VIREO_OK ? "went on" : "did not come back");
+	}
+	return KT_PASS;
+}
+
 static int t_create_ec_bad_utcb_address_is_bad_par(void)
 {
 	struct vireo_ec_create a = { .sp = kt_stack(), .cpu = 0, .flags = VIREO_EC_LOCAL };
@@ -363,6 +484,12 @@ const struct kt_test kt_basic_tests[] = {
 	{ "create_ec_bad_flags_is_bad_par", t_create_ec_bad_flags_is_bad_par },
 	{ "create_ec_offline_cpu_is_bad_cpu", t_create_ec_offline_cpu_is_bad_cpu },
 	{ "create_ec_bad_utcb_address_is_bad_par", t_create_ec_bad_utcb_address_is_bad_par },
+	{ "create_ec_with_ip_or_sp_outside_user_space_is_bad_par",
+	  t_create_ec_with_ip_or_sp_outside_user_space_is_bad_par },
+	{ "create_pt_with_ip_outside_user_space_is_bad_par",
+	  t_create_pt_with_ip_outside_user_space_is_bad_par },
+	{ "vcpu_resume_with_entry_point_outside_user_space_is_bad_par",
+	  t_vcpu_resume_with_entry_point_outside_user_space_is_bad_par },
 	{ "create_ec_utcb_over_mapped_page_is_busy", t_create_ec_utcb_over_mapped_page_is_busy },
 	{ "create_pd_over_parent_quota_is_no_mem", t_create_pd_over_parent_quota_is_no_mem },
 	{ "sm_ctrl_unknown_op_is_bad_par", t_sm_ctrl_unknown_op_is_bad_par },

@@ -179,6 +179,68 @@ static int t_exception_reply_cannot_set_iopl_or_clear_if(void)
 	return KT_PASS;
 }
 
+/* The first exception gets a reply with bad_rip (MTD_RIP) or bad_rsp (MTD_RSP); any later one
+ * (the EC came back with a fault after all) is sent to kt_signal_exit. */
+static volatile uint64_t bad_rip, bad_rsp;
+static volatile unsigned bad_first;
+
+static void act_bad_resume(struct vireo_utcb *u, uint64_t id, unsigned n)
+{
+	(void)id;
+	if (n == bad_first) {
+		u->exc.rip = bad_rip;
+		u->exc.rsp = bad_rsp;
+		u->mtd = bad_rip ? MTD_RIP : MTD_RSP;
+	} else {
+		u->exc.rip = (uintptr_t)kt_signal_exit;
+		u->mtd = MTD_RIP;
+	}
+}
+
+static int t_exception_reply_with_rip_or_rsp_outside_user_space_kills_only_that_ec(void)
+{
+	struct env e;
+	uint64_t evt, done, hec, ec;
+	static const struct {
+		uint64_t rip, rsp;
+	} bad[] = {
+		{ 0x0000800000000000ull, 0 }, /* the first non-canonical address */
+		{ 0x8000000000000000ull, 0 },
+		{ 0xffffffff80200000ull, 0 }, /* canonical, but the kernel's */
+		{ 0x00007ffffffff000ull, 0 }, /* the top page, never user memory */
+		{ 0, 0x0000800000000008ull }, /* a non-canonical stack */
+		{ 0, 0x8000000000000000ull },
+	};
+	EXC_SETUP(&e, 0, &evt, &done, &hec);
+	/* If the EC came back at all, its next fault would reach the handler through these. */
+	EXPECT_OK(env_exc_portal(&e, hec, evt, 6, MTD_ALL));
+	EXPECT_OK(env_exc_portal(&e, hec, evt, 13, MTD_ALL));
+	EXPECT_OK(env_exc_portal(&e, hec, evt, 14, MTD_ALL));
+	EXPECT_OK(env_exc_portal(&e, hec, evt, 12, MTD_ALL));
+	kt_exc_action = act_bad_resume;
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		unsigned n0 = kt_exc_count;
+		bad_first = n0;
+		bad_rip = bad[i].rip;
+		bad_rsp = bad[i].rsp;
+		EXPECT_OK(env_thread(&e, (uintptr_t)kt_gprs_body, 0, i & 1 ? other_cpu() : 0, evt,
+				     &ec, NULL));
+		enum vireo_status st = kt_wait(done, 300);
+		EXPECT(st == VIREO_TIMEOUT && kt_exc_count == n0 + 1,
+		       "after a reply with RIP 0x%lx RSP 0x%lx the EC ran on (%s, %u exceptions), "
+		       "expected it killed after its first",
+		       (unsigned long)bad[i].rip, (unsigned long)bad[i].rsp, kt_st(st),
+		       kt_exc_count - n0);
+		EXPECT_EQ(kt_exc_rec[n0 < KT_EXC_MAX ? n0 : 0].st.vector, 6);
+	}
+	/* The handler, its PD and the kernel go on. */
+	kt_exc_action = NULL;
+	kt_exc_resume = (uintptr_t)kt_gprs_resume;
+	EXPECT_OK(env_thread(&e, (uintptr_t)kt_gprs_body, 0, 0, evt, &ec, NULL));
+	EXPECT_OK(kt_wait(done, 2000));
+	return KT_PASS;
+}
+
 /* ---------------------------------------------------------------- vectors */
 
 static void act_bump_rax(struct vireo_utcb *u, uint64_t id, unsigned n)
@@ -277,6 +339,59 @@ static int t_page_fault_reports_address_and_error_code(void)
 	return KT_PASS;
 }
 
+static volatile uint64_t block_notify, block_gate;
+
+/* The first fault holds the pager until the test opens block_gate. */
+static void act_hold_first(struct vireo_utcb *u, uint64_t id, unsigned n)
+{
+	(void)id;
+	if (n == 0) {
+		sys_sm_up(block_notify);
+		sys_sm_down(block_gate, 3000000);
+	}
+	u->exc.rax = n;
+	u->mtd |= MTD_GPR_ACDB;
+}
+
+static int t_page_fault_queued_behind_busy_pager_reports_its_own_address(void)
+{
+	struct env e;
+	uint64_t evt, done, hec, ec, notify, gate;
+	uint64_t addr[3] = { KT_FAULT_AREA + 0x71008, KT_FAULT_AREA + 0x72010,
+			     KT_FAULT_AREA + 0x73018 };
+	EXC_SETUP(&e, 0, &evt, &done, &hec);
+	EXPECT_OK(kt_new_sm(&notify, 0));
+	EXPECT_OK(kt_new_sm(&gate, 0));
+	EXPECT_OK(env_share(&e, notify));
+	EXPECT_OK(env_share(&e, gate));
+	block_notify = notify;
+	block_gate = gate;
+	EXPECT_OK(env_exc_portal(&e, hec, evt, 14, MTD_ALL));
+	kt_exc_resume = (uintptr_t)kt_load_after;
+	kt_exc_action = act_hold_first;
+	/* The first fault keeps the pager busy; two more wait in line on the pager's CPU, so the
+	 * last fault there is not the one the pager takes next. */
+	EXPECT_OK(env_thread(&e, (uintptr_t)kt_load_body, addr[0], other_cpu(), evt, &ec, NULL));
+	EXPECT_OK(kt_wait(notify, 2000));
+	EXPECT_OK(env_thread(&e, (uintptr_t)kt_load_body, addr[1], 0, evt, &ec, NULL));
+	kt_sleep(50);
+	EXPECT_OK(env_thread(&e, (uintptr_t)kt_load_body, addr[2], 0, evt, &ec, NULL));
+	kt_sleep(50);
+	EXPECT_EQ(kt_exc_count, 1);
+	EXPECT_OK(sys_sm_up(gate));
+	for (unsigned i = 0; i < 3; i++) {
+		EXPECT_OK(kt_wait(done, 2000));
+	}
+	EXPECT_EQ(kt_exc_count, 3);
+	for (unsigned i = 0; i < 3; i++) {
+		EXPECT(kt_exc_rec[i].st.fault_addr == addr[i],
+		       "page fault %u (in line %u) reported address 0x%lx, expected 0x%lx", i, i,
+		       (unsigned long)kt_exc_rec[i].st.fault_addr, (unsigned long)addr[i]);
+		EXPECT_EQ(kt_exc_rec[i].st.rip, (uintptr_t)kt_load_insn);
+	}
+	return KT_PASS;
+}
+
 static int t_exception_without_portal_kills_only_that_ec(void)
 {
 	struct env e;
@@ -316,8 +431,6 @@ static int t_faulting_ec_dies_when_its_handler_dies(void)
 	EXPECT_OK(kt_wait(done, 2000));
 	return KT_PASS;
 }
-
-static volatile uint64_t block_notify, block_gate;
 
 /* Hold on to the fault: tell the test, then wait (the test destroys us meanwhile). */
 static void act_block(struct vireo_utcb *u, uint64_t id, unsigned n)
@@ -510,12 +623,16 @@ const struct kt_test kt_exc_tests[] = {
 	  t_exception_portal_mtd_limits_transferred_state },
 	{ "exception_reply_cannot_set_iopl_or_clear_if",
 	  t_exception_reply_cannot_set_iopl_or_clear_if },
+	{ "exception_reply_with_rip_or_rsp_outside_user_space_kills_only_that_ec",
+	  t_exception_reply_with_rip_or_rsp_outside_user_space_kills_only_that_ec },
 	{ "breakpoint_is_vector_3_with_rip_after_int3",
 	  t_breakpoint_is_vector_3_with_rip_after_int3 },
 	{ "privileged_instruction_is_gp_vector_13", t_privileged_instruction_is_gp_vector_13 },
 	{ "divide_by_zero_is_vector_0", t_divide_by_zero_is_vector_0 },
 	{ "page_fault_reports_address_and_error_code",
 	  t_page_fault_reports_address_and_error_code },
+	{ "page_fault_queued_behind_busy_pager_reports_its_own_address",
+	  t_page_fault_queued_behind_busy_pager_reports_its_own_address },
 	{ "exception_without_portal_kills_only_that_ec",
 	  t_exception_without_portal_kills_only_that_ec },
 	{ "faulting_ec_dies_when_its_handler_dies", t_faulting_ec_dies_when_its_handler_dies },

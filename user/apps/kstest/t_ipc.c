@@ -294,11 +294,11 @@ static int t_call_to_dead_handler_is_aborted(void)
 
 /* ---------------------------------------------------------------- queueing */
 
-static struct vireo_utcb *volatile busy_utcb, *volatile busy_caller_utcb[3];
+static struct vireo_utcb *volatile busy_utcb, *volatile busy_caller_utcb[4];
 static volatile uint64_t busy_gate, busy_pt;
 static volatile unsigned busy_order[4], busy_n;
-static volatile long busy_status[3];
-static volatile uint64_t busy_reply[3];
+static volatile long busy_status[4];
+static volatile uint64_t busy_reply[4];
 
 static void h_busy(uint64_t id)
 {
@@ -378,6 +378,55 @@ static int t_busy_handler_queues_callers_in_order(void)
 	EXPECT_ST(busy_status[2], VIREO_OK);
 	EXPECT_EQ(busy_reply[1], 101);
 	EXPECT_EQ(busy_reply[2], 102);
+	return KT_PASS;
+}
+
+static int t_queued_caller_destroyed_leaves_the_line_and_queued_call_outlives_portal(void)
+{
+	struct env e;
+	uint64_t hec, pt, gate, done, utcb, c[4], sc[4];
+	EXPECT_OK(env_open(&e, ENV_DEFAULT));
+	EXPECT_OK(kt_new_sm(&gate, 0));
+	EXPECT_OK(kt_new_sm(&done, 0));
+	EXPECT_OK(env_share(&e, gate));
+	EXPECT_OK(env_share(&e, done));
+	EXPECT_OK(env_local_ec(&e, 0, env_evt_block(&e), &hec, &utcb));
+	busy_utcb = (struct vireo_utcb *)utcb;
+	EXPECT_OK(env_portal(&e, hec, (uintptr_t)h_busy, 0, 0, &pt));
+	EXPECT_OK(env_share(&e, pt));
+	busy_pt = pt;
+	busy_gate = gate;
+	busy_n = 0;
+	kt_done_sel = done;
+	uint64_t evt = env_evt_block(&e);
+	for (unsigned i = 1; i <= 3; i++) {
+		busy_status[i] = -1;
+		busy_reply[i] = 0;
+		EXPECT_OK(env_global_ec(&e, (uintptr_t)w_busy_caller, i,
+					i == 3 && kt_cpus > 1 ? 1 : 0, evt, &c[i], &utcb));
+		busy_caller_utcb[i] = (struct vireo_utcb *)utcb;
+		EXPECT_OK(env_sc(&e, c[i], &sc[i]));
+		/* 1 keeps the handler busy; 2 and 3 wait in line. */
+		for (int t = 0; t < 100 && busy_n == 0; t++) {
+			kt_sleep(10);
+		}
+		kt_sleep(30);
+	}
+	EXPECT(busy_n == 1, "the handler took %u calls while busy with the first", busy_n);
+	/* Caller 2 goes away while in line, then the portal itself. */
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, sc[2], 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, c[2], 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, pt, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_OK(sys_sm_up(gate));
+	EXPECT_OK(kt_wait(done, 2000));
+	EXPECT_OK(kt_wait(done, 2000));
+	EXPECT_EQ(busy_n, 2);
+	EXPECT_EQ(busy_order[0], 1);
+	EXPECT_EQ(busy_order[1], 3);
+	EXPECT_ST(busy_status[1], VIREO_OK);
+	EXPECT_ST(busy_status[3], VIREO_OK);
+	EXPECT_EQ(busy_reply[3], 103);
+	EXPECT_EQ(busy_reply[2], 0);
 	return KT_PASS;
 }
 
@@ -614,6 +663,71 @@ static int t_reply_typed_item_outside_receive_window_is_bad_par(void)
 	return KT_PASS;
 }
 
+/*
+ * A handler that claims more than the UTCB holds: 500 untyped words (the UTCB has 400) and typed
+ * items besides, with a valid item where item 0 would be. The kernel must clamp (untyped first, then
+ * the items that fit in what is left: none), not read past the UTCB.
+ */
+static struct vireo_utcb *volatile over_utcb;
+static volatile uint64_t over_crd, over_hot, over_typed;
+static volatile unsigned over_seen_untyped, over_seen_typed;
+
+static void h_overlong(uint64_t id)
+{
+	struct vireo_utcb *u = over_utcb;
+	(void)id;
+	over_seen_untyped = u->untyped;
+	over_seen_typed = u->typed;
+	for (unsigned i = 0; i < W; i++) {
+		u->mr[i] = 0xa5a5000000000000ull | (uint64_t)i
+							   << 4; /* CRD space 0, far destinations */
+	}
+	u->mr[W - 2] = over_crd;
+	u->mr[W - 1] = over_hot;
+	u->untyped = 500;
+	u->typed = (uint16_t)over_typed;
+	sys_reply_wait();
+}
+
+static int t_message_counts_beyond_the_utcb_are_clamped(void)
+{
+	struct env e;
+	uint64_t pt, ec, sm, utcb, dst = KT_WIN_BASE + 5;
+	static const uint64_t typed[] = { 1, 2, 200, 0xffff };
+	EXPECT_OK(env_open(&e, ENV_DEFAULT));
+	EXPECT_OK(kt_new_sm(&sm, 0));
+	EXPECT_OK(env_share(&e, sm));
+	EXPECT_OK(env_local_ec(&e, 0, env_evt_block(&e), &ec, &utcb));
+	over_utcb = (struct vireo_utcb *)utcb;
+	EXPECT_OK(env_portal(&e, ec, (uintptr_t)h_overlong, 0, 0, &pt));
+	over_crd = vireo_crd(CRD_OBJ, sm, 0, RIGHT_SM_UP);
+	over_hot = dst << 12;
+	for (unsigned t = 0; t < sizeof(typed) / sizeof(typed[0]); t++) {
+		struct vireo_utcb *u = KT_UTCB;
+		u->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, KT_WIN_BASE, 4, 0);
+		u->rcv_window[CRD_NULL] = 0;
+		over_typed = typed[t];
+		/* The caller's side too: 500 words and 0xffff items arrive as 400 words, no items. */
+		u->untyped = 500;
+		u->typed = 0xffff;
+		enum vireo_status st = sys_call(pt);
+		EXPECT_EQ(over_seen_untyped, W);
+		EXPECT_EQ(over_seen_typed, 0);
+		EXPECT(st == VIREO_OK,
+		       "a reply of 500 words and %lu items returned %s, expected OK (no item fits)",
+		       (unsigned long)typed[t], kt_st(st));
+		EXPECT_EQ(u->untyped, W);
+		EXPECT_EQ(u->typed, 0);
+		EXPECT_EQ(u->mr[0], 0xa5a5000000000000ull);
+		EXPECT_EQ(u->mr[W - 3], 0xa5a5000000000000ull | (uint64_t)(W - 3) << 4);
+		EXPECT_EQ(u->mr[W - 2], over_crd);
+		EXPECT(kt_lookup_obj(dst, NULL) == 0,
+		       "the item of a reply with 500 untyped words and %lu items was delivered",
+		       (unsigned long)typed[t]);
+	}
+	return KT_PASS;
+}
+
 static int t_reply_typed_memory_item_maps_page(void)
 {
 	struct env e;
@@ -735,6 +849,8 @@ const struct kt_test kt_ipc_tests[] = {
 	{ "nested_portal_calls_return_in_order", t_nested_portal_calls_return_in_order },
 	{ "call_to_dead_handler_is_aborted", t_call_to_dead_handler_is_aborted },
 	{ "busy_handler_queues_callers_in_order", t_busy_handler_queues_callers_in_order },
+	{ "queued_caller_destroyed_leaves_the_line_and_queued_call_outlives_portal",
+	  t_queued_caller_destroyed_leaves_the_line_and_queued_call_outlives_portal },
 	{ "cross_cpu_call_cpu0_to_cpu1", t_cross_cpu_call_cpu0_to_cpu1 },
 	{ "cross_cpu_call_cpu1_to_cpu0", t_cross_cpu_call_cpu1_to_cpu0 },
 	{ "concurrent_callers_on_two_cpus_all_get_their_replies",
@@ -743,6 +859,8 @@ const struct kt_test kt_ipc_tests[] = {
 	  t_reply_typed_item_maps_cap_into_receive_window },
 	{ "reply_typed_item_outside_receive_window_is_bad_par",
 	  t_reply_typed_item_outside_receive_window_is_bad_par },
+	{ "message_counts_beyond_the_utcb_are_clamped",
+	  t_message_counts_beyond_the_utcb_are_clamped },
 	{ "reply_typed_memory_item_maps_page", t_reply_typed_memory_item_maps_page },
 	{ "reply_typed_item_grant_moves_capability", t_reply_typed_item_grant_moves_capability },
 	{ "global_ec_runs_only_once_sc_is_bound", t_global_ec_runs_only_once_sc_is_bound },

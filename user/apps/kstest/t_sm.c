@@ -231,6 +231,33 @@ static int t_sm_destroyed_under_waiter_aborts_it(void)
 	return KT_PASS;
 }
 
+static void w_down_forever(uint64_t sm)
+{
+	sys_sm_down(sm, VIREO_TIMEOUT_NEVER);
+	waiter_n = waiter_n + 1;
+	sys_ec_exit();
+}
+
+static int t_ec_destroyed_while_waiting_forever_leaves_the_queue(void)
+{
+	struct env e;
+	uint64_t sm, done, ec, sc;
+	int r = start_waiters(&e, &sm, &done);
+	if (r != KT_PASS) {
+		return r;
+	}
+	EXPECT_OK(env_thread(&e, (uintptr_t)w_down_forever, sm, 0, env_evt_block(&e), &ec, &sc));
+	kt_sleep(50);
+	EXPECT(waiter_n == 0, "the waiter returned before any up");
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, sc, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, ec, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	/* Nobody waits any more: the up is counted, not handed to the dead EC. */
+	EXPECT_OK(sys_sm_up(sm));
+	EXPECT_OK(sys_sm_down(sm, 0));
+	EXPECT_EQ(waiter_n, 0);
+	return KT_PASS;
+}
+
 static int t_sm_count_survives_many_ups(void)
 {
 	uint64_t sm;
@@ -256,6 +283,8 @@ const struct kt_test kt_sm_tests[] = {
 	{ "sm_up_wakes_waiter_on_cpu0", t_sm_up_wakes_waiter_on_cpu0 },
 	{ "sm_waiters_wake_in_fifo_order", t_sm_waiters_wake_in_fifo_order },
 	{ "sm_destroyed_under_waiter_aborts_it", t_sm_destroyed_under_waiter_aborts_it },
+	{ "ec_destroyed_while_waiting_forever_leaves_the_queue",
+	  t_ec_destroyed_while_waiting_forever_leaves_the_queue },
 	{ "sm_count_survives_many_ups", t_sm_count_survives_many_ups },
 	{ NULL, NULL },
 };

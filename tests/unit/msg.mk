@@ -1,0 +1,2 @@
+# SPDX-License-Identifier: MIT
+UNIT_KSRCS += kernel/msg.c
