@@ -107,15 +107,17 @@ static status_t sys_create_pd(struct ec *ec, struct regs *r)
 	if (!free_selector(ec, ARG0(r))) {
 		return VIREO_BAD_CAP;
 	}
-	if (ARG3(r) & ~(uint64_t)VIREO_PD_VM) {
+	if (ARG3(r) & ~(uint64_t)(VIREO_PD_VM | VIREO_PD_MAX_PRIO)) {
 		return VIREO_BAD_PAR;
 	}
 	bool vm = ARG3(r) & VIREO_PD_VM;
 	if (vm && !virt) {
 		return VIREO_BAD_FTR;
 	}
+	unsigned prio = ARG3(r) & VIREO_PD_MAX_PRIO ? (unsigned)MIN(ARG4(r), 0xffffull)
+						     : PD_PRIO_INHERIT;
 	status_t st = vm ? pd_create_vm(parent, ARG2(r), virt->gpt_format, &pd)
-			 : pd_create(parent, ARG2(r), "pd", &pd);
+			 : pd_create(parent, ARG2(r), prio, "pd", &pd);
 	return st == VIREO_OK ? publish(ec, ARG0(r), &pd->obj) : st;
 }
 
@@ -158,7 +160,7 @@ static status_t sys_create_sc(struct ec *ec, struct regs *r)
 	if (!pd || !target || !free_selector(ec, ARG0(r))) {
 		return VIREO_BAD_CAP;
 	}
-	status_t st = sc_create(target, (unsigned)MIN(ARG3(r), 0xffffull), ARG4(r), &sc);
+	status_t st = sc_create(pd, target, (unsigned)MIN(ARG3(r), 0xffffull), ARG4(r), &sc);
 	return st == VIREO_OK ? publish(ec, ARG0(r), &sc->obj) : st;
 }
 
@@ -170,7 +172,7 @@ static status_t sys_create_pt(struct ec *ec, struct regs *r)
 	if (!pd || !handler || !free_selector(ec, ARG0(r))) {
 		return VIREO_BAD_CAP;
 	}
-	status_t st = portal_create(handler, ARG3(r), ARG4(r), &pt);
+	status_t st = portal_create(pd, handler, ARG3(r), ARG4(r), &pt);
 	return st == VIREO_OK ? publish(ec, ARG0(r), &pt->obj) : st;
 }
 
@@ -181,17 +183,8 @@ static status_t sys_create_sm(struct ec *ec, struct regs *r)
 	if (!pd || !free_selector(ec, ARG0(r))) {
 		return VIREO_BAD_CAP;
 	}
-	if (pd_charge(pd, sizeof(struct sm)) != VIREO_OK) {
-		return VIREO_NO_MEM;
-	}
-	status_t st = sm_create(ARG2(r), &sm);
-	if (st != VIREO_OK) {
-		pd_refund(pd, sizeof(struct sm));
-		return st;
-	}
-	sm->charged = pd;
-	obj_get(&pd->obj);
-	return publish(ec, ARG0(r), &sm->obj);
+	status_t st = sm_create(pd, ARG2(r), &sm);
+	return st == VIREO_OK ? publish(ec, ARG0(r), &sm->obj) : st;
 }
 
 static status_t sys_pt_ctrl(struct ec *ec, struct regs *r)
@@ -256,6 +249,7 @@ static status_t sys_lookup(struct ec *ec, struct regs *r)
 			      : vireo_crd_space(crd) == CRD_OBJ ? &ec->pd->objs
 								: NULL;
 	struct mdb_node *n = s ? mdb_lookup(s, vireo_crd_base(crd)) : NULL;
+	n = n && n->kernel ? NULL : n; /* a kernel-owned page is no capability of the caller */
 	r->rdi = n ? vireo_crd(vireo_crd_space(crd), n->base, n->order, n->rights) : 0;
 	r->rsi = n && s == &ec->pd->objs ? ((struct kobj *)(uintptr_t)n->res)->type : 0;
 	return s ? VIREO_OK : VIREO_BAD_PAR;

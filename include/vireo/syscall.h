@@ -56,6 +56,8 @@ struct vireo_ec_create {
 
 /* SYS_CREATE_PD flags (R10). */
 #define VIREO_PD_VM 0x1 /* a VM: its memory space is guest-physical (NPT/EPT); no ECs run in it */
+/* R8 = the new PD's maximum SC priority (at most the parent's; without the flag: the parent's). */
+#define VIREO_PD_MAX_PRIO 0x2
 
 /* SYS_SM_CTRL operations and timeouts. */
 #define VIREO_SM_UP 0

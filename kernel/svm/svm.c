@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "kstring.h"
 #include "printk.h"
+#include "quota.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
 #include "virt.h"
@@ -72,10 +73,11 @@ static struct vmcb *vmcb_of(struct vcpu *v)
 
 static status_t svm_vcpu_init(struct vcpu *v)
 {
-	paddr_t pa = zeroed(0, 0);
+	paddr_t pa = quota_frames(v->quota, 0); /* the VMCB, charged like the vCPU */
 	if (!pa_valid(pa)) {
 		return VIREO_NO_MEM;
 	}
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	v->hw = phys_to_virt(pa);
 	v->hw_pa = pa;
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
@@ -94,7 +96,7 @@ static status_t svm_vcpu_init(struct vcpu *v)
 static void svm_vcpu_fini(struct vcpu *v)
 {
 	if (v->hw) {
-		frame_free(v->hw_pa, 0);
+		quota_frames_free(v->quota, v->hw_pa, 0);
 		v->hw = NULL;
 	}
 }
