@@ -296,6 +296,7 @@ static status_t sys_sc_ctrl(struct ec *ec, struct regs *r)
 
 static status_t sys_kstat(struct ec *ec, struct regs *r)
 {
+	struct pd *pd = lookup_pd(ec, ARG1(r), 0);
 	struct vireo_kstat k = {
 		.free_pages = frame_free_pages(),
 		.pds = obj_live[OBJ_PD],
@@ -305,6 +306,8 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 		.sms = obj_live[OBJ_SM],
 		.mdb_nodes = (uint32_t)mdb_node_count(),
 		.fpu_switches = fpu_switches(),
+		.quota_limit = pd ? pd->quota.limit : 0,
+		.quota_used = pd ? pd->quota.used : 0,
 	};
 	return pd_copy_to_user(ec->pd, ARG0(r), &k, sizeof(k));
 }
