@@ -16,12 +16,6 @@
 #include "slab.h"
 #include "sm.h"
 #include "vcpu.h"
-#include "x86/idt.h"
-#include "x86/iobitmap.h"
-#include "x86/lapic.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
-#include "x86/trap.h"
 
 static struct slab_cache ec_cache;
 static unsigned live_global_ecs;
@@ -150,7 +144,7 @@ void ec_destroy(struct ec *ec)
 	if (ec->running) {
 		/* Another CPU is still in user mode on it: it frees the EC when it enters the kernel. */
 		ec->obj.type = OBJ_NULL;
-		lapic_send_ipi(percpu_area[ec->cpu].apic_id, VEC_IPI_RESCHED);
+		arch_kick(ec->cpu);
 	} else if (this_cpu()->current == ec) {
 		/* We are in a system call of this very EC: free it once the scheduler has left it. */
 		ec->obj.type = OBJ_NULL;
@@ -207,8 +201,7 @@ static void prepare_exit(struct ec *ec)
 	/* In virtual user mode the EC runs in its task's memory and I/O space. */
 	struct pd *space = ec->pv_task ? ec->pv_task : ec->pd;
 	cpu->current = ec;
-	cpu->regs_top = (uint64_t)(&ec->regs + 1);
-	cpu->tss.rsp[0] = cpu->regs_top;
+	arch_set_entry_frame(&ec->regs);
 	ec->running = true;
 	ec->cont = ec_ret_iret;
 	pd_activate(space);

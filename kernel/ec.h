@@ -7,7 +7,7 @@
 
 #include "kobj.h"
 #include "types.h"
-#include "x86/regs.h"
+#include "arch.h"
 
 struct ec;
 struct pd;

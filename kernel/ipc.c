@@ -11,6 +11,7 @@
 #include <vireo/syscall.h>
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "kstring.h"
@@ -19,8 +20,6 @@
 #include "portal.h"
 #include "sc.h"
 #include "sched.h"
-#include "x86/cpu.h"
-#include "x86/percpu.h"
 
 #define TYPED_MAX (VIREO_UTCB_WORDS / 2)
 
@@ -137,7 +136,7 @@ static void begin_call(struct ec *c, struct ec *h, struct portal *pt, bool exc)
 	c->callee = h;
 	c->state = EC_CALLING;
 	if (exc) {
-		regs_to_utcb(&c->regs, h->utcb, pt->mtd, c->regs.vector == 14 ? read_cr2() : 0);
+		regs_to_utcb(&c->regs, h->utcb, pt->mtd, c->regs.vector == 14 ? arch_fault_addr() : 0);
 		h->utcb->untyped = h->utcb->typed = 0;
 	} else {
 		copy_untyped(c, h);

@@ -5,8 +5,8 @@
 
 #include <vireo/utcb.h>
 
+#include "arch.h"
 #include "types.h"
-#include "x86/regs.h"
 
 struct ec;
 struct portal;

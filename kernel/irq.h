@@ -4,7 +4,7 @@
 #define KERNEL_IRQ_H
 
 #include "types.h"
-#include "x86/regs.h"
+#include "arch.h"
 
 struct sm;
 

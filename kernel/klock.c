@@ -5,7 +5,7 @@
 #include "assert.h"
 #include "spinlock.h"
 #include "tlb.h"
-#include "x86/percpu.h"
+#include "arch.h"
 
 static spinlock_t kernel_lock = SPINLOCK_INIT;
 static volatile int owner = -1;

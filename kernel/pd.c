@@ -12,10 +12,6 @@
 #include "sc.h"
 #include "slab.h"
 #include "tlb.h"
-#include "x86/cpu.h"
-#include "x86/iobitmap.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
 
 #define IO_PORTS 65536
 #define IO_BITMAP_BYTES (IO_PORTS / 8)
@@ -214,8 +210,8 @@ void pd_unmap_page(struct pd *pd, uint64_t va)
 void pd_activate(struct pd *pd)
 {
 	uint64_t root = pa_addr(pd ? pd->pt.root : kernel_pt.root);
-	if (read_cr3() != root) {
-		write_cr3(root);
+	if (arch_space_root() != root) {
+		arch_space_load(root);
 	}
 	__atomic_store_n(&this_cpu()->cr3, root, __ATOMIC_RELEASE);
 }
@@ -560,7 +556,7 @@ status_t pd_grant_ports(struct pd *pd, uint32_t port, unsigned order)
 
 void pd_destroy(struct pd *pd)
 {
-	if (read_cr3() == pa_addr(pd->pt.root)) {
+	if (arch_space_root() == pa_addr(pd->pt.root)) {
 		pd_activate(NULL);
 	}
 	obj_defer_begin();

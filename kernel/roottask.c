@@ -18,8 +18,6 @@
 #include "pd.h"
 #include "printk.h"
 #include "sc.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
 
 /* Fixed places in the roottask's address space (docs/ABI.md "Roottask start"). */
 #define ROOT_STACK_TOP 0x00007ffff0000000ull

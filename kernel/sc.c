@@ -2,12 +2,12 @@
 /* Scheduling contexts: binding one to a global EC makes it runnable. */
 #include "sc.h"
 
+#include "arch.h"
 #include "ec.h"
 #include "obj.h"
 #include "pd.h"
 #include "sched.h"
 #include "slab.h"
-#include "x86/lapic.h"
 
 static struct slab_cache sc_cache;
 

@@ -7,6 +7,7 @@
  */
 #include "sched.h"
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "klock.h"
@@ -14,10 +15,6 @@
 #include "runq.h"
 #include "sc.h"
 #include "sm.h"
-#include "x86/cpu.h"
-#include "x86/idt.h"
-#include "x86/lapic.h"
-#include "x86/percpu.h"
 
 struct cpu_sched {
 	struct runq rq;
@@ -41,7 +38,7 @@ struct ec *sched_runner(struct sc *sc)
 static void kick(unsigned cpu)
 {
 	if (cpu != this_cpu()->id) {
-		lapic_send_ipi(percpu_area[cpu].apic_id, VEC_IPI_RESCHED);
+		arch_kick(cpu);
 	}
 }
 
@@ -207,8 +204,7 @@ void sched_idle(void)
 			sched_schedule();
 		}
 		klock_release();
-		/* STI takes effect after HLT starts, so no wake-up is lost between check and halt. */
-		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		arch_idle_wait(); /* no wake-up is lost between the check and the halt */
 		klock_acquire();
 	}
 }

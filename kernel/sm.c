@@ -4,13 +4,13 @@
 
 #include <vireo/syscall.h>
 
+#include "arch.h"
 #include "ec.h"
 #include "irq.h"
 #include "obj.h"
 #include "pd.h"
 #include "sched.h"
 #include "slab.h"
-#include "x86/lapic.h"
 
 static struct slab_cache sm_cache;
 

@@ -2,6 +2,7 @@
 /* System call dispatch: a table of small handlers indexed by the number in RAX (docs/ABI.md). */
 #include <vireo/syscall.h>
 
+#include "arch.h"
 #include "ec.h"
 #include "fpu.h"
 #include "frame.h"
@@ -18,10 +19,6 @@
 #include "sm.h"
 #include "vcpu.h"
 #include "virt.h"
-#include "x86/idt.h"
-#include "x86/lapic.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
 
 typedef status_t (*syscall_fn)(struct ec *ec, struct regs *r);
 
@@ -279,7 +276,7 @@ static status_t sys_ec_ctrl(struct ec *ec, struct regs *r)
 	}
 	target->recall = true;
 	if (target->running && target->cpu != this_cpu()->id) {
-		lapic_send_ipi(percpu_area[target->cpu].apic_id, VEC_IPI_RESCHED);
+		arch_kick(target->cpu);
 	}
 	return VIREO_OK;
 }

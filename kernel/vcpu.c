@@ -10,6 +10,7 @@
 
 #include <vireo/syscall.h>
 
+#include "arch.h"
 #include "assert.h"
 #include "ec.h"
 #include "fpu.h"
@@ -23,10 +24,6 @@
 #include "slab.h"
 #include "virt.h"
 #include "x86/cpu.h"
-#include "x86/idt.h"
-#include "x86/lapic.h"
-#include "x86/memlayout.h"
-#include "x86/percpu.h"
 
 const struct virt_ops *virt;
 static struct slab_cache vcpu_cache;
@@ -195,7 +192,7 @@ static __noreturn void run_loop(struct ec *ec)
 		klock_release();
 		bool handled = virt->run(v, v->vm->pt.root);
 		/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
-		__asm__ volatile("sti; nop; cli" ::: "memory");
+		arch_irq_window();
 		klock_acquire();
 		v->st.exits++;
 		if (!ec_enter_kernel()) {
@@ -283,7 +280,7 @@ status_t vcpu_pv_irq(struct ec *target)
 	}
 	pv_of(target->vcpu)->irq_pending = 1;
 	if (target->running && target->cpu != this_cpu()->id) {
-		lapic_send_ipi(percpu_area[target->cpu].apic_id, VEC_IPI_RESCHED);
+		arch_kick(target->cpu);
 	}
 	return VIREO_OK;
 }

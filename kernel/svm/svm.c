@@ -10,6 +10,7 @@
 #include "kstring.h"
 #include "printk.h"
 #include "quota.h"
+#include "svm/svm.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
 #include "virt.h"
@@ -307,7 +308,7 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st)
 	store_exit(v, st);
 }
 
-static const struct virt_ops svm_ops = {
+const struct virt_ops svm_ops = {
 	.name = "AMD SVM with nested paging",
 	.gpt_format = PT_FMT_NPT,
 	.cpu_init = svm_cpu_init,

@@ -5,6 +5,37 @@
 
 #include "types.h"
 
+struct cpuid_regs {
+	uint32_t eax, ebx, ecx, edx;
+};
+
+#ifdef HOST_TEST
+/* Host unit tests: these instructions are privileged or host-dependent; tests/fake/fake_x86.c
+ * gives them a machine the test controls (MSRs, CPUID leaves, control registers, ports). */
+void outb(uint16_t port, uint8_t v);
+void outw(uint16_t port, uint16_t v);
+void outl(uint16_t port, uint32_t v);
+uint8_t inb(uint16_t port);
+uint16_t inw(uint16_t port);
+uint32_t inl(uint16_t port);
+uint64_t rdmsr(uint32_t msr);
+void wrmsr(uint32_t msr, uint64_t v);
+struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub);
+uint64_t read_cr0(void);
+uint64_t read_cr2(void);
+uint64_t read_cr3(void);
+uint64_t read_cr4(void);
+void write_cr0(uint64_t v);
+void write_cr2(uint64_t v);
+void write_cr3(uint64_t v);
+void write_cr4(uint64_t v);
+uint64_t rdtsc(void);
+void cpu_halt(void);
+void irq_enable(void);
+void irq_disable(void);
+uint64_t read_rflags(void);
+void invlpg(uint64_t va);
+#else
 static inline void outb(uint16_t port, uint8_t v)
 {
 	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
@@ -47,9 +78,6 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 	__asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
-struct cpuid_regs {
-	uint32_t eax, ebx, ecx, edx;
-};
 static inline struct cpuid_regs cpuid(uint32_t leaf, uint32_t sub)
 {
 	struct cpuid_regs r;
@@ -105,6 +133,8 @@ static inline void invlpg(uint64_t va)
 {
 	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
 }
+
+#endif
 
 #define CR0_PE (1ull << 0)
 #define CR0_MP (1ull << 1)

@@ -3,6 +3,7 @@
 #ifndef KERNEL_X86_IDT_H
 #define KERNEL_X86_IDT_H
 
+#include "arch.h"
 #include "x86/regs.h"
 
 /* Vectors 0-31 are CPU exceptions; IRQs from the IOAPIC start at VEC_IRQ_BASE. */
@@ -21,10 +22,7 @@ void idt_load(void);
 /* C entry points called by entry64.S. */
 __noreturn void x86_trap_user(struct regs *r);
 void x86_trap_kernel(struct regs *r);
-__noreturn void syscall_dispatch(struct regs *r);
-/* Leave the kernel for user mode with the given frame (entry64.S). */
-__noreturn void ret_user_iret(struct regs *r);
-__noreturn void ret_user_sysret(struct regs *r);
-__noreturn void continue_on_stack(uint64_t stack_top, void (*fn)(void));
+/* syscall_dispatch, ret_user_iret, ret_user_sysret and continue_on_stack (entry64.S) are
+ * declared in arch.h: generic code calls them. */
 
 #endif

@@ -3,6 +3,7 @@
 #ifndef KERNEL_X86_LAPIC_H
 #define KERNEL_X86_LAPIC_H
 
+#include "arch.h" /* TIMER_HZ */
 #include "types.h"
 
 /* Map the LAPIC at `phys` (from ACPI MADT or the APIC base MSR) and enable it on this CPU. */
@@ -19,7 +20,5 @@ bool lapic_start_ap(uint32_t apic_id, uint8_t vector_page);
 void lapic_udelay(uint64_t us);
 uint64_t lapic_tsc_khz(void);
 uint32_t lapic_timer_ticks_per_ms(void);
-
-#define TIMER_HZ 100
 
 #endif

@@ -57,12 +57,17 @@ extern struct percpu percpu_area[MAX_CPUS];
 extern unsigned cpus_online;
 extern unsigned cpus_present;
 
+#ifdef HOST_TEST
+/* Host unit tests: the CPU the fake arch layer (tests/fake/) currently runs kernel code on. */
+struct percpu *this_cpu(void);
+#else
 static inline struct percpu *this_cpu(void)
 {
 	struct percpu *p;
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
 	return p;
 }
+#endif
 
 /* Load this CPU's GDT, TSS and GS base; `stack_top` is its kernel stack. */
 void percpu_init(unsigned id, uint32_t apic_id, uint64_t stack_top);

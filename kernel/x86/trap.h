@@ -3,10 +3,7 @@
 #ifndef KERNEL_X86_TRAP_H
 #define KERNEL_X86_TRAP_H
 
-#include "printk.h"
-#include "x86/regs.h"
-
-const char *trap_name(uint64_t vector);
-void trap_dump(enum log_level lvl, const struct regs *r);
+/* trap_name() and trap_dump() are architecture hooks: see arch.h. */
+#include "arch.h"
 
 #endif

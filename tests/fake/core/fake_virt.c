@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* vCPUs on the fake machine: the SVM backend with a scripted guest instead of VMRUN. */
+#include "fake_virt.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "fake_cpu.h"
+#include "fake_x86.h"
+#include "klock.h"
+#include "sched.h"
+#include "svm/svm.h"
+#include "x86/idt.h"
+
+struct fake_virt_log fake_virt_log;
+static struct virt_ops ops;
+static fake_guest_fn guest_fn;
+static bool tick_pending;
+
+struct vmcb *fake_vmcb(struct vcpu *v)
+{
+	return v->hw;
+}
+
+/* svm_run without VMRUN: the guest step plays guest and CPU, then the same classification. */
+static bool fake_run(struct vcpu *v, paddr_t gpt_root)
+{
+	/* The frame address, not a local's: ASan may keep locals on a separate fake stack. */
+	uintptr_t depth = (uintptr_t)__builtin_frame_address(0);
+	struct fake_virt_log *l = &fake_virt_log;
+	if (++l->runs == 1) {
+		l->stack_first = l->stack_deepest = depth;
+	}
+	if (depth < l->stack_deepest) {
+		l->stack_deepest = depth;
+	}
+	l->gpt_root = gpt_root;
+	l->lock_held_in_guest |= klock_held();
+	if (l->runs > 100000) {
+		fprintf(stderr, "fake_virt: 100000 guest runs without an exit to the VMM\n");
+		abort();
+	}
+	struct vmcb *vmcb = fake_vmcb(v);
+	vmcb->ctl.eventinj = 0; /* VMRUN consumed it */
+	guest_fn(v, vmcb, l->runs);
+	uint64_t code = vmcb->ctl.exitcode;
+	return code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI;
+}
+
+/* The host interrupt the guest exit let in: the timer, taken in kernel mode. */
+static void take_tick(void)
+{
+	if (!tick_pending) {
+		return;
+	}
+	tick_pending = false;
+	struct regs frame = { .vector = VEC_TIMER };
+	x86_trap_kernel(&frame);
+}
+
+void fake_virt_tick_pending(void)
+{
+	tick_pending = true;
+}
+
+void fake_virt_init(fake_guest_fn guest)
+{
+	fake_cpuid_amd_svm();
+	virt_init();
+	if (!virt) {
+		fprintf(stderr, "fake_virt: svm_probe refused the fake CPU\n");
+		abort();
+	}
+	virt_cpu_init();
+	ops = *virt;
+	ops.run = fake_run;
+	virt = &ops;
+	guest_fn = guest;
+	fake_virt_log = (struct fake_virt_log){ 0 };
+	fake_irq_hook = take_tick;
+	tick_pending = false;
+}

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* Portal IPC between fake PDs: call and reply carry messages, exceptions go to event portals. */
+#include <criterion/criterion.h>
+
+#include "fake_kernel.h"
+#include "klock.h"
+#include "obj.h"
+#include "sched.h"
+
+#define SEL_PT 40
+#define EVT_BASE 0x100
+#define HANDLER_IP 0x401000ull
+#define PT_ID 0x5eed
+
+static struct pd *client_pd, *server_pd;
+static struct ec *client, *handler;
+static struct sc *client_sc;
+static struct portal *pt;
+
+static void setup(void)
+{
+	fake_kernel_init(16 << 20, 2);
+	client_pd = fake_pd("client", 1 << 20);
+	server_pd = fake_pd("server", 1 << 20);
+	client = fake_ec(client_pd, "client", false, 0, EVT_BASE);
+	handler = fake_ec(server_pd, "handler", true, 0, 0);
+	client_sc = fake_sc(client, 1, 10000);
+	pt = fake_portal(handler, HANDLER_IP, 0, PT_ID);
+	fake_cap(client_pd, SEL_PT, &pt->obj, RIGHT_PT_CALL);
+}
+
+static void teardown(void)
+{
+	fake_kernel_fini();
+}
+
+TestSuite(kcore_ipc, .init = setup, .fini = teardown);
+
+/* The client calls the portal with `n` untyped words; the kernel must go on in the handler. */
+static void call(const uint64_t *words, unsigned n)
+{
+	client->utcb->untyped = (uint16_t)n;
+	client->utcb->typed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		client->utcb->mr[i] = words[i];
+	}
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(x.kind, FAKE_EXIT_IRET, "the call did not enter the handler (way %d)", x.kind);
+	cr_assert_eq(fake_exit_ec(x), handler, "the call went on in another EC");
+	cr_assert(!klock_held());
+}
+
+/* The handler replies with `n` untyped words; the kernel must return to the client. */
+static void reply(const uint64_t *words, unsigned n)
+{
+	handler->utcb->untyped = (uint16_t)n;
+	handler->utcb->typed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		handler->utcb->mr[i] = words[i];
+	}
+	struct fake_exit x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client, "the reply did not return to the caller");
+	cr_assert(!klock_held());
+}
+
+Test(kcore_ipc, call_enters_the_handler_at_the_portal_with_the_message)
+{
+	const uint64_t msg[] = { 0x1111, 0x2222, 0x3333 };
+	call(msg, 3);
+	cr_expect_eq(handler->regs.rip, HANDLER_IP);
+	cr_expect_eq(handler->regs.rdi, PT_ID, "the handler must see the portal id in RDI");
+	cr_expect_eq(handler->regs.rsp, FAKE_USER_SP, "a local EC starts every call afresh");
+	cr_expect_eq(handler->utcb->untyped, 3);
+	cr_expect_eq(handler->utcb->mr[0], 0x1111);
+	cr_expect_eq(handler->utcb->mr[2], 0x3333);
+	cr_expect_eq(handler->utcb->mtd, 0, "an ordinary call has no exception state");
+	cr_expect_eq(client->state, EC_CALLING);
+	cr_expect_eq(handler->caller, client);
+	/* Time donation: the client's SC now runs the handler. */
+	cr_expect_eq(sched_runner(client_sc), handler);
+}
+
+Test(kcore_ipc, reply_returns_the_message_and_ok_to_the_caller)
+{
+	const uint64_t msg[] = { 7 };
+	const uint64_t answer[] = { 0xaaaa, 0xbbbb };
+	call(msg, 1);
+	reply(answer, 2);
+	cr_expect_eq(client->regs.rax, VIREO_OK);
+	cr_expect_eq(client->utcb->untyped, 2);
+	cr_expect_eq(client->utcb->mr[0], 0xaaaa);
+	cr_expect_eq(client->utcb->mr[1], 0xbbbb);
+	cr_expect_eq(client->state, EC_READY);
+	cr_expect_null(handler->caller);
+	cr_expect_eq(handler->state, EC_WAITING);
+	cr_expect_eq(sched_runner(client_sc), client);
+}
+
+Test(kcore_ipc, handler_serves_a_second_call_after_replying)
+{
+	const uint64_t one[] = { 1 }, two[] = { 2 };
+	call(one, 1);
+	reply(one, 1);
+	call(two, 1);
+	cr_expect_eq(handler->utcb->mr[0], 2);
+	cr_expect_eq(handler->regs.rip, HANDLER_IP, "each call restarts the handler");
+	reply(two, 1);
+	cr_expect_eq(client->utcb->mr[0], 2);
+}
+
+Test(kcore_ipc, message_longer_than_the_utcb_is_clamped)
+{
+	client->utcb->untyped = UINT16_MAX;
+	client->utcb->typed = 0;
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), handler);
+	cr_expect_eq(handler->utcb->untyped, VIREO_UTCB_WORDS);
+}
+
+Test(kcore_ipc, call_without_the_call_right_is_bad_cap)
+{
+	fake_cap(client_pd, SEL_PT + 1, &pt->obj, RIGHT_PT_CTRL);
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT + 1, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->regs.rax, VIREO_BAD_CAP);
+	cr_expect_eq(client->state, EC_READY);
+}
+
+Test(kcore_ipc, reply_wait_from_a_global_ec_is_bad_cap)
+{
+	struct fake_exit x = fake_syscall(client, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->regs.rax, VIREO_BAD_CAP);
+}
+
+/* ---------------------------------------------------------------- exception IPC */
+
+static struct portal *exc_portal(uint64_t vector, uint64_t mtd)
+{
+	struct portal *p = fake_portal(handler, HANDLER_IP, mtd, vector);
+	fake_cap(client_pd, EVT_BASE + vector, &p->obj, RIGHT_PT_CALL);
+	return p;
+}
+
+Test(kcore_ipc, exception_sends_the_selected_state_to_the_event_portal)
+{
+	exc_portal(13, MTD_RIP | MTD_RSP | MTD_QUAL | MTD_GPR_ACDB);
+	client->regs.rip = 0x401234;
+	client->regs.rsp = 0x7fff0000;
+	client->regs.rax = 42;
+	client->regs.r9 = 99; /* not selected */
+	struct fake_exit x = fake_exception(client, 13, 0x18, 0);
+	cr_assert_eq(x.kind, FAKE_EXIT_IRET);
+	cr_assert_eq(fake_exit_ec(x), handler, "the exception did not reach its handler");
+	const struct vireo_exc_state *e = &handler->utcb->exc;
+	cr_expect_eq(handler->utcb->mtd, MTD_RIP | MTD_RSP | MTD_QUAL | MTD_GPR_ACDB);
+	cr_expect_eq(e->rip, 0x401234);
+	cr_expect_eq(e->rsp, 0x7fff0000);
+	cr_expect_eq(e->rax, 42);
+	cr_expect_eq(e->r9, 0, "a group the MTD does not select must not be sent");
+	cr_expect_eq(e->vector, 13);
+	cr_expect_eq(e->error, 0x18);
+	cr_expect_eq(handler->regs.rdi, 13, "the handler sees its portal's id");
+	cr_expect_eq(client->state, EC_CALLING);
+}
+
+Test(kcore_ipc, page_fault_carries_the_fault_address)
+{
+	exc_portal(EVT_PAGE_FAULT, MTD_QUAL | MTD_RIP);
+	struct fake_exit x = fake_exception(client, 14, 6, 0xdead0000);
+	cr_assert_eq(fake_exit_ec(x), handler);
+	cr_expect_eq(handler->utcb->exc.fault_addr, 0xdead0000);
+	cr_expect_eq(handler->utcb->exc.error, 6);
+}
+
+Test(kcore_ipc, exception_reply_changes_rip)
+{
+	exc_portal(6, MTD_RIP | MTD_QUAL);
+	client->regs.rip = 0x402000;
+	struct fake_exit x = fake_exception(client, 6, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), handler);
+	cr_assert_eq(handler->utcb->exc.rip, 0x402000);
+	/* Skip the faulting instruction: the handler writes RIP and says so in the MTD. */
+	handler->utcb->exc.rip = 0x402002;
+	handler->utcb->mtd = MTD_RIP;
+	reply(NULL, 0);
+	cr_expect_eq(client->regs.rip, 0x402002);
+	cr_expect_eq(client->state, EC_READY);
+	cr_expect_eq(client->obj.type, OBJ_EC, "the client must survive a handled exception");
+}
+
+Test(kcore_ipc, exception_reply_without_rip_in_the_mtd_keeps_rip)
+{
+	exc_portal(6, MTD_RIP | MTD_QUAL);
+	client->regs.rip = 0x402000;
+	fake_exception(client, 6, 0, 0);
+	handler->utcb->exc.rip = 0x999999;
+	handler->utcb->mtd = 0;
+	reply(NULL, 0);
+	cr_expect_eq(client->regs.rip, 0x402000);
+}
+
+Test(kcore_ipc, exception_reply_cannot_raise_iopl_or_clear_if)
+{
+	exc_portal(6, MTD_RFLAGS);
+	fake_exception(client, 6, 0, 0);
+	handler->utcb->exc.rflags = 0x3000; /* IOPL 3, IF clear */
+	handler->utcb->mtd = MTD_RFLAGS;
+	reply(NULL, 0);
+	cr_expect_eq(client->regs.rflags & 0x3000, 0, "IOPL raised from user mode");
+	cr_expect(client->regs.rflags & 0x200, "IF cleared from user mode");
+}
+
+Test(kcore_ipc, exception_without_a_portal_kills_the_ec)
+{
+	unsigned ecs = ec_count();
+	struct fake_exit x = fake_exception(client, 0, 0, 0);
+	cr_expect_eq(client->state, EC_DEAD);
+	cr_expect_eq(ec_count(), ecs - 1);
+	/* Nothing else is runnable on this CPU: it goes idle. */
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK);
+}
+
+/* ---------------------------------------------------------------- busy handlers, death, CPUs */
+
+Test(kcore_ipc, second_caller_waits_until_the_handler_has_replied_to_the_first)
+{
+	struct ec *second = fake_ec(client_pd, "second", false, 0, EVT_BASE);
+	fake_sc(second, 1, 10000);
+	const uint64_t one[] = { 1 };
+	call(one, 1);
+	/* While the handler serves the first call, the second caller queues up. */
+	second->utcb->untyped = 1;
+	second->utcb->mr[0] = 2;
+	struct fake_exit x = fake_syscall(second, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_expect_neq(fake_exit_ec(x), second, "a queued caller returned at once");
+	cr_expect_eq(handler->caller, client, "the queued call replaced the running one");
+	cr_expect_eq(handler->waiters, second);
+	/* The reply to the first call starts the second at once. */
+	const uint64_t answer[] = { 10 };
+	reply(answer, 1);
+	cr_expect_eq(client->utcb->mr[0], 10);
+	cr_expect_eq(handler->caller, second);
+	cr_expect_eq(handler->utcb->mr[0], 2, "the handler did not get the second message");
+	cr_expect_null(handler->waiters);
+}
+
+Test(kcore_ipc, caller_of_a_handler_that_exits_gets_aborted)
+{
+	const uint64_t msg[] = { 1 };
+	call(msg, 1);
+	struct fake_exit x = fake_syscall(handler, SYS_EC_EXIT, 0, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client, "the caller never came back");
+	cr_expect_eq(client->regs.rax, VIREO_ABORTED);
+	cr_expect_eq(client->state, EC_READY);
+	cr_expect_eq(handler->state, EC_DEAD);
+	/* Calling the dead handler again fails at once. */
+	x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->regs.rax, VIREO_ABORTED);
+}
+
+Test(kcore_ipc, faulting_ec_dies_with_its_exception_handler)
+{
+	exc_portal(13, MTD_RIP);
+	fake_exception(client, 13, 0, 0);
+	unsigned ecs = ec_count();
+	fake_syscall(handler, SYS_EC_EXIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(client->state, EC_DEAD, "a faulting EC went on without its fault handled");
+	cr_expect_eq(ec_count(), ecs - 1);
+}
+
+Test(kcore_ipc, call_to_a_handler_on_another_cpu_migrates_the_sc_and_back)
+{
+	struct pd *far_pd = fake_pd("far", 1 << 20);
+	struct ec *far = fake_ec(far_pd, "far", true, 1, 0);
+	struct portal *fpt = fake_portal(far, HANDLER_IP, 0, 77);
+	fake_cap(client_pd, SEL_PT + 2, &fpt->obj, RIGHT_PT_CALL);
+	client->utcb->untyped = 1;
+	client->utcb->mr[0] = 0xc0ffee;
+	/* CPU 0: the call moves the client's SC to CPU 1 and kicks it; CPU 0 has nothing left. */
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT + 2, 0, 0, 0, 0);
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK, "CPU 0 should go idle");
+	cr_expect_eq(client_sc->cpu, 1);
+	cr_expect_gt(fake_cpu_log.kicks[1], 0, "CPU 1 was not told");
+	/* CPU 1 runs the handler on the donated SC. */
+	fake_cpu_set(1);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), far);
+	cr_expect_eq(far->utcb->mr[0], 0xc0ffee);
+	cr_expect_eq(far->regs.rdi, 77);
+	/* The reply sends the SC home; CPU 0 continues the client. */
+	far->utcb->untyped = 1;
+	far->utcb->mr[0] = 0xbeef;
+	unsigned kicks0 = fake_cpu_log.kicks[0];
+	x = fake_syscall(far, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK, "CPU 1 should go idle");
+	cr_expect_eq(client_sc->cpu, 0);
+	cr_expect_gt(fake_cpu_log.kicks[0], kicks0, "CPU 0 was not told");
+	fake_cpu_set(0);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->utcb->mr[0], 0xbeef);
+	cr_expect_eq(client->regs.rax, VIREO_OK);
+}

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* Protection domains on fake RAM: quotas, user copies, capability delegation and revocation. */
+#include <criterion/criterion.h>
+
+#include "fake_kernel.h"
+#include "frame.h"
+#include "obj.h"
+
+#define VA 0x10000000ull
+
+static void setup(void)
+{
+	fake_kernel_init(16 << 20, 1);
+}
+
+static void teardown(void)
+{
+	fake_kernel_fini();
+}
+
+TestSuite(kcore_pd, .init = setup, .fini = teardown);
+
+Test(kcore_pd, quota_smaller_than_the_pd_itself_is_refused)
+{
+	struct pd *pd;
+	cr_expect_eq(pd_create(NULL, sizeof(struct pd) - 1, PD_PRIO_INHERIT, "tiny", &pd), VIREO_NO_MEM);
+	cr_expect_eq(obj_live[OBJ_PD], 0);
+}
+
+Test(kcore_pd, child_quota_is_charged_to_the_parent_and_refunded)
+{
+	struct pd *parent = fake_pd("parent", 1 << 20), *child;
+	uint64_t used = parent->quota.used;
+	cr_assert_eq(pd_create(parent, 64 << 10, PD_PRIO_INHERIT, "child", &child), VIREO_OK);
+	cr_expect_eq(parent->quota.used, used + (64 << 10));
+	cr_expect_eq(pd_create(parent, 1 << 20, PD_PRIO_INHERIT, "greedy", &child), VIREO_NO_MEM,
+		     "a child got more than the parent has");
+	obj_get(&child->obj);
+	obj_put(&child->obj);
+	cr_expect_eq(parent->quota.used, used, "the child's quota did not come back");
+}
+
+Test(kcore_pd, copies_go_through_the_page_table)
+{
+	struct pd *pd = fake_pd("task", 1 << 20);
+	cr_assert_eq(pd_map_anon(pd, VA, 2 * PAGE_SIZE, MAP_W), VIREO_OK);
+	char out[64] = "across the page boundary", in[64] = { 0 };
+	uint64_t at = VA + PAGE_SIZE - 10;
+	cr_assert_eq(pd_copy_to_user(pd, at, out, sizeof(out)), VIREO_OK);
+	cr_assert_eq(pd_copy_from_user(pd, in, at, sizeof(in)), VIREO_OK);
+	cr_expect_str_eq(in, out);
+	cr_expect_eq(pd_copy_from_user(pd, in, VA + 2 * PAGE_SIZE - 8, 16), VIREO_BAD_PAR,
+		     "a copy ran past the mapping");
+	cr_expect_eq(pd_copy_to_user(pd, USER_END - 8, out, 16), VIREO_BAD_PAR);
+	cr_expect_eq(pd_copy_to_user(pd, UINT64_MAX - 4, out, 16), VIREO_BAD_PAR);
+}
+
+Test(kcore_pd, read_only_memory_cannot_be_copied_to)
+{
+	struct pd *pd = fake_pd("task", 1 << 20);
+	cr_assert_eq(pd_map_anon(pd, VA, PAGE_SIZE, 0), VIREO_OK);
+	char buf[8] = { 0 };
+	cr_expect_eq(pd_copy_from_user(pd, buf, VA, sizeof(buf)), VIREO_OK);
+	cr_expect_eq(pd_copy_to_user(pd, VA, buf, sizeof(buf)), VIREO_BAD_PAR);
+}
+
+Test(kcore_pd, delegated_object_capability_is_revoked_with_its_source)
+{
+	struct pd *a = fake_pd("a", 1 << 20), *b = fake_pd("b", 1 << 20);
+	struct ec *h = fake_ec(a, "h", true, 0, 0);
+	struct portal *pt = fake_portal(h, 0x401000, 0, 1);
+	fake_cap(a, 40, &pt->obj, RIGHTS_ALL);
+	uint32_t refs = pt->obj.refs;
+	/* Map selector 40 of a to selector 7 of b with the call right only. */
+	cr_assert_eq(pd_delegate(a, b, vireo_crd(CRD_OBJ, 40, 0, RIGHT_PT_CALL), 7, 0), VIREO_OK);
+	cr_expect_eq(pt->obj.refs, refs + 1);
+	cr_expect_eq(pd_lookup_obj(b, 7, OBJ_PT, RIGHT_PT_CALL), &pt->obj);
+	cr_expect_null(pd_lookup_obj(b, 7, OBJ_PT, RIGHT_PT_CTRL), "delegation added a right");
+	cr_assert_eq(pd_revoke(a, vireo_crd(CRD_OBJ, 40, 0, RIGHTS_ALL), false), VIREO_OK);
+	cr_expect_null(pd_lookup_obj(b, 7, OBJ_PT, RIGHT_PT_CALL), "revoke left the copy");
+	cr_expect_eq(pd_lookup_obj(a, 40, OBJ_PT, RIGHT_PT_CALL), &pt->obj);
+	cr_expect_eq(pt->obj.refs, refs);
+}
+
+Test(kcore_pd, destroying_a_pd_frees_its_memory)
+{
+	uint64_t free_before = frame_free_pages();
+	struct pd *pd;
+	cr_assert_eq(pd_create(NULL, 1 << 20, PD_PRIO_INHERIT, "short-lived", &pd), VIREO_OK);
+	obj_get(&pd->obj);
+	cr_assert_eq(pd_map_anon(pd, VA, 4 * PAGE_SIZE, MAP_W), VIREO_OK);
+	cr_expect_lt(frame_free_pages(), free_before);
+	obj_put(&pd->obj);
+	cr_expect_eq(frame_free_pages(), free_before, "pages leaked");
+	cr_expect_eq(obj_live[OBJ_PD], 0);
+}
+
+/* Root makes a child PD with an EC, an SC, a portal and a semaphore, all by system call, then
+ * revokes its capabilities to all of them. */
+static void child_round(struct ec *root_ec, struct pd *root)
+{
+	struct vireo_ec_create g = { .ip = 0x401000, .sp = 0x7000, .utcb = 0x7f0000100000ull };
+	struct vireo_ec_create l = { .sp = 0x8000, .utcb = 0x7f0000101000ull,
+				     .flags = VIREO_EC_LOCAL };
+	cr_assert_eq(pd_copy_to_user(root, VA, &g, sizeof(g)), VIREO_OK);
+	cr_assert_eq(pd_copy_to_user(root, VA + sizeof(g), &l, sizeof(l)), VIREO_OK);
+	const uint64_t calls[][6] = {
+		{ SYS_CREATE_PD, 10, 1, 256 << 10, 0, 0 },
+		{ SYS_CREATE_EC, 11, 10, VA, 0, 0 },
+		{ SYS_CREATE_EC, 12, 10, VA + sizeof(g), 0, 0 },
+		{ SYS_CREATE_SC, 13, 10, 11, 1, 10000 },
+		{ SYS_CREATE_PT, 14, 10, 12, 0x402000, MTD_ALL },
+		{ SYS_CREATE_SM, 15, 10, 0, 0, 0 },
+		{ SYS_DELEGATE, 10, vireo_crd(CRD_OBJ, 14, 0, RIGHT_PT_CALL), 3, 0, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+		const uint64_t *c = calls[i];
+		struct fake_exit x = fake_syscall(root_ec, c[0], c[1], c[2], c[3], c[4], c[5]);
+		cr_assert_eq(fake_exit_ec(x), root_ec, "call %zu went elsewhere", i);
+		cr_assert_eq(root_ec->regs.rax, VIREO_OK, "call %zu (syscall %llu) failed: %llu", i,
+			     (unsigned long long)c[0], (unsigned long long)root_ec->regs.rax);
+	}
+	for (uint64_t sel = 15; sel >= 10; sel--) {
+		cr_assert_eq(pd_revoke(root, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), true), VIREO_OK);
+	}
+}
+
+Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
+{
+	struct pd *root = fake_pd("root", 4 << 20);
+	fake_cap(root, 1, &root->obj, RIGHTS_ALL);
+	struct ec *root_ec = fake_ec(root, "root", false, 0, 0);
+	fake_sc(root_ec, 10, 10000); /* above the child's EC: root keeps the CPU */
+	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	fake_user_mem(root, VA, PAGE_SIZE, NULL, 0);
+	uint64_t used = root->quota.used;
+	child_round(root_ec, root); /* the first round also fills the slab caches */
+	struct fake_counts before = fake_counts();
+	child_round(root_ec, root);
+	struct fake_counts after = fake_counts();
+	cr_expect(fake_counts_equal(&before, &after), "a child PD round leaked (see stderr)");
+	cr_expect_eq(root->quota.used, used, "the root's quota was not refunded");
+}

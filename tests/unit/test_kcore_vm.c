@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * SYS_VCPU_RESUME on the fake machine: the real run loop and SVM translation around a scripted
+ * guest. What the VMM sees after each exit, host interrupts handled in the kernel, preemption.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "fake_kernel.h"
+#include "fake_virt.h"
+#include "klock.h"
+#include "obj.h"
+#include "sched.h"
+
+#define ONE_TICK (1000000 / TIMER_HZ)
+#define SEL_PD 1
+#define SEL_VM 2
+#define VA_STATE 0x7e0000000000ull
+#define VA_ARGS 0x20000000ull
+
+static struct pd *vmm_pd, *vm;
+static struct ec *vcpu_ec;
+static struct sc *vcpu_sc;
+static void (*step)(struct vcpu *v, struct vmcb *vmcb, unsigned n);
+
+static void guest(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	step(v, vmcb, n);
+}
+
+/* The reset state of an x86 CPU in real mode at 0000:7c00 (a boot sector). */
+static void write_real_mode(struct vireo_vm_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rip = 0x7c00;
+	st->rflags = 0x2;
+	st->cr0 = 0x10;
+	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
+	st->ds = st->es = st->ss = st->fs = st->gs = (struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
+	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
+	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
+	st->gdtr.limit = st->idtr.limit = 0xffff;
+	st->dr6 = 0xffff0ff0;
+	st->dr7 = 0x400;
+}
+
+static void setup(void)
+{
+	fake_kernel_init(32 << 20, 2);
+	fake_virt_init(guest);
+	vmm_pd = fake_pd("vmm", 4 << 20);
+	fake_cap(vmm_pd, SEL_PD, &vmm_pd->obj, RIGHTS_ALL);
+	cr_assert_eq(pd_create_vm(vmm_pd, 1 << 20, virt->gpt_format, &vm), VIREO_OK);
+	fake_cap(vmm_pd, SEL_VM, &vm->obj, RIGHTS_ALL);
+	vcpu_ec = fake_ec(vmm_pd, "vcpu", false, 0, 0);
+	cr_assert_eq(vcpu_attach(vcpu_ec, VA_STATE), VIREO_OK);
+	vcpu_sc = fake_sc(vcpu_ec, 5, ONE_TICK);
+	write_real_mode(vcpu_ec->vcpu->page);
+	/* The vCPU's thread runs: it is the one that calls SYS_VCPU_RESUME. */
+	struct fake_exit x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
+}
+
+static void teardown(void)
+{
+	fake_kernel_fini();
+}
+
+TestSuite(kcore_vm, .init = setup, .fini = teardown);
+
+static struct vireo_vm_state *page(void)
+{
+	return vcpu_ec->vcpu->page;
+}
+
+/* SYS_VCPU_RESUME until the kernel returns to user mode; which EC that is. */
+static struct ec *resume(void)
+{
+	struct fake_exit x = fake_syscall(vcpu_ec, SYS_VCPU_RESUME, SEL_VM, 0, 0, 0, 0);
+	cr_assert(!klock_held(), "kernel lock held in user mode");
+	cr_assert(x.kind == FAKE_EXIT_SYSRET || x.kind == FAKE_EXIT_IRET, "way %d", x.kind);
+	return fake_exit_ec(x);
+}
+
+static void hlt_after_one_byte(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v, (void)n;
+	vmcb->save.rip += 1;
+	vmcb->ctl.exitcode = SVM_EXIT_HLT;
+}
+
+Test(kcore_vm, resume_runs_the_guest_and_returns_its_exit_to_the_vmm)
+{
+	step = hlt_after_one_byte;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(vcpu_ec->regs.rax, VIREO_OK);
+	cr_expect_eq(fake_virt_log.runs, 1);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+	cr_expect_eq(page()->rip, 0x7c01, "the VMM must see the state the guest left");
+	cr_expect_eq(page()->exits, 1);
+	cr_expect_eq(pa_addr(fake_virt_log.gpt_root), pa_addr(vm->pt.root),
+		     "the guest ran on another guest-physical table than its VM's");
+	cr_expect(!fake_virt_log.lock_held_in_guest, "the guest ran with the kernel lock held");
+}
+
+Test(kcore_vm, invalid_state_is_refused_without_entering_the_guest)
+{
+	step = hlt_after_one_byte;
+	page()->cr0 = 0x80000000; /* paging without protection */
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 0, "an invalid state reached VMRUN");
+	cr_expect_eq(page()->exit, VM_EXIT_INVALID);
+	cr_expect_eq(page()->qual, VM_INVALID_CR0);
+}
+
+static void three_interrupts_then_io(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n <= 3) {
+		vmcb->ctl.exitcode = SVM_EXIT_INTR;
+		return;
+	}
+	vmcb->ctl.exitcode = SVM_EXIT_IOIO;
+	vmcb->ctl.exitinfo1 = (0x3f8ull << 16) | (1 << 4);
+	vmcb->ctl.exitinfo2 = vmcb->save.rip + 1;
+}
+
+Test(kcore_vm, host_interrupts_are_handled_without_the_vmm)
+{
+	step = three_interrupts_then_io;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 4, "the guest was not re-entered after host interrupts");
+	cr_expect_eq(page()->exit, VM_EXIT_IO);
+	cr_expect_eq(page()->io.port, 0x3f8);
+	cr_expect_eq(page()->exits, 4);
+}
+
+static void tick_then_hlt(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n == 1) {
+		fake_virt_tick_pending(); /* the guest spins until the timer interrupts it */
+		vmcb->ctl.exitcode = SVM_EXIT_INTR;
+		return;
+	}
+	vmcb->ctl.exitcode = SVM_EXIT_HLT;
+}
+
+Test(kcore_vm, spinning_guest_is_preempted_and_continues_after_the_other_sc)
+{
+	struct ec *other = fake_ec(vmm_pd, "native", false, 0, 0);
+	fake_sc(other, 5, ONE_TICK);
+	step = tick_then_hlt;
+	cr_assert_eq(resume(), other, "the quantum ran out but the other SC did not run");
+	cr_expect_eq(fake_virt_log.runs, 1);
+	/* The other SC's quantum ends: the vCPU goes on in its guest, then exits to the VMM. */
+	struct fake_exit x = fake_timer(other);
+	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 2);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+	cr_expect_eq(vcpu_ec->regs.rax, VIREO_OK);
+}
+
+static struct ec *recalled;
+
+static void recalled_while_running(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v, (void)n;
+	recalled->recall = true; /* another CPU's SYS_EC_CTRL; its IPI ends the guest run */
+	vmcb->ctl.exitcode = SVM_EXIT_INTR;
+}
+
+Test(kcore_vm, recall_during_a_guest_run_exits_to_the_vmm)
+{
+	recalled = vcpu_ec;
+	step = recalled_while_running;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 1);
+	cr_expect_eq(page()->exit, VM_EXIT_RECALL);
+	cr_expect(!vcpu_ec->recall, "the recall stayed pending after it was delivered");
+}
+
+static void spin_fifty_quanta(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n < 50) {
+		fake_virt_tick_pending();
+		vmcb->ctl.exitcode = SVM_EXIT_INTR;
+		return;
+	}
+	vmcb->ctl.exitcode = SVM_EXIT_HLT;
+}
+
+/*
+ * DESIGN.md: resuming a continuation resets the kernel stack first; nothing nests. A vCPU that is
+ * the only thing to run and is preempted fifty times must not be fifty frames deeper. Disabled:
+ * the run loop still calls sched_schedule, which calls the continuation on the current stack
+ * (issue 8, first bullet); enable it with that fix.
+ */
+Test(kcore_vm, preempting_the_only_vcpu_again_and_again_does_not_grow_the_stack, .disabled = true)
+{
+	step = spin_fifty_quanta;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_assert_eq(fake_virt_log.runs, 50);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+	uintptr_t growth = fake_virt_log.stack_first - fake_virt_log.stack_deepest;
+	cr_expect_lt(growth, 1024, "the kernel stack grew by %zu bytes over 49 preemptions",
+		     (size_t)growth);
+}
+
+Test(kcore_vm, vm_and_vcpu_are_created_by_system_call)
+{
+	struct ec *vmm = fake_ec(vmm_pd, "vmm", false, 0, 0);
+	cr_assert_eq(pd_map_anon(vmm_pd, VA_ARGS, PAGE_SIZE, MAP_W), VIREO_OK);
+	struct fake_exit x = fake_syscall(vmm, SYS_CREATE_PD, 10, SEL_PD, 1 << 20, VIREO_PD_VM, 0);
+	cr_assert_eq(fake_exit_ec(x), vmm);
+	cr_assert_eq(vmm->regs.rax, VIREO_OK);
+	struct pd *vm2 = (struct pd *)pd_lookup_obj(vmm_pd, 10, OBJ_PD, RIGHT_PD_CTRL);
+	cr_assert_not_null(vm2);
+	cr_expect(vm2->vm);
+	struct vireo_ec_create a = { .sp = 0x1000,
+				     .utcb = 0x7d0000000000ull,
+				     .flags = VIREO_EC_VCPU,
+				     .vcpu_state = 0x7d0000001000ull };
+	cr_assert_eq(pd_copy_to_user(vmm_pd, VA_ARGS, &a, sizeof(a)), VIREO_OK);
+	x = fake_syscall(vmm, SYS_CREATE_EC, 11, SEL_PD, VA_ARGS, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), vmm);
+	cr_assert_eq(vmm->regs.rax, VIREO_OK);
+	struct kobj *o = pd_lookup_obj(vmm_pd, 11, OBJ_EC, RIGHT_EC_CTRL);
+	cr_assert_not_null(o);
+	struct ec *v2 = container_of(o, struct ec, obj);
+	cr_assert_not_null(v2->vcpu);
+	cr_expect_not_null(v2->vcpu->hw, "the backend made no VMCB");
+	/* A VM PD runs no ECs. */
+	a.vcpu_state = 0;
+	a.flags = 0;
+	cr_assert_eq(pd_copy_to_user(vmm_pd, VA_ARGS, &a, sizeof(a)), VIREO_OK);
+	x = fake_syscall(vmm, SYS_CREATE_EC, 12, 10, VA_ARGS, 0, 0);
+	cr_expect_eq(vmm->regs.rax, VIREO_BAD_PAR);
+}
