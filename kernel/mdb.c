@@ -744,8 +744,8 @@ static status_t revoke_part(struct mdb_node *n, uint64_t base, unsigned order, b
 }
 
 /* Revoke of every node of s inside [base, last], in order of base. */
-static void revoke_within(struct mdb_space *s, uint64_t base, uint64_t last,
-			  enum revoke_self self, mdb_unmap_fn unmap, void *arg)
+static void revoke_within(struct mdb_space *s, uint64_t base, uint64_t last, enum revoke_self self,
+			  mdb_unmap_fn unmap, void *arg)
 {
 	uint64_t from = base;
 	struct mdb_node *n;

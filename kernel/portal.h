@@ -11,11 +11,11 @@ struct pd;
 
 struct portal {
 	struct kobj obj;
-	struct ec *ec; /* local handler EC */
+	struct ec *ec;	    /* local handler EC */
 	struct pd *charged; /* the PD named at creation, which pays for it (a reference) */
-	uint64_t ip;   /* where the handler starts for each call */
-	uint64_t mtd;  /* exception state transferred on exception IPC */
-	uint64_t id;   /* passed to the handler in RDI; set by whoever holds RIGHT_PT_CTRL */
+	uint64_t ip;	    /* where the handler starts for each call */
+	uint64_t mtd;	    /* exception state transferred on exception IPC */
+	uint64_t id;	    /* passed to the handler in RDI; set by whoever holds RIGHT_PT_CTRL */
 };
 
 /* A portal to local EC `handler`, charged to `pd` (BAD_CAP if handler is global, NO_MEM). */

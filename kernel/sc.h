@@ -13,12 +13,12 @@ struct pd;
 
 struct sc {
 	struct kobj obj;
-	struct ec *ec;	  /* the EC it belongs to */
+	struct ec *ec;	    /* the EC it belongs to */
 	struct pd *charged; /* the PD named at creation: pays for it, bounds prio (a reference) */
-	unsigned prio;	  /* 0 lowest .. SC_PRIOS-1 highest */
-	unsigned quantum; /* ticks */
-	unsigned left;	  /* ticks left in this round */
-	unsigned cpu;	  /* run queue it is on (moves with cross-CPU calls) */
+	unsigned prio;	    /* 0 lowest .. SC_PRIOS-1 highest */
+	unsigned quantum;   /* ticks */
+	unsigned left;	    /* ticks left in this round */
+	unsigned cpu;	    /* run queue it is on (moves with cross-CPU calls) */
 	bool queued;
 	struct sc *next;
 	uint64_t consumed; /* ticks charged so far */

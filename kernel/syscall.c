@@ -111,8 +111,8 @@ static status_t sys_create_pd(struct ec *ec, struct regs *r)
 	if (vm && !virt) {
 		return VIREO_BAD_FTR;
 	}
-	unsigned prio = ARG3(r) & VIREO_PD_MAX_PRIO ? (unsigned)MIN(ARG4(r), 0xffffull)
-						     : PD_PRIO_INHERIT;
+	unsigned prio =
+		ARG3(r) & VIREO_PD_MAX_PRIO ? (unsigned)MIN(ARG4(r), 0xffffull) : PD_PRIO_INHERIT;
 	status_t st = vm ? pd_create_vm(parent, ARG2(r), virt->gpt_format, &pd)
 			 : pd_create(parent, ARG2(r), prio, "pd", &pd);
 	return st == VIREO_OK ? publish(ec, ARG0(r), &pd->obj) : st;

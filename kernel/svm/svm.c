@@ -4,13 +4,13 @@
  * and the translation between the VMCB and the vendor-neutral state. Host interrupts exit the
  * guest (INTR intercept with V_INTR_MASKING) and are handled by the kernel, never the VMM.
  */
+#include "svm/svm.h"
 #include "arch.h"
 #include "assert.h"
 #include "frame.h"
 #include "kstring.h"
 #include "printk.h"
 #include "quota.h"
-#include "svm/svm.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
 #include "virt.h"

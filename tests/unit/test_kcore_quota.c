@@ -82,9 +82,9 @@ Test(kcore_quota, delegation_onto_a_vcpu_state_page_is_busy)
 	struct ec *ec = fake_ec(pd, "vcpu", false, 0, 0);
 	cr_assert_eq(vcpu_attach(ec, VA + 0x10000), VIREO_OK);
 	paddr_t state = mapped_at(pd, VA + 0x10000), pa = own_page(pd, VA);
-	cr_expect_eq(pd_delegate(pd, pd, vireo_crd(CRD_MEM, VA >> 12, 0, RW), (VA + 0x10000) >> 12,
-				 0),
-		     VIREO_BUSY);
+	cr_expect_eq(
+		pd_delegate(pd, pd, vireo_crd(CRD_MEM, VA >> 12, 0, RW), (VA + 0x10000) >> 12, 0),
+		VIREO_BUSY);
 	cr_expect_eq(pa_addr(mapped_at(pd, VA + 0x10000)), pa_addr(state));
 	drop(&ec->obj);
 	cr_assert_eq(pd_revoke(pd, vireo_crd(CRD_MEM, VA >> 12, 0, RW), true), VIREO_OK);
@@ -144,10 +144,10 @@ Test(kcore_quota, ec_and_vcpu_are_charged_to_their_pd_and_refunded_once)
 	cr_assert_eq(vcpu_attach(ec, VA), VIREO_OK);
 	/* struct vcpu, the state page, the guest FPU state and the VMCB. */
 	cr_expect_geq(pd->quota.used - with_ec, sizeof(struct vcpu) + 2 * PAGE_SIZE,
-		      "a vCPU was charged only %lu bytes", (unsigned long)(pd->quota.used - with_ec));
+		      "a vCPU was charged only %lu bytes",
+		      (unsigned long)(pd->quota.used - with_ec));
 	drop(&ec->obj);
-	cr_expect_eq(pd->quota.used, used, "%ld bytes not refunded",
-		     (long)(pd->quota.used - used));
+	cr_expect_eq(pd->quota.used, used, "%ld bytes not refunded", (long)(pd->quota.used - used));
 }
 
 Test(kcore_quota, vcpu_over_quota_is_no_mem_and_refunds_what_it_took)

@@ -338,7 +338,8 @@ static int check_kernel_page(uint64_t va, uint64_t h, uint64_t spare)
 {
 	volatile uint64_t *p = (volatile uint64_t *)va;
 	p[9] = KP_MAGIC + va;
-	EXPECT_ST(sys_delegate(SEL_SELF_PD, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R | MEM_W), va >> 12, 0),
+	EXPECT_ST(sys_delegate(SEL_SELF_PD, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R | MEM_W), va >> 12,
+			       0),
 		  VIREO_BUSY);
 	EXPECT(p[9] == KP_MAGIC + va, "the kernel's page at 0x%lx was replaced: it reads 0x%lx",
 	       (unsigned long)va, (unsigned long)p[9]);
@@ -417,8 +418,8 @@ static int free_pages_charged(const struct vireo_kstat *before, uint64_t charged
 {
 	struct vireo_kstat now;
 	EXPECT_OK(sys_kstat(&now));
-	uint64_t taken = before->free_pages > now.free_pages ? before->free_pages - now.free_pages
-							      : 0;
+	uint64_t taken =
+		before->free_pages > now.free_pages ? before->free_pages - now.free_pages : 0;
 	EXPECT(taken * PAGE <= charged + SLAB_SLACK_PAGES * PAGE,
 	       "%s took %lu kernel pages but charged only %lu bytes", what, (unsigned long)taken,
 	       (unsigned long)charged);
@@ -432,7 +433,8 @@ static unsigned map_until_full(uint64_t pd, uint64_t h, uint64_t base, unsigned 
 	unsigned n = 0;
 	*last = VIREO_OK;
 	while (n < max) {
-		*last = sys_delegate(pd, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R), (base >> 12) + n, 0);
+		*last = sys_delegate(pd, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R), (base >> 12) + n,
+				     0);
 		if (*last != VIREO_OK) {
 			break;
 		}
@@ -457,7 +459,8 @@ static int t_mdb_nodes_are_charged_to_the_receiving_pd(void)
 	unsigned n = map_until_full(child, h, base, 4096, &st);
 	EXPECT(st == VIREO_NO_MEM, "%u mappings into a %lu KiB PD, then %s, expected NO_MEM", n,
 	       (unsigned long)(q >> 10), kt_st(st));
-	EXPECT(n > 0 && n < q / 64, "%u mappings fit into a %lu KiB PD", n, (unsigned long)(q >> 10));
+	EXPECT(n > 0 && n < q / 64, "%u mappings fit into a %lu KiB PD", n,
+	       (unsigned long)(q >> 10));
 	PD_QUOTA(child, &used1, NULL);
 	int r = free_pages_charged(&k0, q, "mapping into a PD");
 	if (r != KT_PASS) {
@@ -570,10 +573,9 @@ static int t_create_destroy_loop_refunds_everything(void)
 					     .cpu = 0,
 					     .flags = VIREO_EC_VCPU,
 					     .vcpu_state = state };
-		struct vireo_ec_create l = { .sp = sp,
-					     .utcb = state + PAGE,
-					     .cpu = 0,
-					     .flags = VIREO_EC_LOCAL };
+		struct vireo_ec_create l = {
+			.sp = sp, .utcb = state + PAGE, .cpu = 0, .flags = VIREO_EC_LOCAL
+		};
 		EXPECT(sys_create_ec(ec, child, &a) == VIREO_OK, "round %u: vCPU EC: quota leaked?",
 		       i);
 		EXPECT_OK(sys_create_ec(lec, child, &l));
@@ -725,11 +727,14 @@ const struct kt_test kt_mem_tests[] = {
 	{ "grant_moves_memory_mapping", t_grant_moves_memory_mapping },
 	{ "delegation_onto_kernel_owned_pages_is_busy_and_harmless",
 	  t_delegation_onto_kernel_owned_pages_is_busy_and_harmless },
-	{ "mdb_nodes_are_charged_to_the_receiving_pd", t_mdb_nodes_are_charged_to_the_receiving_pd },
+	{ "mdb_nodes_are_charged_to_the_receiving_pd",
+	  t_mdb_nodes_are_charged_to_the_receiving_pd },
 	{ "cap_table_pages_are_charged_to_their_pd", t_cap_table_pages_are_charged_to_their_pd },
-	{ "ecs_fpu_and_vcpus_are_charged_to_their_pd", t_ecs_fpu_and_vcpus_are_charged_to_their_pd },
+	{ "ecs_fpu_and_vcpus_are_charged_to_their_pd",
+	  t_ecs_fpu_and_vcpus_are_charged_to_their_pd },
 	{ "create_destroy_loop_refunds_everything", t_create_destroy_loop_refunds_everything },
-	{ "sc_and_portal_are_charged_to_the_pd_named", t_sc_and_portal_are_charged_to_the_pd_named },
+	{ "sc_and_portal_are_charged_to_the_pd_named",
+	  t_sc_and_portal_are_charged_to_the_pd_named },
 	{ "quota_exhaustion_is_no_mem_and_revoke_returns_objects",
 	  t_quota_exhaustion_is_no_mem_and_revoke_returns_objects },
 	{ "pd_quota_returns_to_parent_on_destroy", t_pd_quota_returns_to_parent_on_destroy },
