@@ -53,12 +53,10 @@ void pd_free(struct pd *pd, struct slab_cache *c, void *obj)
 	quota_free(pd_quota(pd), c, obj);
 }
 
-/* What a PD has charged to itself for as long as it lives: its own object. */
-static uint64_t own_charge(void)
-{
-	return pd_cache.objsize;
-}
-
+/*
+ * The parent pays for the PD object like for any object it creates, and hands over `quota`; the
+ * new PD pays for its page tables and everything else out of that.
+ */
 static status_t create(struct pd *parent, uint64_t quota, unsigned max_prio, const char *name,
 		       enum pt_format fmt, struct pd **out)
 {
@@ -73,7 +71,7 @@ static status_t create(struct pd *parent, uint64_t quota, unsigned max_prio, con
 	if (st != VIREO_OK) {
 		return st;
 	}
-	struct pd *pd = slab_alloc(&pd_cache);
+	struct pd *pd = pd_alloc(parent, &pd_cache);
 	if (!pd) {
 		quota_refund(pd_quota(parent), quota);
 		return VIREO_NO_MEM;
@@ -82,16 +80,10 @@ static status_t create(struct pd *parent, uint64_t quota, unsigned max_prio, con
 	pd->quota = (struct quota){ .limit = quota };
 	pd->quota_parent = parent; /* referenced below once creation cannot fail any more */
 	pd->max_prio = max_prio;
-	/* The PD pays for its own object and page tables out of its quota. */
 	struct pt_alloc *alloc = &pd->table_alloc;
 	*alloc = (struct pt_alloc){ table_alloc, table_free, pd };
-	if (quota_charge(&pd->quota, own_charge()) != VIREO_OK) {
-		st = VIREO_NO_MEM;
-	} else if ((st = pt_init(&pd->pt, fmt, alloc)) != VIREO_OK) {
-		quota_refund(&pd->quota, own_charge());
-	}
-	if (st != VIREO_OK) {
-		slab_free(&pd_cache, pd);
+	if (pt_init(&pd->pt, fmt, alloc) != VIREO_OK) {
+		pd_free(parent, &pd_cache, pd);
 		quota_refund(pd_quota(parent), quota);
 		return VIREO_NO_MEM;
 	}
@@ -569,11 +561,11 @@ void pd_destroy(struct pd *pd)
 	}
 	pt_destroy(&pd->pt);
 	/* Everything charged to this PD was refunded once, by the object that was charged. */
-	CHECK(pd->quota.used == own_charge());
+	CHECK(pd->quota.used == 0);
 	struct pd *parent = pd->quota_parent;
 	quota_refund(pd_quota(parent), pd->quota.limit);
 	obj_live[OBJ_PD]--;
-	slab_free(&pd_cache, pd);
+	pd_free(parent, &pd_cache, pd);
 	if (parent) {
 		obj_put(&parent->obj);
 	}
