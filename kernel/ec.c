@@ -45,23 +45,17 @@ status_t ec_create(struct pd *pd, const char *name, uint64_t ip, uint64_t sp, ui
 	if (cpu >= MAX_CPUS || !percpu_area[cpu].online) {
 		return VIREO_BAD_CPU;
 	}
-	status_t st = pd_charge(pd, sizeof(struct ec));
-	if (st != VIREO_OK) {
-		return st;
-	}
-	struct ec *ec = slab_alloc(&ec_cache);
+	struct ec *ec = pd_alloc(pd, &ec_cache);
 	if (!ec) {
-		pd_refund(pd, sizeof(struct ec));
 		return VIREO_NO_MEM;
 	}
 	ec->obj.type = OBJ_EC;
 	ec->pd = pd;
-	ec->fpu = fpu_state_alloc();
-	st = ec->fpu ? map_utcb(ec, utcb_va) : VIREO_NO_MEM;
+	ec->fpu = fpu_state_alloc(pd_quota(pd));
+	status_t st = ec->fpu ? map_utcb(ec, utcb_va) : VIREO_NO_MEM;
 	if (st != VIREO_OK) {
 		fpu_state_free(ec);
-		slab_free(&ec_cache, ec);
-		pd_refund(pd, sizeof(struct ec));
+		pd_free(pd, &ec_cache, ec);
 		return st;
 	}
 	obj_get(&pd->obj);
@@ -118,14 +112,19 @@ void ec_kill(struct ec *ec, const char *why)
 	}
 }
 
-/* The last step, once no CPU runs it any more (in user mode or in a guest). */
+/*
+ * The last step, once no CPU runs it any more (in user mode or in a guest): what is left is
+ * refunded, and only then may the PD (its page tables) go.
+ */
 static void ec_free(struct ec *ec)
 {
+	struct pd *pd = ec->pd;
 	if (ec->vcpu) {
 		vcpu_free(ec->vcpu);
 		ec->vcpu = NULL;
 	}
-	slab_free(&ec_cache, ec);
+	pd_free(pd, &ec_cache, ec);
+	obj_put(&pd->obj);
 }
 
 void ec_destroy(struct ec *ec)
@@ -142,7 +141,6 @@ void ec_destroy(struct ec *ec)
 		obj_put(&ec->pv_task->obj);
 		ec->pv_task = NULL;
 	}
-	struct pd *pd = ec->pd;
 	obj_live[OBJ_EC]--;
 	if (ec->running) {
 		/* Another CPU is still in user mode on it: it frees the EC when it enters the kernel. */
@@ -155,8 +153,6 @@ void ec_destroy(struct ec *ec)
 	} else {
 		ec_free(ec);
 	}
-	pd_refund(pd, sizeof(struct ec));
-	obj_put(&pd->obj);
 }
 
 void ec_reap(void)

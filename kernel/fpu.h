@@ -10,6 +10,7 @@
 #include "types.h"
 
 struct ec;
+struct quota;
 
 enum fpu_mode { FPU_LAZY, FPU_EAGER };
 
@@ -17,10 +18,11 @@ enum fpu_mode { FPU_LAZY, FPU_EAGER };
 void fpu_init(enum fpu_mode mode);
 /* Every CPU: enable the FPU, SSE and (with XSAVE) the supported XCR0 features. */
 void fpu_cpu_init(void);
-/* A fresh, initialised state for a new EC (charged like the EC), or NULL when out of memory. */
-void *fpu_state_alloc(void);
+/* A fresh, initialised state charged to q, or NULL when out of memory or over quota. */
+void *fpu_state_alloc(struct quota *q);
+/* Free an EC's state (charged to its PD) / any area charged to q. */
 void fpu_state_free(struct ec *ec);
-void fpu_area_free(void *area);
+void fpu_area_free(struct quota *q, void *area);
 /* Load a state area (a guest's) into the registers now, saving the previous owner's. */
 void fpu_load_area(void *area);
 /* On the way to user mode in `ec`. */

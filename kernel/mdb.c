@@ -27,12 +27,17 @@ size_t mdb_node_count(void)
 	return node_cache_ready ? slab_in_use(&node_cache) : 0;
 }
 
-static struct mdb_node *node_alloc(void)
+static struct mdb_node *node_alloc(struct mdb_space *s)
 {
 	if (!node_cache_ready) {
 		mdb_init();
 	}
-	return slab_alloc(&node_cache);
+	return quota_alloc(s->quota, &node_cache);
+}
+
+static void node_free(struct mdb_node *n)
+{
+	quota_free(n->space->quota, &node_cache, n);
 }
 
 static void node_place(struct mdb_node *n, struct mdb_space *s, uint64_t base, unsigned order,
@@ -45,12 +50,13 @@ static void node_place(struct mdb_node *n, struct mdb_space *s, uint64_t base, u
 	n->res = res;
 }
 
-static void spares_free(struct mdb_node **list)
+/* Spares are charged to the space they are for until they are placed. */
+static void spares_free(struct mdb_space *s, struct mdb_node **list)
 {
 	while (*list) {
 		struct mdb_node *n = *list;
 		*list = n->next;
-		slab_free(&node_cache, n);
+		quota_free(s->quota, &node_cache, n);
 	}
 }
 
@@ -58,13 +64,13 @@ static void spares_free(struct mdb_node **list)
  * Operations that need several nodes take them all before they change anything (chained through
  * `next`), so that running out of memory leaves the database as it was.
  */
-static status_t spares_alloc(size_t count, struct mdb_node **list)
+static status_t spares_alloc(struct mdb_space *s, size_t count, struct mdb_node **list)
 {
 	*list = NULL;
 	for (size_t i = 0; i < count; i++) {
-		struct mdb_node *n = node_alloc();
+		struct mdb_node *n = node_alloc(s);
 		if (!n) {
-			spares_free(list);
+			spares_free(s, list);
 			return VIREO_NO_MEM;
 		}
 		n->next = *list;
@@ -262,7 +268,7 @@ static status_t obj_page_get(struct mdb_space *s, uint64_t sel)
 	if (*page) {
 		return VIREO_OK;
 	}
-	paddr_t pa = frame_alloc(0);
+	paddr_t pa = quota_frames(s->quota, 0);
 	if (!pa_valid(pa)) {
 		return VIREO_NO_MEM;
 	}
@@ -275,7 +281,7 @@ static void obj_pages_free(struct mdb_space *s)
 {
 	for (size_t i = 0; i < MDB_OBJ_PAGES; i++) {
 		if (s->slots[i]) {
-			frame_free(virt_to_phys(s->slots[i]), 0);
+			quota_frames_free(s->quota, virt_to_phys(s->slots[i]), 0);
 			s->slots[i] = NULL;
 		}
 	}
@@ -322,6 +328,11 @@ static void index_remove(struct mdb_space *s, struct mdb_node *n)
 void mdb_space_init(struct mdb_space *s, enum mdb_kind kind, void *owner)
 {
 	*s = (struct mdb_space){ .kind = kind, .owner = owner };
+}
+
+void mdb_space_set_quota(struct mdb_space *s, struct quota *q)
+{
+	s->quota = q;
 }
 
 struct mdb_node *mdb_lookup(const struct mdb_space *s, uint64_t addr)
@@ -422,7 +433,7 @@ status_t mdb_insert_root(struct mdb_space *s, uint64_t base, unsigned order, uns
 		return VIREO_BAD_PAR;
 	}
 	struct mdb_node *n = NULL;
-	if (index_prepare(s, base, 1) != VIREO_OK || !(n = node_alloc())) {
+	if (index_prepare(s, base, 1) != VIREO_OK || !(n = node_alloc(s))) {
 		return VIREO_NO_MEM;
 	}
 	node_place(n, s, base, order, rights, res);
@@ -431,6 +442,23 @@ status_t mdb_insert_root(struct mdb_space *s, uint64_t base, unsigned order, uns
 		*out = n;
 	}
 	return VIREO_OK;
+}
+
+status_t mdb_insert_kernel(struct mdb_space *s, uint64_t base, unsigned rights, uint64_t res,
+			   struct mdb_node **out)
+{
+	struct mdb_node *n;
+	if (s->kind != MDB_MEM) {
+		return VIREO_BAD_PAR;
+	}
+	status_t st = mdb_insert_root(s, base, 0, rights, res, &n);
+	if (st == VIREO_OK) {
+		n->kernel = true;
+		if (out) {
+			*out = n;
+		}
+	}
+	return st;
 }
 
 /* A delegation as `count` units of 2^order each: 2^k selectors for MDB_OBJ, else one range. */
@@ -458,7 +486,7 @@ static status_t deleg_check(const struct deleg *d, uint64_t i, struct deleg_unit
 	u->src_base = d->src_base + (i << d->order);
 	u->dst_base = d->dst_base + (i << d->order);
 	u->from = mdb_lookup(d->src, u->src_base);
-	if (!u->from || range_last(u->src_base, d->order) > node_last(u->from)) {
+	if (!u->from || u->from->kernel || range_last(u->src_base, d->order) > node_last(u->from)) {
 		return VIREO_BAD_CAP;
 	}
 	if (d->grant && (u->from->base != u->src_base || u->from->order != d->order)) {
@@ -466,8 +494,8 @@ static status_t deleg_check(const struct deleg *d, uint64_t i, struct deleg_unit
 	}
 	uint64_t res = u->from->res + (u->src_base - u->from->base);
 	u->found = find_overlap(d->dst, u->dst_base, range_last(u->dst_base, d->order));
-	if (u->found && (d->grant || u->found->base != u->dst_base || u->found->order != d->order ||
-			 u->found->res != res)) {
+	if (u->found && (d->grant || u->found->kernel || u->found->base != u->dst_base ||
+			 u->found->order != d->order || u->found->res != res)) {
 		return VIREO_BUSY;
 	}
 	return VIREO_OK;
@@ -538,6 +566,22 @@ static struct mdb_node *deleg_commit_all(const struct deleg *d, struct mdb_node 
 	return first;
 }
 
+/* Granted nodes change space: their charge moves from the source's quota to the destination's. */
+static status_t grant_charge(const struct deleg *d)
+{
+	if (!d->grant || d->src->quota == d->dst->quota) {
+		return VIREO_OK;
+	}
+	return quota_charge(d->dst->quota, d->count * node_cache.objsize);
+}
+
+static void grant_refund(const struct deleg *d)
+{
+	if (d->grant && d->src->quota != d->dst->quota) {
+		quota_refund(d->src->quota, d->count * node_cache.objsize);
+	}
+}
+
 static status_t deleg_run(const struct deleg *d, struct mdb_node **out)
 {
 	size_t needed;
@@ -547,9 +591,14 @@ static status_t deleg_run(const struct deleg *d, struct mdb_node **out)
 		return st;
 	}
 	if (index_prepare(d->dst, d->dst_base, d->count) != VIREO_OK ||
-	    spares_alloc(needed, &spares) != VIREO_OK) {
+	    spares_alloc(d->dst, needed, &spares) != VIREO_OK) {
 		return VIREO_NO_MEM;
 	}
+	if (grant_charge(d) != VIREO_OK) {
+		spares_free(d->dst, &spares);
+		return VIREO_NO_MEM;
+	}
+	grant_refund(d);
 	struct mdb_node *n = deleg_commit_all(d, &spares);
 	if (out) {
 		*out = n;
@@ -590,7 +639,7 @@ static void node_remove(struct mdb_node *n, mdb_unmap_fn unmap, void *arg)
 	}
 	unlink_child(n);
 	index_remove(n->space, n);
-	slab_free(&node_cache, n);
+	node_free(n);
 }
 
 /*
@@ -613,10 +662,13 @@ static void remove_derived(struct mdb_node *top, mdb_unmap_fn unmap, void *arg)
 	}
 }
 
-static void remove_tree(struct mdb_node *top, bool self, mdb_unmap_fn unmap, void *arg)
+/* How a revoke treats the nodes it was asked about; kernel-owned ones stay unless the space dies. */
+enum revoke_self { KEEP, REMOVE, REMOVE_ALL };
+
+static void remove_tree(struct mdb_node *top, enum revoke_self self, mdb_unmap_fn unmap, void *arg)
 {
 	remove_derived(top, unmap, arg);
-	if (self) {
+	if (self == REMOVE_ALL || (self == REMOVE && !top->kernel)) {
 		node_remove(top, unmap, arg);
 	}
 }
@@ -630,7 +682,7 @@ static void remove_derived_in(struct mdb_node *n, uint64_t base, uint64_t last, 
 		next = c->next;
 		uint64_t from = source_base(c);
 		if (from <= last && range_last(from, c->order) >= base) {
-			remove_tree(c, true, unmap, arg);
+			remove_tree(c, REMOVE, unmap, arg);
 		}
 	}
 }
@@ -679,7 +731,8 @@ static status_t revoke_part(struct mdb_node *n, uint64_t base, unsigned order, b
 			    mdb_unmap_fn unmap, void *arg)
 {
 	struct mdb_node *spares = NULL;
-	if (self && spares_alloc(n->order - order, &spares) != VIREO_OK) {
+	CHECK(!n->kernel); /* a single page: never strictly contains a range */
+	if (self && spares_alloc(n->space, n->order - order, &spares) != VIREO_OK) {
 		return VIREO_NO_MEM;
 	}
 	remove_derived_in(n, base, range_last(base, order), unmap, arg);
@@ -691,7 +744,7 @@ static status_t revoke_part(struct mdb_node *n, uint64_t base, unsigned order, b
 }
 
 /* Revoke of every node of s inside [base, last], in order of base. */
-static void revoke_within(struct mdb_space *s, uint64_t base, uint64_t last, bool self,
+static void revoke_within(struct mdb_space *s, uint64_t base, uint64_t last, enum revoke_self self,
 			  mdb_unmap_fn unmap, void *arg)
 {
 	uint64_t from = base;
@@ -717,13 +770,25 @@ status_t mdb_revoke(struct mdb_space *s, uint64_t base, unsigned order, bool sel
 	if (n && (n->base < base || node_last(n) > last)) {
 		return revoke_part(n, base, order, self, unmap, arg);
 	}
-	revoke_within(s, base, last, self, unmap, arg);
+	revoke_within(s, base, last, self ? REMOVE : KEEP, unmap, arg);
+	return VIREO_OK;
+}
+
+status_t mdb_remove_kernel(struct mdb_space *s, uint64_t base, mdb_unmap_fn unmap, void *arg,
+			   uint64_t *res)
+{
+	struct mdb_node *n = mdb_lookup(s, base);
+	if (!n || !n->kernel) {
+		return VIREO_BAD_PAR;
+	}
+	*res = n->res;
+	remove_tree(n, REMOVE_ALL, unmap, arg);
 	return VIREO_OK;
 }
 
 void mdb_space_destroy(struct mdb_space *s, mdb_unmap_fn unmap, void *arg)
 {
-	revoke_within(s, 0, UINT64_MAX, true, unmap, arg);
+	revoke_within(s, 0, UINT64_MAX, REMOVE_ALL, unmap, arg);
 	if (s->kind == MDB_OBJ) {
 		obj_pages_free(s);
 	}

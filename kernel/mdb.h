@@ -5,6 +5,7 @@
 
 #include <vireo/caps.h>
 
+#include "quota.h"
 #include "types.h"
 
 /*
@@ -14,6 +15,15 @@
  *   MDB_MEM  base = page number in the PD (guest-physical page for a VM PD), res = physical page
  *   MDB_IO   base = port, res = port
  * Every node derived by map hangs below the node it came from; kernel-made nodes are roots.
+ *
+ * Kernel-owned nodes (mdb_insert_kernel) record memory the kernel itself mapped into a PD (a
+ * UTCB, a vCPU state page, anonymous memory): a single page the PD may use but does not hold as
+ * a capability. It is never a delegation source (BAD_CAP), never overwritten by one (BUSY), and a
+ * revoke leaves it; only mdb_remove_kernel and mdb_space_destroy remove it.
+ *
+ * Memory for nodes and object-slot pages is charged to the quota of the space the node lives in
+ * (mdb_space_set_quota; none by default), so it is refunded when the node goes, at the latest when
+ * the space is destroyed. A grant moves the charge with the node.
  *
  * Concurrency: the kernel calls every function here under its one global kernel lock, so the
  * database has no locks of its own. Nothing here recurses with the depth of a derivation tree:
@@ -32,6 +42,7 @@ struct mdb_node {
 	unsigned order;
 	unsigned rights;
 	uint64_t res;
+	bool kernel; /* kernel-owned (see above) */
 	/* derivation tree: parent, first child, doubly linked siblings */
 	struct mdb_node *parent;
 	struct mdb_node *child;
@@ -50,6 +61,7 @@ struct mdb_node {
 struct mdb_space {
 	enum mdb_kind kind;
 	void *owner;
+	struct quota *quota; /* pays for the nodes and slot pages of this space; NULL: nobody */
 	union {
 		/* MDB_MEM, MDB_IO: AVL tree */
 		struct mdb_node *root;
@@ -70,6 +82,9 @@ void mdb_init(void);
 /* An empty space of `kind`. Nodes live until revoked or until mdb_space_destroy. */
 void mdb_space_init(struct mdb_space *s, enum mdb_kind kind, void *owner);
 
+/* Charge this space's node and slot memory to q from now on (before anything is inserted). */
+void mdb_space_set_quota(struct mdb_space *s, struct quota *q);
+
 /* The node whose range covers addr, or NULL. O(1) for MDB_OBJ, O(log n) otherwise. */
 struct mdb_node *mdb_lookup(const struct mdb_space *s, uint64_t addr);
 
@@ -81,6 +96,20 @@ struct mdb_node *mdb_lookup(const struct mdb_space *s, uint64_t addr);
  */
 status_t mdb_insert_root(struct mdb_space *s, uint64_t base, unsigned order, unsigned rights,
 			 uint64_t res, struct mdb_node **out);
+
+/*
+ * A kernel-owned page at `base` backed by physical page `res` (see above). BAD_PAR if the space is
+ * not MDB_MEM or the page overlaps a node; NO_MEM without node memory.
+ */
+status_t mdb_insert_kernel(struct mdb_space *s, uint64_t base, unsigned rights, uint64_t res,
+			   struct mdb_node **out);
+
+/*
+ * Removes the kernel-owned node at `base` (unmap sees it first); returns its resource in *res.
+ * BAD_PAR if there is no kernel-owned node there: the caller's page is gone or was never its own.
+ */
+status_t mdb_remove_kernel(struct mdb_space *s, uint64_t base, mdb_unmap_fn unmap, void *arg,
+			   uint64_t *res);
 
 /*
  * Map (grant false): derives a node in dst covering [dst_base, +2^order) from the source node
@@ -100,7 +129,8 @@ status_t mdb_insert_root(struct mdb_space *s, uint64_t base, unsigned order, uns
  *
  * BAD_PAR: kinds differ, a base is not aligned, a range leaves its space, dst == src with
  * dst_base == src_base. BAD_CAP: src does not hold the whole range in one node ("you do not
- * have it"). BUSY: dst holds something else in the range (for grant: anything). NO_MEM.
+ * have it", also for a kernel-owned source). BUSY: dst holds something else in the range (for
+ * grant: anything; always for a kernel-owned node). NO_MEM: no node memory or over dst's quota.
  */
 status_t mdb_delegate(struct mdb_space *src, uint64_t src_base, unsigned order,
 		      struct mdb_space *dst, uint64_t dst_base, unsigned rights_mask, bool grant,
@@ -116,6 +146,7 @@ status_t mdb_delegate(struct mdb_space *src, uint64_t src_base, unsigned order,
  * go (a derived node larger than the range goes whole: a mapping is never split), and with
  * `self` the node is split into aligned pieces: the piece equal to the range is removed (unmap
  * sees it with base and order of the range), the others stay with their derived nodes.
+ * Kernel-owned nodes stay even with `self`.
  *
  * BAD_PAR for an unaligned range or order > 63; NO_MEM when a split finds no node memory. On
  * an error nothing was changed.
@@ -123,7 +154,7 @@ status_t mdb_delegate(struct mdb_space *src, uint64_t src_base, unsigned order,
 status_t mdb_revoke(struct mdb_space *s, uint64_t base, unsigned order, bool self,
 		    mdb_unmap_fn unmap, void *arg);
 
-/* Revokes everything in s including its own nodes (its PD dies); s is empty afterwards. */
+/* Revokes everything in s including its own and kernel-owned nodes (its PD dies); s is empty. */
 void mdb_space_destroy(struct mdb_space *s, mdb_unmap_fn unmap, void *arg);
 
 /* Calls fn for each node of s in order of base. fn must not change the MDB. */

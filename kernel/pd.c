@@ -9,6 +9,7 @@
 #include "frame.h"
 #include "kstring.h"
 #include "obj.h"
+#include "sc.h"
 #include "slab.h"
 #include "tlb.h"
 
@@ -18,22 +19,15 @@
 struct pt kernel_pt;
 static struct slab_cache pd_cache;
 
+/* Page-table pages: charged to the PD whose table they are (ctx), or to nobody (the kernel's). */
 static paddr_t table_alloc(void *ctx)
 {
-	paddr_t pa = frame_alloc(0);
-	if (pa_valid(pa) && ctx && pd_charge(ctx, PAGE_SIZE) != VIREO_OK) {
-		frame_free(pa, 0);
-		return PADDR_INVALID;
-	}
-	return pa;
+	return quota_frames(pd_quota(ctx), 0);
 }
 
 static void table_free(void *ctx, paddr_t pa)
 {
-	frame_free(pa, 0);
-	if (ctx) {
-		pd_refund(ctx, PAGE_SIZE);
-	}
+	quota_frames_free(pd_quota(ctx), pa, 0);
 }
 
 const struct pt_alloc kernel_pt_alloc = { table_alloc, table_free, NULL };
@@ -49,48 +43,48 @@ unsigned pd_count(void)
 	return obj_live[OBJ_PD];
 }
 
-status_t pd_charge(struct pd *pd, uint64_t bytes)
+void *pd_alloc(struct pd *pd, struct slab_cache *c)
 {
-	if (!pd) {
-		return VIREO_OK;
-	}
-	if (pd->used + bytes > pd->quota || pd->used + bytes < pd->used) {
-		return VIREO_NO_MEM;
-	}
-	pd->used += bytes;
-	return VIREO_OK;
+	return quota_alloc(pd_quota(pd), c);
 }
 
-void pd_refund(struct pd *pd, uint64_t bytes)
+void pd_free(struct pd *pd, struct slab_cache *c, void *obj)
 {
-	if (pd) {
-		CHECK(pd->used >= bytes);
-		pd->used -= bytes;
-	}
+	quota_free(pd_quota(pd), c, obj);
 }
 
-static status_t create(struct pd *parent, uint64_t quota, const char *name, enum pt_format fmt,
-		       struct pd **out)
+/*
+ * The parent pays for the PD object like for any object it creates, and hands over `quota`; the
+ * new PD pays for its page tables and everything else out of that.
+ */
+static status_t create(struct pd *parent, uint64_t quota, unsigned max_prio, const char *name,
+		       enum pt_format fmt, struct pd **out)
 {
-	status_t st = pd_charge(parent, quota);
+	unsigned parent_prio = parent ? parent->max_prio : SC_PRIOS - 1;
+	if (max_prio == PD_PRIO_INHERIT) {
+		max_prio = parent_prio;
+	}
+	if (max_prio > parent_prio) {
+		return VIREO_BAD_PAR;
+	}
+	status_t st = quota_charge(pd_quota(parent), quota);
 	if (st != VIREO_OK) {
 		return st;
 	}
-	struct pd *pd = slab_alloc(&pd_cache);
+	struct pd *pd = pd_alloc(parent, &pd_cache);
 	if (!pd) {
-		pd_refund(parent, quota);
+		quota_refund(pd_quota(parent), quota);
 		return VIREO_NO_MEM;
 	}
 	pd->obj.type = OBJ_PD;
-	pd->quota = quota;
+	pd->quota = (struct quota){ .limit = quota };
 	pd->quota_parent = parent; /* referenced below once creation cannot fail any more */
-	/* The PD pays for its own object and page tables out of its quota. */
-	pd->used = sizeof(*pd);
+	pd->max_prio = max_prio;
 	struct pt_alloc *alloc = &pd->table_alloc;
 	*alloc = (struct pt_alloc){ table_alloc, table_free, pd };
-	if (pd->used > quota || pt_init(&pd->pt, fmt, alloc) != VIREO_OK) {
-		slab_free(&pd_cache, pd);
-		pd_refund(parent, quota);
+	if (pt_init(&pd->pt, fmt, alloc) != VIREO_OK) {
+		pd_free(parent, &pd_cache, pd);
+		quota_refund(pd_quota(parent), quota);
 		return VIREO_NO_MEM;
 	}
 	pd->vm = fmt != PT_FMT_X86;
@@ -100,6 +94,9 @@ static status_t create(struct pd *parent, uint64_t quota, const char *name, enum
 	mdb_space_init(&pd->objs, MDB_OBJ, pd);
 	mdb_space_init(&pd->mem, MDB_MEM, pd);
 	mdb_space_init(&pd->io, MDB_IO, pd);
+	mdb_space_set_quota(&pd->objs, &pd->quota);
+	mdb_space_set_quota(&pd->mem, &pd->quota);
+	mdb_space_set_quota(&pd->io, &pd->quota);
 	memcpy(pd->name, name, strnlen(name, sizeof(pd->name) - 1));
 	if (parent) {
 		obj_get(&parent->obj); /* the quota goes back there, so it must outlive this PD */
@@ -109,50 +106,57 @@ static status_t create(struct pd *parent, uint64_t quota, const char *name, enum
 	return VIREO_OK;
 }
 
-status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct pd **out)
+status_t pd_create(struct pd *parent, uint64_t quota, unsigned max_prio, const char *name,
+		   struct pd **out)
 {
-	return create(parent, quota, name, PT_FMT_X86, out);
+	return create(parent, quota, max_prio, name, PT_FMT_X86, out);
 }
 
 status_t pd_create_vm(struct pd *parent, uint64_t quota, enum pt_format fmt, struct pd **out)
 {
-	return create(parent, quota, "vm", fmt, out);
+	return create(parent, quota, PD_PRIO_INHERIT, "vm", fmt, out);
 }
 
 /* ---------------------------------------------------------------- kernel-owned user memory */
 
-static void free_range_frames(struct pd *pd, uint64_t va, uint64_t size)
+static void unmap_node(struct mdb_node *n, void *arg);
+
+static unsigned mem_rights(unsigned attr)
 {
-	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
-		paddr_t pa;
-		if (pt_lookup(&pd->pt, va + off, &pa, NULL, NULL)) {
-			frame_free(pa, 0);
-			pd_refund(pd, PAGE_SIZE);
-		}
-	}
+	return MEM_R | (attr & MAP_W ? MEM_W : 0) | (attr & MAP_X ? MEM_X : 0);
 }
 
-static status_t map_one_anon(struct pd *pd, uint64_t va, unsigned attr)
+/*
+ * One zeroed frame at va, recorded as a kernel-owned node: from then on the mapping database
+ * refuses delegations onto it, and removing the node (unmap_node) frees that very frame.
+ */
+static status_t map_kernel_page(struct pd *pd, uint64_t va, unsigned attr, paddr_t *out)
 {
-	if (pt_lookup(&pd->pt, va, NULL, NULL, NULL)) {
+	struct mdb_node *n;
+	if (pt_lookup(&pd->pt, va, NULL, NULL, NULL) || mdb_lookup(&pd->mem, va >> PAGE_SHIFT)) {
 		return VIREO_BUSY;
 	}
-	status_t st = pd_charge(pd, PAGE_SIZE);
-	if (st != VIREO_OK) {
-		return st;
-	}
-	paddr_t pa = frame_alloc(0);
+	paddr_t pa = quota_frames(&pd->quota, 0);
 	if (!pa_valid(pa)) {
-		pd_refund(pd, PAGE_SIZE);
 		return VIREO_NO_MEM;
 	}
 	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	status_t st = mdb_insert_kernel(&pd->mem, va >> PAGE_SHIFT, mem_rights(attr),
+					pa_addr(pa) >> PAGE_SHIFT, &n);
+	if (st != VIREO_OK) {
+		quota_frames_free(&pd->quota, pa, 0);
+		return st;
+	}
 	st = pt_map(&pd->pt, va, pa, PAGE_SIZE, attr | MAP_R | MAP_U, 0);
 	if (st != VIREO_OK) {
-		frame_free(pa, 0);
-		pd_refund(pd, PAGE_SIZE);
+		uint64_t res;
+		/* unmap_node frees the frame; pt_unmap of a page never mapped is harmless. */
+		CHECK(mdb_remove_kernel(&pd->mem, va >> PAGE_SHIFT, unmap_node, NULL, &res) ==
+		      VIREO_OK);
+		return st;
 	}
-	return st;
+	*out = pa;
+	return VIREO_OK;
 }
 
 status_t pd_map_anon(struct pd *pd, uint64_t va, uint64_t size, unsigned attr)
@@ -161,21 +165,17 @@ status_t pd_map_anon(struct pd *pd, uint64_t va, uint64_t size, unsigned attr)
 	    va + size < va || va + size > USER_END || va == 0) {
 		return VIREO_BAD_PAR;
 	}
-	if (pd->nanon == PD_MAX_ANON) {
-		return VIREO_NO_MEM;
-	}
 	for (uint64_t off = 0; off < size; off += PAGE_SIZE) {
-		status_t st = map_one_anon(pd, va + off, attr);
+		paddr_t pa;
+		status_t st = map_kernel_page(pd, va + off, attr, &pa);
 		if (st != VIREO_OK) {
 			/* Undo only what this call mapped: the failing page may be someone else's. */
-			free_range_frames(pd, va, off);
-			if (off) {
-				pt_unmap(&pd->pt, va, off);
+			for (uint64_t done = 0; done < off; done += PAGE_SIZE) {
+				pd_unmap_page(pd, va + done);
 			}
 			return st;
 		}
 	}
-	pd->anon[pd->nanon++] = (struct pd_anon){ va, size };
 	return VIREO_OK;
 }
 
@@ -184,10 +184,9 @@ status_t pd_map_page(struct pd *pd, uint64_t va, unsigned attr, void **kptr)
 	if (!IS_ALIGNED(va, PAGE_SIZE) || va == 0 || va >= USER_END) {
 		return VIREO_BAD_PAR;
 	}
-	status_t st = map_one_anon(pd, va, attr);
+	paddr_t pa;
+	status_t st = map_kernel_page(pd, va, attr, &pa);
 	if (st == VIREO_OK) {
-		paddr_t pa;
-		CHECK(pt_lookup(&pd->pt, va, &pa, NULL, NULL));
 		*kptr = phys_to_virt(pa);
 	}
 	return st;
@@ -195,15 +194,9 @@ status_t pd_map_page(struct pd *pd, uint64_t va, unsigned attr, void **kptr)
 
 void pd_unmap_page(struct pd *pd, uint64_t va)
 {
-	paddr_t pa;
-	if (!pt_lookup(&pd->pt, va, &pa, NULL, NULL)) {
-		return;
-	}
-	/* A 4 KiB mapping made by pd_map_page: unmapping it never needs memory. */
-	CHECK(pt_unmap(&pd->pt, va, PAGE_SIZE) == VIREO_OK);
-	tlb_shootdown(pd);
-	frame_free(pa, 0);
-	pd_refund(pd, PAGE_SIZE);
+	uint64_t res;
+	/* Nobody but the kernel removes a kernel-owned node: it must still be there. */
+	CHECK(mdb_remove_kernel(&pd->mem, va >> PAGE_SHIFT, unmap_node, NULL, &res) == VIREO_OK);
 }
 
 void pd_activate(struct pd *pd)
@@ -352,6 +345,10 @@ static void unmap_node(struct mdb_node *n, void *arg)
 		/* Splitting a large page can need memory; a failure leaves it mapped, which we must not. */
 		CHECK(pt_unmap(&pd->pt, n->base << PAGE_SHIFT, PAGE_SIZE << n->order) == VIREO_OK);
 		tlb_shootdown(pd);
+		if (n->kernel) {
+			/* No CPU can reach it any more: the frame the kernel put there goes back. */
+			quota_frames_free(&pd->quota, pa_init(n->res << PAGE_SHIFT), 0);
+		}
 		break;
 	case MDB_IO:
 		if (pd->io_bitmap) {
@@ -382,12 +379,9 @@ static status_t ensure_io_bitmap(struct pd *pd)
 	if (pd->io_bitmap) {
 		return VIREO_OK;
 	}
-	if (pd_charge(pd, IO_BITMAP_BYTES) != VIREO_OK) {
-		return VIREO_NO_MEM;
-	}
-	paddr_t pa = frame_alloc(1);
+	_Static_assert(IO_BITMAP_BYTES == PAGE_SIZE << 1, "the I/O bitmap is an order-1 block");
+	paddr_t pa = quota_frames(&pd->quota, 1);
 	if (!pa_valid(pa)) {
-		pd_refund(pd, IO_BITMAP_BYTES);
 		return VIREO_NO_MEM;
 	}
 	pd->io_bitmap = phys_to_virt(pa);
@@ -562,17 +556,16 @@ void pd_destroy(struct pd *pd)
 	mdb_space_destroy(&pd->mem, unmap_node, NULL);
 	mdb_space_destroy(&pd->io, unmap_node, NULL);
 	obj_defer_end();
-	for (unsigned i = 0; i < pd->nanon; i++) {
-		free_range_frames(pd, pd->anon[i].va, pd->anon[i].size);
-	}
 	if (pd->io_bitmap) {
-		frame_free(virt_to_phys(pd->io_bitmap), 1);
+		quota_frames_free(&pd->quota, virt_to_phys(pd->io_bitmap), 1);
 	}
 	pt_destroy(&pd->pt);
+	/* Everything charged to this PD was refunded once, by the object that was charged. */
+	CHECK(pd->quota.used == 0);
 	struct pd *parent = pd->quota_parent;
-	pd_refund(parent, pd->quota);
+	quota_refund(pd_quota(parent), pd->quota.limit);
 	obj_live[OBJ_PD]--;
-	slab_free(&pd_cache, pd);
+	pd_free(parent, &pd_cache, pd);
 	if (parent) {
 		obj_put(&parent->obj);
 	}

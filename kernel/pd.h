@@ -6,14 +6,13 @@
 #include "kobj.h"
 #include "mdb.h"
 #include "pt.h"
+#include "quota.h"
 #include "types.h"
 
-#define PD_MAX_ANON 8
+struct slab_cache;
 
-/* User memory backed by kernel frames the PD owns (program image, stacks, UTCBs): freed with it. */
-struct pd_anon {
-	uint64_t va, size;
-};
+/* max_prio argument of pd_create: the parent's maximum priority. */
+#define PD_PRIO_INHERIT (~0u)
 
 struct pd {
 	struct kobj obj;
@@ -23,31 +22,43 @@ struct pd {
 	struct mdb_space mem; /* memory space: delegated pages (virtual page -> physical page) */
 	struct mdb_space io;  /* I/O space: delegated ports */
 	uint8_t *io_bitmap;   /* 8 KiB, one bit per port, 0 = allowed; NULL until a port arrives */
-	uint64_t quota;	      /* kernel memory this PD may use, in bytes */
-	uint64_t used;	      /* charged so far */
+	struct quota quota;   /* kernel memory this PD may use (objects it names, its tables) */
 	struct pd *quota_parent; /* where the quota came from (given back on destruction) */
+	unsigned max_prio;	 /* highest priority of an SC created against this PD */
 	char name[16];
 	bool vm;	   /* a VM: the memory space is guest-physical, nothing runs in it */
 	unsigned live_ecs; /* ECs of this PD that have not exited */
-	struct pd_anon anon[PD_MAX_ANON];
-	unsigned nanon;
 };
 
-/* Create an empty PD with `quota` bytes taken from `parent`'s quota (NULL: the kernel's own). */
-status_t pd_create(struct pd *parent, uint64_t quota, const char *name, struct pd **out);
+/*
+ * Create an empty PD with `quota` bytes taken from `parent`'s quota (NULL: the kernel's own) and
+ * SCs up to `max_prio` (PD_PRIO_INHERIT: the parent's; BAD_PAR above the parent's).
+ */
+status_t pd_create(struct pd *parent, uint64_t quota, unsigned max_prio, const char *name,
+		   struct pd **out);
 /* A VM PD: its memory space is a guest-physical page table in `fmt` (NPT or EPT). */
 status_t pd_create_vm(struct pd *parent, uint64_t quota, enum pt_format fmt, struct pd **out);
 /* Called when the last reference goes: tears down all spaces, frees the PD. */
 void pd_destroy(struct pd *pd);
-/* Charge / refund kernel memory to a PD's quota. */
-status_t pd_charge(struct pd *pd, uint64_t bytes);
-void pd_refund(struct pd *pd, uint64_t bytes);
+/* The quota a PD's objects are charged to (NULL for no PD: the kernel's own memory). */
+static inline struct quota *pd_quota(struct pd *pd)
+{
+	return pd ? &pd->quota : NULL;
+}
+/* An object of cache c charged to pd, or NULL (over quota or out of memory): quota_alloc. */
+void *pd_alloc(struct pd *pd, struct slab_cache *c);
+/* Free an object pd_alloc gave, refunding the same pd. */
+void pd_free(struct pd *pd, struct slab_cache *c, void *obj);
 
-/* Back [va, va+size) with fresh zeroed kernel frames mapped with `attr` (MAP_* | MAP_U implied). */
+/*
+ * Kernel-owned user memory: fresh zeroed frames charged to the PD, each recorded in its memory
+ * space as a kernel-owned mapping-database node (mdb.h), so that no delegation can replace it.
+ * pd_map_anon backs [va, va+size) for good (program image, stack; freed with the PD).
+ */
 status_t pd_map_anon(struct pd *pd, uint64_t va, uint64_t size, unsigned attr);
-/* One zeroed kernel frame at `va` owned by the caller (an EC's UTCB), not by the PD's anon list. */
+/* One such page at `va` for an object of the caller (a UTCB, a vCPU state page); BUSY if used. */
 status_t pd_map_page(struct pd *pd, uint64_t va, unsigned attr, void **kptr);
-/* Undo pd_map_page: unmap everywhere, shoot down, free the frame. */
+/* Undo pd_map_page: unmap, shoot down, free exactly the frame pd_map_page put there. */
 void pd_unmap_page(struct pd *pd, uint64_t va);
 /* Switch this CPU to the PD's memory space (NULL: the kernel's). */
 void pd_activate(struct pd *pd);

@@ -9,7 +9,8 @@
 
 static struct slab_cache pt_cache;
 
-status_t portal_create(struct ec *handler, uint64_t ip, uint64_t mtd, struct portal **out)
+status_t portal_create(struct pd *pd, struct ec *handler, uint64_t ip, uint64_t mtd,
+		       struct portal **out)
 {
 	if (!pt_cache.name) {
 		slab_cache_init(&pt_cache, "portal", sizeof(struct portal), 32);
@@ -17,15 +18,13 @@ status_t portal_create(struct ec *handler, uint64_t ip, uint64_t mtd, struct por
 	if (!handler->local) {
 		return VIREO_BAD_CAP;
 	}
-	if (pd_charge(handler->pd, sizeof(struct portal)) != VIREO_OK) {
-		return VIREO_NO_MEM;
-	}
-	struct portal *pt = slab_alloc(&pt_cache);
+	struct portal *pt = pd_alloc(pd, &pt_cache);
 	if (!pt) {
-		pd_refund(handler->pd, sizeof(struct portal));
 		return VIREO_NO_MEM;
 	}
 	pt->obj.type = OBJ_PT;
+	pt->charged = pd;
+	obj_get(&pd->obj); /* the refund goes there */
 	pt->ec = handler;
 	pt->ip = ip;
 	pt->mtd = mtd & MTD_ALL;
@@ -38,9 +37,10 @@ status_t portal_create(struct ec *handler, uint64_t ip, uint64_t mtd, struct por
 void portal_destroy(struct portal *pt)
 {
 	struct ec *ec = pt->ec;
+	struct pd *pd = pt->charged;
 	pt->ec = NULL;
-	pd_refund(ec->pd, sizeof(struct portal));
 	obj_live[OBJ_PT]--;
-	slab_free(&pt_cache, pt);
+	pd_free(pd, &pt_cache, pt);
 	obj_put(&ec->obj);
+	obj_put(&pd->obj);
 }

@@ -7,16 +7,20 @@
 #include "types.h"
 
 struct ec;
+struct pd;
 
 struct portal {
 	struct kobj obj;
-	struct ec *ec; /* local handler EC */
-	uint64_t ip;   /* where the handler starts for each call */
-	uint64_t mtd;  /* exception state transferred on exception IPC */
-	uint64_t id;   /* passed to the handler in RDI; set by whoever holds RIGHT_PT_CTRL */
+	struct ec *ec;	    /* local handler EC */
+	struct pd *charged; /* the PD named at creation, which pays for it (a reference) */
+	uint64_t ip;	    /* where the handler starts for each call */
+	uint64_t mtd;	    /* exception state transferred on exception IPC */
+	uint64_t id;	    /* passed to the handler in RDI; set by whoever holds RIGHT_PT_CTRL */
 };
 
-status_t portal_create(struct ec *handler, uint64_t ip, uint64_t mtd, struct portal **out);
+/* A portal to local EC `handler`, charged to `pd` (BAD_CAP if handler is global, NO_MEM). */
+status_t portal_create(struct pd *pd, struct ec *handler, uint64_t ip, uint64_t mtd,
+		       struct portal **out);
 void portal_destroy(struct portal *pt);
 
 #endif

@@ -171,7 +171,7 @@ status_t roottask_start(const void *img, size_t len, const char *name, struct vi
 		return st;
 	}
 	/* Everything the kernel keeps after handing out RAM is the roottask's to spend. */
-	st = pd_create(NULL, UINT64_MAX / 2, name, &pd);
+	st = pd_create(NULL, UINT64_MAX / 2, PD_PRIO_INHERIT, name, &pd);
 	if (st != VIREO_OK) {
 		return st;
 	}
@@ -188,7 +188,7 @@ status_t roottask_start(const void *img, size_t len, const char *name, struct vi
 	}
 	if (st == VIREO_OK) {
 		obj_get(&ec->obj);
-		st = sc_create(ec, ROOT_PRIO, ROOT_QUANTUM_US, &sc);
+		st = sc_create(pd, ec, ROOT_PRIO, ROOT_QUANTUM_US, &sc);
 		if (st == VIREO_OK) {
 			st = give_caps(pd, ec, sc);
 		}

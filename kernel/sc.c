@@ -11,23 +11,26 @@
 
 static struct slab_cache sc_cache;
 
-status_t sc_create(struct ec *ec, unsigned prio, uint64_t quantum_us, struct sc **out)
+status_t sc_create(struct pd *pd, struct ec *ec, unsigned prio, uint64_t quantum_us,
+		   struct sc **out)
 {
 	if (!sc_cache.name) {
 		slab_cache_init(&sc_cache, "sc", sizeof(struct sc), 64);
 	}
-	if (prio >= SC_PRIOS || quantum_us == 0 || ec->local || ec->sc || ec->state == EC_DEAD) {
-		return prio >= SC_PRIOS || quantum_us == 0 ? VIREO_BAD_PAR : VIREO_BUSY;
+	/* No PD hands out more priority than it was given (docs/ABI.md, SYS_CREATE_SC). */
+	if (prio >= SC_PRIOS || prio > pd->max_prio || quantum_us == 0) {
+		return VIREO_BAD_PAR;
 	}
-	if (pd_charge(ec->pd, sizeof(struct sc)) != VIREO_OK) {
-		return VIREO_NO_MEM;
+	if (ec->local || ec->sc || ec->state == EC_DEAD) {
+		return VIREO_BUSY;
 	}
-	struct sc *sc = slab_alloc(&sc_cache);
+	struct sc *sc = pd_alloc(pd, &sc_cache);
 	if (!sc) {
-		pd_refund(ec->pd, sizeof(struct sc));
 		return VIREO_NO_MEM;
 	}
 	sc->obj.type = OBJ_SC;
+	sc->charged = pd;
+	obj_get(&pd->obj); /* the refund goes there */
 	sc->ec = ec;
 	sc->prio = prio;
 	uint64_t ticks = (quantum_us * TIMER_HZ + 999999) / 1000000;
@@ -45,14 +48,15 @@ status_t sc_create(struct ec *ec, unsigned prio, uint64_t quantum_us, struct sc 
 
 void sc_destroy(struct sc *sc)
 {
+	struct pd *pd = sc->charged;
 	sched_dequeue(sc);
 	if (sc->ec) {
 		struct ec *ec = sc->ec;
 		ec->sc = NULL;
 		sc->ec = NULL;
-		pd_refund(ec->pd, sizeof(struct sc));
 		obj_put(&ec->obj);
 	}
 	obj_live[OBJ_SC]--;
-	slab_free(&sc_cache, sc);
+	pd_free(pd, &sc_cache, sc);
+	obj_put(&pd->obj);
 }

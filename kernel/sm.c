@@ -16,16 +16,20 @@
 
 static struct slab_cache sm_cache;
 
-status_t sm_create(uint64_t count, struct sm **out)
+status_t sm_create(struct pd *pd, uint64_t count, struct sm **out)
 {
 	if (!sm_cache.name) {
 		slab_cache_init(&sm_cache, "sm", sizeof(struct sm), 32);
 	}
-	struct sm *sm = slab_alloc(&sm_cache);
+	struct sm *sm = pd_alloc(pd, &sm_cache);
 	if (!sm) {
 		return VIREO_NO_MEM;
 	}
 	sm->obj.type = OBJ_SM;
+	sm->charged = pd;
+	if (pd) {
+		obj_get(&pd->obj); /* the refund goes there */
+	}
 	sm->count = count;
 	sm->gsi = -1;
 	obj_live[OBJ_SM]++;
@@ -132,9 +136,8 @@ void sm_destroy(struct sm *sm)
 	irq_sm_gone(sm);
 	struct pd *pd = sm->charged;
 	obj_live[OBJ_SM]--;
-	slab_free(&sm_cache, sm);
+	pd_free(pd, &sm_cache, sm);
 	if (pd) {
-		pd_refund(pd, sizeof(struct sm));
 		obj_put(&pd->obj);
 	}
 }

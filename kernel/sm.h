@@ -7,6 +7,7 @@
 #include "types.h"
 
 struct ec;
+struct pd;
 
 struct sm {
 	struct kobj obj;
@@ -17,7 +18,8 @@ struct sm {
 	struct pd *charged; /* PD whose quota pays for it */
 };
 
-status_t sm_create(uint64_t count, struct sm **out);
+/* A semaphore charged to `pd` (NULL: the kernel's), NO_MEM over its quota. */
+status_t sm_create(struct pd *pd, uint64_t count, struct sm **out);
 void sm_destroy(struct sm *sm);
 void sm_up(struct sm *sm);
 /* Down: returns OK with a count, TIMEOUT for a zero timeout, otherwise blocks the EC (no return). */

@@ -148,6 +148,7 @@ struct sys_create_pd {
 	uint64_t dst;
 	struct pd *pd;
 	uint64_t quota;
+	unsigned max_prio;
 	bool vm;
 };
 
@@ -158,10 +159,11 @@ static status_t decode_create_pd(struct ec *ec, const struct regs *r, struct sys
 		return st;
 	}
 	a->quota = r->rdx;
-	if (r->r10 & ~(uint64_t)VIREO_PD_VM) {
+	if (r->r10 & ~(uint64_t)(VIREO_PD_VM | VIREO_PD_MAX_PRIO)) {
 		return REFUSE(VIREO_BAD_PAR, "create_pd: unknown flags");
 	}
 	a->vm = r->r10 & VIREO_PD_VM;
+	a->max_prio = r->r10 & VIREO_PD_MAX_PRIO ? (unsigned)MIN(r->r8, 0xffffull) : PD_PRIO_INHERIT;
 	if (a->vm && !virt) {
 		return REFUSE(VIREO_BAD_FTR, "create_pd: VM without hardware virtualization");
 	}
@@ -177,8 +179,9 @@ static status_t sys_create_pd(struct ec *ec, struct regs *r)
 		return st;
 	}
 	st = a.vm ? pd_create_vm(a.pd, a.quota, virt->gpt_format, &pd)
-		  : pd_create(a.pd, a.quota, "pd", &pd);
-	return st == VIREO_OK ? publish(ec, a.dst, &pd->obj) : outcome(st, "create_pd: quota");
+		  : pd_create(a.pd, a.quota, a.max_prio, "pd", &pd);
+	return st == VIREO_OK ? publish(ec, a.dst, &pd->obj)
+			      : outcome(st, "create_pd: quota, or a maximum priority above the parent's");
 }
 
 /* ---------------------------------------------------------------- create_ec */
@@ -278,10 +281,10 @@ static status_t sys_create_sc(struct ec *ec, struct regs *r)
 	if (st != VIREO_OK) {
 		return st;
 	}
-	st = sc_create(a.ec, a.prio, a.quantum_us, &sc);
+	st = sc_create(a.pd, a.ec, a.prio, a.quantum_us, &sc);
 	return st == VIREO_OK
 		       ? publish(ec, a.dst, &sc->obj)
-		       : outcome(st, "create_sc: bad priority or quantum, EC bound or local");
+		       : outcome(st, "create_sc: priority above the PD's maximum, bad quantum, EC bound or local, or quota");
 }
 
 /* ---------------------------------------------------------------- create_pt */
@@ -320,7 +323,7 @@ static status_t sys_create_pt(struct ec *ec, struct regs *r)
 	if (st != VIREO_OK) {
 		return st;
 	}
-	st = portal_create(a.handler, a.ip, a.mtd, &pt);
+	st = portal_create(a.pd, a.handler, a.ip, a.mtd, &pt);
 	return st == VIREO_OK ? publish(ec, a.dst, &pt->obj)
 			      : outcome(st, "create_pt: handler is global, or quota");
 }
@@ -342,18 +345,9 @@ static status_t sys_create_sm(struct ec *ec, struct regs *r)
 		return st;
 	}
 	a.count = r->rdx;
-	struct pd *pd = a.pd;
-	if (pd_charge(pd, sizeof(struct sm)) != VIREO_OK) {
-		return REFUSE(VIREO_NO_MEM, "create_sm: over the PD's quota");
-	}
-	st = sm_create(a.count, &sm);
-	if (st != VIREO_OK) {
-		pd_refund(pd, sizeof(struct sm));
-		return outcome(st, "create_sm: out of kernel memory");
-	}
-	sm->charged = pd;
-	obj_get(&pd->obj);
-	return publish(ec, a.dst, &sm->obj);
+	st = sm_create(a.pd, a.count, &sm);
+	return st == VIREO_OK ? publish(ec, a.dst, &sm->obj)
+			      : outcome(st, "create_sm: over the PD's quota or out of memory");
 }
 
 /* ---------------------------------------------------------------- pt_ctrl, sm_ctrl */
@@ -488,6 +482,7 @@ static status_t sys_lookup(struct ec *ec, struct regs *r)
 		return REFUSE(VIREO_BAD_PAR, "lookup: null CRD");
 	}
 	struct mdb_node *n = mdb_lookup(s, vireo_crd_base(crd));
+	n = n && n->kernel ? NULL : n; /* a kernel-owned page is no capability of the caller */
 	r->rdi = n ? vireo_crd(vireo_crd_space(crd), n->base, n->order, n->rights) : 0;
 	r->rsi = n && s == &ec->pd->objs ? ((struct kobj *)(uintptr_t)n->res)->type : 0;
 	return VIREO_OK;
@@ -569,6 +564,7 @@ static status_t sys_sc_ctrl(struct ec *ec, struct regs *r)
 static status_t sys_kstat(struct ec *ec, struct regs *r)
 {
 	uint64_t out = r->rdi;
+	struct pd *pd = lookup_pd(ec, r->rsi, 0);
 	struct vireo_kstat k = {
 		.free_pages = frame_free_pages(),
 		.pds = obj_live[OBJ_PD],
@@ -578,6 +574,8 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 		.sms = obj_live[OBJ_SM],
 		.mdb_nodes = (uint32_t)mdb_node_count(),
 		.fpu_switches = fpu_switches(),
+		.quota_limit = pd ? pd->quota.limit : 0,
+		.quota_used = pd ? pd->quota.used : 0,
 	};
 	return outcome(pd_copy_to_user(ec->pd, out, &k, sizeof(k)), "kstat: buffer not writable");
 }

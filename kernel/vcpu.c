@@ -111,17 +111,18 @@ unsigned vcpu_check_state(const struct vireo_vm_state *st)
 
 status_t vcpu_attach(struct ec *ec, uint64_t va)
 {
-	struct vcpu *v = slab_alloc(&vcpu_cache);
+	struct vcpu *v = pd_alloc(ec->pd, &vcpu_cache);
 	if (!v) {
 		return VIREO_NO_MEM;
 	}
+	v->quota = pd_quota(ec->pd);
 	void *page;
 	status_t st = pd_map_page(ec->pd, va, MAP_R | MAP_W, &page);
 	if (st == VIREO_OK) {
 		v->page = page;
 		v->page_va = va;
 		/* Virtual user mode needs no hardware support; running VMs does. */
-		v->guest_fpu = fpu_state_alloc();
+		v->guest_fpu = fpu_state_alloc(v->quota);
 		st = !v->guest_fpu ? VIREO_NO_MEM : virt ? virt->vcpu_init(v) : VIREO_OK;
 		if (st != VIREO_OK) {
 			pd_unmap_page(ec->pd, va);
@@ -129,9 +130,9 @@ status_t vcpu_attach(struct ec *ec, uint64_t va)
 	}
 	if (st != VIREO_OK) {
 		if (v->guest_fpu) {
-			fpu_area_free(v->guest_fpu);
+			fpu_area_free(v->quota, v->guest_fpu);
 		}
-		slab_free(&vcpu_cache, v);
+		quota_free(v->quota, &vcpu_cache, v);
 		return st;
 	}
 	ec->vcpu = v;
@@ -149,11 +150,11 @@ void vcpu_free(struct vcpu *v)
 	if (v->hw) {
 		virt->vcpu_fini(v);
 	}
-	fpu_area_free(v->guest_fpu);
+	fpu_area_free(v->quota, v->guest_fpu);
 	if (v->vm) {
 		obj_put(&v->vm->obj);
 	}
-	slab_free(&vcpu_cache, v);
+	quota_free(v->quota, &vcpu_cache, v);
 }
 
 /* Give the VMM the state and the exit, and return from its SYS_VCPU_RESUME. */

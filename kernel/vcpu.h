@@ -16,6 +16,7 @@ struct vcpu {
 	struct vireo_vm_state st; /* private copy: checked before entry, never seen half-written */
 	struct pd *vm;		  /* the VM it runs now (a reference while running) */
 	void *guest_fpu;	  /* the guest's FPU state, apart from the VMM's */
+	struct quota *quota;	  /* its PD's: pays for this, the guest FPU state and hw */
 	void *hw;		  /* the backend's VMCB/VMCS data */
 	paddr_t hw_pa;
 	bool loaded; /* hardware state is current: transparent re-entry allowed */

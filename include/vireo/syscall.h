@@ -30,7 +30,7 @@ enum vireo_syscall {
 	SYS_ASSIGN_GSI = 14,  /* (sm, gsi, cpu) */
 	SYS_EC_CTRL = 15,     /* (ec, op) */
 	SYS_SC_CTRL = 16,     /* (sc) -> RDI = consumed time in microseconds */
-	SYS_KSTAT = 17,	      /* (struct vireo_kstat *) */
+	SYS_KSTAT = 17,	      /* (struct vireo_kstat *, pd) */
 	SYS_VCPU_RESUME = 18, /* (vm): run the VM on the calling vCPU until an exit for the VMM */
 	SYS_VCPU_IRQ =
 		19, /* (ec): raise a virtual IRQ at a vCPU (delivered while its vif is open) */
@@ -62,6 +62,8 @@ struct vireo_ec_create {
 
 /* SYS_CREATE_PD flags (R10). */
 #define VIREO_PD_VM 0x1 /* a VM: its memory space is guest-physical (NPT/EPT); no ECs run in it */
+/* R8 = the new PD's maximum SC priority (at most the parent's; without the flag: the parent's). */
+#define VIREO_PD_MAX_PRIO 0x2
 
 /* SYS_SM_CTRL operations and timeouts. */
 #define VIREO_SM_UP 0
@@ -84,6 +86,8 @@ struct vireo_kstat {
 	uint64_t free_pages;
 	uint32_t pds, ecs, scs, pts, sms, mdb_nodes;
 	uint64_t fpu_switches; /* FPU state save/restore pairs so far (all CPUs) */
+	uint64_t quota_limit;  /* kernel-memory quota of the PD RSI names (0: not a PD), bytes */
+	uint64_t quota_used;   /* of that quota: charged now */
 };
 
 #endif

@@ -4,12 +4,13 @@
  * and the translation between the VMCB and the vendor-neutral state. Host interrupts exit the
  * guest (INTR intercept with V_INTR_MASKING) and are handled by the kernel, never the VMM.
  */
+#include "svm/svm.h"
 #include "arch.h"
 #include "assert.h"
 #include "frame.h"
 #include "kstring.h"
 #include "printk.h"
-#include "svm/svm.h"
+#include "quota.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
 #include "virt.h"
@@ -71,10 +72,11 @@ static struct vmcb *vmcb_of(struct vcpu *v)
 
 static status_t svm_vcpu_init(struct vcpu *v)
 {
-	paddr_t pa = zeroed(0, 0);
+	paddr_t pa = quota_frames(v->quota, 0); /* the VMCB, charged like the vCPU */
 	if (!pa_valid(pa)) {
 		return VIREO_NO_MEM;
 	}
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
 	v->hw = phys_to_virt(pa);
 	v->hw_pa = pa;
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
@@ -93,7 +95,7 @@ static status_t svm_vcpu_init(struct vcpu *v)
 static void svm_vcpu_fini(struct vcpu *v)
 {
 	if (v->hw) {
-		frame_free(v->hw_pa, 0);
+		quota_frames_free(v->quota, v->hw_pa, 0);
 		v->hw = NULL;
 	}
 }

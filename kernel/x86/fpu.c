@@ -9,7 +9,9 @@
 #include "assert.h"
 #include "ec.h"
 #include "kstring.h"
+#include "pd.h"
 #include "printk.h"
+#include "quota.h"
 #include "slab.h"
 #include "x86/cpu.h"
 #include "x86/percpu.h"
@@ -88,29 +90,29 @@ void fpu_init(enum fpu_mode m)
 		use_xsave ? "XSAVE" : "FXSAVE", state_size);
 }
 
-void *fpu_state_alloc(void)
+void *fpu_state_alloc(struct quota *q)
 {
-	void *s = slab_alloc(&fpu_cache);
+	void *s = quota_alloc(q, &fpu_cache);
 	if (s) {
 		memcpy(s, init_state, state_size);
 	}
 	return s;
 }
 
-void fpu_area_free(void *area)
+void fpu_area_free(struct quota *q, void *area)
 {
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
 		if (percpu_area[c].fpu_owner == area) {
 			percpu_area[c].fpu_owner = NULL;
 		}
 	}
-	slab_free(&fpu_cache, area);
+	quota_free(q, &fpu_cache, area);
 }
 
 void fpu_state_free(struct ec *ec)
 {
 	if (ec->fpu) {
-		fpu_area_free(ec->fpu);
+		fpu_area_free(pd_quota(ec->pd), ec->fpu);
 		ec->fpu = NULL;
 	}
 }

@@ -8,6 +8,8 @@
 #include "ec.h"
 #include "fake_cpu.h"
 #include "fpu.h"
+#include "pd.h"
+#include "quota.h"
 
 #define FAKE_FPU_STATE 512
 #define FAKE_FPU_STATES 512
@@ -33,13 +35,17 @@ void fpu_cpu_init(void)
 {
 }
 
-void *fpu_state_alloc(void)
+/* Charged like the real one: FAKE_FPU_STATE bytes to q. */
+void *fpu_state_alloc(struct quota *q)
 {
 	if (fail_after == 0) {
 		return NULL;
 	}
 	if (fail_after > 0) {
 		fail_after--;
+	}
+	if (quota_charge(q, FAKE_FPU_STATE) != VIREO_OK) {
+		return NULL;
 	}
 	for (unsigned i = 0; i < FAKE_FPU_STATES; i++) {
 		if (!in_use[i]) {
@@ -48,10 +54,11 @@ void *fpu_state_alloc(void)
 			return pool[i];
 		}
 	}
+	quota_refund(q, FAKE_FPU_STATE);
 	return NULL;
 }
 
-void fpu_area_free(void *area)
+void fpu_area_free(struct quota *q, void *area)
 {
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
 		if (percpu_area[c].fpu_owner == area) {
@@ -65,12 +72,13 @@ void fpu_area_free(void *area)
 		abort();
 	}
 	in_use[i] = false;
+	quota_refund(q, FAKE_FPU_STATE);
 }
 
 void fpu_state_free(struct ec *ec)
 {
 	if (ec->fpu) {
-		fpu_area_free(ec->fpu);
+		fpu_area_free(pd_quota(ec->pd), ec->fpu);
 		ec->fpu = NULL;
 	}
 }

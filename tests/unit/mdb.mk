@@ -1,2 +1,2 @@
 # SPDX-License-Identifier: MIT
-UNIT_KSRCS += kernel/mdb.c kernel/slab.c kernel/frame.c
+UNIT_KSRCS += kernel/mdb.c kernel/quota.c kernel/slab.c kernel/frame.c

@@ -323,7 +323,7 @@ static struct fake_exit reply_item(uint64_t crd, uint64_t dst)
 static struct sm *server_sm(uint64_t sel)
 {
 	struct sm *sm;
-	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
 	fake_cap(server_pd, sel, &sm->obj, RIGHTS_ALL);
 	return sm;
 }

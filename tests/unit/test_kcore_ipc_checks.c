@@ -265,7 +265,7 @@ Test(kcore_ipc_checks, queued_call_keeps_its_portal_entry_when_the_portal_goes)
 Test(kcore_ipc_checks, ec_killed_while_waiting_forever_on_a_semaphore_leaves_its_queue)
 {
 	struct sm *sm;
-	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
 	fake_cap(client_pd, SEL_SM, &sm->obj, RIGHTS_ALL);
 	fake_syscall(client, SYS_SM_CTRL, SEL_SM, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0, 0);
 	cr_assert_eq(client->state, EC_WAITING);

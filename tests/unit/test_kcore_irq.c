@@ -66,7 +66,7 @@ Test(kcore_irq, bad_gsi_or_cpu_is_refused)
 Test(kcore_irq, only_the_root_pd_may_assign_interrupts)
 {
 	struct pd *child;
-	cr_assert_eq(pd_create(root, 64 << 10, "child", &child), VIREO_OK);
+	cr_assert_eq(pd_create(root, 64 << 10, PD_PRIO_INHERIT, "child", &child), VIREO_OK);
 	obj_get(&child->obj);
 	struct ec *c = fake_ec(child, "c", false, 0, 0);
 	struct sm *sm = make_sm();

@@ -24,21 +24,22 @@ TestSuite(kcore_pd, .init = setup, .fini = teardown);
 Test(kcore_pd, quota_smaller_than_the_pd_itself_is_refused)
 {
 	struct pd *pd;
-	cr_expect_eq(pd_create(NULL, sizeof(struct pd) - 1, "tiny", &pd), VIREO_NO_MEM);
+	cr_expect_eq(pd_create(NULL, sizeof(struct pd) - 1, PD_PRIO_INHERIT, "tiny", &pd), VIREO_NO_MEM);
 	cr_expect_eq(obj_live[OBJ_PD], 0);
 }
 
 Test(kcore_pd, child_quota_is_charged_to_the_parent_and_refunded)
 {
 	struct pd *parent = fake_pd("parent", 1 << 20), *child;
-	uint64_t used = parent->used;
-	cr_assert_eq(pd_create(parent, 64 << 10, "child", &child), VIREO_OK);
-	cr_expect_eq(parent->used, used + (64 << 10));
-	cr_expect_eq(pd_create(parent, 1 << 20, "greedy", &child), VIREO_NO_MEM,
+	uint64_t used = parent->quota.used;
+	cr_assert_eq(pd_create(parent, 64 << 10, PD_PRIO_INHERIT, "child", &child), VIREO_OK);
+	cr_expect_geq(parent->quota.used, used + (64 << 10) + sizeof(struct pd),
+		      "the parent paid neither the quota nor the PD object");
+	cr_expect_eq(pd_create(parent, 1 << 20, PD_PRIO_INHERIT, "greedy", &child), VIREO_NO_MEM,
 		     "a child got more than the parent has");
 	obj_get(&child->obj);
 	obj_put(&child->obj);
-	cr_expect_eq(parent->used, used, "the child's quota did not come back");
+	cr_expect_eq(parent->quota.used, used, "the child's quota did not come back");
 }
 
 Test(kcore_pd, copies_go_through_the_page_table)
@@ -87,7 +88,7 @@ Test(kcore_pd, destroying_a_pd_frees_its_memory)
 {
 	uint64_t free_before = frame_free_pages();
 	struct pd *pd;
-	cr_assert_eq(pd_create(NULL, 1 << 20, "short-lived", &pd), VIREO_OK);
+	cr_assert_eq(pd_create(NULL, 1 << 20, PD_PRIO_INHERIT, "short-lived", &pd), VIREO_OK);
 	obj_get(&pd->obj);
 	cr_assert_eq(pd_map_anon(pd, VA, 4 * PAGE_SIZE, MAP_W), VIREO_OK);
 	cr_expect_lt(frame_free_pages(), free_before);
@@ -136,11 +137,11 @@ Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
 	fake_sc(root_ec, 10, 10000); /* above the child's EC: root keeps the CPU */
 	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
 	fake_user_mem(root, VA, PAGE_SIZE, NULL, 0);
-	uint64_t used = root->used;
+	uint64_t used = root->quota.used;
 	child_round(root_ec, root); /* the first round also fills the slab caches */
 	struct fake_counts before = fake_counts();
 	child_round(root_ec, root);
 	struct fake_counts after = fake_counts();
 	cr_expect(fake_counts_equal(&before, &after), "a child PD round leaked (see stderr)");
-	cr_expect_eq(root->used, used, "the root's quota was not refunded");
+	cr_expect_eq(root->quota.used, used, "the root's quota was not refunded");
 }

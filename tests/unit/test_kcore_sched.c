@@ -109,7 +109,7 @@ Test(kcore_sched, blocking_on_a_semaphore_runs_the_other_sc_until_an_up)
 	fake_sc(a, 5, ONE_TICK);
 	fake_sc(b, 5, ONE_TICK);
 	struct sm *sm;
-	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
 	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
 	cr_assert_eq(running(fake_schedule()), a);
 	/* a blocks: b runs, and keeps running while a waits. */
@@ -150,7 +150,7 @@ Test(kcore_sched, down_with_a_timeout_gives_up_after_that_many_ticks)
 	fake_sc(a, 6, ONE_TICK);
 	fake_sc(b, 5, 100 * ONE_TICK);
 	struct sm *sm;
-	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
 	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
 	cr_assert_eq(running(fake_schedule()), a);
 	/* 2 ticks of timeout; b runs meanwhile. */
@@ -172,7 +172,7 @@ Test(kcore_sched, up_before_the_timeout_cancels_it)
 	fake_sc(a, 6, ONE_TICK);
 	fake_sc(b, 5, 100 * ONE_TICK);
 	struct sm *sm;
-	cr_assert_eq(sm_create(0, &sm), VIREO_OK);
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
 	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
 	cr_assert_eq(running(fake_schedule()), a);
 	cr_assert_eq(running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 2 * ONE_TICK, 0, 0)),

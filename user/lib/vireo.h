@@ -70,6 +70,13 @@ static inline enum vireo_status sys_create_pd(uint64_t dst, uint64_t pd, uint64_
 	return vireo_sys(SYS_CREATE_PD, dst, pd, quota, 0, 0);
 }
 
+/* A PD whose SCs may have priorities up to max_prio (at most those of `pd`'s). */
+static inline enum vireo_status sys_create_pd_prio(uint64_t dst, uint64_t pd, uint64_t quota,
+						   unsigned max_prio)
+{
+	return vireo_sys(SYS_CREATE_PD, dst, pd, quota, VIREO_PD_MAX_PRIO, max_prio);
+}
+
 /* A VM PD: its memory space is guest-physical; BAD_FTR without hardware virtualization. */
 static inline enum vireo_status sys_create_vm(uint64_t dst, uint64_t pd, uint64_t quota)
 {
@@ -169,6 +176,12 @@ static inline enum vireo_status sys_sc_consumed(uint64_t sc, uint64_t *us)
 static inline enum vireo_status sys_kstat(struct vireo_kstat *k)
 {
 	return vireo_sys(SYS_KSTAT, (uintptr_t)k, 0, 0, 0, 0);
+}
+
+/* The same, with the quota of PD `pd` (SEL_SELF_PD in sys_kstat). */
+static inline enum vireo_status sys_kstat_pd(struct vireo_kstat *k, uint64_t pd)
+{
+	return vireo_sys(SYS_KSTAT, (uintptr_t)k, pd, 0, 0, 0);
 }
 
 /* The program's main; `arg` is what the kernel or the starter passed in RDI. */

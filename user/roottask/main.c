@@ -22,6 +22,20 @@ static unsigned current_cpl(void)
 	return cs & 3;
 }
 
+/*
+ * The boot-info page is kernel-owned memory of this PD: mapping a RAM page over it must be refused
+ * and must leave the page as it was (docs/ABI.md, SYS_DELEGATE).
+ */
+static void check_kernel_page_kept(const struct vireo_bootinfo *bi)
+{
+	uint64_t ram = bi->nmem ? bi->mem[0].va >> 12 : 0;
+	enum vireo_status st = sys_delegate(SEL_SELF_PD, vireo_crd(CRD_MEM, ram, 0, MEM_R | MEM_W),
+					    (uintptr_t)bi >> 12, 0);
+	bool kept = bi->magic == VIREO_BOOTINFO_MAGIC;
+	printf("roottask: delegation onto the boot-info page -> status %d (%s)\n", st,
+	       st == VIREO_BUSY && kept ? "refused" : "UNEXPECTED");
+}
+
 static void self_checks(const struct vireo_bootinfo *bi, const char *cmd)
 {
 	printf("roottask: hello from ring %u\n", current_cpl());
@@ -32,6 +46,7 @@ static void self_checks(const struct vireo_bootinfo *bi, const char *cmd)
 	printf("roottask: debug_write from a kernel address -> status %d (%s)\n", st,
 	       st == VIREO_BAD_PAR ? "rejected" : "UNEXPECTED");
 	smoke_ipc((struct vireo_utcb *)bi->utcb);
+	check_kernel_page_kept(bi);
 	if (cmdline_has(cmd, "--fault")) {
 		printf("roottask: writing to address 0 on purpose\n");
 		*(volatile int *)0 = 42;

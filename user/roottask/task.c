@@ -163,7 +163,8 @@ static int build(struct task *t, const struct vireo_bootinfo *bi, const void *im
 		printf("roottask: %s is not a loadable ELF64 x86-64 executable\n", t->name);
 		return -1;
 	}
-	if (sys_create_pd(t->pd, SEL_SELF_PD, TASK_QUOTA) != VIREO_OK) {
+	/* A task may not schedule anything above the priority it runs at (nor above us). */
+	if (sys_create_pd_prio(t->pd, SEL_SELF_PD, TASK_QUOTA, TASK_PRIO) != VIREO_OK) {
 		return -1;
 	}
 	for (size_t i = 0; i < elf.nseg; i++) {

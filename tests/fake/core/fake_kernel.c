@@ -45,7 +45,7 @@ void fake_kernel_fini(void)
 struct pd *fake_pd(const char *name, uint64_t quota)
 {
 	struct pd *pd;
-	status_t st = pd_create(NULL, quota, name, &pd);
+	status_t st = pd_create(NULL, quota, PD_PRIO_INHERIT, name, &pd);
 	if (st != VIREO_OK) {
 		die("pd_create", st);
 	}
@@ -72,7 +72,7 @@ struct sc *fake_sc(struct ec *ec, unsigned prio, uint64_t quantum_us)
 	struct sc *sc;
 	/* As under SYS_CREATE_SC: binding makes the EC runnable, which needs the kernel lock. */
 	klock_acquire();
-	status_t st = sc_create(ec, prio, quantum_us, &sc);
+	status_t st = sc_create(ec->pd, ec, prio, quantum_us, &sc);
 	klock_release();
 	if (st != VIREO_OK) {
 		die("sc_create", st);
@@ -84,7 +84,7 @@ struct sc *fake_sc(struct ec *ec, unsigned prio, uint64_t quantum_us)
 struct portal *fake_portal(struct ec *handler, uint64_t ip, uint64_t mtd, uint64_t id)
 {
 	struct portal *pt;
-	status_t st = portal_create(handler, ip, mtd, &pt);
+	status_t st = portal_create(handler->pd, handler, ip, mtd, &pt);
 	if (st != VIREO_OK) {
 		die("portal_create", st);
 	}

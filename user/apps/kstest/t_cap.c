@@ -165,6 +165,27 @@ static int t_create_sc_bad_priority_or_quantum_is_bad_par(void)
 	return KT_PASS;
 }
 
+static int t_create_sc_above_the_pds_max_priority_is_bad_par(void)
+{
+	struct env e;
+	uint64_t low = kt_sel(), lower = kt_sel(), ec, dst = kt_sel();
+	EXPECT_OK(env_open(&e, ENV_DEFAULT));
+	EXPECT_OK(make_idle_ec(&e, &ec));
+	/* The roottask gives tasks no more than the priority they run at: far below 31. */
+	EXPECT_ST(sys_create_sc(dst, SEL_SELF_PD, ec, 31, 10000), VIREO_BAD_PAR);
+	/* A PD limited to priority 2: SCs named against it stay at or below 2. */
+	EXPECT_OK(sys_create_pd_prio(low, SEL_SELF_PD, 16 * 1024, 2));
+	EXPECT_ST(sys_create_sc(dst, low, ec, 3, 10000), VIREO_BAD_PAR);
+	EXPECT_EQ(kt_lookup_obj(dst, NULL), 0);
+	/* Its children inherit the limit and cannot raise it. */
+	EXPECT_ST(sys_create_pd_prio(lower, low, 8192, 3), VIREO_BAD_PAR);
+	EXPECT_ST(sys_create_pd_prio(lower, SEL_SELF_PD, 8192, 32), VIREO_BAD_PAR);
+	EXPECT_OK(sys_create_pd(lower, low, 8192));
+	EXPECT_ST(sys_create_sc(dst, lower, ec, 3, 10000), VIREO_BAD_PAR);
+	EXPECT_OK(sys_create_sc(dst, lower, ec, 2, 10000));
+	return KT_PASS;
+}
+
 static int t_create_sc_for_local_ec_is_busy(void)
 {
 	struct env e;
@@ -740,6 +761,8 @@ const struct kt_test kt_cap_tests[] = {
 	{ "create_sc_without_rights_is_bad_cap", t_create_sc_without_rights_is_bad_cap },
 	{ "create_sc_bad_priority_or_quantum_is_bad_par",
 	  t_create_sc_bad_priority_or_quantum_is_bad_par },
+	{ "create_sc_above_the_pds_max_priority_is_bad_par",
+	  t_create_sc_above_the_pds_max_priority_is_bad_par },
 	{ "create_sc_for_local_ec_is_busy", t_create_sc_for_local_ec_is_busy },
 	{ "create_second_sc_for_ec_is_busy", t_create_second_sc_for_ec_is_busy },
 	{ "create_pt_bad_selector_is_bad_cap", t_create_pt_bad_selector_is_bad_cap },

@@ -6,7 +6,18 @@
 #define PAGE 0x1000ull
 
 /* Heap pages the tests here use (each its own). */
-enum { HP_PAGER = 5, HP_PAGER2, HP_RIGHTS, HP_SHARE, HP_REVOKE, HP_SHOOT, HP_GRANT, HP_COUNT };
+enum {
+	HP_PAGER = 5,
+	HP_PAGER2,
+	HP_RIGHTS,
+	HP_SHARE,
+	HP_REVOKE,
+	HP_SHOOT,
+	HP_GRANT,
+	HP_KPAGE,
+	HP_QUOTA,
+	HP_COUNT
+};
 
 static int need_heap(void)
 {
@@ -318,7 +329,306 @@ static int t_grant_moves_memory_mapping(void)
 	return KT_PASS;
 }
 
+/* ---------------------------------------------------------------- kernel-owned pages */
+
+#define KP_MAGIC 0x6b70616765ull /* "kpage" */
+
+/* Maps our heap page onto `va`, a page the kernel owns in our PD; it must stay what it was. */
+static int check_kernel_page(uint64_t va, uint64_t h, uint64_t spare)
+{
+	volatile uint64_t *p = (volatile uint64_t *)va;
+	p[9] = KP_MAGIC + va;
+	EXPECT_ST(sys_delegate(SEL_SELF_PD, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R | MEM_W), va >> 12,
+			       0),
+		  VIREO_BUSY);
+	EXPECT(p[9] == KP_MAGIC + va, "the kernel's page at 0x%lx was replaced: it reads 0x%lx",
+	       (unsigned long)va, (unsigned long)p[9]);
+	/* It is no capability of ours: not found, not delegatable, and a revoke leaves it. */
+	EXPECT_EQ(kt_lookup_mem(va), 0);
+	EXPECT_ST(sys_delegate(SEL_SELF_PD, vireo_crd(CRD_MEM, va >> 12, 0, MEM_R), spare >> 12, 0),
+		  VIREO_BAD_CAP);
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_MEM, va >> 12, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_EQ(p[9], KP_MAGIC + va);
+	return KT_PASS;
+}
+
+static int t_delegation_onto_kernel_owned_pages_is_busy_and_harmless(void)
+{
+	NEED_HEAP();
+	uint64_t h = kt_heap_page(HP_KPAGE), spare = KT_MAP_AREA + 0x60 * PAGE;
+	uint64_t utcb = kt_utcb_va(), state = kt_utcb_va(), ec = kt_sel(), ec2 = kt_sel();
+	((volatile uint64_t *)h)[9] = 0x4848;
+	/* A vCPU EC of our own PD that never runs: its UTCB and its state page are kernel-owned. */
+	struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub,
+				     .sp = kt_stack(),
+				     .utcb = utcb,
+				     .cpu = 0,
+				     .flags = VIREO_EC_VCPU,
+				     .vcpu_state = state };
+	EXPECT_OK(sys_create_ec(ec, SEL_SELF_PD, &a));
+	int r = check_kernel_page(utcb, h, spare);
+	if (r == KT_PASS) {
+		r = check_kernel_page(state, h, spare + PAGE);
+	}
+	if (r != KT_PASS) {
+		return r;
+	}
+	EXPECT_EQ(((volatile uint64_t *)h)[9], 0x4848);
+	/* Destroying the EC frees its own two pages and nothing else. */
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, ec, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT(kt_lookup_mem(h), "our heap page lost its mapping when the EC died");
+	EXPECT_EQ(((volatile uint64_t *)h)[9], 0x4848);
+	/* Both addresses are free again: a new EC gets fresh, zeroed pages there. */
+	EXPECT_OK(sys_create_ec(ec2, SEL_SELF_PD, &a));
+	EXPECT_EQ(((volatile uint64_t *)utcb)[9], 0);
+	EXPECT_EQ(((volatile uint64_t *)state)[9], 0);
+	EXPECT_ST(sys_delegate(SEL_SELF_PD, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R), utcb >> 12, 0),
+		  VIREO_BUSY);
+	return KT_PASS;
+}
+
 /* ---------------------------------------------------------------- quotas */
+
+static int pd_quota(uint64_t pd, uint64_t *used, uint64_t *limit)
+{
+	struct vireo_kstat k;
+	EXPECT_OK(sys_kstat_pd(&k, pd));
+	*used = k.quota_used;
+	if (limit) {
+		*limit = k.quota_limit;
+	}
+	EXPECT(k.quota_used <= k.quota_limit, "quota used %lu > limit %lu",
+	       (unsigned long)k.quota_used, (unsigned long)k.quota_limit);
+	return KT_PASS;
+}
+
+#define PD_QUOTA(pd, used, limit)                                                                  \
+	do {                                                                                       \
+		int r_ = pd_quota(pd, used, limit);                                                \
+		if (r_ != KT_PASS) {                                                               \
+			return r_;                                                                 \
+		}                                                                                  \
+	} while (0)
+
+/* Pages may sit half-used in a slab cache: this many of them need not show in a quota. */
+#define SLAB_SLACK_PAGES 12
+
+/* What the kernel took from its free pages since `before` is charged to someone's quota. */
+static int free_pages_charged(const struct vireo_kstat *before, uint64_t charged, const char *what)
+{
+	struct vireo_kstat now;
+	EXPECT_OK(sys_kstat(&now));
+	uint64_t taken =
+		before->free_pages > now.free_pages ? before->free_pages - now.free_pages : 0;
+	EXPECT(taken * PAGE <= charged + SLAB_SLACK_PAGES * PAGE,
+	       "%s took %lu kernel pages but charged only %lu bytes", what, (unsigned long)taken,
+	       (unsigned long)charged);
+	return KT_PASS;
+}
+
+/* Delegations into `pd` (heap page h at consecutive pages) until NO_MEM or `max`; returns how many. */
+static unsigned map_until_full(uint64_t pd, uint64_t h, uint64_t base, unsigned max,
+			       enum vireo_status *last)
+{
+	unsigned n = 0;
+	*last = VIREO_OK;
+	while (n < max) {
+		*last = sys_delegate(pd, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R), (base >> 12) + n,
+				     0);
+		if (*last != VIREO_OK) {
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+static int t_mdb_nodes_are_charged_to_the_receiving_pd(void)
+{
+	struct vireo_kstat k0;
+	enum vireo_status st;
+	uint64_t child = kt_sel(), used0, used1, used2, limit;
+	const uint64_t q = 64 * 1024;
+	NEED_HEAP();
+	uint64_t h = kt_heap_page(HP_QUOTA), base = KT_MAP_AREA + 0x200000;
+	EXPECT_OK(sys_kstat(&k0));
+	EXPECT_OK(sys_create_pd(child, SEL_SELF_PD, q));
+	PD_QUOTA(child, &used0, &limit);
+	EXPECT_EQ(limit, q);
+	/* A node is tens of bytes: far fewer than q / 64 fit, page tables aside. */
+	unsigned n = map_until_full(child, h, base, 4096, &st);
+	EXPECT(st == VIREO_NO_MEM, "%u mappings into a %lu KiB PD, then %s, expected NO_MEM", n,
+	       (unsigned long)(q >> 10), kt_st(st));
+	EXPECT(n > 0 && n < q / 64, "%u mappings fit into a %lu KiB PD", n,
+	       (unsigned long)(q >> 10));
+	PD_QUOTA(child, &used1, NULL);
+	int r = free_pages_charged(&k0, q, "mapping into a PD");
+	if (r != KT_PASS) {
+		return r;
+	}
+	/* Revoking them refunds every node: exactly as many fit again. */
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_MEM, h >> 12, 0, RIGHTS_ALL), 0));
+	PD_QUOTA(child, &used2, NULL);
+	EXPECT(used2 < used1, "revoking %u mappings refunded nothing (%lu bytes used)", n,
+	       (unsigned long)used2);
+	unsigned again = map_until_full(child, h, base, 4096, &st);
+	EXPECT_EQ(again, n);
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_MEM, h >> 12, 0, RIGHTS_ALL), 0));
+	return KT_PASS;
+}
+
+static int t_cap_table_pages_are_charged_to_their_pd(void)
+{
+	struct vireo_kstat k0;
+	uint64_t child = kt_sel(), sm, used0, used1;
+	enum vireo_status st = VIREO_OK;
+	unsigned n = 0;
+	EXPECT_OK(sys_kstat(&k0));
+	/* Room for the PD and its page-table root, and less than the 8 pages of a full table. */
+	EXPECT_OK(sys_create_pd(child, SEL_SELF_PD, 20 * 1024));
+	EXPECT_OK(kt_new_sm(&sm, 0));
+	PD_QUOTA(child, &used0, NULL);
+	/* One capability per 512 selectors: each needs its own page of the table. */
+	for (; n < VIREO_CAP_SPACE_SIZE / 512; n++) {
+		st = sys_delegate(child, vireo_crd(CRD_OBJ, sm, 0, RIGHTS_ALL), 512ull * n + 7, 0);
+		if (st != VIREO_OK) {
+			break;
+		}
+	}
+	EXPECT(st == VIREO_NO_MEM, "%u capabilities in distinct table pages, then %s", n,
+	       kt_st(st));
+	PD_QUOTA(child, &used1, NULL);
+	EXPECT(used1 >= used0 + n * PAGE, "%u table pages charged only %lu bytes", n,
+	       (unsigned long)(used1 - used0));
+	return free_pages_charged(&k0, 20 * 1024 + n * 128, "growing a capability table");
+}
+
+/* Creates vCPU ECs (UTCB + state page) in `pd` until NO_MEM or `max`. */
+static unsigned vcpus_until_full(uint64_t pd, unsigned max, enum vireo_status *last)
+{
+	unsigned n = 0;
+	*last = VIREO_OK;
+	while (n < max) {
+		struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub,
+					     .sp = kt_last_stack,
+					     .utcb = kt_utcb_va(),
+					     .cpu = 0,
+					     .flags = VIREO_EC_VCPU,
+					     .vcpu_state = kt_utcb_va() };
+		uint64_t sel = kt_sel();
+		if (sel == KT_SEL_SPARE) {
+			break;
+		}
+		*last = sys_create_ec(sel, pd, &a);
+		if (*last != VIREO_OK) {
+			break;
+		}
+		n++;
+	}
+	return n;
+}
+
+static int t_ecs_fpu_and_vcpus_are_charged_to_their_pd(void)
+{
+	struct vireo_kstat k0;
+	enum vireo_status st;
+	uint64_t child = kt_sel(), used0, used1;
+	const uint64_t q = 192 * 1024;
+	kt_stack();
+	EXPECT_OK(sys_kstat(&k0));
+	EXPECT_OK(sys_create_pd(child, SEL_SELF_PD, q));
+	PD_QUOTA(child, &used0, NULL);
+	unsigned n = vcpus_until_full(child, 150, &st);
+	EXPECT(st == VIREO_NO_MEM, "%u vCPU ECs in a %lu KiB PD, then %s, expected NO_MEM", n,
+	       (unsigned long)(q >> 10), kt_st(st));
+	PD_QUOTA(child, &used1, NULL);
+	/* Each has a UTCB and a state page at least; all the rest is charged too. */
+	EXPECT(used1 - used0 >= n * 2 * PAGE, "%u vCPU ECs charged %lu bytes", n,
+	       (unsigned long)(used1 - used0));
+	int r = free_pages_charged(&k0, q, "vCPU ECs");
+	if (r != KT_PASS) {
+		return r;
+	}
+	/* Destroying them refunds everything: the PD is back where it started. */
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, KT_BLOCK_BASE, KT_BLOCK_ORDER, RIGHTS_ALL),
+			     VIREO_REVOKE_SELF));
+	return KT_PASS;
+}
+
+static int t_create_destroy_loop_refunds_everything(void)
+{
+	uint64_t child = kt_sel(), used0, used1, limit;
+	NEED_HEAP();
+	uint64_t h = kt_heap_page(HP_QUOTA);
+	/* Room for one of each: a leak would exhaust it within a few rounds, and shows exactly. */
+	EXPECT_OK(sys_create_pd(child, SEL_SELF_PD, 96 * 1024));
+	PD_QUOTA(child, &used0, &limit);
+	uint64_t utcb = kt_utcb_va(), state = kt_utcb_va(), sp = kt_stack();
+	uint64_t ec = kt_sel(), lec = kt_sel(), sc = kt_sel(), pt = kt_sel(), sm = kt_sel(),
+		 g = kt_sel();
+	for (unsigned i = 0; i < 1000; i++) {
+		struct vireo_ec_create a = { .ip = (uintptr_t)kt_exit_stub,
+					     .sp = sp,
+					     .utcb = utcb,
+					     .cpu = 0,
+					     .flags = VIREO_EC_VCPU,
+					     .vcpu_state = state };
+		struct vireo_ec_create l = {
+			.sp = sp, .utcb = state + PAGE, .cpu = 0, .flags = VIREO_EC_LOCAL
+		};
+		EXPECT(sys_create_ec(ec, child, &a) == VIREO_OK, "round %u: vCPU EC: quota leaked?",
+		       i);
+		EXPECT_OK(sys_create_ec(lec, child, &l));
+		EXPECT_OK(sys_create_sc(sc, child, ec, 0, 10000));
+		EXPECT_OK(sys_create_pt(pt, child, lec, 0, 0));
+		EXPECT_OK(sys_create_sm(sm, child, 0));
+		EXPECT_OK(sys_create_pd(g, child, 8192));
+		EXPECT_OK(sys_delegate(child, vireo_crd(CRD_OBJ, sm, 0, RIGHTS_ALL), 3000, 0));
+		EXPECT_OK(sys_delegate(child, vireo_crd(CRD_MEM, h >> 12, 0, MEM_R),
+				       (KT_MAP_AREA >> 12) + 0x700, 0));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_MEM, h >> 12, 0, RIGHTS_ALL), 0));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, ec, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, sc, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, pt, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, lec, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, sm, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+		EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, g, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+		if (i == 0) {
+			/* Page tables and the table page for selector 3000 stay: measure after them. */
+			PD_QUOTA(child, &used0, NULL);
+		}
+	}
+	PD_QUOTA(child, &used1, NULL);
+	EXPECT(used1 == used0, "1000 create/destroy rounds left %ld bytes charged",
+	       (long)(used1 - used0));
+	return KT_PASS;
+}
+
+static int t_sc_and_portal_are_charged_to_the_pd_named(void)
+{
+	uint64_t payer = kt_sel(), ec, lec, sc = kt_sel(), pt = kt_sel();
+	uint64_t p0, p1, h0, h1;
+	struct env e;
+	EXPECT_OK(sys_create_pd(payer, SEL_SELF_PD, 64 * 1024));
+	EXPECT_OK(env_open(&e, ENV_SANDBOX));
+	EXPECT_OK(env_global_ec(&e, (uintptr_t)kt_exit_stub, 0, 0, 0, &ec, NULL));
+	EXPECT_OK(env_local_ec(&e, 0, 0, &lec, NULL));
+	PD_QUOTA(payer, &p0, NULL);
+	PD_QUOTA(e.pd, &h0, NULL);
+	EXPECT_OK(sys_create_sc(sc, payer, ec, 0, 10000));
+	EXPECT_OK(sys_create_pt(pt, payer, lec, 0, 0));
+	PD_QUOTA(payer, &p1, NULL);
+	PD_QUOTA(e.pd, &h1, NULL);
+	EXPECT(p1 > p0, "the PD named in the calls was not charged (%lu -> %lu)", (unsigned long)p0,
+	       (unsigned long)p1);
+	EXPECT(h1 == h0, "the ECs' PD was charged %ld bytes", (long)(h1 - h0));
+	/* The refund goes where the charge went. */
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, sc, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, pt, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	PD_QUOTA(payer, &p1, NULL);
+	EXPECT_EQ(p1, p0);
+	return KT_PASS;
+}
 
 static int t_quota_exhaustion_is_no_mem_and_revoke_returns_objects(void)
 {
@@ -415,6 +725,16 @@ const struct kt_test kt_mem_tests[] = {
 	  t_revoke_removes_derived_mapping_everywhere },
 	{ "revoke_unmaps_page_in_use_on_another_cpu", t_revoke_unmaps_page_in_use_on_another_cpu },
 	{ "grant_moves_memory_mapping", t_grant_moves_memory_mapping },
+	{ "delegation_onto_kernel_owned_pages_is_busy_and_harmless",
+	  t_delegation_onto_kernel_owned_pages_is_busy_and_harmless },
+	{ "mdb_nodes_are_charged_to_the_receiving_pd",
+	  t_mdb_nodes_are_charged_to_the_receiving_pd },
+	{ "cap_table_pages_are_charged_to_their_pd", t_cap_table_pages_are_charged_to_their_pd },
+	{ "ecs_fpu_and_vcpus_are_charged_to_their_pd",
+	  t_ecs_fpu_and_vcpus_are_charged_to_their_pd },
+	{ "create_destroy_loop_refunds_everything", t_create_destroy_loop_refunds_everything },
+	{ "sc_and_portal_are_charged_to_the_pd_named",
+	  t_sc_and_portal_are_charged_to_the_pd_named },
 	{ "quota_exhaustion_is_no_mem_and_revoke_returns_objects",
 	  t_quota_exhaustion_is_no_mem_and_revoke_returns_objects },
 	{ "pd_quota_returns_to_parent_on_destroy", t_pd_quota_returns_to_parent_on_destroy },
