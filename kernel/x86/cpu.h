@@ -101,6 +101,10 @@ static inline uint64_t read_rflags(void)
 	__asm__ volatile("pushfq; pop %0" : "=r"(f));
 	return f;
 }
+static inline void write_xcr0(uint64_t v)
+{
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
+}
 static inline void invlpg(uint64_t va)
 {
 	__asm__ volatile("invlpg (%0)" ::"r"(va) : "memory");
@@ -119,7 +123,19 @@ static inline void invlpg(uint64_t va)
 #define CR4_PGE (1ull << 7)
 #define CR4_OSFXSR (1ull << 9)
 #define CR4_OSXMMEXCPT (1ull << 10)
+#define CR4_UMIP (1ull << 11)
+#define CR4_LA57 (1ull << 12)
+#define CR4_FSGSBASE (1ull << 16)
+#define CR4_PCIDE (1ull << 17)
 #define CR4_OSXSAVE (1ull << 18)
+#define CR4_SMEP (1ull << 20)
+#define CR4_SMAP (1ull << 21)
+#define CR4_PKE (1ull << 22)
+#define CR4_CET (1ull << 23)
+#define CR4_PKS (1ull << 24)
+#define XCR0_X87 (1ull << 0)
+#define XCR0_SSE (1ull << 1)
+#define XCR0_AVX (1ull << 2)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_IOPL (3ull << 12)
 
