@@ -82,20 +82,26 @@ status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu)
 	return VIREO_OK;
 }
 
+/* One semaphore may serve several GSIs (sm->gsi is the last one bound, >= 0 while any is). */
 void irq_sm_down_hook(struct sm *sm)
 {
-	if (sm->gsi >= 0 && gsi_level[sm->gsi]) {
-		ioapic_mask((unsigned)sm->gsi, false);
+	for (unsigned gsi = 0; sm->gsi >= 0 && gsi < VEC_IRQ_COUNT; gsi++) {
+		if (gsi_sm[gsi] == sm && gsi_level[gsi]) {
+			ioapic_mask(gsi, false);
+		}
 	}
 }
 
+/* The semaphore dies: no line may point at it any more. */
 void irq_sm_gone(struct sm *sm)
 {
-	if (sm->gsi >= 0) {
-		ioapic_mask((unsigned)sm->gsi, true);
-		gsi_sm[sm->gsi] = NULL;
-		sm->gsi = -1;
+	for (unsigned gsi = 0; sm->gsi >= 0 && gsi < VEC_IRQ_COUNT; gsi++) {
+		if (gsi_sm[gsi] == sm) {
+			ioapic_mask(gsi, true);
+			gsi_sm[gsi] = NULL;
+		}
 	}
+	sm->gsi = -1;
 }
 
 /* NMIs are only sent by a panicking CPU: stop here. */
