@@ -16,6 +16,8 @@
 #include "x86/power.h"
 
 static volatile bool halting;
+static bool nmi_test;
+static void nmi_test_tick(void);
 static struct sm *gsi_sm[VEC_IRQ_COUNT];
 static bool gsi_level[VEC_IRQ_COUNT];
 
@@ -38,6 +40,9 @@ void irq_dispatch(uint64_t vector)
 	switch (vector) {
 	case VEC_TIMER:
 		this_cpu()->ticks++;
+		if (nmi_test) {
+			nmi_test_tick();
+		}
 		sched_tick();
 		if (this_cpu()->id == 0) {
 			power_idle_tick(ec_count());
@@ -104,14 +109,41 @@ void irq_sm_gone(struct sm *sm)
 	sm->gsi = -1;
 }
 
-/* NMIs are only sent by a panicking CPU: stop here. */
+/*
+ * An NMI is handled and returns, wherever it came from (a host NMI that ended a guest run arrives
+ * here after STGI). Only the NMI a panicking CPU sends stops the CPU. Runs without the kernel lock
+ * and may interrupt any code: it only counts.
+ */
 void irq_nmi(struct regs *r)
 {
 	(void)r;
-	for (;;) {
-		irq_disable();
-		cpu_halt();
+	if (halting) {
+		for (;;) {
+			irq_disable();
+			cpu_halt();
+		}
 	}
+	this_cpu()->nmis++;
+}
+
+void irq_nmi_test(bool on)
+{
+	nmi_test = on;
+}
+
+/* `nmitest`: every CPU sends an NMI to all others at each tick; CPU 0 reports once a second. */
+static void nmi_test_tick(void)
+{
+	lapic_send_nmi_all_others();
+	if (this_cpu()->id != 0 || this_cpu()->ticks % TIMER_HZ) {
+		return;
+	}
+	uint64_t n = 0, exits = 0;
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		n += percpu_area[c].nmis;
+		exits += percpu_area[c].nmi_exits;
+	}
+	pr_info("nmi: %lu handled, %lu of them ended a guest run\n", n, exits);
 }
 
 void panic_halt_others(void)

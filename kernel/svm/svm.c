@@ -176,6 +176,7 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 	svm_event_exit(vmcb, &v->st, &v->injected);
 	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
 		/* A host interrupt: the kernel takes it after this; the guest goes on afterwards. */
+		this_cpu()->nmi_exits += code == SVM_EXIT_NMI;
 		return true;
 	}
 	/* The window opened for an inject queued behind a pending event, not for the VMM. */
