@@ -73,6 +73,27 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 	sys_ec_exit();
 }
 
+static bool give_page(uint64_t p)
+{
+	uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
+	return sys_delegate(SEL_VM, crd, p, 0) == VIREO_OK;
+}
+
+/* The top 64 KiB of RAM go to the VM at first access: an NPF there is not MMIO. */
+static bool map_lazy(struct vm *v, uint64_t gpa)
+{
+	static uint16_t given; /* bit i: page GUEST_LAZY_BASE / 4096 + i */
+	if (gpa < GUEST_LAZY_BASE || gpa >= v->ram_size) {
+		return false;
+	}
+	unsigned i = (unsigned)((gpa - GUEST_LAZY_BASE) >> 12);
+	if (given & (1u << i)) {
+		return false;
+	}
+	given |= (uint16_t)(1u << i);
+	return give_page(gpa >> 12);
+}
+
 /* Guest RAM: the first heap pages, delegated one by one to guest-physical 0. */
 static int give_ram(const struct vireo_taskinfo *ti)
 {
@@ -84,13 +105,12 @@ static int give_ram(const struct vireo_taskinfo *ti)
 	vm.ram = (uint8_t *)TASK_HEAP_VA;
 	vm.ram_size = GUEST_RAM_SIZE;
 	memset(vm.ram, 0, vm.ram_size);
-	for (uint64_t p = 0; p < GUEST_RAM_SIZE / 4096; p++) {
-		uint64_t crd =
-			vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
-		if (sys_delegate(SEL_VM, crd, p, 0) != VIREO_OK) {
+	for (uint64_t p = 0; p < GUEST_LAZY_BASE / 4096; p++) {
+		if (!give_page(p)) {
 			return -1;
 		}
 	}
+	vm.map_lazy = map_lazy;
 	return 0;
 }
 

@@ -13,6 +13,8 @@
 #define GUEST_RAM_SIZE (2ull << 20)
 #define GUEST_LOAD_ADDR 0x7c00ull
 #define GUEST_IMAGE_MAX (64ull << 10)
+/* The top of RAM is given to the VM page by page at first access (guests/tests/README.md). */
+#define GUEST_LAZY_BASE (GUEST_RAM_SIZE - (64ull << 10))
 
 /* Selectors the VMM uses in its own object space. */
 #define SEL_VM 40
@@ -32,6 +34,9 @@ struct vm {
 	uint64_t exits_by_reason[VM_EXIT_OTHER + 1];
 	char line[120]; /* guest console line being assembled */
 	bool trace;	/* print every exit (module command line word "trace") */
+	/* Demand paging: gives the VM the RAM page at gpa on its first access (an NPF exit); false
+	 * if gpa is no such page. NULL: all RAM is given at the start (unit tests). */
+	bool (*map_lazy)(struct vm *vm, uint64_t gpa);
 	unsigned line_len;
 };
 
