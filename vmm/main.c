@@ -73,6 +73,14 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 	sys_ec_exit();
 }
 
+/* Test port 0xfe: called by the vCPU EC while it handles an exit, i.e. while it is not in the
+ * guest: the kernel must keep the recall for the next resume. */
+static void recall_vcpu(void *arg)
+{
+	(void)arg;
+	sys_ec_recall(SEL_VCPU_EC);
+}
+
 static bool give_page(uint64_t p)
 {
 	uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
@@ -166,6 +174,7 @@ int main(uintptr_t arg)
 		}
 	}
 	testdev_init(&vm.dev, console_out, result_out, &vm);
+	vm.dev.recall = recall_vcpu;
 	enum vireo_status st = sys_create_vm(SEL_VM, SEL_SELF_PD, VM_QUOTA);
 	if (st == VIREO_BAD_FTR) {
 		printf("vmm: SKIP: this CPU offers no hardware virtualization the kernel can "

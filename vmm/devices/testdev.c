@@ -23,6 +23,9 @@ bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *
 	case TESTDEV_PORT_ECHO:
 		*value = (uint32_t)(~d->echo & mask(size));
 		return true;
+	case TESTDEV_PORT_RECALL:
+		*value = (uint32_t)(d->recalls & mask(size));
+		return true;
 	default:
 		return false;
 	}
@@ -39,6 +42,11 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 		return true;
 	case TESTDEV_PORT_ECHO:
 		d->echo = (uint32_t)(value & mask(size));
+		return true;
+	case TESTDEV_PORT_RECALL:
+		if (d->recall) {
+			d->recall(d->arg);
+		}
 		return true;
 	case TESTDEV_PORT_IRQ2:
 		d->irq2_armed = value & 0xff;

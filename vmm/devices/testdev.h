@@ -16,6 +16,7 @@
 #define TESTDEV_PORT_ECHO 0xf8
 #define TESTDEV_PORT_IRQ 0xfc
 #define TESTDEV_PORT_IRQ2 0xfd /* out: a one-shot injected beside the next pending event */
+#define TESTDEV_PORT_RECALL 0xfe /* out: the VMM recalls its own vCPU; in: recall exits seen */
 #define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
 #define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
 #define TESTDEV_MAGIC 0x56495245u
@@ -31,6 +32,8 @@ struct testdev {
 	uint64_t mmio_reg;
 	int irq_armed;	/* vector of the armed one-shot, -1 if none */
 	int irq2_armed; /* vector to inject at the next exit with an event pending, -1 if none */
+	void (*recall)(void *arg); /* port 0xfe: recall the vCPU (NULL: nothing happens) */
+	uint32_t recalls;	   /* VM_EXIT_RECALL exits the VMM has handled */
 	/* Benchmark values: bench[TESTDEV_BENCH_*], valid when bit (1 << index) of bench_set is set. */
 	uint32_t bench[2];
 	unsigned bench_set;
