@@ -60,7 +60,7 @@ Test(vcpu_check, guest_owned_cr4_bits_are_accepted_when_the_cpu_has_them)
 				  .l7_ebx = 1u | (1u << 7) | (1u << 20),
 				  .l7_ecx = (1u << 2) | (1u << 3) | (1u << 16) };
 	lim.cr4_allowed = vcpu_cr4_allowed(&all);
-	uint64_t owned[] = { CR4_UMIP, CR4_LA57, CR4_PKE,  CR4_OSXSAVE,
+	uint64_t owned[] = { CR4_UMIP, CR4_LA57, CR4_PKE,      CR4_OSXSAVE,
 			     CR4_SMEP, CR4_SMAP, CR4_FSGSBASE, CR4_PGE };
 	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
 		st.cr4 = owned[i];
@@ -71,8 +71,10 @@ Test(vcpu_check, guest_owned_cr4_bits_are_accepted_when_the_cpu_has_them)
 
 Test(vcpu_check, cr4_bits_the_cpu_lacks_are_refused)
 {
-	uint64_t absent[] = { CR4_UMIP, CR4_LA57, CR4_PKE, 1ull << 13 /* VMXE */,
-			      1ull << 14 /* SMXE */, 1ull << 15, 1ull << 25, 1ull << 32 };
+	uint64_t absent[] = {
+		CR4_UMIP,   CR4_LA57,	CR4_PKE,   1ull << 13 /* VMXE */, 1ull << 14 /* SMXE */,
+		1ull << 15, 1ull << 25, 1ull << 32
+	};
 	for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
 		st.cr4 = absent[i];
 		cr_expect_eq(vcpu_check_state(&st, &lim), VM_INVALID_CR4, "CR4 %#lx",
@@ -117,14 +119,14 @@ Test(vcpu_check, without_xsave_only_the_reset_xcr0)
 Test(vcpu_check, pending_is_checked_like_inject)
 {
 	uint32_t bad[] = {
-		VEVENT_VALID | VEVENT_TYPE_EXC | 32,			/* exception vector >= 32 */
-		VEVENT_VALID | VEVENT_TYPE_EXC | 2,			/* NMI as an exception */
-		VEVENT_VALID | VEVENT_TYPE_NMI | 3,			/* NMI with vector 3 */
+		VEVENT_VALID | VEVENT_TYPE_EXC | 32, /* exception vector >= 32 */
+		VEVENT_VALID | VEVENT_TYPE_EXC | 2,  /* NMI as an exception */
+		VEVENT_VALID | VEVENT_TYPE_NMI | 3,  /* NMI with vector 3 */
 		VEVENT_VALID | VEVENT_TYPE_INTR | VEVENT_ERR_VALID | 32, /* error code */
 		VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 6,	 /* #UD has none */
-		VEVENT_VALID | (1u << 8) | 32,				/* reserved type 1 */
-		VEVENT_VALID | (5u << 8) | 32,				/* reserved type 5 */
-		VEVENT_VALID | 0x1000 | 32,				/* reserved bits */
+		VEVENT_VALID | (1u << 8) | 32,				 /* reserved type 1 */
+		VEVENT_VALID | (5u << 8) | 32,				 /* reserved type 5 */
+		VEVENT_VALID | 0x1000 | 32,				 /* reserved bits */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		setup();

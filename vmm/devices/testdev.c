@@ -10,8 +10,9 @@ static uint64_t mask(unsigned size)
 void testdev_init(struct testdev *d, void (*console)(void *, char),
 		  void (*result)(void *, uint32_t), void *arg)
 {
-	*d = (struct testdev){ .console = console, .result = result, .arg = arg, .irq_armed = -1,
-				  .irq2_armed = -1 };
+	*d = (struct testdev){
+		.console = console, .result = result, .arg = arg, .irq_armed = -1, .irq2_armed = -1
+	};
 }
 
 bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *value)

@@ -15,8 +15,8 @@
 #define TESTDEV_PORT_MAGIC 0xf4
 #define TESTDEV_PORT_ECHO 0xf8
 #define TESTDEV_PORT_IRQ 0xfc
-#define TESTDEV_PORT_IRQ2 0xfd /* out: a one-shot injected beside the next pending event */
-#define TESTDEV_PORT_RECALL 0xfe /* out: the VMM recalls its own vCPU; in: recall exits seen */
+#define TESTDEV_PORT_IRQ2 0xfd	     /* out: a one-shot injected beside the next pending event */
+#define TESTDEV_PORT_RECALL 0xfe     /* out: the VMM recalls its own vCPU; in: recall exits seen */
 #define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
 #define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
 #define TESTDEV_MAGIC 0x56495245u

@@ -202,10 +202,11 @@ static int t_sm_on_two_gsis_destroyed_leaves_no_line_pointing_at_it(void)
 {
 	NEED_PORTS(8);
 	if (kt_ti->irq_gsi < 0 || kt_ti->irq_gsi2 < 0) {
-		return kt_skip("needs one semaphore on two interrupts (irq=N,M on the command line)");
+		return kt_skip(
+			"needs one semaphore on two interrupts (irq=N,M on the command line)");
 	}
-	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, SEL_TASK_IRQ_SM, 0, RIGHTS_ALL),
-			     VIREO_REVOKE_SELF));
+	EXPECT_OK(
+		sys_revoke(vireo_crd(CRD_OBJ, SEL_TASK_IRQ_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
 	kt_sm_extra--; /* it was the only capability: the semaphore is gone for good */
 	kt_mdb_extra--;
 	unsigned type = 0;

@@ -284,6 +284,7 @@ const struct kt_test kt_sm_tests[] = {
 	{ "sm_waiters_wake_in_fifo_order", t_sm_waiters_wake_in_fifo_order },
 	{ "sm_destroyed_under_waiter_aborts_it", t_sm_destroyed_under_waiter_aborts_it },
 	{ "sm_count_survives_many_ups", t_sm_count_survives_many_ups },
-	{ "sm_down_with_huge_timeout_waits_for_the_up", t_sm_down_with_huge_timeout_waits_for_the_up },
+	{ "sm_down_with_huge_timeout_waits_for_the_up",
+	  t_sm_down_with_huge_timeout_waits_for_the_up },
 	{ NULL, NULL },
 };
