@@ -134,6 +134,9 @@ void irq_nmi_test(bool on)
 /* `nmitest`: every CPU sends an NMI to all others at each tick; CPU 0 reports once a second. */
 static void nmi_test_tick(void)
 {
+	if (cpus_online < cpus_present) {
+		return; /* a CPU still in its start-up code has no IDT yet */
+	}
 	lapic_send_nmi_all_others();
 	if (this_cpu()->id != 0 || this_cpu()->ticks % TIMER_HZ) {
 		return;
