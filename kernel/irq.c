@@ -131,6 +131,19 @@ void irq_nmi_test(bool on)
 	nmi_test = on;
 }
 
+void irq_nmi_selftest(void)
+{
+	uint64_t before = this_cpu()->nmis;
+	lapic_nmi_self_in_swapgs_window();
+	/* this_cpu() works again: the NMI's exit gave back the GS the window had, then SWAPGS. */
+	if (this_cpu()->nmis == before + 1) {
+		pr_info("nmi: an NMI in ring 0 with the user's GS was handled\n");
+	} else {
+		pr_info("nmi: self-test FAILED: %lu NMIs counted in the SWAPGS window\n",
+			this_cpu()->nmis - before);
+	}
+}
+
 /* `nmitest`: every CPU sends an NMI to all others at each tick; CPU 0 reports once a second. */
 static void nmi_test_tick(void)
 {

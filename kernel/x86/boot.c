@@ -216,6 +216,9 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	klock_acquire();
 	smp_boot(&acpi);
 	pr_info("smp: %u of %u CPUs online\n", cpus_online, cpus_present);
+	if (cmdline_has(mbi.cmdline, "nmitest")) {
+		irq_nmi_selftest();
+	}
 
 	fill_bootinfo();
 	start_roottask();

@@ -161,6 +161,24 @@ ret_user_sysret:
 	swapgs
 	sysretq
 
+/*
+ * void nmi_swapgs_window_probe(volatile uint32_t *icr_lo, uint32_t icr): the `nmitest` self-test.
+ * Runs a moment in ring 0 with the user's GS (between two SWAPGS, as between SWAPGS and SYSRET) and
+ * sends this CPU an NMI in it (the caller has set ICR high to its own APIC ID). Touches no GS data.
+ */
+	.globl nmi_swapgs_window_probe
+nmi_swapgs_window_probe:
+	pushfq
+	cli
+	swapgs
+	movl %esi, (%rdi)
+	mov $10000, %ecx
+1:	pause
+	loop 1b
+	swapgs
+	popfq
+	ret
+
 /* void continue_on_stack(uint64_t stack_top, void (*fn)(void)): switch stacks and never return. */
 	.globl continue_on_stack
 continue_on_stack:
