@@ -15,6 +15,7 @@ struct pd;
 struct vcpu_injected {
 	uint64_t event;
 	unsigned len;
+	bool deferred; /* inject waited behind pending: an INTR then needs the guest's window */
 };
 
 struct vcpu {

@@ -10,6 +10,7 @@
  *   1  no interrupt arrived            2  only one of the two arrived      3  more than two
  *   4  the first was not 0x20 (the pending one)                        5  the second not 0x21
  *   6  an interrupt or exception with no handler of this test
+ *   7  0x21 arrived inside the handler of 0x20, which runs with interrupts off
  */
 	.include "guest.inc"
 
@@ -64,12 +65,14 @@
 	CHECK	%al, 0x20, 4
 	movb	seen + 1, %al
 	CHECK	%al, 0x21, 5
+	cmpl	$0, nested
+	EXPECT	e, 7
 	PUTS	msg_ok
 	PASS
 
-/* Handler of vector \vec: note it in seen[] (the first four). */
+/* The end of the handler of vector \vec: note it in seen[] (the first four), return. */
 .macro RECORD vec
-h\vec:	pushl	%eax
+r\vec:	pushl	%eax
 	movl	seen_n, %eax
 	cmpl	$4, %eax
 	jae	.Lfull\@
@@ -79,6 +82,17 @@ h\vec:	pushl	%eax
 	popl	%eax
 	iretl
 .endm
+h20:	movl	$1, in20
+	pushl	%ecx
+	movl	$20000000, %ecx		/* long enough for host ticks to end guest runs */
+3:	loop	3b
+	popl	%ecx
+	movl	$0, in20
+	jmp	r20
+h21:	cmpl	$0, in20
+	je	r21
+	movl	$1, nested
+	jmp	r21
 	RECORD	20
 	RECORD	21
 stray:	FAIL	6
@@ -95,4 +109,6 @@ msg:	.asciz	"inject_pending: an injection beside a pending event\n"
 msg_ok:	.asciz	"inject_pending: both delivered, pending first\n"
 	.p2align 2
 seen_n:	.long	0
+in20:	.long	0
+nested:	.long	0
 seen:	.byte	0, 0, 0, 0

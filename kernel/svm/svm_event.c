@@ -51,9 +51,16 @@ uint32_t svm_event_classify(uint32_t info)
 	}
 }
 
-/* The slot for this entry: the cut-off event first, then the VMM's inject. */
-static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, unsigned *len)
+/* Can the guest take an external interrupt at this entry (RFLAGS.IF, no interrupt shadow)? */
+static bool window_open(const struct vmcb *vmcb)
 {
+	return (vmcb->save.rflags & (1ull << 9)) && !(vmcb->ctl.int_shadow & 1);
+}
+
+/* The slot for this entry: the cut-off event first, then the VMM's inject. */
+static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
+{
+	unsigned *len = &inj->len;
 	*len = 0;
 	if (st->pending & VEVENT_VALID) {
 		uint32_t ev = st->pending;
@@ -64,17 +71,22 @@ static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, unsigne
 		if (!is_soft(ev) || plen) {
 			vmcb->save.rip += is_soft(ev) ? plen : 0;
 			*len = is_soft(ev) ? plen : 0;
+			inj->deferred |= (st->inject & VEVENT_VALID) != 0;
 			return ev | err << 32;
 		}
 		/* A SOFT event of unknown length: the guest executes the instruction again. */
 	}
-	if (st->inject & VEVENT_VALID) {
+	/* An IRQ the VMM gave for an earlier window waits for the guest's next one. */
+	bool closed =
+		inj->deferred && VEVENT_TYPE(st->inject) == VEVENT_TYPE_INTR && !window_open(vmcb);
+	if ((st->inject & VEVENT_VALID) && !closed) {
 		uint32_t ev = st->inject;
 		uint64_t err = st->inject_err;
 		*len = is_soft(ev) ? st->inject_len : 0;
 		vmcb->save.rip += *len;
 		st->inject = st->inject_err = 0;
 		st->inject_len = 0;
+		inj->deferred = false;
 		return ev | err << 32;
 	}
 	return 0;
@@ -83,7 +95,7 @@ static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, unsigne
 void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
 {
 	struct vmcb_control *c = &vmcb->ctl;
-	c->eventinj = take_event(vmcb, st, &inj->len);
+	c->eventinj = take_event(vmcb, st, inj);
 	inj->event = c->eventinj;
 	/* A V_IRQ with the VINTR intercept exits once the guest can take an interrupt (15.21.4). */
 	if (st->intr_window || (st->inject & VEVENT_VALID)) {

@@ -25,6 +25,7 @@ static void setup(void)
 	memset(&st, 0, sizeof(st));
 	memset(&inj, 0, sizeof(inj));
 	vmcb.save.rip = RIP;
+	vmcb.save.rflags = 0x202; /* IF set */
 }
 
 TestSuite(svm_event, .init = setup);
@@ -110,6 +111,45 @@ Test(svm_event, pending_goes_first_and_inject_waits_for_the_window)
 	cr_expect_eq(st.inject, 0);
 	cr_expect_not(vmcb.ctl.intercept_misc1 & MISC1_VINTR, "the window is closed again");
 	cr_expect_not(vmcb.ctl.int_ctl & INT_CTL_V_IRQ);
+}
+
+Test(svm_event, irq_queued_behind_pending_waits_for_the_guests_window)
+{
+	st.pending = INTR(0x20);
+	st.inject = INTR(0x21);
+	run(0); /* 0x20 went in: its handler runs with IF clear */
+	vmcb.save.rflags = 0x2;
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, 0, "not into a handler running with interrupts off");
+	cr_expect_eq(st.inject, INTR(0x21));
+	cr_expect(vmcb.ctl.intercept_misc1 & MISC1_VINTR, "the window is asked for");
+	vmcb.ctl.exitintinfo = 0;
+	svm_event_exit(&vmcb, &st, &inj);
+	vmcb.save.rflags = 0x202;
+	vmcb.ctl.int_shadow = 1;
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, 0, "not in an interrupt shadow either");
+	vmcb.ctl.int_shadow = 0;
+	svm_event_exit(&vmcb, &st, &inj);
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, INTR(0x21), "IF set, no shadow: in it goes");
+	cr_expect_eq(st.inject, 0);
+	/* A later inject from the VMM is its own decision again. */
+	run(0);
+	vmcb.save.rflags = 0x2;
+	st.inject = INTR(0x22);
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, INTR(0x22));
+}
+
+Test(svm_event, exception_queued_behind_pending_goes_in_at_the_next_entry)
+{
+	st.pending = INTR(0x20);
+	st.inject = EXC(6);
+	run(0);
+	vmcb.save.rflags = 0x2;
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, EXC(6), "exceptions do not wait for IF");
 }
 
 Test(svm_event, vmm_window_request_stays)
