@@ -36,10 +36,10 @@ struct percpu {
 	uint64_t user_rsp;   /* 0x10: scratch for the syscall entry */
 	uint64_t regs_top;   /* 0x18: end of the current EC's register frame */
 	struct ec *current;
-	struct ec *zombie; /* destroyed in its own system call, freed by the scheduler */
+	struct ec *zombie;     /* destroyed in its own system call, freed by the scheduler */
 	const void *fpu_owner; /* the FPU state area the registers hold */
 	uint64_t vm_root;      /* guest-physical tables of the VM running here, 0 if none */
-	unsigned id; /* dense CPU number, 0 = bootstrap processor */
+	unsigned id;	       /* dense CPU number, 0 = bootstrap processor */
 	uint32_t apic_id;
 	bool online;
 	volatile uint64_t ticks; /* local timer interrupts taken */
