@@ -50,6 +50,8 @@
 #define CR4_SMEP X86_BIT(20)
 #define CR4_SMAP X86_BIT(21)
 #define CR4_PKE X86_BIT(22)
+#define CR4_CET X86_BIT(23)
+#define CR4_PKS X86_BIT(24)
 
 /* EFER (MSR_EFER) */
 #define EFER_SCE X86_BIT(0)
@@ -57,6 +59,11 @@
 #define EFER_LMA X86_BIT(10)
 #define EFER_NXE X86_BIT(11)
 #define EFER_SVME X86_BIT(12)
+
+/* XCR0 (XSETBV register 0): the state components XSAVE manages */
+#define XCR0_X87 X86_BIT(0)
+#define XCR0_SSE X86_BIT(1)
+#define XCR0_AVX X86_BIT(2)
 
 /* RFLAGS */
 #define RFLAGS_CF X86_BIT(0)

@@ -186,7 +186,9 @@ struct ec *ec_enter_kernel(void)
 /* A recalled EC enters its recall event before it may run on (seed 003: vCPU "recall"). */
 static void check_recall(struct ec *ec)
 {
-	if (ec->recall) {
+	/* A vCPU EC in its own code (its VMM) keeps a recall for its next SYS_VCPU_RESUME, which
+	 * returns VM_EXIT_RECALL: it has no recall portal to lose it to (docs/ABI.md). */
+	if (ec->recall && !(ec->vcpu && !ec->pv_task)) {
 		ec->recall = false;
 		ec->regs.vector = EVT_RECALL;
 		ec->regs.error = 0;

@@ -31,6 +31,8 @@ void fpu_switch(struct ec *ec);
 bool fpu_nm(struct ec *ec);
 enum fpu_mode fpu_mode(void);
 size_t fpu_state_size(void);
+/* The XCR0 the kernel runs with (its XSAVE features); 0 without XSAVE. */
+uint64_t fpu_xcr0(void);
 /* Number of state saves + restores so far (for the benchmark). */
 uint64_t fpu_switches(void);
 

@@ -16,6 +16,8 @@
 #include "x86/power.h"
 
 static volatile bool halting;
+static bool nmi_test;
+static void nmi_test_tick(void);
 static struct sm *gsi_sm[VEC_IRQ_COUNT];
 static bool gsi_level[VEC_IRQ_COUNT];
 
@@ -38,6 +40,9 @@ void irq_dispatch(uint64_t vector)
 	switch (vector) {
 	case VEC_TIMER:
 		this_cpu()->ticks++;
+		if (nmi_test) {
+			nmi_test_tick();
+		}
 		sched_tick();
 		if (this_cpu()->id == 0) {
 			power_idle_tick(ec_count());
@@ -82,30 +87,79 @@ status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu)
 	return VIREO_OK;
 }
 
+/* One semaphore may serve several GSIs (sm->gsi is the last one bound, >= 0 while any is). */
 void irq_sm_down_hook(struct sm *sm)
 {
-	if (sm->gsi >= 0 && gsi_level[sm->gsi]) {
-		ioapic_mask((unsigned)sm->gsi, false);
+	for (unsigned gsi = 0; sm->gsi >= 0 && gsi < VEC_IRQ_COUNT; gsi++) {
+		if (gsi_sm[gsi] == sm && gsi_level[gsi]) {
+			ioapic_mask(gsi, false);
+		}
 	}
 }
 
+/* The semaphore dies: no line may point at it any more. */
 void irq_sm_gone(struct sm *sm)
 {
-	if (sm->gsi >= 0) {
-		ioapic_mask((unsigned)sm->gsi, true);
-		gsi_sm[sm->gsi] = NULL;
-		sm->gsi = -1;
+	for (unsigned gsi = 0; sm->gsi >= 0 && gsi < VEC_IRQ_COUNT; gsi++) {
+		if (gsi_sm[gsi] == sm) {
+			ioapic_mask(gsi, true);
+			gsi_sm[gsi] = NULL;
+		}
 	}
+	sm->gsi = -1;
 }
 
-/* NMIs are only sent by a panicking CPU: stop here. */
+/*
+ * An NMI is handled and returns, wherever it came from (a host NMI that ended a guest run arrives
+ * here after STGI). Only the NMI a panicking CPU sends stops the CPU. Runs without the kernel lock
+ * and may interrupt any code: it only counts.
+ */
 void irq_nmi(struct regs *r)
 {
 	(void)r;
-	for (;;) {
-		irq_disable();
-		cpu_halt();
+	if (halting) {
+		for (;;) {
+			irq_disable();
+			cpu_halt();
+		}
 	}
+	this_cpu()->nmis++;
+}
+
+void irq_nmi_test(bool on)
+{
+	nmi_test = on;
+}
+
+void irq_nmi_selftest(void)
+{
+	uint64_t before = this_cpu()->nmis;
+	lapic_nmi_self_in_swapgs_window();
+	/* this_cpu() works again: the NMI's exit gave back the GS the window had, then SWAPGS. */
+	if (this_cpu()->nmis == before + 1) {
+		pr_info("nmi: an NMI in ring 0 with the user's GS was handled\n");
+	} else {
+		pr_info("nmi: self-test FAILED: %lu NMIs counted in the SWAPGS window\n",
+			this_cpu()->nmis - before);
+	}
+}
+
+/* `nmitest`: every CPU sends an NMI to all others at each tick; CPU 0 reports once a second. */
+static void nmi_test_tick(void)
+{
+	if (cpus_online < cpus_present) {
+		return; /* a CPU still in its start-up code has no IDT yet */
+	}
+	lapic_send_nmi_all_others();
+	if (this_cpu()->id != 0 || this_cpu()->ticks % TIMER_HZ) {
+		return;
+	}
+	uint64_t n = 0, exits = 0;
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		n += percpu_area[c].nmis;
+		exits += percpu_area[c].nmi_exits;
+	}
+	pr_info("nmi: %lu handled, %lu of them ended a guest run\n", n, exits);
 }
 
 void panic_halt_others(void)

@@ -10,6 +10,10 @@ struct sm;
 
 void irq_dispatch(uint64_t vector);
 void irq_nmi(struct regs *r);
+/* Kernel command line `nmitest`: NMIs between the CPUs at every tick, counted and reported. */
+void irq_nmi_test(bool on);
+/* `nmitest` at boot: an NMI between two SWAPGS in ring 0 must be handled (and GS given back). */
+void irq_nmi_selftest(void);
 /* Route global system interrupt `gsi` to CPU `cpu`; each interrupt does an up on `sm` (seed 002). */
 status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu);
 /* A driver waits on its interrupt SM: a level-triggered interrupt is unmasked again. */

@@ -94,7 +94,9 @@ status_t sm_down(struct sm *sm, struct ec *ec, uint64_t timeout_us)
 	}
 	sm->waiters_tail = ec;
 	if (timeout_us != VIREO_TIMEOUT_NEVER) {
-		sched_timeout_add(ec, (timeout_us * TIMER_HZ + 999999) / 1000000);
+		/* Rounded up without overflow: any finite timeout stays finite and long. */
+		uint64_t us_per_tick = 1000000 / TIMER_HZ;
+		sched_timeout_add(ec, timeout_us / us_per_tick + !!(timeout_us % us_per_tick));
 	}
 	ec->cont = ec_ret_syscall;
 	sched_block(ec);

@@ -22,18 +22,27 @@
 #include "printk.h"
 #include "sched.h"
 #include "slab.h"
+#include "vcpu_check.h"
 #include "virt.h"
 #include "x86/cpu.h"
 
 const struct virt_ops *virt;
 static struct slab_cache vcpu_cache;
 
-#define CR0_CD_BIT (1ull << 30)
-#define CR0_NW_BIT (1ull << 29)
-#define CR4_ALLOWED 0x3707ffull /* VME..OSXMMEXCPT, FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP */
-#define EFER_ALLOWED (EFER_SCE | EFER_LME | (1ull << 10) | EFER_NXE)
-#define RFLAGS_FIXED1 0x2ull
-#define RFLAGS_RESERVED 0xffffffffffc08028ull /* bits 3, 5, 15, 22-63 */
+static struct vcpu_limits limits;
+
+/* What this machine lets a guest own: CR4 bits its CPUID reports, XCR0 bits the kernel enabled. */
+static void limits_init(void)
+{
+	struct vcpu_cpuid c = { .l1_ecx = cpuid(1, 0).ecx };
+	if (cpuid(0, 0).eax >= 7) {
+		struct cpuid_regs l7 = cpuid(7, 0);
+		c.l7_ebx = l7.ebx;
+		c.l7_ecx = l7.ecx;
+	}
+	limits = (struct vcpu_limits){ .cr4_allowed = vcpu_cr4_allowed(&c),
+				       .host_xcr0 = fpu_xcr0() };
+}
 
 void virt_init(void)
 {
@@ -43,6 +52,7 @@ void virt_init(void)
 	}
 	pr_info("virt: %s\n", virt ? virt->name : "no hardware virtualization: VMs unavailable");
 	slab_cache_init(&vcpu_cache, "vcpu", sizeof(struct vcpu), 64);
+	limits_init();
 }
 
 void virt_cpu_init(void)
@@ -50,63 +60,6 @@ void virt_cpu_init(void)
 	if (virt && virt->cpu_init() != VIREO_OK) {
 		panic("virt: cannot enable %s on CPU %u", virt->name, this_cpu()->id);
 	}
-}
-
-static bool event_ok(uint32_t ev)
-{
-	unsigned vector = VEVENT_VECTOR(ev), type = (ev >> 8) & 7;
-	bool err = ev & VEVENT_ERR_VALID;
-	if (!(ev & VEVENT_VALID)) {
-		return true;
-	}
-	if (ev & 0x7ffff000u) {
-		return false;
-	}
-	switch (type << 8) {
-	case VEVENT_TYPE_INTR:
-	case VEVENT_TYPE_SOFT:
-		return !err;
-	case VEVENT_TYPE_NMI:
-		return vector == 2 && !err;
-	case VEVENT_TYPE_EXC:
-		return vector < 32 && vector != 2 &&
-		       (!err || vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
-	default:
-		return false;
-	}
-}
-
-/* What real hardware would refuse (QEMU checks less, ENVIRONMENT.md): refuse it before entry. */
-unsigned vcpu_check_state(const struct vireo_vm_state *st)
-{
-	if ((st->cr0 >> 32) || ((st->cr0 & CR0_PG) && !(st->cr0 & CR0_PE)) ||
-	    ((st->cr0 & CR0_NW_BIT) && !(st->cr0 & CR0_CD_BIT))) {
-		return VM_INVALID_CR0;
-	}
-	if (st->cr4 & ~CR4_ALLOWED) {
-		return VM_INVALID_CR4;
-	}
-	bool lme = st->efer & EFER_LME, pg = st->cr0 & CR0_PG;
-	if ((st->efer & ~EFER_ALLOWED) || (lme && pg && !(st->cr4 & CR4_PAE)) ||
-	    (!!(st->efer & EFER_LMA) != (lme && pg))) {
-		return VM_INVALID_EFER;
-	}
-	if ((st->rflags & RFLAGS_RESERVED) || !(st->rflags & RFLAGS_FIXED1)) {
-		return VM_INVALID_RFLAGS;
-	}
-	if ((st->cr0 & CR0_PE) && !(st->cs.attr & VSEG_ATTR_P)) {
-		return VM_INVALID_SEGMENT;
-	}
-	if ((st->cs.attr & VSEG_ATTR_L) && (st->cs.attr & VSEG_ATTR_DB)) {
-		return VM_INVALID_SEGMENT;
-	}
-	if ((st->dr6 >> 32) || (st->dr7 >> 32)) {
-		return VM_INVALID_DR;
-	}
-	if (!event_ok(st->inject) || (st->intr_window > 1)) {
-		return VM_INVALID_EVENT;
-	}
-	return 0;
 }
 
 status_t vcpu_attach(struct ec *ec, uint64_t va)
@@ -219,10 +172,17 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 {
 	struct vcpu *v = ec->vcpu;
 	memcpy(&v->st, v->page, sizeof(v->st));
-	unsigned bad = vcpu_check_state(&v->st);
+	unsigned bad = vcpu_check_state(&v->st, &limits);
 	if (bad) {
 		v->st.exit = VM_EXIT_INVALID;
 		v->st.qual = bad;
+		exit_to_vmm(ec, VIREO_OK);
+	}
+	if (ec->recall) {
+		/* A recall that came while the VMM ran (ec.c kept it): this resume reports it. */
+		ec->recall = false;
+		v->st.exit = VM_EXIT_RECALL;
+		v->st.qual = 0;
 		exit_to_vmm(ec, VIREO_OK);
 	}
 	obj_get(&vm->obj);

@@ -10,6 +10,14 @@
 struct ec;
 struct pd;
 
+/* The event the backend put into the hardware's injection slot at the last entry, so that the
+ * exit can tell it from one the guest raised itself; len: SOFT instruction length added to RIP. */
+struct vcpu_injected {
+	uint64_t event;
+	unsigned len;
+	bool deferred; /* inject waited behind pending: an INTR then needs the guest's window */
+};
+
 struct vcpu {
 	struct vireo_vm_state *page; /* kernel view of the state page the VMM writes */
 	uint64_t page_va;
@@ -20,6 +28,7 @@ struct vcpu {
 	void *hw;		  /* the backend's VMCB/VMCS data */
 	paddr_t hw_pa;
 	bool loaded; /* hardware state is current: transparent re-entry allowed */
+	struct vcpu_injected injected;
 };
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
@@ -37,8 +46,6 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 void vcpu_pv_check(struct ec *ec);
 /* SYS_VCPU_IRQ. */
 status_t vcpu_pv_irq(struct ec *target);
-/* Check a state the VMM wrote; 0 if it may be entered, else a VM_INVALID_* reason. */
-unsigned vcpu_check_state(const struct vireo_vm_state *st);
 void virt_init(void);
 void virt_cpu_init(void);
 

@@ -161,6 +161,9 @@ static bool exit_mmio(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
 	struct decode_insn in;
+	if (vm->map_lazy && vm->map_lazy(vm, st->gpa)) {
+		return true; /* RAM given now: the access (or the cut-off event in pending) goes on */
+	}
 	if (!fetch(vm, &in)) {
 		vm_stop(vm, VM_FAILED, "cannot decode the instruction of an MMIO access");
 		return false;
@@ -318,7 +321,7 @@ static bool exit_unexpected(struct vm *vm)
 
 static bool exit_recall(struct vm *vm)
 {
-	(void)vm;
+	vm->dev.recalls++;
 	return true;
 }
 
@@ -373,6 +376,12 @@ bool vm_handle_exit(struct vm *vm)
 	}
 	bool go_on = h ? h(vm) : exit_unexpected(vm);
 	if (go_on && vm->status == VM_RUNNING) {
+		/* Test port 0xfd: inject beside a pending event; the kernel must deliver both. */
+		struct vireo_vm_state *st = vm->st;
+		if (vm->dev.irq2_armed >= 0 && (st->pending & VEVENT_VALID) &&
+		    !(st->inject & VEVENT_VALID)) {
+			inject_irq(st, testdev_take_irq2(&vm->dev));
+		}
 		deliver_pending_irq(vm);
 	}
 	return go_on && vm->status == VM_RUNNING;

@@ -75,6 +75,35 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 	sys_ec_exit();
 }
 
+/* Test port 0xfe: called by the vCPU EC while it handles an exit, i.e. while it is not in the
+ * guest: the kernel must keep the recall for the next resume. */
+static void recall_vcpu(void *arg)
+{
+	(void)arg;
+	sys_ec_recall(SEL_VCPU_EC);
+}
+
+static bool give_page(uint64_t p)
+{
+	uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
+	return sys_delegate(SEL_VM, crd, p, 0) == VIREO_OK;
+}
+
+/* The top 64 KiB of RAM go to the VM at first access: an NPF there is not MMIO. */
+static bool map_lazy(struct vm *v, uint64_t gpa)
+{
+	static uint16_t given; /* bit i: page GUEST_LAZY_BASE / 4096 + i */
+	if (gpa < GUEST_LAZY_BASE || gpa >= v->ram_size) {
+		return false;
+	}
+	unsigned i = (unsigned)((gpa - GUEST_LAZY_BASE) >> 12);
+	if (given & (1u << i)) {
+		return false;
+	}
+	given |= (uint16_t)(1u << i);
+	return give_page(gpa >> 12);
+}
+
 /* Guest RAM: the first heap pages, delegated one by one to guest-physical 0. */
 static int give_ram(const struct vireo_taskinfo *ti)
 {
@@ -86,13 +115,12 @@ static int give_ram(const struct vireo_taskinfo *ti)
 	vm.ram = (uint8_t *)TASK_HEAP_VA;
 	vm.ram_size = GUEST_RAM_SIZE;
 	memset(vm.ram, 0, vm.ram_size);
-	for (uint64_t p = 0; p < GUEST_RAM_SIZE / 4096; p++) {
-		uint64_t crd =
-			vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
-		if (sys_delegate(SEL_VM, crd, p, 0) != VIREO_OK) {
+	for (uint64_t p = 0; p < GUEST_LAZY_BASE / 4096; p++) {
+		if (!give_page(p)) {
 			return -1;
 		}
 	}
+	vm.map_lazy = map_lazy;
 	return 0;
 }
 
@@ -144,6 +172,7 @@ int main(uintptr_t arg)
 	vm.name = name;
 	vm.trace = cmdline_has(ti->cmdline, "trace");
 	testdev_init(&vm.dev, console_out, result_out, &vm);
+	vm.dev.recall = recall_vcpu;
 	enum vireo_status st = sys_create_vm(SEL_VM, SEL_SELF_PD, VM_QUOTA);
 	if (st == VIREO_BAD_FTR) {
 		printf("vmm: SKIP: this CPU offers no hardware virtualization the kernel can "

@@ -20,6 +20,7 @@ void vm_reset_state(struct vireo_vm_state *st)
 	st->cr0 = 0x10; /* ET */
 	st->dr6 = 0xffff0ff0;
 	st->dr7 = 0x400;
+	st->xcr0 = 1; /* x87 only, the reset value */
 	st->rflags = 0x2;
 	st->rip = GUEST_LOAD_ADDR;
 	st->gpr[2] = 0x80; /* DL: the boot drive */

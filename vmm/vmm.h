@@ -18,6 +18,8 @@
 #define VMM_REP_MAX 1024
 /* Distinct unknown MSRs the VMM reports (once each). */
 #define VMM_MSR_LOG_MAX 32
+/* The top of RAM is given to the VM page by page at first access (guests/tests/README.md). */
+#define GUEST_LAZY_BASE (GUEST_RAM_SIZE - (64ull << 10))
 
 /* Selectors the VMM uses in its own object space. */
 #define SEL_VM 40
@@ -37,6 +39,9 @@ struct vm {
 	uint64_t exits_by_reason[VM_EXIT_OTHER + 1];
 	char line[120]; /* guest console line being assembled */
 	bool trace;	/* print every exit (module command line word "trace") */
+	/* Demand paging: gives the VM the RAM page at gpa on its first access (an NPF exit); false
+	 * if gpa is no such page. NULL: all RAM is given at the start (unit tests). */
+	bool (*map_lazy)(struct vm *vm, uint64_t gpa);
 	unsigned line_len;
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */

@@ -55,6 +55,7 @@ enum vireo_vm_invalid {
 	VM_INVALID_EVENT = 6,
 	VM_INVALID_DR = 7,
 	VM_INVALID_HARDWARE = 8, /* the CPU refused VMRUN / VM entry */
+	VM_INVALID_XCR0 = 9,	 /* x87 bit clear, AVX without SSE, or a bit the host lacks */
 };
 
 /* Event injection (inject / pending). */
@@ -65,6 +66,9 @@ enum vireo_vm_invalid {
 #define VEVENT_TYPE_SOFT (4u << 8)
 #define VEVENT_ERR_VALID 0x800u
 #define VEVENT_VECTOR(e) ((e)&0xff)
+#define VEVENT_TYPE(e) ((e)&0x700u)
+/* Longest x86 instruction: the bound of inject_len and pending_len. */
+#define VEVENT_LEN_MAX 15
 
 /* Port I/O exit details. */
 struct vireo_vm_io {
@@ -92,18 +96,27 @@ struct vireo_vm_state {
 	uint64_t gpa;
 	uint64_t next_rip; /* after an IO exit when the hardware provides it, else 0 */
 	struct vireo_vm_io io;
-	uint32_t pending; /* an event that was being delivered when the exit happened */
+	/* An event that was being delivered when the exit happened: re-delivered at the next resume
+	 * unless the VMM clears it (docs/ABI.md "Events"); pending_len below. */
+	uint32_t pending;
 	uint32_t pending_err;
 	uint32_t
 		intr_shadow; /* the guest cannot take interrupts for one instruction (STI/MOV SS) */
 	uint32_t guest_if;   /* RFLAGS.IF as the guest sees it */
 	uint64_t exits;	     /* VM exits of this vCPU so far, all reasons */
 	/* Set by the VMM before SYS_VCPU_RESUME. */
-	uint32_t inject; /* event to inject at entry (VEVENT_*), cleared by the kernel once done */
+	/* Event to inject (VEVENT_*); cleared by the kernel once it went in. With `pending` also
+	 * valid, pending goes first and inject stays set until the next entry (docs/ABI.md). */
+	uint32_t inject;
 	uint32_t inject_err;
 	uint32_t
 		intr_window; /* 1: exit with VM_EXIT_INTR_WINDOW as soon as the guest can take one */
-	uint32_t reserved;
+	/* VEVENT_TYPE_SOFT only: length of the INT n / INT3 / INTO instruction at rip; the handler
+	 * returns to rip + len. 0 for other types. A SOFT pending with pending_len 0 (the kernel does
+	 * not know the length) is re-delivered by executing the instruction at rip again. */
+	uint8_t inject_len;
+	uint8_t pending_len;
+	uint16_t reserved;
 };
 
 /*

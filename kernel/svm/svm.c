@@ -7,10 +7,12 @@
 #include "svm/svm.h"
 #include "arch.h"
 #include "assert.h"
+#include "fpu.h"
 #include "frame.h"
 #include "kstring.h"
 #include "printk.h"
 #include "quota.h"
+#include "svm/svm_event.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
 #include "virt.h"
@@ -20,7 +22,6 @@
 #define VM_CR_SVMDIS (1u << 4)
 #define IOPM_ORDER 2  /* 12 KiB used */
 #define MSRPM_ORDER 1 /* 8 KiB */
-#define EXITINTINFO_VALID (1ull << 31)
 
 void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
 
@@ -110,37 +111,6 @@ static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
 	*d = (struct vireo_seg){ s->sel, s->attr, s->limit, s->base };
 }
 
-/* An event in flight at the exit is re-delivered at the next entry; QEMU reports external
- * interrupts as exceptions or software interrupts, so the type is derived from the vector. */
-static uint64_t reinjectable(uint64_t info)
-{
-	unsigned vector = info & 0xff;
-	uint64_t type = vector == 2   ? VEVENT_TYPE_NMI
-			: vector < 32 ? VEVENT_TYPE_EXC
-				      : VEVENT_TYPE_INTR;
-	return (info & ~0x700ull) | type;
-}
-
-static void load_events(struct vmcb_control *c, const struct vireo_vm_state *st)
-{
-	if (st->inject & VEVENT_VALID) {
-		c->eventinj = st->inject | (uint64_t)st->inject_err << 32;
-	} else if (st->pending & VEVENT_VALID) {
-		c->eventinj = reinjectable(st->pending | (uint64_t)st->pending_err << 32);
-	} else {
-		c->eventinj = 0;
-	}
-	if (st->intr_window) {
-		c->int_ctl |= INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR;
-		c->intercept_misc1 |= MISC1_VINTR;
-	} else {
-		c->int_ctl &= ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR);
-		c->intercept_misc1 &= ~MISC1_VINTR;
-	}
-	c->int_ctl |= INT_CTL_V_INTR_MASKING;
-	c->int_shadow = st->intr_shadow & 1;
-}
-
 static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
@@ -176,7 +146,7 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
 	s->sysenter_esp = st->sysenter_esp;
 	s->sysenter_eip = st->sysenter_eip;
 	s->g_pat = st->pat;
-	load_events(&vmcb_of(v)->ctl, st);
+	vmcb_of(v)->ctl.int_shadow = st->intr_shadow & 1;
 }
 
 static bool svm_run(struct vcpu *v, paddr_t gpt_root)
@@ -185,19 +155,33 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
 	/* No flush-by-ASID under QEMU (ENVIRONMENT.md): flush everything at every entry. */
 	vmcb->ctl.tlb_control = TLB_FLUSH_ALL;
+	/* Every entry takes the next event (APM 15.20), every exit hands back the cut-off one. */
+	svm_event_enter(vmcb, &v->st, &v->injected);
+	uint64_t host_xcr0 = fpu_xcr0();
+	bool own_xcr0 = host_xcr0 && v->st.xcr0 != host_xcr0;
 	clgi();
 	irq_enable();
+	if (own_xcr0) {
+		write_xcr0(v->st.xcr0);
+	}
 	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu()->id]));
+	if (own_xcr0) {
+		write_xcr0(host_xcr0);
+	}
 	irq_disable();
 	stgi();
 	uint64_t code = vmcb->ctl.exitcode;
+	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+		vmcb->ctl.exitintinfo = v->injected.event; /* nothing went in */
+	}
+	svm_event_exit(vmcb, &v->st, &v->injected);
 	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
 		/* A host interrupt: the kernel takes it after this; the guest goes on afterwards. */
-		uint64_t info = vmcb->ctl.exitintinfo;
-		vmcb->ctl.eventinj = info & EXITINTINFO_VALID ? reinjectable(info) : 0;
+		this_cpu()->nmi_exits += code == SVM_EXIT_NMI;
 		return true;
 	}
-	return false;
+	/* The window opened for an inject queued behind a pending event, not for the VMM. */
+	return code == SVM_EXIT_VINTR && !v->st.intr_window;
 }
 
 static void store_io(struct vireo_vm_state *st, uint64_t info1, uint64_t info2)
@@ -254,9 +238,6 @@ static void store_exit(struct vcpu *v, struct vireo_vm_state *st)
 			}
 		}
 	}
-	uint64_t info = c->exitintinfo;
-	st->pending = info & EXITINTINFO_VALID ? (uint32_t)info : 0;
-	st->pending_err = (uint32_t)(info >> 32);
 }
 
 static void svm_store(struct vcpu *v, struct vireo_vm_state *st)
@@ -302,8 +283,7 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st)
 	st->pat = s->g_pat;
 	st->intr_shadow = vmcb->ctl.int_shadow & 1;
 	st->guest_if = (s->rflags >> 9) & 1;
-	st->inject = 0;
-	store_exit(v, st);
+	store_exit(v, st); /* inject and pending are already current (svm_run) */
 }
 
 const struct virt_ops svm_ops = {

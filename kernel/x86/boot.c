@@ -8,6 +8,7 @@
 #include "cmdline.h"
 #include "fpu.h"
 #include "frame.h"
+#include "irq.h"
 #include "klock.h"
 #include "kstring.h"
 #include "mdb.h"
@@ -209,11 +210,15 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	virt_init();
 	acpi_init();
 	power_init(&acpi, cmdline_has(mbi.cmdline, "poweroff"));
+	irq_nmi_test(cmdline_has(mbi.cmdline, "nmitest"));
 	interrupts_init();
 	cpu_local_init(0, (uint64_t)boot_stack_top);
 	klock_acquire();
 	smp_boot(&acpi);
 	pr_info("smp: %u of %u CPUs online\n", cpus_online, cpus_present);
+	if (cmdline_has(mbi.cmdline, "nmitest")) {
+		irq_nmi_selftest();
+	}
 
 	fill_bootinfo();
 	start_roottask();

@@ -31,6 +31,7 @@ void write_cr0(uint64_t v);
 void write_cr2(uint64_t v);
 void write_cr3(uint64_t v);
 void write_cr4(uint64_t v);
+void write_xcr0(uint64_t v);
 uint64_t rdtsc(void);
 void cpu_halt(void);
 void irq_enable(void);
@@ -130,6 +131,10 @@ static inline uint64_t read_rflags(void)
 	uint64_t f;
 	__asm__ volatile("pushfq; pop %0" : "=r"(f));
 	return f;
+}
+static inline void write_xcr0(uint64_t v)
+{
+	__asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 static inline void invlpg(uint64_t va)
 {

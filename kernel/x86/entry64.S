@@ -9,6 +9,8 @@
 #include "percpu.h"
 #include "regs.h"
 
+#define MSR_GS_BASE_NR 0xc0000101 /* MSR_GS_BASE of cpu.h, which is C only */
+
 .macro PUSH_GPRS
 	push %rax
 	push %rbx
@@ -87,15 +89,26 @@ isr_common:
 	add $16, %rsp
 	iretq
 
-/* NMI, #DF, #MC run on IST stacks, so even a user-mode frame is not in the EC: handle and return. */
+/*
+ * NMI, #DF, #MC run on IST stacks, so even a user-mode frame is not in the EC: handle and return.
+ * They can arrive anywhere, also between SYSCALL and its SWAPGS or between SWAPGS and SYSRET/IRET,
+ * where CS is the kernel's but GS is the user's: so the GS base itself decides (compared with this
+ * CPU's base, stored above the frame on its IST stack), and the same GS is restored on the way out.
+ */
 isr_paranoid:
 	PUSH_GPRS
-	testb $3, REGS_CS(%rsp)
-	jz 1f
+	mov $MSR_GS_BASE_NR, %ecx
+	rdmsr
+	shl $32, %rdx
+	or %rax, %rdx
+	xor %ebx, %ebx            /* rbx (callee-saved): 1 if we swapped */
+	cmp REGS_SIZE(%rsp), %rdx
+	je 1f
 	swapgs
+	mov $1, %ebx
 1:	mov %rsp, %rdi
 	call x86_trap_kernel
-	testb $3, REGS_CS(%rsp)
+	test %ebx, %ebx
 	jz 2f
 	swapgs
 2:	POP_GPRS
@@ -147,6 +160,24 @@ ret_user_sysret:
 	mov 40(%rsp), %rsp       /* user rsp */
 	swapgs
 	sysretq
+
+/*
+ * void nmi_swapgs_window_probe(volatile uint32_t *icr_lo, uint32_t icr): the `nmitest` self-test.
+ * Runs a moment in ring 0 with the user's GS (between two SWAPGS, as between SWAPGS and SYSRET) and
+ * sends this CPU an NMI in it (the caller has set ICR high to its own APIC ID). Touches no GS data.
+ */
+	.globl nmi_swapgs_window_probe
+nmi_swapgs_window_probe:
+	pushfq
+	cli
+	swapgs
+	movl %esi, (%rdi)
+	mov $10000, %ecx
+1:	pause
+	loop 1b
+	swapgs
+	popfq
+	ret
 
 /* void continue_on_stack(uint64_t stack_top, void (*fn)(void)): switch stacks and never return. */
 	.globl continue_on_stack

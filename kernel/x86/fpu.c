@@ -16,9 +16,6 @@
 #include "x86/cpu.h"
 #include "x86/percpu.h"
 
-#define XCR0_X87 (1ull << 0)
-#define XCR0_SSE (1ull << 1)
-#define XCR0_AVX (1ull << 2)
 #define MXCSR_DEFAULT 0x1f80
 
 static enum fpu_mode mode;
@@ -28,11 +25,6 @@ static size_t state_size = 512;
 static struct slab_cache fpu_cache;
 static uint8_t init_state[4096] __aligned(64);
 static uint64_t switch_count;
-
-static inline void xsetbv(uint32_t reg, uint64_t v)
-{
-	__asm__ volatile("xsetbv" ::"c"(reg), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
-}
 
 static void save(void *area)
 {
@@ -61,7 +53,7 @@ void fpu_cpu_init(void)
 	write_cr0((read_cr0() & ~(CR0_EM | CR0_TS)) | CR0_MP | CR0_NE);
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT | (use_xsave ? CR4_OSXSAVE : 0));
 	if (use_xsave) {
-		xsetbv(0, xcr0);
+		write_xcr0(xcr0);
 	}
 	this_cpu()->fpu_owner = NULL;
 }
@@ -165,6 +157,11 @@ bool fpu_nm(struct ec *ec)
 enum fpu_mode fpu_mode(void)
 {
 	return mode;
+}
+
+uint64_t fpu_xcr0(void)
+{
+	return use_xsave ? xcr0 : 0;
 }
 
 size_t fpu_state_size(void)

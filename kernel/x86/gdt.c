@@ -49,7 +49,9 @@ void percpu_init(unsigned id, uint32_t apic_id, uint64_t stack_top)
 	memset(&p->tss, 0, sizeof(p->tss));
 	p->tss.rsp[0] = stack_top;
 	for (int i = 0; i < IST_COUNT; i++) {
-		p->tss.ist[i] = (uint64_t)&ist_stacks[id][i][IST_STACK_SIZE];
+		unsigned char *top = &ist_stacks[id][i][IST_STACK_SIZE - IST_PERCPU_SLOT];
+		*(struct percpu **)top = p;
+		p->tss.ist[i] = (uint64_t)top;
 	}
 	/* The I/O permission bitmap follows the TSS (Intel SDM vol. 1 19.5.2); all ports denied. */
 	_Static_assert(__builtin_offsetof(struct percpu, io_bitmap) ==

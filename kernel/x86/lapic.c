@@ -8,6 +8,7 @@
 #include "spinlock.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
+#include "x86/percpu.h"
 #include "x86/pit.h"
 
 enum {
@@ -135,6 +136,16 @@ void lapic_send_nmi_all_others(void)
 {
 	if (lapic_base) {
 		icr_send(0, ICR_NMI | ICR_ASSERT | ICR_ALL_BUT_SELF);
+	}
+}
+
+void nmi_swapgs_window_probe(volatile uint32_t *icr_lo, uint32_t icr);
+
+void lapic_nmi_self_in_swapgs_window(void)
+{
+	if (lapic_base) {
+		wr(LAPIC_ICR_HI, this_cpu()->apic_id << 24);
+		nmi_swapgs_window_probe(&lapic_base[LAPIC_ICR_LO / 4], ICR_NMI | ICR_ASSERT);
 	}
 }
 

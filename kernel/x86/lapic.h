@@ -14,6 +14,8 @@ uint32_t lapic_id(void);
 void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi_all_others(void);
+/* Test aid (`nmitest`): an NMI to this CPU while it runs in ring 0 with the user's GS base. */
+void lapic_nmi_self_in_swapgs_window(void);
 /* INIT-SIPI-SIPI to start an application processor at real-mode page `vector_page`. */
 bool lapic_start_ap(uint32_t apic_id, uint8_t vector_page);
 /* Busy-wait using the calibrated TSC (works with interrupts off). */

@@ -10,6 +10,9 @@
 #define PERCPU_KSTACK_TOP 8
 #define PERCPU_USER_RSP 16
 #define PERCPU_REGS_TOP 24
+/* Each IST stack starts this far below its top; the CPU's struct percpu * is stored at the start,
+ * above the interrupt frame, so a paranoid entry finds the kernel's GS base without GS. */
+#define IST_PERCPU_SLOT 16
 
 #ifndef __ASSEMBLY__
 #include "types.h"
@@ -33,11 +36,10 @@ struct percpu {
 	uint64_t user_rsp;   /* 0x10: scratch for the syscall entry */
 	uint64_t regs_top;   /* 0x18: end of the current EC's register frame */
 	struct ec *current;
-	struct ec *zombie;
+	struct ec *zombie;     /* destroyed in its own system call, freed by the scheduler */
 	const void *fpu_owner; /* the FPU state area the registers hold */
-	uint64_t vm_root;
-		/* guest-physical tables of the VM running here, 0 if none */ /* destroyed in its own system call, freed by the scheduler */
-	unsigned id; /* dense CPU number, 0 = bootstrap processor */
+	uint64_t vm_root;      /* guest-physical tables of the VM running here, 0 if none */
+	unsigned id;	       /* dense CPU number, 0 = bootstrap processor */
 	uint32_t apic_id;
 	bool online;
 	volatile uint64_t ticks; /* local timer interrupts taken */
@@ -48,6 +50,8 @@ struct percpu {
 			  1]; /* right after the TSS: 0 = port allowed; the last byte stays 0xff */
 	const uint8_t *io_owner; /* PD bitmap currently copied in (NULL: all denied) */
 	unsigned char *ist_stacks;
+	volatile uint64_t nmis;	     /* NMIs handled (each returns; only a panic halts) */
+	volatile uint64_t nmi_exits; /* of them, NMIs that ended a guest run (SVM NMI exit) */
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");

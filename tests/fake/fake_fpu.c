@@ -121,3 +121,9 @@ uint64_t fpu_switches(void)
 {
 	return switches;
 }
+
+/* The fake host enables x87 and SSE state, as an FXSAVE-only CPU would report. */
+uint64_t fpu_xcr0(void)
+{
+	return 3;
+}

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "vcpu.h"
+#include "vcpu_check.h"
 
 #define CR0_PE 0x1ull
 #define CR0_ET 0x10ull
@@ -18,6 +19,11 @@
 #define CODE_ATTR (VSEG_ATTR_P | VSEG_ATTR_S | 0xb) /* present, code, execute/read, accessed */
 #define DATA_ATTR (VSEG_ATTR_P | VSEG_ATTR_S | 0x3)
 
+/* A host that lets a guest own the baseline CR4 bits, PCIDE, OSXSAVE and FSGSBASE, x87+SSE state. */
+static const struct vcpu_limits limits = { .cr4_allowed = 0x7ffull | (1ull << 16) | (1ull << 17) |
+							   (1ull << 18),
+					   .host_xcr0 = 3 };
+
 /* The reset state of an x86 CPU (Intel SDM vol. 3A 9.1.1): real mode at f000:fff0. */
 static struct vireo_vm_state real_mode(void)
 {
@@ -31,6 +37,7 @@ static struct vireo_vm_state real_mode(void)
 		(struct vireo_seg){ .attr = DATA_ATTR, .limit = 0xffff };
 	st.dr6 = 0xffff0ff0;
 	st.dr7 = 0x400;
+	st.xcr0 = 1; /* x87 state is always enabled (XCR0 bit 0) */
 	return st;
 }
 
@@ -53,7 +60,7 @@ static struct vireo_vm_state long_mode(void)
 Test(kcore_vcpu, reset_state_in_real_mode_is_accepted)
 {
 	struct vireo_vm_state st = real_mode();
-	cr_expect_eq(vcpu_check_state(&st), 0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), 0);
 }
 
 Test(kcore_vcpu, protected_mode_without_paging_is_accepted)
@@ -61,114 +68,114 @@ Test(kcore_vcpu, protected_mode_without_paging_is_accepted)
 	struct vireo_vm_state st = real_mode();
 	st.cr0 = CR0_PE | CR0_ET;
 	st.cs.attr |= VSEG_ATTR_DB;
-	cr_expect_eq(vcpu_check_state(&st), 0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), 0);
 }
 
 Test(kcore_vcpu, long_mode_is_accepted)
 {
 	struct vireo_vm_state st = long_mode();
-	cr_expect_eq(vcpu_check_state(&st), 0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), 0);
 }
 
 Test(kcore_vcpu, paging_without_protection_is_invalid_cr0)
 {
 	struct vireo_vm_state st = real_mode();
 	st.cr0 = CR0_PG | CR0_ET;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_CR0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_CR0);
 }
 
 Test(kcore_vcpu, not_write_through_without_cache_disable_is_invalid_cr0)
 {
 	struct vireo_vm_state st = real_mode();
 	st.cr0 = CR0_ET | CR0_NW;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_CR0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_CR0);
 }
 
 Test(kcore_vcpu, cr0_upper_half_is_invalid_cr0)
 {
 	struct vireo_vm_state st = long_mode();
 	st.cr0 |= 1ull << 32;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_CR0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_CR0);
 }
 
 Test(kcore_vcpu, long_mode_without_pae_is_invalid_efer)
 {
 	struct vireo_vm_state st = long_mode();
 	st.cr4 = 0;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EFER);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EFER);
 }
 
 Test(kcore_vcpu, lma_must_match_lme_and_paging)
 {
 	struct vireo_vm_state st = long_mode();
 	st.efer = EFER_LME; /* paging on, LMA clear */
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EFER);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EFER);
 	st = real_mode();
 	st.efer = EFER_LMA; /* LMA without LME and paging */
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EFER);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EFER);
 }
 
 Test(kcore_vcpu, svme_or_reserved_efer_bits_are_invalid_efer)
 {
 	struct vireo_vm_state st = long_mode();
 	st.efer |= EFER_SVME; /* nested SVM is the kernel's business, not the guest's */
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EFER);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EFER);
 	st = long_mode();
 	st.efer |= 1ull << 63;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EFER);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EFER);
 }
 
 Test(kcore_vcpu, unknown_cr4_bits_are_invalid_cr4)
 {
 	struct vireo_vm_state st = long_mode();
 	st.cr4 |= 1ull << 40;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_CR4);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_CR4);
 }
 
 Test(kcore_vcpu, code_segment_both_long_and_default_big_is_invalid_segment)
 {
 	struct vireo_vm_state st = long_mode();
 	st.cs.attr |= VSEG_ATTR_DB;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_SEGMENT);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_SEGMENT);
 }
 
 Test(kcore_vcpu, protected_mode_with_a_non_present_cs_is_invalid_segment)
 {
 	struct vireo_vm_state st = long_mode();
 	st.cs.attr &= (uint16_t)~VSEG_ATTR_P;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_SEGMENT);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_SEGMENT);
 }
 
 Test(kcore_vcpu, rflags_reserved_bits_are_invalid_rflags)
 {
 	struct vireo_vm_state st = real_mode();
 	st.rflags = 0; /* bit 1 is fixed to 1 */
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_RFLAGS);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_RFLAGS);
 	st.rflags = 0x2 | (1ull << 3);
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_RFLAGS);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_RFLAGS);
 }
 
 Test(kcore_vcpu, debug_registers_upper_half_is_invalid_dr)
 {
 	struct vireo_vm_state st = real_mode();
 	st.dr7 |= 1ull << 32;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_DR);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_DR);
 }
 
 Test(kcore_vcpu, injecting_an_nmi_with_a_wrong_vector_is_invalid_event)
 {
 	struct vireo_vm_state st = long_mode();
 	st.inject = VEVENT_VALID | VEVENT_TYPE_NMI | 3;
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EVENT);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EVENT);
 	st.inject = VEVENT_VALID | VEVENT_TYPE_NMI | 2;
-	cr_expect_eq(vcpu_check_state(&st), 0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), 0);
 }
 
 Test(kcore_vcpu, error_code_only_for_exceptions_that_have_one)
 {
 	struct vireo_vm_state st = long_mode();
 	st.inject = VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13; /* #GP has one */
-	cr_expect_eq(vcpu_check_state(&st), 0);
+	cr_expect_eq(vcpu_check_state(&st, &limits), 0);
 	st.inject = VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 6; /* #UD has none */
-	cr_expect_eq(vcpu_check_state(&st), VM_INVALID_EVENT);
+	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EVENT);
 }

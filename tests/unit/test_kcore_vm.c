@@ -42,6 +42,7 @@ static void write_real_mode(struct vireo_vm_state *st)
 	st->gdtr.limit = st->idtr.limit = 0xffff;
 	st->dr6 = 0xffff0ff0;
 	st->dr7 = 0x400;
+	st->xcr0 = 1; /* x87 state is always enabled (XCR0 bit 0) */
 }
 
 static void setup(void)

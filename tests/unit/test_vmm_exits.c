@@ -1570,3 +1570,68 @@ Test(vmm_exits, a_stopped_vm_gets_no_interrupt)
 	cr_expect_eq(st.inject, 0);
 	cr_expect_eq(st.intr_window, 0);
 }
+
+/* ---------------------------------------------------------------- events and recall test ports */
+
+static bool io_with_pending(uint16_t port, uint32_t pending)
+{
+	kernel_exit(VM_EXIT_IO);
+	st.pending = pending;
+	st.io = (struct vireo_vm_io){ .port = port, .size = 1, .in = 0 };
+	return vm_handle_exit(&vm);
+}
+
+Test(vmm_exits, port_0xfd_injects_beside_a_pending_event_and_keeps_pending)
+{
+	st.gpr[RAX] = 0x21;
+	CODE(0xe6, 0xfd);
+	cr_assert(io(TESTDEV_PORT_IRQ2, 1, false));
+	cr_expect_eq(st.inject, 0, "nothing pending yet: nothing injected");
+	CODE(0xe6, 0xf8);
+	cr_assert(io_with_pending(TESTDEV_PORT_ECHO, INTR(0x20)));
+	cr_expect_eq(st.inject, INTR(0x21), "inject %#x", st.inject);
+	cr_expect_eq(st.pending, INTR(0x20), "the VMM leaves the cut-off event for the kernel");
+	CODE(0xe6, 0xf8);
+	cr_assert(io_with_pending(TESTDEV_PORT_ECHO, INTR(0x20)));
+	cr_expect_eq(st.inject, 0, "a one-shot");
+}
+
+static uint64_t lazy_gpa;
+static bool fake_map_lazy(struct vm *v, uint64_t gpa)
+{
+	(void)v;
+	lazy_gpa = gpa;
+	return gpa >= GUEST_LAZY_BASE && gpa < GUEST_RAM_SIZE;
+}
+
+Test(vmm_exits, npf_on_demand_paged_ram_maps_it_and_resumes_without_decoding)
+{
+	vm.map_lazy = fake_map_lazy;
+	CODE(0xcd, 0x80); /* int 0x80, whose stack push faulted: not an MMIO instruction */
+	uint64_t rip = st.rip;
+	cr_expect(mmio(GUEST_LAZY_BASE + 0xffc));
+	cr_expect_eq(lazy_gpa, GUEST_LAZY_BASE + 0xffc);
+	cr_expect_eq(vm.status, VM_RUNNING);
+	cr_expect_eq(st.rip, rip, "nothing emulated, nothing skipped");
+	expect_stopped(mmio(TESTDEV_MMIO_BASE + 0x10), VM_FAILED); /* not RAM: decoded, refused */
+}
+
+static unsigned recalls_asked;
+static void fake_recall(void *arg)
+{
+	(void)arg;
+	recalls_asked++;
+}
+
+Test(vmm_exits, port_0xfe_recalls_and_counts_recall_exits)
+{
+	vm.dev.recall = fake_recall;
+	recalls_asked = 0;
+	CODE(0xe6, 0xfe);
+	cr_assert(io(TESTDEV_PORT_RECALL, 1, false));
+	cr_expect_eq(recalls_asked, 1);
+	cr_assert(exit_of(VM_EXIT_RECALL));
+	CODE(0xe5, 0xfe); /* in eax, 0xfe */
+	cr_assert(io(TESTDEV_PORT_RECALL, 4, true));
+	cr_expect_eq(st.gpr[RAX], 1);
+}

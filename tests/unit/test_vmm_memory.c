@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vcpu_check.h"
 #include "vmm.h"
 #include "x86defs.h"
 
@@ -378,11 +379,16 @@ Test(vmm_memory, reset_state_has_present_real_mode_segments)
 	cr_expect_eq(st.idtr.limit, 0x3ff, "the real-mode IVT");
 }
 
-/* The checks of kernel/vcpu.c vcpu_check_state (not host-linkable), field by field. */
+/* The kernel's own entry checks (kernel/vcpu_check.c), then field by field. */
 Test(vmm_memory, reset_state_passes_the_kernels_entry_checks)
 {
 	memset(&st, 0xff, sizeof(st));
 	vm_reset_state(&st);
+	struct vcpu_cpuid none = { 0 };
+	struct vcpu_limits lim = { .cr4_allowed = vcpu_cr4_allowed(&none), .host_xcr0 = 0 };
+	cr_expect_eq(vcpu_check_state(&st, &lim), 0, "refused with reason %u",
+		     vcpu_check_state(&st, &lim));
+	cr_expect_eq(st.xcr0, 1, "XCR0 at reset: x87 only");
 	cr_expect_eq(st.cr0 >> 32, 0);
 	cr_expect_not((st.cr0 & CR0_PG) && !(st.cr0 & CR0_PE));
 	cr_expect_not((st.cr0 & (1ull << 29)) && !(st.cr0 & (1ull << 30)), "NW without CD");

@@ -39,8 +39,8 @@ struct vireo_taskinfo {
 	uint64_t quota;	       /* kernel memory the task may spend on objects (bytes) */
 	uint32_t io_port_base; /* ports delegated by ports=BASE:COUNT (count 0: none) */
 	uint32_t io_port_count;
-	int32_t irq_gsi; /* GSI bound to SEL_TASK_IRQ_SM by irq=N, or -1 */
-	uint32_t reserved;
+	int32_t irq_gsi;  /* GSI bound to SEL_TASK_IRQ_SM by irq=N, or -1 */
+	int32_t irq_gsi2; /* a second GSI on the same semaphore by irq=N,M, or -1 */
 	char cmdline[200];
 	uint32_t nmodules;
 	uint32_t reserved2;

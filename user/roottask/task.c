@@ -133,16 +133,27 @@ static int give_io(struct task *t, const char *cmd, struct vireo_taskinfo *info)
 		info->io_port_base = (uint32_t)base;
 		info->io_port_count = (uint32_t)count;
 	}
-	long gsi = arg_num(cmd, "irq", NULL, 0);
+	char irq_rest[32] = "";
+	long gsi = arg_num(cmd, "irq", irq_rest, sizeof(irq_rest)), gsi2 = -1;
+	info->irq_gsi2 = -1;
+	if (gsi >= 0 && *irq_rest == ',') {
+		gsi2 = 0; /* irq=N,M: one semaphore for two lines */
+		for (const char *p = irq_rest + 1; *p >= '0' && *p <= '9'; p++) {
+			gsi2 = gsi2 * 10 + (*p - '0');
+		}
+	}
 	if (gsi >= 0) {
+		/* Granted, not mapped: the task holds the only capability and may destroy it. */
 		uint64_t sm = sel_alloc(1);
 		if (sys_create_sm(sm, SEL_SELF_PD, 0) || sys_assign_gsi(sm, (unsigned)gsi, 0) ||
+		    (gsi2 >= 0 && sys_assign_gsi(sm, (unsigned)gsi2, 0)) ||
 		    sys_delegate(t->pd, vireo_crd(CRD_OBJ, sm, 0, RIGHT_SM_DOWN | RIGHT_SM_UP),
-				 SEL_TASK_IRQ_SM, 0)) {
+				 SEL_TASK_IRQ_SM, VIREO_DELEGATE_GRANT)) {
 			printf("roottask: %s: cannot give interrupt %ld\n", t->name, gsi);
 			return -1;
 		}
 		info->irq_gsi = (int32_t)gsi;
+		info->irq_gsi2 = (int32_t)gsi2;
 	}
 	return 0;
 }

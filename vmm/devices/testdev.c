@@ -10,7 +10,9 @@ static uint64_t mask(unsigned size)
 void testdev_init(struct testdev *d, void (*console)(void *, char),
 		  void (*result)(void *, uint32_t), void *arg)
 {
-	*d = (struct testdev){ .console = console, .result = result, .arg = arg, .irq_armed = -1 };
+	*d = (struct testdev){
+		.console = console, .result = result, .arg = arg, .irq_armed = -1, .irq2_armed = -1
+	};
 }
 
 bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *value)
@@ -21,6 +23,9 @@ bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *
 		return true;
 	case TESTDEV_PORT_ECHO:
 		*value = (uint32_t)(~d->echo & mask(size));
+		return true;
+	case TESTDEV_PORT_RECALL:
+		*value = (uint32_t)(d->recalls & mask(size));
 		return true;
 	default:
 		return false;
@@ -38,6 +43,14 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 		return true;
 	case TESTDEV_PORT_ECHO:
 		d->echo = (uint32_t)(value & mask(size));
+		return true;
+	case TESTDEV_PORT_RECALL:
+		if (d->recall) {
+			d->recall(d->arg);
+		}
+		return true;
+	case TESTDEV_PORT_IRQ2:
+		d->irq2_armed = value & 0xff;
 		return true;
 	case TESTDEV_PORT_IRQ:
 		d->irq_armed = value & 0xff;
@@ -79,6 +92,13 @@ bool testdev_mmio_write(struct testdev *d, uint64_t gpa, unsigned size, uint64_t
 		d->mmio_reg = value & mask(size);
 	}
 	return true;
+}
+
+int testdev_take_irq2(struct testdev *d)
+{
+	int v = d->irq2_armed;
+	d->irq2_armed = -1;
+	return v;
 }
 
 int testdev_take_irq(struct testdev *d)

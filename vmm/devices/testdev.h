@@ -15,6 +15,8 @@
 #define TESTDEV_PORT_MAGIC 0xf4
 #define TESTDEV_PORT_ECHO 0xf8
 #define TESTDEV_PORT_IRQ 0xfc
+#define TESTDEV_PORT_IRQ2 0xfd	     /* out: a one-shot injected beside the next pending event */
+#define TESTDEV_PORT_RECALL 0xfe     /* out: the VMM recalls its own vCPU; in: recall exits seen */
 #define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
 #define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
 #define TESTDEV_MAGIC 0x56495245u
@@ -28,7 +30,10 @@ struct testdev {
 	void *arg;
 	uint32_t echo;
 	uint64_t mmio_reg;
-	int irq_armed; /* vector of the armed one-shot, -1 if none */
+	int irq_armed;	/* vector of the armed one-shot, -1 if none */
+	int irq2_armed; /* vector to inject at the next exit with an event pending, -1 if none */
+	void (*recall)(void *arg); /* port 0xfe: recall the vCPU (NULL: nothing happens) */
+	uint32_t recalls;	   /* VM_EXIT_RECALL exits the VMM has handled */
 	/* Benchmark values: bench[TESTDEV_BENCH_*], valid when bit (1 << index) of bench_set is set. */
 	uint32_t bench[2];
 	unsigned bench_set;
@@ -46,6 +51,8 @@ bool testdev_mmio_read(struct testdev *d, uint64_t gpa, unsigned size, uint64_t 
 bool testdev_mmio_write(struct testdev *d, uint64_t gpa, unsigned size, uint64_t value);
 /* The armed one-shot interrupt, taken (returns -1 if none). */
 int testdev_take_irq(struct testdev *d);
+/* The one-shot of port 0xfd, taken (returns -1 if none). */
+int testdev_take_irq2(struct testdev *d);
 /* Benchmark value `which` (TESTDEV_BENCH_*) into *value; false if the guest did not report it. */
 bool testdev_bench(const struct testdev *d, unsigned which, uint32_t *value);
 

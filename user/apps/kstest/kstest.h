@@ -71,6 +71,7 @@ extern unsigned kt_cpus;		   /* CPUs online (1 if unknown) */
 extern uint64_t kt_heap_size, kt_demand_size, kt_quota;
 extern bool kt_own_mode;      /* "ownpd" on the command line: test ECs live in kstest's own PD */
 extern unsigned kt_mdb_extra; /* MDB nodes left on purpose (demand-paged pages); tests add to it */
+extern unsigned kt_sm_extra;  /* semaphores gone on purpose (unsigned: -1 is one fewer) */
 #define KT_UTCB ((struct vireo_utcb *)TASK_UTCB_VA)
 
 /* Selectors in kstest's object space. */

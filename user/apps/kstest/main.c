@@ -10,6 +10,7 @@ uint64_t kt_heap_size, kt_demand_size, kt_quota;
 bool kt_own_mode;
 /* Mapping-database nodes tests may leave on purpose (pages the roottask's pager mapped for us). */
 unsigned kt_mdb_extra;
+unsigned kt_sm_extra;
 
 static char kt_msg[640];
 static struct vireo_kstat kt_baseline;
@@ -72,7 +73,7 @@ const char *kt_st(long st)
 
 /* Describe how two kernel statistics differ in objects and MDB nodes; 0 if they do not. */
 static int kstat_diff(const struct vireo_kstat *a, const struct vireo_kstat *b, unsigned mdb_extra,
-		      char *buf, size_t size)
+		      unsigned sm_extra, char *buf, size_t size)
 {
 	size_t len = 0;
 	int diff = 0;
@@ -84,7 +85,7 @@ static int kstat_diff(const struct vireo_kstat *a, const struct vireo_kstat *b, 
 		{ "ecs", a->ecs, b->ecs, 0 },
 		{ "scs", a->scs, b->scs, 0 },
 		{ "pts", a->pts, b->pts, 0 },
-		{ "sms", a->sms, b->sms, 0 },
+		{ "sms", a->sms, b->sms, sm_extra },
 		{ "mdb_nodes", a->mdb_nodes, b->mdb_nodes, mdb_extra },
 	};
 	buf[0] = 0;
@@ -123,7 +124,7 @@ static int t_suite_leaves_no_kernel_objects_behind(void)
 	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, KT_BLOCK_BASE, KT_BLOCK_ORDER, RIGHTS_ALL),
 			     VIREO_REVOKE_SELF));
 	EXPECT_OK(sys_kstat(&now));
-	EXPECT(!kstat_diff(&kt_baseline, &now, kt_mdb_extra, buf, sizeof(buf)),
+	EXPECT(!kstat_diff(&kt_baseline, &now, kt_mdb_extra, kt_sm_extra, buf, sizeof(buf)),
 	       "kernel objects differ from the start of the suite: %s", buf);
 	return KT_PASS;
 }
@@ -233,7 +234,7 @@ int main(uintptr_t arg)
 	for (size_t g = 0; g < sizeof(kt_groups) / sizeof(kt_groups[0]); g++) {
 		for (const struct kt_test *t = kt_groups[g]; t->name; t++) {
 			struct vireo_kstat before, after;
-			unsigned extra = kt_mdb_extra;
+			unsigned extra = kt_mdb_extra, sm_extra = kt_sm_extra;
 			if (!selected(t->name)) {
 				skipped++;
 				out_line("kstest: SKIP %s: not selected (only=/skip= on the "
@@ -247,8 +248,8 @@ int main(uintptr_t arg)
 			kt_cleanup();
 			if (r == KT_PASS && have && sys_kstat(&after) == VIREO_OK) {
 				char buf[400];
-				if (kstat_diff(&before, &after, kt_mdb_extra - extra, buf,
-					       sizeof(buf))) {
+				if (kstat_diff(&before, &after, kt_mdb_extra - extra,
+					       kt_sm_extra - sm_extra, buf, sizeof(buf))) {
 					r = kt_fail(NULL, 0,
 						    "leaked kernel objects after cleanup: %s", buf);
 				}

@@ -193,11 +193,56 @@ static int t_delegated_port_works_until_revoked(void)
 	return KT_PASS;
 }
 
+/*
+ * One semaphore bound to two lines (irq=N,M: N then M), then destroyed: neither line may still
+ * point at it. A new semaphore takes its place in kernel memory; an interrupt on the first line
+ * must not up it (nor touch freed memory).
+ */
+static int t_sm_on_two_gsis_destroyed_leaves_no_line_pointing_at_it(void)
+{
+	NEED_PORTS(8);
+	if (kt_ti->irq_gsi < 0 || kt_ti->irq_gsi2 < 0) {
+		return kt_skip(
+			"needs one semaphore on two interrupts (irq=N,M on the command line)");
+	}
+	EXPECT_OK(
+		sys_revoke(vireo_crd(CRD_OBJ, SEL_TASK_IRQ_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	kt_sm_extra--; /* it was the only capability: the semaphore is gone for good */
+	kt_mdb_extra--;
+	unsigned type = 0;
+	EXPECT(!kt_lookup_obj(SEL_TASK_IRQ_SM, &type), "the interrupt semaphore is still there");
+	uint64_t sms[8];
+	for (unsigned i = 0; i < 8; i++) {
+		EXPECT_OK(kt_new_sm(&sms[i], 0));
+	}
+	uint16_t base = (uint16_t)kt_ti->io_port_base;
+	uint8_t ier = kt_inb(base + UART_IER), mcr = kt_inb(base + UART_MCR);
+	for (int round = 0; round < 3; round++) {
+		kt_outb(base + UART_MCR, UART_MCR_DTR_RTS_OUT2);
+		kt_outb(base + UART_IER, UART_IER_THRE);
+		kt_sleep(30);
+		kt_outb(base + UART_IER, 0);
+		kt_inb(base + UART_IIR);
+	}
+	kt_outb(base + UART_IER, ier);
+	kt_outb(base + UART_MCR, mcr);
+	for (unsigned i = 0; i < 8; i++) {
+		EXPECT(sys_sm_down(sms[i], 0) == VIREO_TIMEOUT,
+		       "semaphore %u, created after the interrupt semaphore died, was upped by "
+		       "GSI %d",
+		       i, kt_ti->irq_gsi);
+	}
+	return KT_PASS;
+}
+
 const struct kt_test kt_io_tests[] = {
 	{ "undelegated_port_faults_with_gp", t_undelegated_port_faults_with_gp },
 	{ "port_access_crossing_delegated_range_faults",
 	  t_port_access_crossing_delegated_range_faults },
 	{ "delegated_port_works_until_revoked", t_delegated_port_works_until_revoked },
 	{ "irq_delivered_to_user_semaphore", t_irq_delivered_to_user_semaphore },
+	/* Destroys the interrupt semaphore: last. */
+	{ "sm_on_two_gsis_destroyed_leaves_no_line_pointing_at_it",
+	  t_sm_on_two_gsis_destroyed_leaves_no_line_pointing_at_it },
 	{ NULL, NULL },
 };

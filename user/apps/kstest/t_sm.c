@@ -83,10 +83,11 @@ static volatile uint64_t waiter_sm;
 static volatile long waiter_status[4];
 static volatile unsigned waiter_order[4], waiter_n;
 static volatile unsigned waiter_apic;
+static volatile uint64_t waiter_timeout_us = 3000000;
 
 static void w_waiter(uint64_t who)
 {
-	long st = sys_sm_down(waiter_sm, 3000000);
+	long st = sys_sm_down(waiter_sm, waiter_timeout_us);
 	unsigned n = waiter_n;
 	waiter_n = n + 1;
 	if (n < 4) {
@@ -108,6 +109,7 @@ static int start_waiters(struct env *e, uint64_t *sm, uint64_t *done)
 	waiter_sm = *sm;
 	kt_done_sel = *done;
 	waiter_n = 0;
+	waiter_timeout_us = 3000000;
 	for (int i = 0; i < 4; i++) {
 		waiter_status[i] = -1;
 		waiter_order[i] = 0;
@@ -258,6 +260,31 @@ static int t_ec_destroyed_while_waiting_forever_leaves_the_queue(void)
 	return KT_PASS;
 }
 
+/* A finite timeout so large that timeout_us * TIMER_HZ wraps (2^62 * 100 = 0 mod 2^64) is long. */
+static int t_sm_down_with_huge_timeout_waits_for_the_up(void)
+{
+	static const uint64_t huge[] = { 1ull << 62, 0xfffffffffffffffeull, 184467440737095517ull };
+	for (unsigned i = 0; i < sizeof(huge) / sizeof(huge[0]); i++) {
+		struct env e;
+		uint64_t sm, done, ec;
+		int r = start_waiters(&e, &sm, &done);
+		if (r != KT_PASS) {
+			return r;
+		}
+		waiter_timeout_us = huge[i];
+		EXPECT_OK(env_thread(&e, (uintptr_t)w_waiter, 1, 0, env_evt_block(&e), &ec, NULL));
+		kt_sleep(200);
+		EXPECT(waiter_n == 0,
+		       "a down with timeout %#lx us returned after 200 ms with %s, before any up",
+		       (unsigned long)huge[i], kt_st(waiter_status[1]));
+		EXPECT_OK(sys_sm_up(sm));
+		EXPECT_OK(kt_wait(done, 2000));
+		EXPECT_ST(waiter_status[1], VIREO_OK);
+		kt_cleanup();
+	}
+	return KT_PASS;
+}
+
 static int t_sm_count_survives_many_ups(void)
 {
 	uint64_t sm;
@@ -286,5 +313,7 @@ const struct kt_test kt_sm_tests[] = {
 	{ "ec_destroyed_while_waiting_forever_leaves_the_queue",
 	  t_ec_destroyed_while_waiting_forever_leaves_the_queue },
 	{ "sm_count_survives_many_ups", t_sm_count_survives_many_ups },
+	{ "sm_down_with_huge_timeout_waits_for_the_up",
+	  t_sm_down_with_huge_timeout_waits_for_the_up },
 	{ NULL, NULL },
 };

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event injection and re-injection for SVM (AMD APM vol. 2 15.20 "Event Injection", 15.7.2
+ * "Intercepts During IDT Interrupt Delivery"): between the vendor-neutral inject/pending fields
+ * and the VMCB's EVENTINJ/EXITINTINFO. Pure functions of a VMCB in memory: host unit tests run
+ * them against a plain struct vmcb (tests/unit/svm_event.mk).
+ */
+#ifndef KERNEL_SVM_EVENT_H
+#define KERNEL_SVM_EVENT_H
+
+#include <vireo/vcpu.h>
+
+#include "svm/vmcb.h"
+#include "vcpu.h"
+
+#define SVM_EVENT_VALID (1ull << 31)
+
+/* A guest-raised event reported in EXITINTINFO, as the vendor-neutral event to re-deliver. */
+uint32_t svm_event_classify(uint32_t info);
+/* Before an entry: fill EVENTINJ from st->pending, else st->inject (each taken out of `st` once it
+ * is in the slot; inject waits behind pending), step RIP past a SOFT event's instruction, and set
+ * the interrupt-window request (VMM's intr_window, or a queued inject). Records the slot in inj. */
+void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj);
+/* After an exit: the event cut off by it (EXITINTINFO) into st->pending, pending_err and
+ * pending_len; an injected SOFT event puts RIP back on its instruction. */
+void svm_event_exit(struct vmcb *vmcb, struct vireo_vm_state *st, const struct vcpu_injected *inj);
+
+#endif

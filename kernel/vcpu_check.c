@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What real hardware would refuse at VM entry (AMD APM vol. 2 15.5.1 "VMRUN" consistency checks,
+ * Intel SDM vol. 3C 26.3), checked before the kernel enters a guest: QEMU checks less, and a
+ * refusal must reach the VMM as VM_EXIT_INVALID, never as a failed entry in the kernel.
+ */
+#include "vcpu_check.h"
+
+#include "x86/cpu.h"
+
+#define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
+#define RFLAGS_FIXED1 RFLAGS_FIXED
+#define RFLAGS_RESERVED 0xffffffffffc08028ull /* bits 3, 5, 15, 22-63 */
+/* VME, PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT: every AMD64 CPU has them. */
+#define CR4_BASE 0x7ffull
+
+static uint64_t bit_if(uint32_t word, unsigned bit, uint64_t cr4_bit)
+{
+	return (word >> bit) & 1 ? cr4_bit : 0;
+}
+
+uint64_t vcpu_cr4_allowed(const struct vcpu_cpuid *c)
+{
+	/* VMXE and SMXE are not offered: SVM runs no nested VMX and no SMX in a guest. */
+	return CR4_BASE | bit_if(c->l1_ecx, 17, CR4_PCIDE) | bit_if(c->l1_ecx, 26, CR4_OSXSAVE) |
+	       bit_if(c->l7_ebx, 0, CR4_FSGSBASE) | bit_if(c->l7_ebx, 7, CR4_SMEP) |
+	       bit_if(c->l7_ebx, 20, CR4_SMAP) | bit_if(c->l7_ecx, 2, CR4_UMIP) |
+	       bit_if(c->l7_ecx, 3, CR4_PKE) | bit_if(c->l7_ecx, 7, CR4_CET) |
+	       bit_if(c->l7_ecx, 16, CR4_LA57) | bit_if(c->l7_ecx, 31, CR4_PKS);
+}
+
+/* Exceptions that push an error code (SDM vol. 3A table 6-1). */
+static bool has_error_code(unsigned vector)
+{
+	return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
+}
+
+bool vcpu_event_ok(uint32_t ev, unsigned len)
+{
+	unsigned vector = VEVENT_VECTOR(ev);
+	bool err = ev & VEVENT_ERR_VALID;
+	if (!(ev & VEVENT_VALID)) {
+		return len == 0;
+	}
+	if (ev & 0x7ffff000u) {
+		return false;
+	}
+	if (VEVENT_TYPE(ev) == VEVENT_TYPE_SOFT) {
+		return !err && len <= VEVENT_LEN_MAX;
+	}
+	if (len) {
+		return false; /* only a software interrupt has an instruction to return past */
+	}
+	switch (VEVENT_TYPE(ev)) {
+	case VEVENT_TYPE_INTR:
+		return !err;
+	case VEVENT_TYPE_NMI:
+		return vector == 2 && !err;
+	case VEVENT_TYPE_EXC:
+		return vector < 32 && vector != 2 && (!err || has_error_code(vector));
+	default:
+		return false;
+	}
+}
+
+bool vcpu_xcr0_ok(uint64_t xcr0, uint64_t host_xcr0)
+{
+	if (!(xcr0 & XCR0_X87)) {
+		return false; /* x87 state can never be disabled */
+	}
+	if ((xcr0 & XCR0_AVX) && !(xcr0 & XCR0_SSE)) {
+		return false;
+	}
+	/* Without XSAVE on the host the guest has no XSETBV either: only the reset value. */
+	return !(xcr0 & ~(host_xcr0 | XCR0_X87));
+}
+
+static unsigned check_control(const struct vireo_vm_state *st, const struct vcpu_limits *lim)
+{
+	if ((st->cr0 >> 32) || ((st->cr0 & CR0_PG) && !(st->cr0 & CR0_PE)) ||
+	    ((st->cr0 & CR0_NW) && !(st->cr0 & CR0_CD))) {
+		return VM_INVALID_CR0;
+	}
+	if (st->cr4 & ~lim->cr4_allowed) {
+		return VM_INVALID_CR4;
+	}
+	bool lme = st->efer & EFER_LME, pg = st->cr0 & CR0_PG;
+	if ((st->efer & ~EFER_ALLOWED) || (lme && pg && !(st->cr4 & CR4_PAE)) ||
+	    (!!(st->efer & EFER_LMA) != (lme && pg))) {
+		return VM_INVALID_EFER;
+	}
+	if (!vcpu_xcr0_ok(st->xcr0, lim->host_xcr0)) {
+		return VM_INVALID_XCR0;
+	}
+	return 0;
+}
+
+unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_limits *lim)
+{
+	unsigned bad = check_control(st, lim);
+	if (bad) {
+		return bad;
+	}
+	if ((st->rflags & RFLAGS_RESERVED) || !(st->rflags & RFLAGS_FIXED1)) {
+		return VM_INVALID_RFLAGS;
+	}
+	if ((st->cr0 & CR0_PE) && !(st->cs.attr & VSEG_ATTR_P)) {
+		return VM_INVALID_SEGMENT;
+	}
+	if ((st->cs.attr & VSEG_ATTR_L) && (st->cs.attr & VSEG_ATTR_DB)) {
+		return VM_INVALID_SEGMENT;
+	}
+	if ((st->dr6 >> 32) || (st->dr7 >> 32)) {
+		return VM_INVALID_DR;
+	}
+	/* An injected software interrupt needs its length: its handler returns past it. */
+	bool soft = (st->inject & VEVENT_VALID) && VEVENT_TYPE(st->inject) == VEVENT_TYPE_SOFT;
+	if (!vcpu_event_ok(st->inject, st->inject_len) || (soft && !st->inject_len) ||
+	    !vcpu_event_ok(st->pending, st->pending_len) || st->intr_window > 1) {
+		return VM_INVALID_EVENT;
+	}
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The checks of a guest state the VMM wrote, before the kernel enters it: pure functions of the
+ * state and of what this machine allows, so host unit tests run them (tests/unit/vcpu_check.mk).
+ */
+#ifndef KERNEL_VCPU_CHECK_H
+#define KERNEL_VCPU_CHECK_H
+
+#include <vireo/vcpu.h>
+
+#include "types.h"
+
+/* What the host CPU lets a guest have, fixed at boot (vcpu_limits_from_cpuid). */
+struct vcpu_limits {
+	uint64_t cr4_allowed; /* CR4 bits the hardware implements (and a guest may own) */
+	uint64_t host_xcr0;   /* the kernel's XCR0; 0 when the host has no XSAVE */
+};
+
+/* The CPUID words the CR4 mask depends on: leaf 1 ECX, leaf 7 subleaf 0 EBX and ECX (0 when
+ * leaf 7 is absent). */
+struct vcpu_cpuid {
+	uint32_t l1_ecx, l7_ebx, l7_ecx;
+};
+
+/* CR4 bits this CPU implements, from CPUID (Intel SDM vol. 3A 2.5, AMD APM vol. 2 3.1.3). */
+uint64_t vcpu_cr4_allowed(const struct vcpu_cpuid *c);
+/* Is `ev` (VEVENT_*) with instruction length `len` an event the hardware can inject? */
+bool vcpu_event_ok(uint32_t ev, unsigned len);
+/* Is `xcr0` a value XSETBV would accept on this host (SDM vol. 1 13.3)? */
+bool vcpu_xcr0_ok(uint64_t xcr0, uint64_t host_xcr0);
+/* 0 if the state may be entered, else a VM_INVALID_* reason. */
+unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_limits *lim);
+
+#endif
