@@ -12,6 +12,7 @@
 #include "mdb.h"
 #include "obj.h"
 #include "sched.h"
+#include "vcpu.h"
 #include "x86/idt.h"
 
 static void die(const char *what, status_t st)
@@ -34,6 +35,9 @@ void fake_kernel_init(uint64_t ram_bytes, unsigned cpus)
 	}
 	memset(phys_to_virt(root), 0, PAGE_SIZE);
 	pd_init_kernel(root);
+	/* As at boot: the fake CPU's CPUID shows no SVM or VMX unless a test says otherwise, so
+	 * `virt` stays NULL (fake_virt_init changes that). */
+	virt_init();
 }
 
 void fake_kernel_fini(void)

@@ -66,7 +66,7 @@ void fake_virt_tick_pending(void)
 void fake_virt_init(fake_guest_fn guest)
 {
 	fake_cpuid_amd_svm();
-	virt_init();
+	virt = svm_probe(); /* what virt_init picks now (fake_kernel_init ran it for no CPU) */
 	if (!virt) {
 		fprintf(stderr, "fake_virt: svm_probe refused the fake CPU\n");
 		abort();

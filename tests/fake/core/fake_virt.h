@@ -23,7 +23,7 @@ struct fake_virt_log {
 };
 extern struct fake_virt_log fake_virt_log;
 
-/* CPUID says AMD SVM with nested paging; virt_init and virt_cpu_init run; then every run() goes
+/* CPUID says AMD SVM with nested paging; svm_probe and virt_cpu_init run; then every run() goes
  * to `guest`. After this `virt` is the fake-VMRUN copy of the SVM ops table. */
 void fake_virt_init(fake_guest_fn guest);
 /* The VMCB of a vCPU. */
