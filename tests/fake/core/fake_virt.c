@@ -41,7 +41,10 @@ static bool fake_run(struct vcpu *v, paddr_t gpt_root)
 		abort();
 	}
 	struct vmcb *vmcb = fake_vmcb(v);
-	vmcb->ctl.eventinj = 0; /* VMRUN consumed it */
+	/* VMRUN delivers EVENTINJ at entry and the CPU clears it (APM 15.20). */
+	l->injected = vmcb->ctl.eventinj;
+	l->injections += (vmcb->ctl.eventinj & VEVENT_VALID) != 0;
+	vmcb->ctl.eventinj = 0;
 	guest_fn(v, vmcb, l->runs);
 	uint64_t code = vmcb->ctl.exitcode;
 	return code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI;

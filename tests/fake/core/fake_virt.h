@@ -20,6 +20,8 @@ struct fake_virt_log {
 	uintptr_t stack_deepest;    /* the lowest such address over all runs (the stack grows down) */
 	paddr_t gpt_root;	    /* the guest-physical table the last run used */
 	bool lock_held_in_guest;    /* the kernel lock was held while a guest ran */
+	uint64_t injected;	    /* EVENTINJ at the entry of the last run (0: none) */
+	unsigned injections;	    /* entries that delivered an event */
 };
 extern struct fake_virt_log fake_virt_log;
 
