@@ -25,8 +25,7 @@ static struct vireo_vcpu_pv *pv;
 static void setup(void)
 {
 	fake_kernel_init(16 << 20, 2);
-	virt_init(); /* the fake CPU has no SVM: virtual user mode needs none */
-	cr_assert_null(virt);
+	cr_assert_null(virt, "the fake CPU has no SVM: virtual user mode needs none");
 	gk_pd = fake_pd("guest kernel", 1 << 20);
 	task = fake_pd("process", 1 << 20);
 	fake_cap(gk_pd, SEL_TASK, &task->obj, RIGHTS_ALL);

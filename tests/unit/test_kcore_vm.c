@@ -239,3 +239,27 @@ Test(kcore_vm, vm_and_vcpu_are_created_by_system_call)
 	x = fake_syscall(vmm, SYS_CREATE_EC, 12, 10, VA_ARGS, 0, 0);
 	cr_expect_eq(vmm->regs.rax, VIREO_BAD_PAR);
 }
+
+static uint64_t seen_at_entry[4];
+
+static void record_injection_then_hlt(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	seen_at_entry[n < 4 ? n : 0] = fake_virt_log.injected;
+	vmcb->ctl.exitcode = SVM_EXIT_HLT;
+}
+
+Test(kcore_vm, injected_event_reaches_the_guest_entry_once)
+{
+	const uint32_t gp = VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13;
+	step = record_injection_then_hlt;
+	page()->inject = gp;
+	page()->inject_err = 0x10;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(seen_at_entry[1], (0x10ull << 32) | gp, "the #GP was not in EVENTINJ at VMRUN");
+	cr_expect_eq(page()->inject, 0, "the VMM must see the injection consumed");
+	/* The next resume injects nothing new. */
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(seen_at_entry[2], 0, "the event was injected twice");
+	cr_expect_eq(fake_virt_log.injections, 1);
+}

@@ -12,6 +12,7 @@
 #include "mdb.h"
 #include "obj.h"
 #include "sched.h"
+#include "vcpu.h"
 #include "x86/idt.h"
 
 static void die(const char *what, status_t st)
@@ -33,7 +34,12 @@ void fake_kernel_init(uint64_t ram_bytes, unsigned cpus)
 		die("kernel page table", VIREO_NO_MEM);
 	}
 	memset(phys_to_virt(root), 0, PAGE_SIZE);
+	klock_acquire();
 	pd_init_kernel(root);
+	/* As at boot: the fake CPU's CPUID shows no SVM or VMX unless a test says otherwise, so
+	 * `virt` stays NULL (fake_virt_init changes that). */
+	virt_init();
+	klock_release();
 }
 
 void fake_kernel_fini(void)
@@ -45,7 +51,9 @@ void fake_kernel_fini(void)
 struct pd *fake_pd(const char *name, uint64_t quota)
 {
 	struct pd *pd;
+	klock_acquire();
 	status_t st = pd_create(NULL, quota, PD_PRIO_INHERIT, name, &pd);
+	klock_release();
 	if (st != VIREO_OK) {
 		die("pd_create", st);
 	}
@@ -58,8 +66,10 @@ struct ec *fake_ec(struct pd *pd, const char *name, bool local, unsigned cpu, ui
 	static unsigned n;
 	struct ec *ec;
 	uint64_t utcb = FAKE_UTCB_BASE + (uint64_t)(n++ % 4096) * PAGE_SIZE;
+	klock_acquire();
 	status_t st = ec_create(pd, name, FAKE_USER_IP, FAKE_USER_SP, utcb, evt_base, 0, cpu, local,
 				&ec);
+	klock_release();
 	if (st != VIREO_OK) {
 		die("ec_create", st);
 	}
@@ -84,7 +94,9 @@ struct sc *fake_sc(struct ec *ec, unsigned prio, uint64_t quantum_us)
 struct portal *fake_portal(struct ec *handler, uint64_t ip, uint64_t mtd, uint64_t id)
 {
 	struct portal *pt;
+	klock_acquire();
 	status_t st = portal_create(handler->pd, handler, ip, mtd, &pt);
+	klock_release();
 	if (st != VIREO_OK) {
 		die("portal_create", st);
 	}
@@ -95,7 +107,9 @@ struct portal *fake_portal(struct ec *handler, uint64_t ip, uint64_t mtd, uint64
 
 void fake_cap(struct pd *pd, uint64_t sel, struct kobj *obj, unsigned rights)
 {
+	klock_acquire();
 	status_t st = pd_install_obj(pd, sel, obj, rights);
+	klock_release();
 	if (st != VIREO_OK) {
 		die("pd_install_obj", st);
 	}
@@ -103,12 +117,14 @@ void fake_cap(struct pd *pd, uint64_t sel, struct kobj *obj, unsigned rights)
 
 void fake_user_mem(struct pd *pd, uint64_t va, uint64_t size, const void *data, size_t len)
 {
+	klock_acquire();
 	status_t st = pd_map_anon(pd, va, size, MAP_W);
-	if (st != VIREO_OK) {
-		die("pd_map_anon", st);
+	if (st == VIREO_OK && data) {
+		st = pd_copy_to_user(pd, va, data, len);
 	}
-	if (data && (st = pd_copy_to_user(pd, va, data, len)) != VIREO_OK) {
-		die("pd_copy_to_user", st);
+	klock_release();
+	if (st != VIREO_OK) {
+		die("fake_user_mem", st);
 	}
 }
 

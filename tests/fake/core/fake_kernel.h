@@ -24,6 +24,12 @@
 #define FAKE_USER_IP 0x400000ull
 #define FAKE_USER_SP 0x7ffff000ull
 
+/*
+ * The builders below take the kernel lock around the kernel calls they make, as a system call
+ * would; a test that calls kernel functions directly should do the same (klock_acquire /
+ * klock_release) once the kernel CHECKs that the lock is held.
+ */
+
 /* Fake RAM of `ram_bytes`, `cpus` CPUs, frame allocator, MDB, kernel page table. */
 void fake_kernel_init(uint64_t ram_bytes, unsigned cpus);
 void fake_kernel_fini(void);

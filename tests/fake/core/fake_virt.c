@@ -10,6 +10,7 @@
 #include "klock.h"
 #include "sched.h"
 #include "svm/svm.h"
+#include "svm/svm_event.h"
 #include "x86/idt.h"
 
 struct fake_virt_log fake_virt_log;
@@ -41,10 +42,18 @@ static bool fake_run(struct vcpu *v, paddr_t gpt_root)
 		abort();
 	}
 	struct vmcb *vmcb = fake_vmcb(v);
-	vmcb->ctl.eventinj = 0; /* VMRUN consumed it */
+	svm_event_enter(vmcb, &v->st, &v->injected); /* as svm_run does around VMRUN */
+	/* VMRUN delivers EVENTINJ at entry and the CPU clears it (APM 15.20). */
+	l->injected = vmcb->ctl.eventinj;
+	l->injections += (vmcb->ctl.eventinj & VEVENT_VALID) != 0;
+	vmcb->ctl.eventinj = 0;
 	guest_fn(v, vmcb, l->runs);
+	svm_event_exit(vmcb, &v->st, &v->injected);
 	uint64_t code = vmcb->ctl.exitcode;
-	return code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI;
+	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
+		return true;
+	}
+	return code == SVM_EXIT_VINTR && !v->st.intr_window;
 }
 
 /* The host interrupt the guest exit let in: the timer, taken in kernel mode. */
@@ -66,7 +75,7 @@ void fake_virt_tick_pending(void)
 void fake_virt_init(fake_guest_fn guest)
 {
 	fake_cpuid_amd_svm();
-	virt_init();
+	virt = svm_probe(); /* what virt_init picks now (fake_kernel_init ran it for no CPU) */
 	if (!virt) {
 		fprintf(stderr, "fake_virt: svm_probe refused the fake CPU\n");
 		abort();

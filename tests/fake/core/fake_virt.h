@@ -20,10 +20,12 @@ struct fake_virt_log {
 	uintptr_t stack_deepest;    /* the lowest such address over all runs (the stack grows down) */
 	paddr_t gpt_root;	    /* the guest-physical table the last run used */
 	bool lock_held_in_guest;    /* the kernel lock was held while a guest ran */
+	uint64_t injected;	    /* EVENTINJ at the entry of the last run (0: none) */
+	unsigned injections;	    /* entries that delivered an event */
 };
 extern struct fake_virt_log fake_virt_log;
 
-/* CPUID says AMD SVM with nested paging; virt_init and virt_cpu_init run; then every run() goes
+/* CPUID says AMD SVM with nested paging; svm_probe and virt_cpu_init run; then every run() goes
  * to `guest`. After this `virt` is the fake-VMRUN copy of the SVM ops table. */
 void fake_virt_init(fake_guest_fn guest);
 /* The VMCB of a vCPU. */
