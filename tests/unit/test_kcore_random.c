@@ -28,20 +28,20 @@
 #define SEL_SPAWN_FIRST 0x100
 
 /*
- * Non-canonical instruction pointers (in SYS_CREATE_EC and exception replies) make the kernel
- * IRETQ to them today, a #GP in ring 0: issue 8, defect 3. The fake's exit check catches that at
- * once, so they stay off until the kernel checks RIPs; then set this to 1.
+ * Non-canonical instruction pointers (in SYS_CREATE_EC and exception replies). Before the kernel
+ * checked RIPs (issue 8, defect 3) they reached IRETQ, a #GP in ring 0, and the fake's exit check
+ * caught that at once; 0 turns them off to bisect such a regression.
  */
-#define NONCANONICAL_RIPS 0
+#define NONCANONICAL_RIPS 1
 
 /*
- * A portal handler that calls a portal itself while serving: ipc.c uses ec->portal and
- * EC_WAITING both for "serving / free for calls" and for "queued at a busy handler". Once its
- * caller dies, a queued handler looks free, takes a new call while still queued and can queue
- * twice (an endless loop in queue_caller, kernel lock held: seed 3 with this on), or is started
- * by next_waiter with portal NULL (UBSan: ipc.c begin_call). Off until ipc.c keeps the two apart.
+ * A portal handler that calls a portal itself while serving. ipc.c once used ec->portal and
+ * EC_WAITING both for "serving / free for calls" and for "queued at a busy handler": once its
+ * caller died, a queued handler looked free, took a new call while still queued and queued twice
+ * (an endless loop in queue_caller with the kernel lock held: seed 3), or was started by
+ * next_waiter with portal NULL. ipc.c now keeps the two apart (ec->queued_on).
  */
-#define HANDLER_CALLS 0
+#define HANDLER_CALLS 1
 
 static uint64_t rng;
 
