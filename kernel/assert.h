@@ -17,6 +17,17 @@ __noreturn __attribute__((format(printf, 3, 4))) void panic_at(const char *file,
 		}                                                                                  \
 	} while (0)
 
+/* Set by the kernel command line word `debug`: turns on the checks below that cost time. */
+extern bool kernel_debug;
+
+/* A CHECK that runs only with `debug` on the command line. */
+#define DEBUG_CHECK(cond)                                                                          \
+	do {                                                                                       \
+		if (kernel_debug) {                                                                \
+			CHECK(cond);                                                               \
+		}                                                                                  \
+	} while (0)
+
 #ifdef NDEBUG
 #define assert(cond) ((void)0)
 #else

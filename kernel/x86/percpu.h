@@ -48,6 +48,7 @@ struct percpu {
 			  1]; /* right after the TSS: 0 = port allowed; the last byte stays 0xff */
 	const uint8_t *io_owner; /* PD bitmap currently copied in (NULL: all denied) */
 	unsigned char *ist_stacks;
+	struct ec *cont_ec; /* the EC whose continuation runs once the stack is reset */
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");
@@ -62,6 +63,13 @@ static inline struct percpu *this_cpu(void)
 	struct percpu *p;
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
 	return p;
+}
+
+/* Bytes of this CPU's kernel stack in use down to the caller's frame; more than KSTACK_SIZE
+ * (or a wrapped-around value) means the caller is not on that stack at all. */
+static inline uint64_t kstack_depth(void)
+{
+	return this_cpu()->kstack_top - (uint64_t)__builtin_frame_address(0);
 }
 
 /* Load this CPU's GDT, TSS and GS base; `stack_top` is its kernel stack. */
