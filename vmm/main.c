@@ -18,7 +18,11 @@ static void console_out(void *arg, char c)
 	struct vm *v = arg;
 	if (c == '\n' || v->line_len == sizeof(v->line) - 1) {
 		v->line[v->line_len] = 0;
-		printf("guest: %s\n", v->line);
+		if (v->show_exits) {
+			printf("guest: %s (vm exits %lu)\n", v->line, (unsigned long)v->st->exits);
+		} else {
+			printf("guest: %s\n", v->line);
+		}
 		v->line_len = 0;
 	} else if (c != '\r') {
 		v->line[v->line_len++] = c;
@@ -109,13 +113,13 @@ static int load_image(const struct vireo_taskinfo *ti)
 	return 0;
 }
 
-static int start_vcpu(void)
+static int start_vcpu(unsigned cpu)
 {
 	struct vireo_ec_create a = { .ip = (uintptr_t)vcpu_main,
 				     .sp = (uintptr_t)&vcpu_stack[2048] - 8,
 				     .utcb = VCPU_UTCB_VA,
 				     .evt_base = TASK_EVT_BASE,
-				     .cpu = 0,
+				     .cpu = cpu,
 				     .flags = VIREO_EC_VCPU,
 				     .vcpu_state = VCPU_STATE_VA };
 	enum vireo_status st = sys_create_ec(SEL_VCPU_EC, SEL_SELF_PD, &a);
@@ -140,9 +144,17 @@ int main(uintptr_t arg)
 		name[i] = ti->modules[0].cmdline[i];
 	}
 	vm.name = name;
+	unsigned cpu = 0;
 	for (const char *p = ti->cmdline; *p; p++) {
-		if (!strncmp(p, "trace", 5) && (p == ti->cmdline || p[-1] == ' ')) {
+		bool word = p == ti->cmdline || p[-1] == ' ';
+		if (word && !strncmp(p, "trace", 5)) {
 			vm.trace = true;
+		}
+		if (word && !strncmp(p, "exits", 5)) {
+			vm.show_exits = true;
+		}
+		if (word && !strncmp(p, "cpu=", 4) && p[4] >= '0' && p[4] <= '9') {
+			cpu = (unsigned)(p[4] - '0'); /* the vCPU's CPU (one digit) */
 		}
 	}
 	testdev_init(&vm.dev, console_out, result_out, &vm);
@@ -153,7 +165,7 @@ int main(uintptr_t arg)
 		return 0;
 	}
 	if (st != VIREO_OK || sys_create_sm(SEL_DONE_SM, SEL_SELF_PD, 0) != VIREO_OK ||
-	    give_ram(ti) || load_image(ti) || start_vcpu()) {
+	    give_ram(ti) || load_image(ti) || start_vcpu(cpu)) {
 		printf("vmm: cannot set up the VM for %s\n", vm.name);
 		return 1;
 	}
@@ -161,11 +173,13 @@ int main(uintptr_t arg)
 	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10));
 	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
 	print_bench(&vm);
-	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu)\n",
+	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu, "
+	       "invd/wbinvd %lu)\n",
 	       vm.name, summary(&vm), (unsigned long)vm.st->exits,
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_IO],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_MMIO],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CPUID],
-	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT]);
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
 	return 0;
 }

@@ -21,6 +21,15 @@
 #define IOPM_ORDER 2  /* 12 KiB used */
 #define MSRPM_ORDER 1 /* 8 KiB */
 #define EXITINTINFO_VALID (1ull << 31)
+#define EXC_DB 1
+#define EXC_AC 17
+/*
+ * Exceptions intercepted whatever the VMM wants: a guest can make the delivery of #AC or #DB raise
+ * the same exception again, and a CPU caught in that loop never opens an interrupt window, so it
+ * never leaves the guest (CVE-2015-5307 for #AC, CVE-2015-8104 for #DB). Intercepted, each
+ * delivery is a VM exit; the kernel reflects the exception into the guest itself.
+ */
+#define EXC_ALWAYS ((1u << EXC_DB) | (1u << EXC_AC))
 
 void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
 
@@ -81,9 +90,15 @@ static status_t svm_vcpu_init(struct vcpu *v)
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
 	c->intercept_misc1 = MISC1_INTR | MISC1_NMI | MISC1_SMI | MISC1_INIT | MISC1_CPUID |
 			     MISC1_HLT | MISC1_INVLPGA | MISC1_IOIO | MISC1_MSR |
-			     MISC1_TASK_SWITCH | MISC1_SHUTDOWN;
+			     MISC1_TASK_SWITCH | MISC1_SHUTDOWN | MISC1_INVD;
+	c->intercept_exc = EXC_ALWAYS;
 	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
-			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV;
+			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV | MISC2_WBINVD;
+	/* INVD would drop dirty cache lines of host memory, WBINVD stalls the whole machine: neither
+	 * is a guest's call. (QEMU 7.2 checks the WBINVD intercept for both instructions and exits
+	 * with WBINVD's code; QEMU fixed that in 2023. Both map to VM_EXIT_CACHE.) */
+	/* Physical interrupts always end the guest run (APM 15.21.1), whatever load() sets later. */
+	c->int_ctl = INT_CTL_V_INTR_MASKING;
 	c->iopm_pa = pa_addr(iopm);
 	c->msrpm_pa = pa_addr(msrpm);
 	c->asid = 1;
@@ -178,6 +193,22 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
 	load_events(&vmcb_of(v)->ctl, st);
 }
 
+/*
+ * Deliver the intercepted #AC or #DB to the guest as the CPU would have (APM 15.12: #DB has
+ * already updated DR6, #AC's error code is 0). If it hit while another event was being
+ * delivered, deliver that one again instead: re-executing its delivery raises this exception anew
+ * if it must (KVM does the same), and the guest loops through VM exits, never inside the CPU.
+ */
+static void reflect_exception(struct vmcb_control *c, unsigned vector)
+{
+	if (c->exitintinfo & EXITINTINFO_VALID) {
+		c->eventinj = reinjectable(c->exitintinfo);
+		return;
+	}
+	c->eventinj = EVENTINJ_VALID | EVENTINJ_TYPE_EXC | vector |
+		      (vector == EXC_AC ? EVENTINJ_ERR_VALID : 0);
+}
+
 static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 {
 	struct vmcb *vmcb = vmcb_of(v);
@@ -194,6 +225,10 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 		/* A host interrupt: the kernel takes it after this; the guest goes on afterwards. */
 		uint64_t info = vmcb->ctl.exitintinfo;
 		vmcb->ctl.eventinj = info & EXITINTINFO_VALID ? reinjectable(info) : 0;
+		return true;
+	}
+	if (code == SVM_EXIT_EXC_BASE + EXC_DB || code == SVM_EXIT_EXC_BASE + EXC_AC) {
+		reflect_exception(&vmcb->ctl, (unsigned)(code - SVM_EXIT_EXC_BASE));
 		return true;
 	}
 	return false;
@@ -243,6 +278,8 @@ static void store_exit(struct vcpu *v, struct vireo_vm_state *st)
 			{ SVM_EXIT_HLT, VM_EXIT_HLT },
 			{ SVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN },
 			{ SVM_EXIT_VMMCALL, VM_EXIT_VMCALL },
+			{ SVM_EXIT_INVD, VM_EXIT_CACHE },
+			{ SVM_EXIT_WBINVD, VM_EXIT_CACHE },
 		};
 		st->exit = VM_EXIT_OTHER;
 		st->qual = code;
