@@ -132,6 +132,29 @@ static int start_vcpu(unsigned cpu)
 	return sys_create_sc(SEL_VCPU_SC, SEL_SELF_PD, SEL_VCPU_EC, 4, 10000) == VIREO_OK ? 0 : -1;
 }
 
+/*
+ * Wait for the vCPU to end; with "revoke", meanwhile take the last guest page away from the VM
+ * and give it back every 10 ms: each revocation is a TLB shoot-down that must reach the vCPU's
+ * CPU while it runs the guest (the kernel lock is held until that CPU answers).
+ */
+static void wait_for_vcpu(bool revoke)
+{
+	uint64_t page = GUEST_RAM_SIZE / 4096 - 1;
+	uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + page, 0, MEM_R | MEM_W | MEM_X);
+	for (unsigned long n = 1; revoke; n++) {
+		if (sys_sm_down(SEL_DONE_SM, 10000) == VIREO_OK) {
+			return;
+		}
+		if (sys_revoke(crd, 0) != VIREO_OK || sys_delegate(SEL_VM, crd, page, 0) != VIREO_OK) {
+			printf("vmm: revoking guest page %#lx failed\n", (unsigned long)page);
+			revoke = false;
+		} else if (n % 1000 == 0) {
+			printf("vmm: %lu guest-page revocations while the guest ran\n", n);
+		}
+	}
+	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
+}
+
 int main(uintptr_t arg)
 {
 	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
@@ -145,10 +168,14 @@ int main(uintptr_t arg)
 	}
 	vm.name = name;
 	unsigned cpu = 0;
+	bool revoke = false;
 	for (const char *p = ti->cmdline; *p; p++) {
 		bool word = p == ti->cmdline || p[-1] == ' ';
 		if (word && !strncmp(p, "trace", 5)) {
 			vm.trace = true;
+		}
+		if (word && !strncmp(p, "revoke", 6)) {
+			revoke = true;
 		}
 		if (word && !strncmp(p, "exits", 5)) {
 			vm.show_exits = true;
@@ -171,7 +198,7 @@ int main(uintptr_t arg)
 	}
 	printf("vmm: running %s (%lu bytes) with %lu KiB of RAM\n", vm.name,
 	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10));
-	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
+	wait_for_vcpu(revoke);
 	print_bench(&vm);
 	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu, "
 	       "invd/wbinvd %lu)\n",
