@@ -145,7 +145,8 @@ static void wait_for_vcpu(bool revoke)
 		if (sys_sm_down(SEL_DONE_SM, 10000) == VIREO_OK) {
 			return;
 		}
-		if (sys_revoke(crd, 0) != VIREO_OK || sys_delegate(SEL_VM, crd, page, 0) != VIREO_OK) {
+		if (sys_revoke(crd, 0) != VIREO_OK ||
+		    sys_delegate(SEL_VM, crd, page, 0) != VIREO_OK) {
 			printf("vmm: revoking guest page %#lx failed\n", (unsigned long)page);
 			revoke = false;
 		} else if (n % 1000 == 0) {

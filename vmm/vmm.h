@@ -30,8 +30,8 @@ struct vm {
 	struct testdev dev;
 	enum vm_status status;
 	uint64_t exits_by_reason[VM_EXIT_OTHER + 1];
-	char line[120]; /* guest console line being assembled */
-	bool trace;	/* print every exit (module command line word "trace") */
+	char line[120];	 /* guest console line being assembled */
+	bool trace;	 /* print every exit (module command line word "trace") */
 	bool show_exits; /* console lines show the vCPU's VM exits so far (word "exits") */
 	unsigned line_len;
 };
