@@ -88,15 +88,15 @@ static status_t svm_vcpu_init(struct vcpu *v)
 	v->hw = phys_to_virt(pa);
 	v->hw_pa = pa;
 	struct vmcb_control *c = &vmcb_of(v)->ctl;
+	/* INVD would drop dirty cache lines of host memory, WBINVD stalls the whole machine: neither
+	 * is a guest's call. (QEMU 7.2 checks the WBINVD intercept for both instructions and exits
+	 * with WBINVD's code; QEMU fixed that in 2023. Both map to VM_EXIT_CACHE.) */
 	c->intercept_misc1 = MISC1_INTR | MISC1_NMI | MISC1_SMI | MISC1_INIT | MISC1_CPUID |
 			     MISC1_HLT | MISC1_INVLPGA | MISC1_IOIO | MISC1_MSR |
 			     MISC1_TASK_SWITCH | MISC1_SHUTDOWN | MISC1_INVD;
 	c->intercept_exc = EXC_ALWAYS;
 	c->intercept_misc2 = MISC2_VMRUN | MISC2_VMMCALL | MISC2_VMLOAD | MISC2_VMSAVE |
 			     MISC2_STGI | MISC2_CLGI | MISC2_SKINIT | MISC2_XSETBV | MISC2_WBINVD;
-	/* INVD would drop dirty cache lines of host memory, WBINVD stalls the whole machine: neither
-	 * is a guest's call. (QEMU 7.2 checks the WBINVD intercept for both instructions and exits
-	 * with WBINVD's code; QEMU fixed that in 2023. Both map to VM_EXIT_CACHE.) */
 	/* Physical interrupts always end the guest run (APM 15.21.1), whatever load() sets later. */
 	c->int_ctl = INT_CTL_V_INTR_MASKING;
 	c->iopm_pa = pa_addr(iopm);
