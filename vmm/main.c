@@ -61,18 +61,41 @@ static void print_bench(const struct vm *v)
 	}
 }
 
+static const uint8_t *image;
+static uint64_t image_size;
+
+/* With "restart": a guest that stopped (triple fault, HLT with interrupts off) boots again from
+ * a fresh copy of its image, as a machine that resets. Failures still end the VM. */
+static bool restart_guest(void)
+{
+	if (!vm.restart || vm.status != VM_STOPPED) {
+		return false;
+	}
+	memset(vm.ram, 0, vm.ram_size);
+	memcpy(vm.ram + GUEST_LOAD_ADDR, image, image_size);
+	vm_reset_state(vm.st);
+	vm.line_len = 0;
+	vm.status = VM_RUNNING;
+	if (++vm.restarts % 100 == 0) {
+		printf("vmm: guest %s restarted %lu times\n", vm.name, (unsigned long)vm.restarts);
+	}
+	return true;
+}
+
 static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 {
 	(void)arg;
-	while (vm.status == VM_RUNNING) {
-		enum vireo_status st = sys_vcpu_resume(SEL_VM);
-		if (st != VIREO_OK) {
-			printf("vmm: vcpu_resume failed with status %d\n", st);
-			vm_stop(&vm, VM_FAILED, NULL);
-			break;
+	do {
+		while (vm.status == VM_RUNNING) {
+			enum vireo_status st = sys_vcpu_resume(SEL_VM);
+			if (st != VIREO_OK) {
+				printf("vmm: vcpu_resume failed with status %d\n", st);
+				vm_stop(&vm, VM_FAILED, NULL);
+				break;
+			}
+			vm_handle_exit(&vm);
 		}
-		vm_handle_exit(&vm);
-	}
+	} while (restart_guest());
 	sys_sm_up(SEL_DONE_SM);
 	sys_ec_exit();
 }
@@ -110,6 +133,8 @@ static int load_image(const struct vireo_taskinfo *ti)
 		return -1;
 	}
 	memcpy(vm.ram + GUEST_LOAD_ADDR, img, size);
+	image = img;
+	image_size = size;
 	return 0;
 }
 
@@ -174,6 +199,9 @@ int main(uintptr_t arg)
 		bool word = p == ti->cmdline || p[-1] == ' ';
 		if (word && !strncmp(p, "trace", 5)) {
 			vm.trace = true;
+		}
+		if (word && !strncmp(p, "restart", 7)) {
+			vm.restart = true;
 		}
 		if (word && !strncmp(p, "revoke", 6)) {
 			revoke = true;

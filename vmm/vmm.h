@@ -34,6 +34,8 @@ struct vm {
 	bool trace;	 /* print every exit (module command line word "trace") */
 	bool show_exits; /* console lines show the vCPU's VM exits so far (word "exits") */
 	unsigned line_len;
+	bool restart;	   /* a stopped guest boots again (word "restart") */
+	uint64_t restarts; /* times it did */
 };
 
 /* Guest memory: host pointer for [gpa, gpa + len) in RAM, or NULL. */
