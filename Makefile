@@ -6,6 +6,7 @@
 #   make test       host unit tests + emulated-machine tests, ends with "N passed, N failed"
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
+#   make test-long  the hostile-guest tests: each guest runs a minute beside a native task
 #   make selftest   the test harness checked against fixture kernels
 #   make bench      micro-benchmarks (IPC round trip, FPU switching) under QEMU -icount
 #   make deps       install every Debian package the project needs (idempotent)
@@ -131,7 +132,7 @@ endif
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang
+.PHONY: all kernel user iso run run-bochs test test-long unit vmtest selftest bench deps compdb format check-format clean clang
 all: $(ISO)
 kernel: $(KERNEL)
 user: $(USER_PROGS)
@@ -184,11 +185,15 @@ $(B)/testdata/not-an-elf.bin:
 	@mkdir -p $(@D)
 	printf 'this boot module is plain text, not an ELF image\n' > $@
 
+# The group `long` (hostile guests, a minute each) is `make test-long`, not part of `make test`.
 vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES)
-	tests/run-all --vm-only --build $(B)
+	tests/run-all --vm-only --build $(B) -x long
 
 test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN)
-	tests/run-all --build $(B) $(UNIT_BIN)
+	tests/run-all --build $(B) -x long $(UNIT_BIN)
+
+test-long: $(ISO) $(GUEST_IMAGES)
+	tests/run-all --vm-only --build $(B) -g long
 
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
 bench: $(ISO)

@@ -177,7 +177,7 @@ static __noreturn void continue_chain(struct ec *runner)
 	if (sched_need_resched()) {
 		sched_schedule();
 	}
-	runner->cont(runner);
+	sched_continue(runner);
 }
 
 static bool handler_free(struct ec *h)
@@ -206,7 +206,7 @@ static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 	struct ipc_entry entry = { .ip = pt->ip, .mtd = pt->mtd, .id = pt->id };
 	if (!h || h->state == EC_DEAD) {
 		c->regs.rax = VIREO_ABORTED;
-		c->cont(c);
+		sched_continue(c);
 	}
 	if (!handler_free(h)) {
 		/* Busy: wait in line; the handler takes us when it replies to its current caller. */

@@ -10,6 +10,7 @@
 
 static spinlock_t console_lock = SPINLOCK_INIT;
 static enum log_level console_level = LOG_INFO;
+bool kernel_debug;
 
 static void out_char(char c, void *arg)
 {

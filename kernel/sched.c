@@ -3,7 +3,9 @@
  * Per-CPU fixed-priority round-robin queues of scheduling contexts (the list work is runq.c; this
  * file adds what runs now, when to reschedule and whom to kick). An SC runs its EC, or, while
  * that EC waits in a portal call, the handler it donated itself to (seed 000): sched_runner()
- * follows that chain. Blocked ECs keep no kernel stack, only a continuation.
+ * follows that chain. Blocked ECs keep no kernel stack, only a continuation, and every
+ * continuation starts on an empty kernel stack (sched_continue): however often an EC is preempted
+ * and resumed, nothing piles up below it (DESIGN.md "Kernel execution").
  */
 #include "sched.h"
 
@@ -15,6 +17,10 @@
 #include "runq.h"
 #include "sc.h"
 #include "sm.h"
+
+/* The deepest any kernel path may legitimately run before it schedules or enters a guest; a
+ * continuation nested on the stack instead of replacing it passes this after a few dozen rounds. */
+#define KSTACK_DEPTH_MAX (KSTACK_SIZE / 2)
 
 struct cpu_sched {
 	struct runq rq;
@@ -170,10 +176,32 @@ void sched_tick(void)
 	}
 }
 
+void sched_check_stack(void)
+{
+	DEBUG_CHECK(kstack_depth() < KSTACK_DEPTH_MAX);
+}
+
+/* Runs on the empty stack: the continuation sched_continue chose. */
+static __noreturn void continue_fresh(void)
+{
+	struct percpu *cpu = this_cpu();
+	struct ec *ec = cpu->cont_ec;
+	cpu->cont_ec = NULL;
+	ec->cont(ec);
+}
+
+void sched_continue(struct ec *ec)
+{
+	sched_check_stack();
+	this_cpu()->cont_ec = ec;
+	continue_on_stack(this_cpu()->kstack_top, continue_fresh);
+}
+
 void sched_schedule(void)
 {
 	struct cpu_sched *q = &scheds[this_cpu()->id];
 	CHECK(klock_held());
+	sched_check_stack();
 	ec_reap();
 	/* Round robin: a spent SC goes to the back of its priority with a fresh quantum. `current`
 	 * and `resched` are both rewritten just below, so rotating needs no kick or bookkeeping. */
@@ -192,7 +220,7 @@ void sched_schedule(void)
 	}
 	struct ec *ec = sched_runner(sc);
 	CHECK(ec->state == EC_READY && ec->cont);
-	ec->cont(ec);
+	sched_continue(ec);
 }
 
 void sched_idle(void)

@@ -18,6 +18,11 @@ void sched_tick(void);
 __noreturn void sched_block(struct ec *ec);
 /* Pick the next thing to run on this CPU and leave the kernel for it. */
 __noreturn void sched_schedule(void);
+/* Continue `ec` at its continuation, on this CPU's kernel stack reset to empty: the only way any
+ * continuation is called (NOVA and seL4 do the same). */
+__noreturn void sched_continue(struct ec *ec);
+/* With `debug`: CHECK that this CPU's kernel stack is no deeper than any legitimate path. */
+void sched_check_stack(void);
 /* Is a switch due on this CPU (quantum spent, higher priority woke)? */
 bool sched_need_resched(void);
 /* This CPU's idle loop. */

@@ -137,6 +137,7 @@ static __noreturn void run_loop(struct ec *ec)
 	struct vcpu *v = ec->vcpu;
 	struct percpu *cpu = this_cpu();
 	for (;;) {
+		sched_check_stack();
 		cpu->current = ec;
 		cpu->vm_root = pa_addr(v->vm->pt.root);
 		fpu_load_area(v->guest_fpu);

@@ -295,6 +295,13 @@ static bool exit_vmcall(struct vm *vm)
 	return skip(vm);
 }
 
+/* INVD or WBINVD: the kernel intercepts both (INVD would drop dirty lines of host memory, WBINVD
+ * stalls the machine). Guest memory is ordinary write-back RAM, so skipping either is correct. */
+static bool exit_cache(struct vm *vm)
+{
+	return skip(vm);
+}
+
 /* ---------------------------------------------------------------- the end of a guest */
 
 static bool exit_shutdown(struct vm *vm)
@@ -338,6 +345,7 @@ static const exit_handler handlers[VM_EXIT_OTHER + 1] = {
 	[VM_EXIT_EXCEPTION] = exit_unexpected,
 	[VM_EXIT_INVALID] = exit_invalid,
 	[VM_EXIT_RECALL] = exit_recall,
+	[VM_EXIT_CACHE] = exit_cache,
 	[VM_EXIT_OTHER] = exit_unexpected,
 };
 

@@ -20,7 +20,11 @@ static void console_out(void *arg, char c)
 	struct vm *v = arg;
 	if (c == '\n' || v->line_len == sizeof(v->line) - 1) {
 		v->line[v->line_len] = 0;
-		printf("guest: %s\n", v->line);
+		if (v->show_exits) {
+			printf("guest: %s (vm exits %lu)\n", v->line, (unsigned long)v->st->exits);
+		} else {
+			printf("guest: %s\n", v->line);
+		}
 		v->line_len = 0;
 	} else if (c != '\r') {
 		v->line[v->line_len++] = c;
@@ -59,18 +63,41 @@ static void print_bench(const struct vm *v)
 	}
 }
 
+static const uint8_t *image;
+static uint64_t image_size;
+
+/* With "restart": a guest that stopped (triple fault, HLT with interrupts off) boots again from
+ * a fresh copy of its image, as a machine that resets. Failures still end the VM. */
+static bool restart_guest(void)
+{
+	if (!vm.restart || vm.status != VM_STOPPED) {
+		return false;
+	}
+	memset(vm.ram, 0, vm.ram_size);
+	memcpy(vm.ram + GUEST_LOAD_ADDR, image, image_size);
+	vm_reset_state(vm.st);
+	vm.line_len = 0;
+	vm.status = VM_RUNNING;
+	if (++vm.restarts % 100 == 0) {
+		printf("vmm: guest %s restarted %lu times\n", vm.name, (unsigned long)vm.restarts);
+	}
+	return true;
+}
+
 static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 {
 	(void)arg;
-	while (vm.status == VM_RUNNING) {
-		enum vireo_status st = sys_vcpu_resume(SEL_VM);
-		if (st != VIREO_OK) {
-			printf("vmm: vcpu_resume failed with status %d\n", st);
-			vm_stop(&vm, VM_FAILED, NULL);
-			break;
+	do {
+		while (vm.status == VM_RUNNING) {
+			enum vireo_status st = sys_vcpu_resume(SEL_VM);
+			if (st != VIREO_OK) {
+				printf("vmm: vcpu_resume failed with status %d\n", st);
+				vm_stop(&vm, VM_FAILED, NULL);
+				break;
+			}
+			vm_handle_exit(&vm);
 		}
-		vm_handle_exit(&vm);
-	}
+	} while (restart_guest());
 	sys_sm_up(SEL_DONE_SM);
 	sys_ec_exit();
 }
@@ -136,16 +163,18 @@ static int load_image(const struct vireo_taskinfo *ti)
 		return -1;
 	}
 	memcpy(vm.ram + GUEST_LOAD_ADDR, img, size);
+	image = img;
+	image_size = size;
 	return 0;
 }
 
-static int start_vcpu(void)
+static int start_vcpu(unsigned cpu)
 {
 	struct vireo_ec_create a = { .ip = (uintptr_t)vcpu_main,
 				     .sp = (uintptr_t)&vcpu_stack[2048] - 8,
 				     .utcb = VCPU_UTCB_VA,
 				     .evt_base = TASK_EVT_BASE,
-				     .cpu = 0,
+				     .cpu = cpu,
 				     .flags = VIREO_EC_VCPU,
 				     .vcpu_state = VCPU_STATE_VA };
 	enum vireo_status st = sys_create_ec(SEL_VCPU_EC, SEL_SELF_PD, &a);
@@ -156,6 +185,30 @@ static int start_vcpu(void)
 	vm.st = (struct vireo_vm_state *)VCPU_STATE_VA;
 	vm_reset_state(vm.st);
 	return sys_create_sc(SEL_VCPU_SC, SEL_SELF_PD, SEL_VCPU_EC, 4, 10000) == VIREO_OK ? 0 : -1;
+}
+
+/*
+ * Wait for the vCPU to end; with "revoke", meanwhile take the last guest page away from the VM
+ * and give it back every 10 ms: each revocation is a TLB shoot-down that must reach the vCPU's
+ * CPU while it runs the guest (the kernel lock is held until that CPU answers).
+ */
+static void wait_for_vcpu(bool revoke)
+{
+	uint64_t page = GUEST_RAM_SIZE / 4096 - 1;
+	uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + page, 0, MEM_R | MEM_W | MEM_X);
+	for (unsigned long n = 1; revoke; n++) {
+		if (sys_sm_down(SEL_DONE_SM, 10000) == VIREO_OK) {
+			return;
+		}
+		if (sys_revoke(crd, 0) != VIREO_OK ||
+		    sys_delegate(SEL_VM, crd, page, 0) != VIREO_OK) {
+			printf("vmm: revoking guest page %#lx failed\n", (unsigned long)page);
+			revoke = false;
+		} else if (n % 1000 == 0) {
+			printf("vmm: %lu guest-page revocations while the guest ran\n", n);
+		}
+	}
+	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
 }
 
 int main(uintptr_t arg)
@@ -171,6 +224,15 @@ int main(uintptr_t arg)
 	}
 	vm.name = name;
 	vm.trace = cmdline_has(ti->cmdline, "trace");
+	vm.restart = cmdline_has(ti->cmdline, "restart");
+	vm.show_exits = cmdline_has(ti->cmdline, "exits");
+	bool revoke = cmdline_has(ti->cmdline, "revoke");
+	unsigned cpu = 0;
+	char cpu_arg[4];
+	if (cmdline_get(ti->cmdline, "cpu", cpu_arg, sizeof(cpu_arg)) && cpu_arg[0] >= '0' &&
+	    cpu_arg[0] <= '9' && !cpu_arg[1]) {
+		cpu = (unsigned)(cpu_arg[0] - '0'); /* the vCPU's CPU (one digit) */
+	}
 	testdev_init(&vm.dev, console_out, result_out, &vm);
 	vm.dev.recall = recall_vcpu;
 	enum vireo_status st = sys_create_vm(SEL_VM, SEL_SELF_PD, VM_QUOTA);
@@ -180,19 +242,21 @@ int main(uintptr_t arg)
 		return 0;
 	}
 	if (st != VIREO_OK || sys_create_sm(SEL_DONE_SM, SEL_SELF_PD, 0) != VIREO_OK ||
-	    give_ram(ti) || load_image(ti) || start_vcpu()) {
+	    give_ram(ti) || load_image(ti) || start_vcpu(cpu)) {
 		printf("vmm: cannot set up the VM for %s\n", vm.name);
 		return 1;
 	}
 	printf("vmm: running %s (%lu bytes) with %lu KiB of RAM\n", vm.name,
 	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10));
-	sys_sm_down(SEL_DONE_SM, VIREO_TIMEOUT_NEVER);
+	wait_for_vcpu(revoke);
 	print_bench(&vm);
-	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu)\n",
+	printf("vmm: guest %s %s after %lu VM exits (io %lu, mmio %lu, cpuid %lu, hlt %lu, "
+	       "invd/wbinvd %lu)\n",
 	       vm.name, summary(&vm), (unsigned long)vm.st->exits,
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_IO],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_MMIO],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CPUID],
-	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT]);
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
+	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
 	return 0;
 }

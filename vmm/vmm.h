@@ -37,12 +37,15 @@ struct vm {
 	struct testdev dev;
 	enum vm_status status;
 	uint64_t exits_by_reason[VM_EXIT_OTHER + 1];
-	char line[120]; /* guest console line being assembled */
-	bool trace;	/* print every exit (module command line word "trace") */
+	char line[120];	 /* guest console line being assembled */
+	bool trace;	 /* print every exit (module command line word "trace") */
+	bool show_exits; /* console lines show the vCPU's VM exits so far (word "exits") */
 	/* Demand paging: gives the VM the RAM page at gpa on its first access (an NPF exit); false
 	 * if gpa is no such page. NULL: all RAM is given at the start (unit tests). */
 	bool (*map_lazy)(struct vm *vm, uint64_t gpa);
 	unsigned line_len;
+	bool restart;	   /* a stopped guest boots again (word "restart") */
+	uint64_t restarts; /* times it did */
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 };

@@ -42,7 +42,8 @@ enum vireo_vm_exit {
 	VM_EXIT_EXCEPTION = 10, /* an intercepted guest exception: qual = vector, error in gpa */
 	VM_EXIT_INVALID = 11,	/* the state could not be entered: qual = reason (VM_INVALID_*) */
 	VM_EXIT_RECALL = 12,	/* SYS_EC_CTRL recall of the vCPU */
-	VM_EXIT_OTHER = 13,	/* anything else: qual = vendor exit code, for the log */
+	VM_EXIT_CACHE = 13,	/* INVD or WBINVD: the caches are the host's; skipping it is safe */
+	VM_EXIT_OTHER = 14,	/* anything else: qual = vendor exit code, for the log */
 };
 
 /* Reasons in qual of VM_EXIT_INVALID. */

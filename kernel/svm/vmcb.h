@@ -101,6 +101,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define MISC1_INIT (1u << 3)
 #define MISC1_VINTR (1u << 4)
 #define MISC1_CPUID (1u << 18)
+#define MISC1_INVD (1u << 22)
 #define MISC1_HLT (1u << 24)
 #define MISC1_INVLPGA (1u << 26)
 #define MISC1_IOIO (1u << 27)
@@ -114,12 +115,18 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define MISC2_STGI (1u << 4)
 #define MISC2_CLGI (1u << 5)
 #define MISC2_SKINIT (1u << 6)
+#define MISC2_WBINVD (1u << 9)
 #define MISC2_XSETBV (1u << 13)
 
 #define INT_CTL_V_IRQ (1ull << 8)
 #define INT_CTL_V_IGN_TPR (1ull << 20)
 #define INT_CTL_V_INTR_MASKING (1ull << 24)
 #define TLB_FLUSH_ALL 1
+
+/* EVENTINJ (APM vol. 2 15.20): vector 7:0, type 10:8, error code valid 11, valid 31. */
+#define EVENTINJ_TYPE_EXC (3ull << 8)
+#define EVENTINJ_ERR_VALID (1ull << 11)
+#define EVENTINJ_VALID (1ull << 31)
 
 /* Exit codes (APM vol. 2, Appendix C). */
 #define SVM_EXIT_EXC_BASE 0x40
@@ -129,6 +136,8 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define SVM_EXIT_INIT 0x63
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_INVD 0x76
+#define SVM_EXIT_WBINVD 0x89
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_IOIO 0x7b
 #define SVM_EXIT_MSR 0x7c

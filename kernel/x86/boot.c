@@ -200,6 +200,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	}
 	if (cmdline_has(mbi.cmdline, "debug")) {
 		console_set_level(LOG_DEBUG);
+		kernel_debug = true;
 	}
 	pr_info("boot: loader \"%s\", command line \"%s\", %zu modules\n",
 		mbi.loader_name ? mbi.loader_name : "?", mbi.cmdline ? mbi.cmdline : "",

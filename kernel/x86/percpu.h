@@ -52,6 +52,7 @@ struct percpu {
 	unsigned char *ist_stacks;
 	volatile uint64_t nmis;	     /* NMIs handled (each returns; only a panic halts) */
 	volatile uint64_t nmi_exits; /* of them, NMIs that ended a guest run (SVM NMI exit) */
+	struct ec *cont_ec; /* the EC whose continuation runs once the stack is reset */
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");
@@ -72,6 +73,13 @@ static inline struct percpu *this_cpu(void)
 	return p;
 }
 #endif
+
+/* Bytes of this CPU's kernel stack in use down to the caller's frame; more than KSTACK_SIZE
+ * (or a wrapped-around value) means the caller is not on that stack at all. */
+static inline uint64_t kstack_depth(void)
+{
+	return this_cpu()->kstack_top - (uint64_t)__builtin_frame_address(0);
+}
 
 /* Load this CPU's GDT, TSS and GS base; `stack_top` is its kernel stack. */
 void percpu_init(unsigned id, uint32_t apic_id, uint64_t stack_top);

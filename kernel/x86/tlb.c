@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* TLB shoot-down by IPI to the CPUs whose CR3 holds the PD (a CR3 load flushes all non-global entries). */
+/*
+ * TLB shoot-down by IPI to the CPUs whose CR3 holds the PD or whose guest runs on it (a CR3 load
+ * flushes all non-global entries; every VMRUN flushes the guest's). The waiter holds the kernel
+ * lock, so a target must answer without it: in user mode or in a guest the IPI ends the run (the
+ * VMCB intercepts physical interrupts with V_INTR_MASKING, and the exceptions a guest could loop
+ * on, kernel/svm/svm.c), and a CPU spinning for the lock serves requests while it spins.
+ */
 #include "tlb.h"
 
 #include "pd.h"
+#include "printk.h"
 #include "spinlock.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
@@ -22,6 +29,25 @@ void tlb_serve(void)
 	}
 }
 
+static bool uses(const struct percpu *p, uint64_t root)
+{
+	return __atomic_load_n(&p->cr3, __ATOMIC_ACQUIRE) == root ||
+	       __atomic_load_n(&p->vm_root, __ATOMIC_ACQUIRE) == root;
+}
+
+/* Wait until CPU c has flushed. CR3 and vm_root change only under the kernel lock, which the
+ * caller holds, so c cannot leave the space meanwhile: it must answer. One that does not for long
+ * (a CPU the IPI cannot reach: a kernel bug, or a guest that never exits) is reported once. */
+static void wait_for(unsigned c, uint64_t target)
+{
+	for (uint64_t spins = 0; __atomic_load_n(&served[c], __ATOMIC_ACQUIRE) < target; spins++) {
+		if (spins == 100000000ull) {
+			pr_warn("tlb: CPU %u has not answered a shoot-down yet\n", c);
+		}
+		cpu_relax();
+	}
+}
+
 void tlb_shootdown(struct pd *pd)
 {
 	uint64_t root = pa_addr(pd->pt.root);
@@ -32,17 +58,15 @@ void tlb_shootdown(struct pd *pd)
 	}
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
 		struct percpu *p = &percpu_area[c];
-		bool uses = __atomic_load_n(&p->cr3, __ATOMIC_ACQUIRE) == root ||
-			    __atomic_load_n(&p->vm_root, __ATOMIC_ACQUIRE) == root;
-		if (c == self->id || !p->online || !uses) {
+		if (c == self->id || !p->online || !uses(p, root)) {
 			continue;
 		}
 		target[c] = __atomic_add_fetch(&requested[c], 1, __ATOMIC_ACQ_REL);
 		lapic_send_ipi(p->apic_id, VEC_IPI_TLB);
 	}
 	for (unsigned c = 0; c < MAX_CPUS; c++) {
-		while (target[c] && __atomic_load_n(&served[c], __ATOMIC_ACQUIRE) < target[c]) {
-			cpu_relax();
+		if (target[c]) {
+			wait_for(c, target[c]);
 		}
 	}
 }

@@ -163,3 +163,7 @@ void tlb_shootdown(struct pd *pd)
 void tlb_serve(void)
 {
 }
+
+/* The kernel command line's `debug`: off, since the fake CPUs' kernel stacks are not the stacks
+ * the tests run on (kstack_depth would be meaningless); test_kcore_vm measures stack growth. */
+bool kernel_debug = false;

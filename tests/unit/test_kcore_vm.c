@@ -194,11 +194,10 @@ static void spin_fifty_quanta(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 
 /*
  * DESIGN.md: resuming a continuation resets the kernel stack first; nothing nests. A vCPU that is
- * the only thing to run and is preempted fifty times must not be fifty frames deeper. Disabled:
- * the run loop still calls sched_schedule, which calls the continuation on the current stack
- * (issue 8, first bullet); enable it with that fix.
+ * the only thing to run and is preempted fifty times must not be fifty frames deeper (before
+ * sched_continue, each preemption nested the continuation on the current stack: 8.6 KB over 49).
  */
-Test(kcore_vm, preempting_the_only_vcpu_again_and_again_does_not_grow_the_stack, .disabled = true)
+Test(kcore_vm, preempting_the_only_vcpu_again_and_again_does_not_grow_the_stack)
 {
 	step = spin_fifty_quanta;
 	cr_assert_eq(resume(), vcpu_ec);
