@@ -23,15 +23,10 @@ static unsigned highest(const struct pic_chip *c, uint8_t bits)
 	return 8;
 }
 
-/*
- * Level-sensitive lines: the ELCR, or all of them with ICW1 LTIM. The master's IR2 follows the
- * slave's INT output as a level, so that a second slave request behind an auto-EOI'd first one is
- * not lost to a missing edge.
- */
+/* Level-sensitive lines: the ELCR, or all of them with ICW1 LTIM. */
 static uint8_t level_lines(const struct pic_chip *c, unsigned which)
 {
-	uint8_t lv = c->ltim ? 0xff : c->elcr;
-	return which == MASTER ? (uint8_t)(lv | (1u << PIC_CASCADE_IRQ)) : lv;
+	return c->ltim ? 0xff : c->elcr;
 }
 
 static void set_pin(struct pic_chip *c, unsigned which, unsigned line, bool level)
@@ -152,6 +147,10 @@ uint8_t pic_inta(struct pic *p)
 				chip_ack(s, SLAVE, (unsigned)sl);
 				vector = (uint8_t)(s->vector_base | sl);
 			}
+			/* The slave drops INT during its INTA pulses: a request still pending
+			 * behind this one (auto-EOI) gives the master's edge-triggered IR2 a new
+			 * rising edge in update(). */
+			set_pin(m, MASTER, PIC_CASCADE_IRQ, false);
 		} else {
 			vector = (uint8_t)(m->vector_base | line);
 		}
