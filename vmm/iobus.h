@@ -43,7 +43,8 @@ struct iobus {
 	struct iobus_range ranges[IOBUS_NSPACES][IOBUS_MAX_RANGES];
 	unsigned nranges[IOBUS_NSPACES];
 	/* Called once per unclaimed address (port, or MMIO address while the table has room). */
-	void (*unknown)(void *arg, enum iobus_space space, uint64_t addr, unsigned size, bool write);
+	void (*unknown)(void *arg, enum iobus_space space, uint64_t addr, unsigned size,
+			bool write);
 	void *arg;
 	uint64_t unknown_accesses; /* every unclaimed access, reported or not */
 	uint8_t port_seen[IOBUS_PORTS / 8];

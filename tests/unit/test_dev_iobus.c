@@ -143,8 +143,8 @@ Test(iobus, empty_wrapping_and_out_of_port_space_ranges_are_refused)
 Test(iobus, a_full_space_refuses_more_ranges)
 {
 	for (unsigned i = 0; i < IOBUS_MAX_RANGES; i++) {
-		cr_assert_eq(iobus_register(&bus, IOBUS_MMIO, 0x1000ull * (IOBUS_MAX_RANGES - i), 16,
-					    &ops, &a),
+		cr_assert_eq(iobus_register(&bus, IOBUS_MMIO, 0x1000ull * (IOBUS_MAX_RANGES - i),
+					    16, &ops, &a),
 			     IOBUS_OK);
 	}
 	cr_assert_eq(iobus_register(&bus, IOBUS_MMIO, 0x100000, 16, &ops, &a), IOBUS_FULL);

@@ -64,7 +64,8 @@ Test(pit8254, tick_conversion_round_trips_at_1193182_hz)
 	cr_assert_eq(pit_ns_to_ticks(839), 1);
 	for (uint64_t t = 1; t < 3000000; t += 999983) {
 		cr_assert_eq(pit_ns_to_ticks(pit_ticks_to_ns(t)), t);
-		cr_assert_lt(pit_ns_to_ticks(pit_ticks_to_ns(t) - 1), t, "the earliest ns of tick t");
+		cr_assert_lt(pit_ns_to_ticks(pit_ticks_to_ns(t) - 1), t,
+			     "the earliest ns of tick t");
 	}
 }
 

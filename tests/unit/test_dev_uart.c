@@ -52,7 +52,7 @@ Test(uart16550, reset_state_has_transmitter_empty_and_no_interrupt)
 	cr_assert_eq(in(UART_LSR), 0x60);
 	cr_assert_eq(in(UART_IIR), 0x01);
 	cr_assert_eq(in(UART_IER), 0x00);
-	cr_assert_eq(in(UART_MSR) & 0xf0, 0xb0, "CTS, DSR and DCD of an attached console");
+	cr_assert_eq(in(UART_MSR)&0xf0, 0xb0, "CTS, DSR and DCD of an attached console");
 	cr_assert_not(irq.level[4]);
 }
 
@@ -83,7 +83,7 @@ Test(uart16550, thr_write_goes_to_the_output_callback)
 	cr_assert_eq(env.nsent, 2);
 	cr_assert_eq(env.sent[0], 'h');
 	cr_assert_eq(env.sent[1], 'i');
-	cr_assert_eq(in(UART_LSR) & 0x60, 0x60);
+	cr_assert_eq(in(UART_LSR)&0x60, 0x60);
 }
 
 Test(uart16550, enabling_etbei_with_thr_empty_raises_thre_at_once)
@@ -108,11 +108,11 @@ Test(uart16550, received_byte_sets_dr_and_data_available_interrupt)
 {
 	out(UART_IER, UART_IER_RDI);
 	cr_assert(uart_receive(&u, 'k'));
-	cr_assert_eq(in(UART_LSR) & UART_LSR_DR, UART_LSR_DR);
+	cr_assert_eq(in(UART_LSR)&UART_LSR_DR, UART_LSR_DR);
 	cr_assert_eq(in(UART_IIR), 0x04);
 	cr_assert(irq.level[4]);
 	cr_assert_eq(in(UART_RBR), 'k');
-	cr_assert_eq(in(UART_LSR) & UART_LSR_DR, 0);
+	cr_assert_eq(in(UART_LSR)&UART_LSR_DR, 0);
 	cr_assert_eq(in(UART_IIR), 0x01);
 	cr_assert_not(irq.level[4]);
 }
@@ -154,7 +154,7 @@ Test(uart16550, fifo_holds_sixteen_bytes_in_order)
 	for (unsigned i = 0; i < 16; i++) {
 		cr_assert_eq(in(UART_RBR), 'a' + i);
 	}
-	cr_assert_eq(in(UART_LSR) & UART_LSR_DR, 0);
+	cr_assert_eq(in(UART_LSR)&UART_LSR_DR, 0);
 	cr_assert_eq(uart_rx_room(&u), 16);
 }
 
@@ -185,8 +185,8 @@ Test(uart16550, fifo_overrun_sets_oe_and_drops_the_new_byte)
 		uart_receive(&u, (uint8_t)i);
 	}
 	cr_assert_not(uart_receive(&u, 0xee));
-	cr_assert_eq(in(UART_LSR) & UART_LSR_OE, UART_LSR_OE);
-	cr_assert_eq(in(UART_LSR) & UART_LSR_OE, 0, "LSR read clears OE");
+	cr_assert_eq(in(UART_LSR)&UART_LSR_OE, UART_LSR_OE);
+	cr_assert_eq(in(UART_LSR)&UART_LSR_OE, 0, "LSR read clears OE");
 	cr_assert_eq(in(UART_RBR), 0);
 	cr_assert_eq(u.overruns, 1);
 }
@@ -195,7 +195,7 @@ Test(uart16550, overrun_without_fifo_replaces_the_unread_byte)
 {
 	uart_receive(&u, 'a');
 	cr_assert_not(uart_receive(&u, 'b'));
-	cr_assert_eq(in(UART_LSR) & 0x03, 0x03);
+	cr_assert_eq(in(UART_LSR)&0x03, 0x03);
 	cr_assert_eq(in(UART_RBR), 'b');
 }
 
@@ -218,7 +218,7 @@ Test(uart16550, fcr_clear_rx_empties_the_fifo)
 	uart_receive(&u, 1);
 	uart_receive(&u, 2);
 	out(UART_IIR, 0x03);
-	cr_assert_eq(in(UART_LSR) & UART_LSR_DR, 0);
+	cr_assert_eq(in(UART_LSR)&UART_LSR_DR, 0);
 	cr_assert_eq(uart_rx_room(&u), 16);
 }
 
@@ -227,7 +227,7 @@ Test(uart16550, loopback_feeds_the_transmitter_into_the_receiver)
 	out(UART_MCR, UART_MCR_LOOP);
 	out(0, 'z');
 	cr_assert_eq(env.nsent, 0, "nothing leaves the chip in loopback");
-	cr_assert_eq(in(UART_LSR) & UART_LSR_DR, UART_LSR_DR);
+	cr_assert_eq(in(UART_LSR)&UART_LSR_DR, UART_LSR_DR);
 	cr_assert_eq(in(UART_RBR), 'z');
 	cr_assert_not(uart_receive(&u, 'x'), "the serial input is disconnected");
 }

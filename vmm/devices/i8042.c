@@ -155,7 +155,8 @@ uint8_t i8042_io_read(struct i8042 *k, uint16_t port)
 	if (port == I8042_DATA_PORT) {
 		v = pop(k);
 	} else if (port == I8042_STATUS_PORT) {
-		v = (uint8_t)((k->count ? I8042_STR_OBF : 0) | (k->ctr & I8042_CTR_SYS ? I8042_STR_SYS : 0) |
+		v = (uint8_t)((k->count ? I8042_STR_OBF : 0) |
+			      (k->ctr & I8042_CTR_SYS ? I8042_STR_SYS : 0) |
 			      (k->last_was_cmd ? I8042_STR_CMD : 0) | I8042_STR_UNLOCKED);
 	}
 	update_irq(k);
@@ -178,7 +179,11 @@ void i8042_init(struct i8042 *k, const struct irqchip *irq, void (*reset)(void *
 		void (*a20)(void *arg, bool on), void *arg)
 {
 	/* As a PC BIOS leaves it: translation, system flag, keyboard interrupt; A20 on. */
-	*k = (struct i8042){ .irq = irq, .reset = reset, .a20 = a20, .arg = arg, .ctr = 0x45,
+	*k = (struct i8042){ .irq = irq,
+			     .reset = reset,
+			     .a20 = a20,
+			     .arg = arg,
+			     .ctr = 0x45,
 			     .outport = OUTPORT_RESET | OUTPORT_A20 };
 }
 

@@ -38,7 +38,7 @@ struct i8042 {
 	bool last_was_cmd;
 	bool irq_level;
 	const struct irqchip *irq;
-	void (*reset)(void *arg);	  /* the CPU reset line was pulsed */
+	void (*reset)(void *arg);	 /* the CPU reset line was pulsed */
 	void (*a20)(void *arg, bool on); /* output port bit 1 changed (may be NULL) */
 	void *arg;
 };

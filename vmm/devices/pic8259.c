@@ -101,8 +101,9 @@ static void chip_ack(struct pic_chip *c, unsigned which, unsigned line)
 
 static void chip_reset(struct pic_chip *c, uint8_t vector_base, uint8_t elcr_mask)
 {
-	*c = (struct pic_chip){ .vector_base = vector_base, .elcr_mask = elcr_mask, .lowest = 7,
-				.imr = 0xff };
+	*c = (struct pic_chip){
+		.vector_base = vector_base, .elcr_mask = elcr_mask, .lowest = 7, .imr = 0xff
+	};
 }
 
 void pic_set_irq(struct pic *p, unsigned irq, bool level)
@@ -142,7 +143,8 @@ uint8_t pic_inta(struct pic *p)
 		if (line == PIC_CASCADE_IRQ) {
 			int sl = chip_request(s, SLAVE);
 			if (sl < 0) {
-				vector = s->vector_base | 7; /* spurious IRQ 15; master IS2 stays set */
+				vector = s->vector_base |
+					 7; /* spurious IRQ 15; master IS2 stays set */
 			} else {
 				chip_ack(s, SLAVE, (unsigned)sl);
 				vector = (uint8_t)(s->vector_base | sl);
@@ -198,17 +200,17 @@ static void write_ocw2(struct pic_chip *c, uint8_t v)
 	case 5: /* rotate on non-specific EOI: that level becomes lowest */
 		if (level < 8) {
 			line = line_of(c, level);
-			c->isr &= (uint8_t)~(1u << line);
+			c->isr &= (uint8_t) ~(1u << line);
 			if (v >> 5 == 5) {
 				c->lowest = (uint8_t)line;
 			}
 		}
 		break;
 	case 3: /* specific EOI */
-		c->isr &= (uint8_t)~(1u << line);
+		c->isr &= (uint8_t) ~(1u << line);
 		break;
 	case 7: /* rotate on specific EOI */
-		c->isr &= (uint8_t)~(1u << line);
+		c->isr &= (uint8_t) ~(1u << line);
 		c->lowest = (uint8_t)line;
 		break;
 	case 6: /* set priority: `line` becomes lowest */

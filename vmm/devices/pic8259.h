@@ -23,12 +23,12 @@ struct iobus;
 /* One 8259A. */
 struct pic_chip {
 	uint8_t irr, isr, imr;
-	uint8_t pins;	 /* input line levels */
-	uint8_t edge;	 /* edge-sense latch: lines seen high since their last rising edge */
-	uint8_t elcr;	 /* 1 = level-triggered line (PC ELCR) */
-	uint8_t elcr_mask; /* ELCR bits that exist */
+	uint8_t pins;	     /* input line levels */
+	uint8_t edge;	     /* edge-sense latch: lines seen high since their last rising edge */
+	uint8_t elcr;	     /* 1 = level-triggered line (PC ELCR) */
+	uint8_t elcr_mask;   /* ELCR bits that exist */
 	uint8_t vector_base; /* ICW2 bits 7-3 */
-	uint8_t lowest;	 /* IR line of lowest priority (rotation); highest is lowest + 1 */
+	uint8_t lowest;	     /* IR line of lowest priority (rotation); highest is lowest + 1 */
 	uint8_t icw3;
 	uint8_t init_step; /* 0: operational; 2, 3, 4: next write to the odd port is ICWn */
 	bool icw4_expected, single, ltim;

@@ -32,7 +32,8 @@ static uint32_t modulus(const struct pit_channel *c)
 
 static uint16_t to_bcd(uint32_t v)
 {
-	return (uint16_t)((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 | v % 10);
+	return (uint16_t)((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 |
+			  v % 10);
 }
 
 static uint32_t from_bcd(uint16_t v)
@@ -383,8 +384,9 @@ void pit_init(struct pit *p, uint64_t (*clock_ns)(void *arg), void *arg, const s
 	*p = (struct pit){ .clock_ns = clock_ns, .arg = arg, .irq = irq };
 	for (unsigned i = 0; i < 3; i++) {
 		/* Channels 0 and 1 have their gates tied high on the PC; channel 2's is port 0x61. */
-		p->ch[i] = (struct pit_channel){ .rw = PIT_RW_LOHI, .mode = 3, .gate = i != 2,
-						 .null_count = true };
+		p->ch[i] = (struct pit_channel){
+			.rw = PIT_RW_LOHI, .mode = 3, .gate = i != 2, .null_count = true
+		};
 	}
 }
 

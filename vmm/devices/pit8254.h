@@ -24,16 +24,16 @@ struct iobus;
 enum pit_rw { PIT_RW_LATCH, PIT_RW_LSB, PIT_RW_MSB, PIT_RW_LOHI };
 
 struct pit_channel {
-	uint32_t count;	 /* initial count in clocks: 1 .. 0x10000 (binary) or 1 .. 10000 (BCD) */
-	uint8_t mode;	 /* 0-5 */
-	uint8_t rw;	 /* enum pit_rw, never PIT_RW_LATCH */
+	uint32_t count; /* initial count in clocks: 1 .. 0x10000 (binary) or 1 .. 10000 (BCD) */
+	uint8_t mode;	/* 0-5 */
+	uint8_t rw;	/* enum pit_rw, never PIT_RW_LATCH */
 	bool bcd;
 	bool gate;
-	bool loaded;	 /* a count was written after the control word */
-	bool running;	 /* the counting element is being clocked */
-	bool null_count; /* status bit 6: a count written but not yet in the counting element */
-	uint64_t start;	 /* tick at which the current run began */
-	uint64_t elapsed; /* clocks counted before it (counting suspended by the gate) */
+	bool loaded;	     /* a count was written after the control word */
+	bool running;	     /* the counting element is being clocked */
+	bool null_count;     /* status bit 6: a count written but not yet in the counting element */
+	uint64_t start;	     /* tick at which the current run began */
+	uint64_t elapsed;    /* clocks counted before it (counting suspended by the gate) */
 	uint64_t edges_seen; /* OUT rising edges already delivered (channel 0) */
 	uint8_t lsb_written; /* LOHI write: first byte stored, waiting for the second */
 	bool write_msb_next, read_msb_next;
@@ -48,8 +48,8 @@ struct pit {
 	uint64_t (*clock_ns)(void *arg); /* guest time in ns, monotonic */
 	void *arg;
 	const struct irqchip *irq;
-	bool irq_level;	 /* level we drive on IRQ 0 (channel 0's OUT) */
-	uint8_t port_b;	 /* port 0x61 bits 0-3 */
+	bool irq_level;	    /* level we drive on IRQ 0 (channel 0's OUT) */
+	uint8_t port_b;	    /* port 0x61 bits 0-3 */
 	uint64_t coalesced; /* IRQ 0 edges merged because pit_update() came late */
 };
 

@@ -5,10 +5,10 @@
 #include "../iobus.h"
 
 #define NS_PER_S 1000000000ull
-#define UIP_NS 244000ull  /* UIP rises 244 µs before each update (datasheet: tBUC) */
-#define ALARM_SCAN 3600u  /* seconds scanned for an alarm match when the clock jumped */
+#define UIP_NS 244000ull /* UIP rises 244 µs before each update (datasheet: tBUC) */
+#define ALARM_SCAN 3600u /* seconds scanned for an alarm match when the clock jumped */
 #define DIVIDER_MASK 0x70
-#define DIVIDER_32K 0x20  /* 32.768 kHz time base, divider chain running */
+#define DIVIDER_32K 0x20 /* 32.768 kHz time base, divider chain running */
 
 /* ---- calendar */
 
@@ -343,11 +343,11 @@ static void put16(struct rtc *r, uint8_t at, uint64_t v)
 void rtc_set_memory(struct rtc *r, uint64_t below_4g, uint64_t above_4g)
 {
 	const uint64_t mib = 1ull << 20, kib = 1ull << 10, k64 = 64ull << 10;
-	put16(r, 0x15, 640);					   /* base memory, KiB */
+	put16(r, 0x15, 640);					     /* base memory, KiB */
 	put16(r, 0x17, below_4g > mib ? (below_4g - mib) / kib : 0); /* above 1 MiB, KiB */
 	put16(r, 0x30, below_4g > mib ? (below_4g - mib) / kib : 0);
 	put16(r, 0x34, below_4g > 16 * mib ? (below_4g - 16 * mib) / k64 : 0); /* above 16 MiB */
-	uint64_t high = above_4g / k64;					    /* above 4 GiB */
+	uint64_t high = above_4g / k64;					       /* above 4 GiB */
 	high = high > 0xffffff ? 0xffffff : high;
 	r->cmos[0x5b] = (uint8_t)high;
 	r->cmos[0x5c] = (uint8_t)(high >> 8);
@@ -361,8 +361,7 @@ void rtc_set_memory(struct rtc *r, uint64_t below_4g, uint64_t above_4g)
 	r->cmos[0x2f] = (uint8_t)sum;
 }
 
-void rtc_init(struct rtc *r, const struct irqchip *irq, uint64_t (*clock_ns)(void *arg),
-	      void *arg)
+void rtc_init(struct rtc *r, const struct irqchip *irq, uint64_t (*clock_ns)(void *arg), void *arg)
 {
 	*r = (struct rtc){ .irq = irq, .clock_ns = clock_ns, .arg = arg };
 	/* What a PC BIOS leaves: 32.768 kHz divider at 1024 Hz, BCD, 24-hour mode. */

@@ -56,15 +56,14 @@ struct rtc {
 	uint8_t index;
 	bool nmi_masked;
 	bool irq_level;
-	uint64_t offset;   /* RTC time (ns since 1970) minus the clock, modulo 2^64 */
-	uint64_t last;	   /* RTC time at which the flags were last brought up to date */
+	uint64_t offset; /* RTC time (ns since 1970) minus the clock, modulo 2^64 */
+	uint64_t last;	 /* RTC time at which the flags were last brought up to date */
 	const struct irqchip *irq;
 	uint64_t (*clock_ns)(void *arg); /* wall clock: ns since 1970-01-01 00:00 UTC */
 	void *arg;
 };
 
-void rtc_init(struct rtc *r, const struct irqchip *irq, uint64_t (*clock_ns)(void *arg),
-	      void *arg);
+void rtc_init(struct rtc *r, const struct irqchip *irq, uint64_t (*clock_ns)(void *arg), void *arg);
 /* The BIOS memory-size bytes: RAM below 4 GiB (including the first MiB) and above it. */
 void rtc_set_memory(struct rtc *r, uint64_t below_4g, uint64_t above_4g);
 /* Register 0x70-0x71; false if taken. */

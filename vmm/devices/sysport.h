@@ -20,7 +20,7 @@ struct sysport {
 	uint8_t port_a;
 	uint8_t post_code;
 	uint64_t post_writes;
-	void (*reset)(void *arg);	  /* bit 0 of port 0x92 went from 0 to 1 */
+	void (*reset)(void *arg);	 /* bit 0 of port 0x92 went from 0 to 1 */
 	void (*a20)(void *arg, bool on); /* bit 1 changed (may be NULL) */
 	void *arg;
 };

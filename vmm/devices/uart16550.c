@@ -59,7 +59,7 @@ static void update_msr(struct uart *u)
 				  (changed & UART_MSR_DSR ? UART_MSR_DDSR : 0) |
 				  (changed & UART_MSR_DCD ? UART_MSR_DDCD : 0) |
 				  /* TERI: only the trailing (high-to-low) edge of RI */
-				  ((old & UART_MSR_RI) && !(new & UART_MSR_RI) ? UART_MSR_TERI : 0));
+				  ((old & UART_MSR_RI) && !(new &UART_MSR_RI) ? UART_MSR_TERI : 0));
 	u->msr = (uint8_t)(new | (u->msr & 0x0f) | delta);
 }
 
@@ -227,7 +227,8 @@ void uart_io_write(struct uart *u, unsigned offset, uint8_t value)
 		if (dlab) {
 			u->dll = value;
 		} else {
-			u->thre_pending = false; /* writing THR clears THRE, the transmit sets it again */
+			u->thre_pending =
+				false; /* writing THR clears THRE, the transmit sets it again */
 			transmit(u, value);
 		}
 		break;
@@ -290,8 +291,11 @@ uint64_t uart_next_event_ns(const struct uart *u)
 void uart_init(struct uart *u, const struct irqchip *irq, unsigned irq_line,
 	       void (*output)(void *arg, uint8_t byte), uint64_t (*clock_ns)(void *arg), void *arg)
 {
-	*u = (struct uart){ .irq = irq, .irq_line = irq_line, .output = output,
-			    .clock_ns = clock_ns, .arg = arg,
+	*u = (struct uart){ .irq = irq,
+			    .irq_line = irq_line,
+			    .output = output,
+			    .clock_ns = clock_ns,
+			    .arg = arg,
 			    .dll = 12, /* 9600 baud until the guest programs a divisor */
 			    .lsr = UART_LSR_THRE | UART_LSR_TEMT };
 	u->msr = modem_inputs(u);

@@ -70,7 +70,7 @@ struct uart {
 	uint8_t rx_head, rx_count;
 	uint8_t rbr; /* last byte read: what an empty receiver buffer returns */
 	uint8_t dll, dlm, ier, fcr, lcr, mcr, lsr, msr, scr;
-	bool thre_pending;    /* THRE interrupt: set when THR empties, cleared by IIR read or THR write */
+	bool thre_pending; /* THRE interrupt: set when THR empties, cleared by IIR read or THR write */
 	bool timeout_pending; /* FIFO character timeout indication */
 	uint64_t rx_deadline; /* ns at which data below the trigger level times out */
 	bool irq_level;
