@@ -42,6 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	struct fuzz_op op;
 	fuzz_irq_init(&irq);
 	pit_init(&p, fuzz_clock_ns, &clk, &irq.chip);
+	irq.level[PIT_IRQ] = p.irq_level; /* the PIT starts out believing the line is high */
 	while (fuzz_next(&data, &len, &op)) {
 		clk.ns += op.advance_ns;
 		uint16_t port = ports[op.sel % 5];

@@ -89,19 +89,19 @@ Test(pit8254, mode2_raises_irq0_once_per_period)
 	out(0x43, 0x34);
 	load(0, 1000);
 	pit_update(&pit);
-	cr_assert_eq(irq.rises[0], 1, "OUT goes high with the mode word: the line follows it");
+	cr_assert_eq(irq.rises[0], 0, "OUT was high and stays high: no edge yet");
 	at(999);
 	pit_update(&pit);
-	cr_assert_eq(irq.rises[0], 1);
+	cr_assert_eq(irq.rises[0], 0);
 	at(1000);
 	pit_update(&pit);
-	cr_assert_eq(irq.rises[0], 2);
+	cr_assert_eq(irq.rises[0], 1);
 	at(2500);
 	pit_update(&pit);
-	cr_assert_eq(irq.rises[0], 3);
+	cr_assert_eq(irq.rises[0], 2);
 	at(5500);
 	pit_update(&pit);
-	cr_assert_eq(irq.rises[0], 4, "late updates deliver one edge");
+	cr_assert_eq(irq.rises[0], 3, "late updates deliver one edge");
 	cr_assert_eq(pit.coalesced, 2);
 }
 
@@ -373,4 +373,51 @@ Test(pit8254, linux_pit_calibration_sequence_sees_out2_rise)
 		polls++;
 	}
 	cr_assert_eq(polls, 10000);
+}
+
+Test(pit8254, mode0_after_mode0_rearms_with_a_new_edge)
+{
+	out(0x43, 0x30);
+	load(0, 10);
+	at(10);
+	pit_update(&pit);
+	cr_assert_eq(irq.rises[0], 1, "OUT low from the control word, high at terminal count");
+	out(0x43, 0x30);
+	load(0, 10);
+	at(20);
+	pit_update(&pit);
+	cr_assert_eq(irq.rises[0], 2);
+}
+
+Test(pit8254, lohi_reads_alternate_lsb_and_msb)
+{
+	out(0x43, 0x34);
+	load(0, 0x1234);
+	cr_assert_eq(in(0x40), 0x34);
+	at(0x100);
+	cr_assert_eq(in(0x40), 0x11, "the MSB of the counter as it is now");
+	cr_assert_eq(in(0x40), 0x34);
+}
+
+Test(pit8254, mode3_odd_count_is_high_one_clock_longer)
+{
+	out(0x61, 0x01);
+	out(0x43, 0xb6);
+	load(2, 5);
+	at(2);
+	cr_assert(out2());
+	at(3);
+	cr_assert_not(out2(), "high for (N+1)/2 = 3 clocks, low for (N-1)/2 = 2");
+	at(5);
+	cr_assert(out2());
+}
+
+Test(pit8254, control_word_for_another_channel_leaves_channel0_counting)
+{
+	out(0x43, 0x34);
+	load(0, 100);
+	out(0x43, 0xb0);
+	load(2, 7);
+	at(30);
+	cr_assert_eq(latched(0), 70);
 }

@@ -381,7 +381,9 @@ bool pit_out(struct pit *p, unsigned i)
 
 void pit_init(struct pit *p, uint64_t (*clock_ns)(void *arg), void *arg, const struct irqchip *irq)
 {
-	*p = (struct pit){ .clock_ns = clock_ns, .arg = arg, .irq = irq };
+	/* OUT of an unprogrammed channel is high; so is the line, as far as this side knows: the
+	 * first access must not look like a rising edge to the PIC. */
+	*p = (struct pit){ .clock_ns = clock_ns, .arg = arg, .irq = irq, .irq_level = true };
 	for (unsigned i = 0; i < 3; i++) {
 		/* Channels 0 and 1 have their gates tied high on the PC; channel 2's is port 0x61. */
 		p->ch[i] = (struct pit_channel){
