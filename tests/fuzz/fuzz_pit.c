@@ -25,6 +25,14 @@ static void check(struct pit *p, struct fuzz_clock *clk, struct fuzz_irq *irq)
 			FUZZ_CHECK(c->count >= 1 && c->count <= (c->bcd ? 10000u : 0x10000u));
 			uint16_t v = pit_counter(p, i);
 			FUZZ_CHECK(!c->bcd || valid_bcd(v));
+			if (!c->bcd && c->mode == 2) {
+				/* N, N-1, ..., 1: never 0 unless N is 2^16 */
+				FUZZ_CHECK((v >= 1 && v <= c->count) ||
+					   (v == 0 && c->count == 0x10000));
+			}
+			if (!c->bcd && c->mode == 3) {
+				FUZZ_CHECK((v & 1) == 0 && (v <= c->count || c->count == 0x10000));
+			}
 		}
 	}
 	pit_update(p);
