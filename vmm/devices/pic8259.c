@@ -24,25 +24,25 @@ static unsigned highest(const struct pic_chip *c, uint8_t bits)
 }
 
 /* Level-sensitive lines: the ELCR, or all of them with ICW1 LTIM. */
-static uint8_t level_lines(const struct pic_chip *c, unsigned which)
+static uint8_t level_lines(const struct pic_chip *c)
 {
 	return c->ltim ? 0xff : c->elcr;
 }
 
-static void set_pin(struct pic_chip *c, unsigned which, unsigned line, bool level)
+static void set_pin(struct pic_chip *c, unsigned line, bool level)
 {
 	uint8_t bit = (uint8_t)(1u << line);
 	bool was = c->pins & bit;
 	if (level) {
 		c->pins |= bit;
 		/* Edge mode latches the request on the rising edge only (datasheet: "Edge Triggered"). */
-		if (!was || (level_lines(c, which) & bit)) {
+		if (!was || (level_lines(c) & bit)) {
 			c->irr |= bit;
 		}
 	} else {
 		c->pins &= (uint8_t)~bit;
 		/* In level mode the request is not latched: it goes away with the input. */
-		if (level_lines(c, which) & bit) {
+		if (level_lines(c) & bit) {
 			c->irr &= (uint8_t)~bit;
 		}
 	}
@@ -75,7 +75,7 @@ static int chip_request(const struct pic_chip *c, unsigned which)
 static void update(struct pic *p)
 {
 	int s = chip_request(&p->chip[SLAVE], SLAVE);
-	set_pin(&p->chip[MASTER], MASTER, PIC_CASCADE_IRQ, s >= 0);
+	set_pin(&p->chip[MASTER], PIC_CASCADE_IRQ, s >= 0);
 	bool intr = chip_request(&p->chip[MASTER], MASTER) >= 0;
 	if (intr != p->intr) {
 		p->intr = intr;
@@ -86,10 +86,10 @@ static void update(struct pic *p)
 }
 
 /* The INTA pulses for `line`: in service (unless auto-EOI), edge request consumed. */
-static void chip_ack(struct pic_chip *c, unsigned which, unsigned line)
+static void chip_ack(struct pic_chip *c, unsigned line)
 {
 	uint8_t bit = (uint8_t)(1u << line);
-	if (!(level_lines(c, which) & bit)) {
+	if (!(level_lines(c) & bit)) {
 		c->irr &= (uint8_t)~bit;
 	}
 	if (!c->auto_eoi) {
@@ -112,7 +112,7 @@ void pic_set_irq(struct pic *p, unsigned irq, bool level)
 	if (irq == PIC_CASCADE_IRQ) {
 		return; /* the master's IR2 is wired to the slave's INT, no device drives it */
 	}
-	set_pin(&p->chip[irq >> 3], irq >> 3, irq & 7, level);
+	set_pin(&p->chip[irq >> 3], irq & 7, level);
 	update(p);
 }
 
@@ -139,20 +139,20 @@ uint8_t pic_inta(struct pic *p)
 		/* The request went away before INTA: the datasheet's default IR7, ISR untouched. */
 		vector = m->vector_base | 7;
 	} else {
-		chip_ack(m, MASTER, (unsigned)line);
+		chip_ack(m, (unsigned)line);
 		if (line == PIC_CASCADE_IRQ) {
 			int sl = chip_request(s, SLAVE);
 			if (sl < 0) {
 				vector = s->vector_base |
 					 7; /* spurious IRQ 15; master IS2 stays set */
 			} else {
-				chip_ack(s, SLAVE, (unsigned)sl);
+				chip_ack(s, (unsigned)sl);
 				vector = (uint8_t)(s->vector_base | sl);
 			}
 			/* The slave drops INT during its INTA pulses: a request still pending
 			 * behind this one (auto-EOI) gives the master's edge-triggered IR2 a new
 			 * rising edge in update(). */
-			set_pin(m, MASTER, PIC_CASCADE_IRQ, false);
+			set_pin(m, PIC_CASCADE_IRQ, false);
 		} else {
 			vector = (uint8_t)(m->vector_base | line);
 		}
@@ -161,14 +161,14 @@ uint8_t pic_inta(struct pic *p)
 	return vector;
 }
 
-static void write_icw1(struct pic_chip *c, unsigned which, uint8_t v)
+static void write_icw1(struct pic_chip *c, uint8_t v)
 {
 	/* ICW1 resets the edge sense, clears IMR, makes IR7 lowest, ends special mask and poll,
 	 * selects IRR for reads and (without IC4) zeroes the ICW4 functions. */
 	c->imr = 0;
 	c->isr = 0;
 	c->ltim = v & 0x08;
-	c->irr = c->pins & level_lines(c, which);
+	c->irr = c->pins & level_lines(c);
 	c->single = v & 0x02;
 	c->icw4_expected = v & 0x01;
 	c->lowest = 7;
@@ -232,10 +232,10 @@ static void write_ocw3(struct pic_chip *c, uint8_t v)
 	c->poll = v & 0x04;
 }
 
-static void write_even(struct pic_chip *c, unsigned which, uint8_t v)
+static void write_even(struct pic_chip *c, uint8_t v)
 {
 	if (v & 0x10) {
-		write_icw1(c, which, v);
+		write_icw1(c, v);
 	} else if (v & 0x08) {
 		write_ocw3(c, v);
 	} else {
@@ -274,15 +274,15 @@ static uint8_t poll_read(struct pic_chip *c, unsigned which)
 	if (line < 0) {
 		return 0;
 	}
-	chip_ack(c, which, (unsigned)line);
+	chip_ack(c, (unsigned)line);
 	return (uint8_t)(0x80 | line);
 }
 
-static void write_elcr(struct pic_chip *c, unsigned which, uint8_t v)
+static void write_elcr(struct pic_chip *c, uint8_t v)
 {
 	c->elcr = v & c->elcr_mask;
 	/* Lines that became level-sensitive request exactly while their input is high. */
-	uint8_t lv = level_lines(c, which);
+	uint8_t lv = level_lines(c);
 	c->irr = (uint8_t)((c->irr & ~lv) | (c->pins & lv));
 }
 
@@ -320,18 +320,16 @@ void pic_io_write(struct pic *p, uint16_t port, uint8_t value)
 {
 	switch (port) {
 	case PIC_MASTER_PORT:
-	case PIC_SLAVE_PORT: {
-		unsigned which = port == PIC_SLAVE_PORT ? SLAVE : MASTER;
-		write_even(&p->chip[which], which, value);
+	case PIC_SLAVE_PORT:
+		write_even(&p->chip[port == PIC_SLAVE_PORT ? SLAVE : MASTER], value);
 		break;
-	}
 	case PIC_MASTER_PORT + 1:
 	case PIC_SLAVE_PORT + 1:
 		write_odd(&p->chip[port == PIC_SLAVE_PORT + 1 ? SLAVE : MASTER], value);
 		break;
 	case PIC_ELCR_PORT:
 	case PIC_ELCR_PORT + 1:
-		write_elcr(&p->chip[port - PIC_ELCR_PORT], port - PIC_ELCR_PORT, value);
+		write_elcr(&p->chip[port - PIC_ELCR_PORT], value);
 		break;
 	default:
 		break;
