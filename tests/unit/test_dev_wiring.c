@@ -4,9 +4,12 @@
 #include <criterion/criterion.h>
 
 #include "dev_fake.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
 #include "devices/pic8259.h"
 #include "devices/pit8254.h"
 #include "devices/rtc.h"
+#include "devices/sysport.h"
 #include "devices/uart16550.h"
 #include "iobus.h"
 
@@ -101,4 +104,36 @@ Test(wiring, rtc_periodic_interrupt_arrives_through_the_slave)
 	clk.ns = rtc_next_event_ns(&rtc);
 	rtc_update(&rtc);
 	cr_assert_eq(pic_inta(&pic), 0x38, "reading C re-armed the edge");
+}
+
+Test(wiring, every_device_attaches_once_and_com2_to_com4_stay_absent)
+{
+	static struct pci pci;
+	static struct i8042 kbc;
+	static struct sysport sys;
+	pci_init(&pci, NULL, NULL);
+	i8042_init(&kbc, &pic.irqchip, NULL, NULL, NULL);
+	sysport_init(&sys, NULL, NULL, NULL);
+	cr_assert(pci_attach(&pci, &bus));
+	cr_assert(i8042_attach(&kbc, &bus));
+	cr_assert(sysport_attach(&sys, &bus));
+	cr_assert_not(pic_attach(&pic, &bus), "the ports are taken");
+	cr_assert_not(pit_attach(&pit, &bus));
+	cr_assert_not(uart_attach(&com1, &bus, 0x3fc), "overlaps COM1");
+	cr_assert_not(rtc_attach(&rtc, &bus));
+	cr_assert_not(pci_attach(&pci, &bus));
+	static const uint16_t absent[] = { 0x2f8, 0x2fd, 0x3e8, 0x3ed, 0x2e8, 0x2ed };
+	for (unsigned i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+		cr_assert_eq(in(absent[i]), 0xff, "port %#x", absent[i]);
+	}
+	iobus_write(&bus, IOBUS_PIO, 0xcf8, 4, 0x80000000u);
+	cr_assert_eq(iobus_read(&bus, IOBUS_PIO, 0xcfc, 4), 0x12378086u);
+	cr_assert_eq(iobus_read(&bus, IOBUS_PIO, 0xcfe, 2), 0x1237u);
+}
+
+Test(wiring, wide_accesses_to_the_pic_split_into_byte_ports)
+{
+	iobus_write(&bus, IOBUS_PIO, 0x20, 2, 0xa50b); /* 0x20 <- OCW3 read ISR, 0x21 <- IMR */
+	cr_assert_eq(in(0x21), 0xa5);
+	cr_assert_eq(iobus_read(&bus, IOBUS_PIO, 0x20, 2), 0xa500);
 }
