@@ -371,14 +371,21 @@ void rtc_init(struct rtc *r, const struct irqchip *irq, uint64_t (*clock_ns)(voi
 	latch_time(r);
 }
 
+/* A word access to 0x70 is index and data in one go: split it into byte accesses. */
 static uint64_t rtc_bus_read(void *dev, uint64_t off, unsigned size)
 {
-	return rtc_io_read(dev, (unsigned)off);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++) {
+		v |= (uint64_t)rtc_io_read(dev, (unsigned)off + i) << (8 * i);
+	}
+	return v;
 }
 
 static void rtc_bus_write(void *dev, uint64_t off, unsigned size, uint64_t v)
 {
-	rtc_io_write(dev, (unsigned)off, (uint8_t)v);
+	for (unsigned i = 0; i < size; i++) {
+		rtc_io_write(dev, (unsigned)off + i, (uint8_t)(v >> (8 * i)));
+	}
 }
 
 static const struct iobus_ops rtc_ops = { .read = rtc_bus_read, .write = rtc_bus_write };
