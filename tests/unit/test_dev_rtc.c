@@ -259,3 +259,14 @@ Test(rtc, cmos_ram_is_plain_memory)
 		}
 	}
 }
+
+Test(rtc, alarm_hours_compare_in_the_12_hour_format)
+{
+	wr(RTC_REG_B, RTC_B_AIE); /* BCD, 12 hours */
+	wr(RTC_SECONDS_ALARM, 0x31);
+	wr(RTC_MINUTES_ALARM, 0x45);
+	wr(RTC_HOURS_ALARM, 0x81); /* 1 PM */
+	rd(RTC_REG_C);
+	clk.ns = T0 + S;
+	cr_assert_eq(rd(RTC_REG_C) & RTC_C_AF, RTC_C_AF);
+}
