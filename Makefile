@@ -161,7 +161,7 @@ DEVFUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ivmm -Itests/fuzz -MMD -MP
 DEVFUZZ_SRCS := vmm/iobus.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
 	i8042.c sysport.c)
-DEVFUZZ_NAMES := iobus pic pit uart rtc pci i8042 machine
+DEVFUZZ_NAMES := iobus pic pit pitref uart rtc pci i8042 machine
 DEVFUZZ_OBJS := $(patsubst %,$(B)/fuzz/obj/%.o,$(DEVFUZZ_SRCS))
 DEVFUZZ_MAIN_OBJS := $(patsubst %,$(B)/fuzz/obj/tests/fuzz/fuzz_%.c.o,$(DEVFUZZ_NAMES))
 FUZZ_DEVICES := $(addprefix $(B)/fuzz/fuzz_,$(DEVFUZZ_NAMES))
