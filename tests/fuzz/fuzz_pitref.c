@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Differential fuzzing of the 8254's counter arithmetic: channel 2 in modes 0, 2 and 4 (binary,
- * LOHI, gate from port 0x61) against a reference that steps the counting element one CLK at a
+ * Differential fuzzing of the 8254's counter arithmetic: channel 2 in modes 0, 1, 2, 4 and 5
+ * (binary, LOHI, gate from port 0x61) against a reference that steps the counting element one CLK at a
  * time as the datasheet describes it. Both load a count at once (the model's documented
  * simplification); everything after that must agree clock for clock.
  */
@@ -11,7 +11,7 @@
 struct ref {
 	unsigned mode;
 	uint32_t n, ce; /* initial count (1 .. 0x10000) and counting element */
-	bool loaded, gate, out, fired;
+	bool loaded, gate, out, fired, triggered;
 };
 
 static void ref_load(struct ref *r, uint16_t count)
@@ -20,15 +20,27 @@ static void ref_load(struct ref *r, uint16_t count)
 	r->ce = r->n;
 	r->loaded = true;
 	r->fired = false;
+	r->triggered = false;
 	r->out = r->mode == 2 ? r->ce != 1 : r->mode != 0;
+}
+
+static bool hardware_triggered(const struct ref *r)
+{
+	return r->mode == 1 || r->mode == 5;
 }
 
 static void ref_tick(struct ref *r)
 {
-	if (!r->loaded || !r->gate) {
-		return;
+	if (!r->loaded || (hardware_triggered(r) ? !r->triggered : !r->gate)) {
+		return; /* 1 and 5 count once triggered, whatever the gate; the others need it high */
 	}
 	switch (r->mode) {
+	case 1: /* one-shot: OUT low from the trigger until terminal count */
+		r->ce = (r->ce - 1) & 0xffff;
+		if (r->ce == 0) {
+			r->out = true;
+		}
+		break;
 	case 0: /* OUT goes high at terminal count and stays; the counter wraps on */
 		r->ce = (r->ce - 1) & 0xffff;
 		if (r->ce == 0) {
@@ -39,7 +51,7 @@ static void ref_tick(struct ref *r)
 		r->ce = r->ce == 1 ? r->n : r->ce - 1;
 		r->out = r->ce != 1;
 		break;
-	default: /* 4: one low clock the first time the count reaches 0 */
+	default: /* 4, 5: one low clock the first time the count reaches 0 */
 		r->ce = (r->ce - 1) & 0xffff;
 		r->out = !(r->ce == 0 && !r->fired);
 		if (r->ce == 0) {
@@ -54,6 +66,12 @@ static void ref_gate(struct ref *r, bool gate)
 	if (gate && !r->gate && r->loaded && r->mode == 2) {
 		r->ce = r->n; /* mode 2: a rising gate reloads */
 		r->out = r->ce != 1;
+	}
+	if (gate && !r->gate && r->loaded && hardware_triggered(r)) {
+		r->ce = r->n; /* modes 1 and 5: a rising gate (re)triggers */
+		r->triggered = true;
+		r->fired = false;
+		r->out = r->mode == 5;
 	}
 	r->gate = gate;
 }
@@ -79,9 +97,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		}
 		clk.ns = pit_ticks_to_ns(ticks);
 		switch (op.sel & 3) {
-		case 0: { /* control word: channel 2, LOHI, binary, mode 0, 2 or 4 */
-			static const unsigned modes[3] = { 0, 2, 4 };
-			r.mode = modes[(op.sel >> 2) % 3];
+		case 0: { /* control word: channel 2, LOHI, binary, mode 0, 1, 2, 4 or 5 */
+			static const unsigned modes[5] = { 0, 1, 2, 4, 5 };
+			r.mode = modes[(op.sel >> 2) % 5];
 			r.loaded = false;
 			r.out = r.mode != 0;
 			pit_io_write(&p, 0x43, (uint8_t)(0xb0 | r.mode << 1));
