@@ -310,3 +310,14 @@ Test(rtc, time_written_by_the_guest_reads_back_after_any_date)
 	cr_assert_eq(rd(RTC_HOURS), 0x00);
 	cr_assert_eq(rd(RTC_CENTURY), 0x21);
 }
+
+Test(rtc, stopping_the_divider_stops_the_clock_until_it_restarts)
+{
+	wr(RTC_REG_A, 0x66); /* divider chain in reset */
+	clk.ns += 10 * S;
+	cr_assert_eq(rd(RTC_SECONDS), 0x30);
+	wr(RTC_REG_A, 0x26);
+	cr_assert_eq(rd(RTC_SECONDS), 0x30, "resumes from the time held");
+	clk.ns += S;
+	cr_assert_eq(rd(RTC_SECONDS), 0x31);
+}

@@ -267,10 +267,23 @@ static void write_reg_b(struct rtc *r, uint8_t v)
 		latch_time(r); /* SET freezes the time registers for the guest to rewrite */
 		v &= (uint8_t)~RTC_B_UIE; /* and clears UIE (datasheet) */
 	}
-	if (was_set && !set) {
+	bool divider_on = (r->cmos[RTC_REG_A] & DIVIDER_MASK) == DIVIDER_32K;
+	if (was_set && !set && divider_on) {
 		commit_time(r); /* in the format the registers were written in */
 	}
 	r->cmos[RTC_REG_B] = v;
+}
+
+static void write_reg_a(struct rtc *r, uint8_t v)
+{
+	bool was = updating(r);
+	r->cmos[RTC_REG_A] = v & 0x7f; /* UIP is read-only */
+	/* Stopping the divider chain stops the clock; restarting it resumes from the time held. */
+	if (was && !updating(r)) {
+		latch_time(r);
+	} else if (!was && updating(r)) {
+		commit_time(r);
+	}
 }
 
 static void write_reg(struct rtc *r, uint8_t i, uint8_t v)
@@ -293,7 +306,7 @@ static void write_reg(struct rtc *r, uint8_t i, uint8_t v)
 		}
 		break;
 	case RTC_REG_A:
-		r->cmos[i] = v & 0x7f; /* UIP is read-only */
+		write_reg_a(r, v);
 		break;
 	case RTC_REG_B:
 		write_reg_b(r, v);
