@@ -5,6 +5,7 @@
 #   make run        boot the ISO in QEMU (serial on stdio); GUEST=... later picks a guest
 #   make test       host unit tests + emulated-machine tests, ends with "N passed, N failed"
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
+#   make fuzz-devices  libFuzzer runs of the VMM device models (FUZZ_TIME seconds each)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
 #   make test-long  the hostile-guest tests: each guest runs a minute beside a native task
 #   make selftest   the test harness checked against fixture kernels
@@ -132,7 +133,8 @@ endif
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test test-long unit vmtest selftest bench deps compdb format check-format clean clang
+.PHONY: all kernel user iso run run-bochs test test-long unit vmtest selftest bench deps compdb format check-format clean clang \
+	fuzz-devices
 all: $(ISO)
 kernel: $(KERNEL)
 user: $(USER_PROGS)
@@ -171,6 +173,34 @@ $(UNIT_BIN): $(UNIT_OBJS)
 unit: $(UNIT_BIN)
 	tests/run-all --unit-only $(UNIT_BIN)
 
+# ---------------------------------------------------------------- device fuzzers
+# libFuzzer harnesses for the VMM's I/O bus and device models (tests/fuzz/fuzz_<dev>.c), built
+# with clang into $(B)/fuzz/. `make fuzz-devices` runs each for FUZZ_TIME seconds; `make test`
+# runs each briefly (FUZZ_SMOKE_TIME) through tests/run-all, one test per harness.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 20
+FUZZ_SMOKE_TIME ?= 3
+DEVFUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ivmm -Itests/fuzz -MMD -MP
+DEVFUZZ_SRCS := vmm/iobus.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
+	i8042.c sysport.c)
+DEVFUZZ_NAMES := iobus pic pit pitref uart rtc pci i8042 machine
+DEVFUZZ_OBJS := $(patsubst %,$(B)/fuzz/obj/%.o,$(DEVFUZZ_SRCS))
+DEVFUZZ_MAIN_OBJS := $(patsubst %,$(B)/fuzz/obj/tests/fuzz/fuzz_%.c.o,$(DEVFUZZ_NAMES))
+FUZZ_DEVICES := $(addprefix $(B)/fuzz/fuzz_,$(DEVFUZZ_NAMES))
+
+$(DEVFUZZ_OBJS) $(DEVFUZZ_MAIN_OBJS): $(B)/fuzz/obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(DEVFUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DEVICES): $(B)/fuzz/%: $(B)/fuzz/obj/tests/fuzz/%.c.o $(DEVFUZZ_OBJS)
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(DEVFUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
+
+fuzz-devices: $(FUZZ_DEVICES)
+	tests/fuzz/run -t $(FUZZ_TIME) $(FUZZ_DEVICES)
+
 # Boot modules the emulated tests feed the kernel as bad input.
 TESTDATA := $(B)/testdata/truncated.elf $(B)/testdata/not-an-elf.bin \
 	$(B)/testdata/hello2.elf $(B)/testdata/fputest2.elf
@@ -189,8 +219,8 @@ $(B)/testdata/not-an-elf.bin:
 vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES)
 	tests/run-all --vm-only --build $(B) -x long
 
-test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN)
-	tests/run-all --build $(B) -x long $(UNIT_BIN)
+test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN) $(FUZZ_DEVICES)
+	tests/run-all --build $(B) -x long --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
 
 test-long: $(ISO) $(GUEST_IMAGES)
 	tests/run-all --vm-only --build $(B) -g long
