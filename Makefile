@@ -174,7 +174,7 @@ unit: $(UNIT_BIN)
 	tests/run-all --unit-only $(UNIT_BIN)
 
 # ---------------------------------------------------------------- device fuzzers
-# libFuzzer harnesses for the VMM's I/O bus and device models (tests/fuzz/fuzz_<dev>.c), built
+# libFuzzer harnesses for the VMM's I/O bus, device models and bzImage loader (tests/fuzz/fuzz_<x>.c), built
 # with clang into $(B)/fuzz/. `make fuzz-devices` runs each for FUZZ_TIME seconds; `make test`
 # runs each briefly (FUZZ_SMOKE_TIME) through tests/run-all, one test per harness.
 FUZZ_CC ?= clang
@@ -182,9 +182,9 @@ FUZZ_TIME ?= 20
 FUZZ_SMOKE_TIME ?= 3
 DEVFUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ivmm -Itests/fuzz -MMD -MP
-DEVFUZZ_SRCS := vmm/iobus.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
+DEVFUZZ_SRCS := vmm/iobus.c vmm/bzimage.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
 	i8042.c sysport.c)
-DEVFUZZ_NAMES := iobus pic pit pitref uart rtc pci i8042 machine
+DEVFUZZ_NAMES := iobus pic pit pitref uart rtc pci i8042 machine bzimage
 DEVFUZZ_OBJS := $(patsubst %,$(B)/fuzz/obj/%.o,$(DEVFUZZ_SRCS))
 DEVFUZZ_MAIN_OBJS := $(patsubst %,$(B)/fuzz/obj/tests/fuzz/fuzz_%.c.o,$(DEVFUZZ_NAMES))
 FUZZ_DEVICES := $(addprefix $(B)/fuzz/fuzz_,$(DEVFUZZ_NAMES))
