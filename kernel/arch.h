@@ -29,7 +29,7 @@ uint64_t arch_fault_addr(void);
 /* Root of the memory space this CPU translates with now, and switching to another one. */
 uint64_t arch_space_root(void);
 void arch_space_load(uint64_t root);
-/* The next entry from user mode on this CPU saves the user state into `r` (seed 000: the frame
+/* The next entry from user mode on this CPU saves the user state into `r` (docs/architecture.md#kernel-stack: the frame
  * lives in the EC). */
 void arch_set_entry_frame(struct regs *r);
 /* Let a host interrupt that is pending right now be taken (after a guest ran with it masked). */

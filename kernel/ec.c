@@ -183,7 +183,7 @@ struct ec *ec_enter_kernel(void)
 	return ec;
 }
 
-/* A recalled EC enters its recall event before it may run on (seed 003: vCPU "recall"). */
+/* A recalled EC enters its recall event before it may run on (docs/architecture.md#vcpu). */
 static void check_recall(struct ec *ec)
 {
 	/* A vCPU EC in its own code (its VMM) keeps a recall for its next SYS_VCPU_RESUME, which

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Execution context: registers, UTCB, owning PD, IPC partners (seed 000: "Execution Context"). */
+/* Execution context: registers, UTCB, owning PD, IPC partners (docs/architecture.md#ec). */
 #ifndef KERNEL_EC_H
 #define KERNEL_EC_H
 
@@ -28,7 +28,7 @@ struct ipc_entry {
 	uint64_t ip, mtd, id;
 };
 
-/* How a blocked EC continues (seed 001: continuations instead of kernel stacks). */
+/* How a blocked EC continues (docs/architecture.md#kernel-stack). */
 typedef __noreturn void (*ec_cont_fn)(struct ec *ec);
 
 struct ec {

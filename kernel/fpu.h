@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * FPU/SSE/AVX state of ECs (seed 000 "FPU Handling"): lazy switching saves a state only when
+ * FPU/SSE/AVX state of ECs (docs/architecture.md#fpu): lazy switching saves a state only when
  * another EC touches the FPU (CR0.TS and #NM), eager switching on every change of EC; XSAVE where
  * the CPU has it, FXSAVE otherwise. The mode comes from the kernel command line (fpu=lazy|eager).
  */

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Portal IPC. A call moves the caller's SC to the handler (time donation, seed 000): the handler
+ * Portal IPC. A call moves the caller's SC to the handler (time donation, docs/architecture.md#portal-ipc): the handler
  * runs on the caller's time, on the handler's CPU (the SC migrates for a cross-CPU call and comes
- * back with the reply). Messages go UTCB to UTCB; typed items delegate capabilities (seed 004).
- * An exception is a call the kernel makes on the faulting EC's behalf (seed 002).
+ * back with the reply). Messages go UTCB to UTCB; typed items delegate capabilities (docs/architecture.md#mapping-database).
+ * An exception is a call the kernel makes on the faulting EC's behalf (docs/architecture.md#exception-ipc).
  */
 #include "ipc.h"
 
@@ -65,7 +65,7 @@ static void copy_untyped(struct ec *from, struct msg_hdr m, struct ec *to)
 	to->utcb->typed = 0;
 }
 
-/* Exception state: regs <-> UTCB, the groups selected by `mtd` (seed 002: MTD). */
+/* Exception state: regs <-> UTCB, the groups selected by `mtd` (docs/architecture.md#exception-ipc). */
 void ipc_regs_to_exc(const struct regs *r, struct vireo_exc_state *x, uint64_t mtd, uint64_t cr2)
 {
 	if (mtd & MTD_GPR_ACDB) {

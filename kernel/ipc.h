@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Synchronous IPC through portals, and exceptions delivered as IPC (seed 000, 002). */
+/* Synchronous IPC through portals, and exceptions delivered as IPC (docs/architecture.md#portal-ipc, #exception-ipc). */
 #ifndef KERNEL_IPC_H
 #define KERNEL_IPC_H
 

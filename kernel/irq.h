@@ -14,7 +14,7 @@ void irq_nmi(struct regs *r);
 void irq_nmi_test(bool on);
 /* `nmitest` at boot: an NMI between two SWAPGS in ring 0 must be handled (and GS given back). */
 void irq_nmi_selftest(void);
-/* Route global system interrupt `gsi` to CPU `cpu`; each interrupt does an up on `sm` (seed 002). */
+/* Route global system interrupt `gsi` to CPU `cpu`; each interrupt does an up on `sm` (docs/architecture.md#interrupts). */
 status_t irq_assign_gsi(struct sm *sm, unsigned gsi, unsigned cpu);
 /* A driver waits on its interrupt SM: a level-triggered interrupt is unmasked again. */
 void irq_sm_down_hook(struct sm *sm);

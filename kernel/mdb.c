@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Mapping database: derivation trees of capability ranges, indexed per space (seed 004). */
+/* Mapping database: derivation trees of capability ranges, indexed per space (docs/architecture.md#mapping-database). */
 #include "mdb.h"
 
 #include "arch.h"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Mapping database: how each capability was derived, so that revoke can follow it (seed 004). */
+/* Mapping database: how each capability was derived, so that revoke can follow it (docs/architecture.md#mapping-database). */
 #ifndef KERNEL_MDB_H
 #define KERNEL_MDB_H
 

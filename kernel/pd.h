@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Protection domain: object space, memory space (host page table) and I/O space (seed 002, 003). */
+/* Protection domain: object space, memory space (host page table) and I/O space (docs/architecture.md#pd). */
 #ifndef KERNEL_PD_H
 #define KERNEL_PD_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Portal: an IPC entry point bound to a local EC, with an unforgeable id and an MTD (seed 000, 002). */
+/* Portal: an IPC entry point bound to a local EC, with an unforgeable id and an MTD (docs/architecture.md#pt). */
 #ifndef KERNEL_PORTAL_H
 #define KERNEL_PORTAL_H
 

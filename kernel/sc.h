@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Scheduling context: priority and time quantum; it runs an EC, or whoever that EC calls (seed 000). */
+/* Scheduling context: priority and time quantum; it runs an EC, or whoever that EC calls (docs/architecture.md#sc). */
 #ifndef KERNEL_SC_H
 #define KERNEL_SC_H
 

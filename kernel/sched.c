@@ -2,10 +2,10 @@
 /*
  * Per-CPU fixed-priority round-robin queues of scheduling contexts (the list work is runq.c; this
  * file adds what runs now, when to reschedule and whom to kick). An SC runs its EC, or, while
- * that EC waits in a portal call, the handler it donated itself to (seed 000): sched_runner()
+ * that EC waits in a portal call, the handler it donated itself to (docs/architecture.md#portal-ipc): sched_runner()
  * follows that chain. Blocked ECs keep no kernel stack, only a continuation, and every
  * continuation starts on an empty kernel stack (sched_continue): however often an EC is preempted
- * and resumed, nothing piles up below it (DESIGN.md "Kernel execution").
+ * and resumed, nothing piles up below it (docs/architecture.md#kernel-stack).
  */
 #include "sched.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Counting semaphore; hardware interrupts signal it (seed 002, 003). */
+/* Counting semaphore; hardware interrupts signal it (docs/architecture.md#interrupts). */
 #ifndef KERNEL_SM_H
 #define KERNEL_SM_H
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* TLB shoot-down: after a mapping is removed, no CPU may keep using it (seed 000's IPI scheme). */
+/* TLB shoot-down: after a mapping is removed, no CPU may keep using it (docs/architecture.md#tlb-shootdown). */
 #ifndef KERNEL_TLB_H
 #define KERNEL_TLB_H
 

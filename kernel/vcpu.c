@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vCPU mode (seed 003, DESIGN.md "vCPUs"): an EC with a state page runs a VM with
+ * vCPU mode (docs/architecture.md#vcpu): an EC with a state page runs a VM with
  * SYS_VCPU_RESUME. The kernel checks the state the VMM wrote, enters the guest through the
  * vendor backend, handles host interrupts and its own scheduling transparently (a guest that
  * spins forever is preempted like any EC), and returns to the VMM only for exits it must see.

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* vCPU mode of an EC: its state page and the resume loop that runs a VM (seed 003). */
+/* vCPU mode of an EC: its state page and the resume loop that runs a VM (docs/architecture.md#vcpu). */
 #ifndef KERNEL_VCPU_H
 #define KERNEL_VCPU_H
 
@@ -38,7 +38,7 @@ void vcpu_release_page(struct ec *ec);
 void vcpu_free(struct vcpu *v);
 /* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
 __noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
-/* Virtual user mode (seed 003): run the state page's `user` registers in `task`. */
+/* Virtual user mode (docs/architecture.md#virtual-user-mode): run the state page's `user` registers in `task`. */
 status_t vcpu_pv_resume(struct ec *ec, struct pd *task); /* returns only a refusal */
 /* An event in virtual user mode: save the task's state, continue at the entry point. */
 void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr);

@@ -17,7 +17,7 @@ enum vireo_obj_type {
 
 /*
  * Rights, five bits per capability; their meaning depends on the object type. Delegation can only
- * keep or drop rights, never add them (seed 004: "no rights elevation").
+ * keep or drop rights, never add them (docs/architecture.md#mapping-database: no rights elevation).
  */
 #define RIGHT_PD_CTRL 0x01   /* delegate into/out of this PD, revoke in it */
 #define RIGHT_PD_CREATE 0x02 /* create objects charged to this PD (the factory role) */
@@ -39,7 +39,7 @@ enum vireo_obj_type {
 
 /*
  * Capability range descriptor: one 64-bit word naming a naturally aligned, power-of-two range in
- * one of a PD's three spaces (a flexpage, seed 004).
+ * one of a PD's three spaces (a flexpage, docs/architecture.md#mapping-database).
  *   bits 0-1   space: 0 none, 1 memory (base = page number), 2 I/O (base = port), 3 object (base = selector)
  *   bits 2-6   rights (as above for the space / object type)
  *   bits 7-11  order: the range covers 2^order pages, ports or selectors

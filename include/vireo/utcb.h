@@ -5,7 +5,7 @@
 
 #include <stdint.h>
 
-/* Message transfer descriptor bits: which groups of exception state an IPC carries (seed 002). */
+/* Message transfer descriptor bits: which groups of exception state an IPC carries (docs/architecture.md#exception-ipc). */
 #define MTD_GPR_ACDB 0x001   /* rax rbx rcx rdx */
 #define MTD_GPR_BSD 0x002    /* rbp rsi rdi */
 #define MTD_GPR_R8_R15 0x004 /* r8 - r15 */

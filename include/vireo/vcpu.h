@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The vCPU state page (DESIGN.md "vCPUs", seed 003): an EC in vCPU mode runs a VM with
+ * The vCPU state page (docs/architecture.md#vcpu): an EC in vCPU mode runs a VM with
  * SYS_VCPU_RESUME; the guest's architectural state and the cause of each VM exit are exchanged
  * here in a vendor-neutral layout. The VMM never sees a VMCB or a VMCS encoding.
  */
@@ -121,7 +121,7 @@ struct vireo_vm_state {
 };
 
 /*
- * The para-virtual half of the state page (seed 003, "virtual user mode"), at
+ * The para-virtual half of the state page (docs/architecture.md#virtual-user-mode), at
  * VIREO_VCPU_PV_OFFSET: SYS_VCPU_RESUME on an ordinary PD runs `user` in that task; an exception
  * or page fault there, a SYSCALL from it, or an IRQ while `vif` is 1 saves the task's state into
  * `user`, clears `vif` and continues the vCPU EC at entry_ip/entry_sp in its own PD.

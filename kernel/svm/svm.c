@@ -182,7 +182,7 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
-	/* No flush-by-ASID under QEMU (ENVIRONMENT.md): flush everything at every entry. */
+	/* No flush-by-ASID under QEMU (docs/platforms.md#qemu-svm): flush everything at every entry. */
 	vmcb->ctl.tlb_control = TLB_FLUSH_ALL;
 	/* Every entry takes the next event (APM 15.20), every exit hands back the cut-off one. */
 	svm_event_enter(vmcb, &v->st, &v->injected);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * One guest entry with VMRUN (AMD APM vol. 2 15.5). VMRUN/#VMEXIT switch only part of the state
- * (ENVIRONMENT.md): FS/GS/TR/LDTR, KernelGSBase and the SYSCALL MSRs go through VMSAVE/VMLOAD,
+ * (AMD APM vol. 2 15.5.1, 15.5.2; docs/platforms.md#qemu-svm): FS/GS/TR/LDTR, KernelGSBase and the SYSCALL MSRs go through VMSAVE/VMLOAD,
  * the general registers other than RAX/RSP through the guest register array.
  *
  * void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa)

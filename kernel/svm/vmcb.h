@@ -144,7 +144,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define SVM_EXIT_SHUTDOWN 0x7f
 #define SVM_EXIT_VMMCALL 0x81
 #define SVM_EXIT_NPF 0x400
-/* QEMU stores an invalid-VMRUN exit as a 32-bit -1 (ENVIRONMENT.md); real CPUs as 64-bit -1. */
+/* QEMU stores an invalid-VMRUN exit as a 32-bit -1 (docs/platforms.md#qemu-svm); real CPUs as 64-bit -1. */
 #define SVM_EXIT_INVALID_32 0xffffffffull
 
 #endif

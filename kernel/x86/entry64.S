@@ -3,7 +3,7 @@
  * Kernel entry and exit: interrupt/exception stubs and the SYSCALL entry (Intel SDM vol. 3A 6.14,
  * AMD APM vol. 2 6.1.1). From user mode the frame is saved into the current EC (TSS.RSP0 and
  * percpu.regs_top point just past it) and C runs on the per-CPU kernel stack; C never returns
- * there, it leaves through ret_user (the continuation model of seed 000).
+ * there, it leaves through ret_user (the continuation model, docs/architecture.md#kernel-stack).
  */
 #include "memlayout.h"
 #include "percpu.h"

@@ -9,7 +9,7 @@
 /*
  * Layout fixed by the entry code: the CPU pushes ss..rip (Intel SDM vol. 3A 6.14.2), the stubs push
  * error and vector and then the general registers. The frame lives in the EC itself: TSS.RSP0
- * points just past it, so an interrupt from user mode saves straight into the EC (seed 000).
+ * points just past it, so an interrupt from user mode saves straight into the EC (docs/architecture.md#kernel-stack).
  */
 struct regs {
 	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;

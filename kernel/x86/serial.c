@@ -25,7 +25,7 @@ void serial_init(void)
 	outb(COM1_PORT + UART_LCR, LCR_DLAB);
 	outb(COM1_PORT + UART_DLL, 1); /* 115200 / 1 */
 	outb(COM1_PORT + UART_DLM, 0);
-	/* 8 data bits: Bochs masks characters with its reset value of 5 (ENVIRONMENT.md). */
+	/* 8 data bits: Bochs masks characters with its reset value of 5 (docs/platforms.md#bochs). */
 	outb(COM1_PORT + UART_LCR, LCR_8N1);
 	outb(COM1_PORT + UART_FCR, 0x07); /* enable and clear FIFOs */
 	outb(COM1_PORT + UART_MCR, 0x03); /* DTR, RTS */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Virtual user mode (seed 003): a vCPU EC runs a task's registers in the task's memory space;
+ * Virtual user mode (docs/architecture.md#virtual-user-mode): a vCPU EC runs a task's registers in the task's memory space;
  * its system calls, exceptions and IRQs come back to the vCPU's entry point as events.
  */
 #include <criterion/criterion.h>

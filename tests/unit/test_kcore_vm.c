@@ -193,7 +193,7 @@ static void spin_fifty_quanta(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 }
 
 /*
- * DESIGN.md: resuming a continuation resets the kernel stack first; nothing nests. A vCPU that is
+ * docs/architecture.md#kernel-stack: resuming a continuation resets the kernel stack first; nothing nests. A vCPU that is
  * the only thing to run and is preempted fifty times must not be fifty frames deeper (before
  * sched_continue, each preemption nested the continuation on the current stack: 8.6 KB over 49).
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The roottask's pager: page faults of the tasks arrive as exception IPC at a portal per task
- * (seed 002). A fault in the task's demand region is answered with a fresh zeroed page (a memory
+ * (docs/architecture.md#exception-ipc). A fault in the task's demand region is answered with a fresh zeroed page (a memory
  * typed item in the reply maps it); any other fault is reported and the faulting EC stays blocked.
  */
 #include "roottask.h"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Para-virtualisation test (seed 003, virtual user mode): a vCPU EC acts as a small guest kernel
+ * Para-virtualisation test (docs/architecture.md#virtual-user-mode): a vCPU EC acts as a small guest kernel
  * whose process runs in another task. The process's page fault, its INT 0x80 and SYSCALL system
  * calls and a timer IRQ all arrive at the vCPU's entry point; with the virtual IF closed the IRQ
  * waits until it is reopened. Also measures the trap round trip process -> entry -> process.
