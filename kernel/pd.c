@@ -10,6 +10,7 @@
 #include "kstring.h"
 #include "obj.h"
 #include "slab.h"
+#include "sm.h"
 #include "tlb.h"
 #include "x86/cpu.h"
 #include "x86/iobitmap.h"
@@ -574,7 +575,8 @@ void pd_destroy(struct pd *pd)
 	}
 	pt_destroy(&pd->pt);
 	struct pd *parent = pd->quota_parent;
-	pd_refund(parent, pd->quota);
+	/* Semaphores it paid for may outlive it: its parent pays for them from now on. */
+	pd_refund(parent, pd->quota - sm_pass_charges(pd, parent));
 	obj_live[OBJ_PD]--;
 	slab_free(&pd_cache, pd);
 	if (parent) {

@@ -29,6 +29,7 @@ struct pd {
 	char name[16];
 	bool vm;	   /* a VM: the memory space is guest-physical, nothing runs in it */
 	unsigned live_ecs; /* ECs of this PD that have not exited */
+	struct sm *charged_sms; /* semaphores its quota pays for (kernel/sm.c) */
 	struct pd_anon anon[PD_MAX_ANON];
 	unsigned nanon;
 };

@@ -118,6 +118,42 @@ void sm_timeout(struct ec *ec)
 	wake(ec, VIREO_TIMEOUT);
 }
 
+void sm_charge(struct sm *sm, struct pd *pd)
+{
+	sm->charged = pd;
+	sm->charged_next = pd->charged_sms;
+	if (pd->charged_sms) {
+		pd->charged_sms->charged_pprev = &sm->charged_next;
+	}
+	sm->charged_pprev = &pd->charged_sms;
+	pd->charged_sms = sm;
+}
+
+static void uncharge(struct sm *sm)
+{
+	*sm->charged_pprev = sm->charged_next;
+	if (sm->charged_next) {
+		sm->charged_next->charged_pprev = sm->charged_pprev;
+	}
+	sm->charged = NULL;
+	sm->charged_next = NULL;
+	sm->charged_pprev = NULL;
+}
+
+uint64_t sm_pass_charges(struct pd *pd, struct pd *to)
+{
+	uint64_t bytes = 0;
+	while (pd->charged_sms) {
+		struct sm *sm = pd->charged_sms;
+		uncharge(sm);
+		if (to) {
+			sm_charge(sm, to);
+			bytes += sizeof(struct sm);
+		}
+	}
+	return bytes;
+}
+
 void sm_destroy(struct sm *sm)
 {
 	while (sm->waiters) {
@@ -125,10 +161,10 @@ void sm_destroy(struct sm *sm)
 	}
 	irq_sm_gone(sm);
 	struct pd *pd = sm->charged;
+	if (pd) {
+		uncharge(sm);
+		pd_refund(pd, sizeof(struct sm));
+	}
 	obj_live[OBJ_SM]--;
 	slab_free(&sm_cache, sm);
-	if (pd) {
-		pd_refund(pd, sizeof(struct sm));
-		obj_put(&pd->obj);
-	}
 }

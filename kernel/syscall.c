@@ -189,8 +189,7 @@ static status_t sys_create_sm(struct ec *ec, struct regs *r)
 		pd_refund(pd, sizeof(struct sm));
 		return st;
 	}
-	sm->charged = pd;
-	obj_get(&pd->obj);
+	sm_charge(sm, pd);
 	return publish(ec, ARG0(r), &sm->obj);
 }
 

@@ -217,7 +217,13 @@ int main(uintptr_t arg)
 			for (p += 5; *p >= '0' && *p <= '9'; p++) {
 				seed = seed * 10 + (uint64_t)(*p - '0');
 			}
-			break;
+			p--;
+		} else if (!strncmp(p, "calls=", 6)) {
+			count = 0;
+			for (p += 6; *p >= '0' && *p <= '9'; p++) {
+				count = count * 10 + (uint64_t)(*p - '0');
+			}
+			p--;
 		}
 	}
 	rng_state = seed ? seed : 1;
