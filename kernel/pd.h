@@ -27,8 +27,8 @@ struct pd {
 	uint64_t used;	      /* charged so far */
 	struct pd *quota_parent; /* where the quota came from (given back on destruction) */
 	char name[16];
-	bool vm;	   /* a VM: the memory space is guest-physical, nothing runs in it */
-	unsigned live_ecs; /* ECs of this PD that have not exited */
+	bool vm;		/* a VM: the memory space is guest-physical, nothing runs in it */
+	unsigned live_ecs;	/* ECs of this PD that have not exited */
 	struct sm *charged_sms; /* semaphores its quota pays for (kernel/sm.c) */
 	struct pd_anon anon[PD_MAX_ANON];
 	unsigned nanon;

@@ -13,7 +13,7 @@ struct sm {
 	uint64_t count;
 	struct ec *waiters; /* FIFO */
 	struct ec *waiters_tail;
-	int gsi;	    /* bound interrupt, -1 if none */
+	int gsi; /* bound interrupt, -1 if none */
 	/* PD whose quota pays for it: a plain link, not a reference, so that a PD holding the only
 	 * capability to a semaphore it pays for is no reference cycle. */
 	struct pd *charged;

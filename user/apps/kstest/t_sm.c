@@ -258,8 +258,8 @@ static int t_sm_granted_into_its_charged_pd_is_reclaimed(void)
 	EXPECT_OK(sys_create_pd(pd, SEL_SELF_PD, 64 * 1024));
 	EXPECT_OK(sys_create_sm(sm, pd, 0));
 	EXPECT_OK(sys_create_sm(sm2, pd, 0));
-	EXPECT_OK(sys_delegate(pd, vireo_crd(CRD_OBJ, sm, 0, RIGHTS_ALL), 100,
-			       VIREO_DELEGATE_GRANT));
+	EXPECT_OK(
+		sys_delegate(pd, vireo_crd(CRD_OBJ, sm, 0, RIGHTS_ALL), 100, VIREO_DELEGATE_GRANT));
 	EXPECT_EQ(kt_lookup_obj(sm, NULL), 0);
 	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, pd, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
 	/* sm2 is still ours: it outlives the PD that paid for it. */
