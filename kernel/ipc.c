@@ -22,8 +22,6 @@
 #include "x86/cpu.h"
 #include "x86/percpu.h"
 
-#define TYPED_MAX (VIREO_UTCB_WORDS / 2)
-
 /* Does [base, base + 2^order) lie in the receive window `win` of that space? */
 static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
 {
@@ -42,7 +40,9 @@ static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
 static status_t transfer_items(struct ec *from, struct pd *to_pd, const uint64_t *window)
 {
 	const struct vireo_utcb *u = from->utcb;
-	unsigned n = MIN(u->typed, TYPED_MAX - u->untyped / 2);
+	/* Items and untyped words share mr[]: clamp both counts (unsigned) to what fits. */
+	unsigned untyped = MIN((unsigned)u->untyped, (unsigned)VIREO_UTCB_WORDS);
+	unsigned n = MIN((unsigned)u->typed, (VIREO_UTCB_WORDS - untyped) / 2);
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t crd = u->mr[VIREO_UTCB_WORDS - 2 - 2 * i];
 		uint64_t hot = u->mr[VIREO_UTCB_WORDS - 1 - 2 * i];

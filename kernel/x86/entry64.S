@@ -70,6 +70,8 @@ isr_table_start:
 	.endr
 
 isr_common:
+	/* A task may leave DF set: the C code (rep movs/stos for struct copies) needs it clear. */
+	cld
 	PUSH_GPRS
 	testb $3, REGS_CS(%rsp)
 	jz 1f
@@ -89,6 +91,7 @@ isr_common:
 
 /* NMI, #DF, #MC run on IST stacks, so even a user-mode frame is not in the EC: handle and return. */
 isr_paranoid:
+	cld
 	PUSH_GPRS
 	testb $3, REGS_CS(%rsp)
 	jz 1f
