@@ -123,14 +123,20 @@ void ec_kill(struct ec *ec, const char *why)
 	}
 }
 
-/* The last step, once no CPU runs it any more (in user mode or in a guest). */
+/* The last step, once no CPU runs it any more (in user mode or in a guest). Only now may its
+ * PD (and the task of virtual user mode) go: until then a CPU may still use their page tables. */
 static void ec_free(struct ec *ec)
 {
+	struct pd *pd = ec->pd, *task = ec->pv_task;
 	if (ec->vcpu) {
 		vcpu_free(ec->vcpu);
 		ec->vcpu = NULL;
 	}
 	slab_free(&ec_cache, ec);
+	if (task) {
+		obj_put(&task->obj);
+	}
+	obj_put(&pd->obj);
 }
 
 void ec_destroy(struct ec *ec)
@@ -143,12 +149,9 @@ void ec_destroy(struct ec *ec)
 	if (ec->vcpu) {
 		vcpu_release_page(ec);
 	}
-	if (ec->pv_task) {
-		obj_put(&ec->pv_task->obj);
-		ec->pv_task = NULL;
-	}
 	struct pd *pd = ec->pd;
 	obj_live[OBJ_EC]--;
+	pd_refund(pd, sizeof(struct ec));
 	if (ec->running) {
 		/* Another CPU is still in user mode on it: it frees the EC when it enters the kernel. */
 		ec->obj.type = OBJ_NULL;
@@ -160,8 +163,6 @@ void ec_destroy(struct ec *ec)
 	} else {
 		ec_free(ec);
 	}
-	pd_refund(pd, sizeof(struct ec));
-	obj_put(&pd->obj);
 }
 
 void ec_reap(void)
