@@ -177,8 +177,9 @@ bench: $(ISO)
 # module's command line, QEMU until the machine powers off; fails on a panic or a leak.
 SEED ?= 1
 CALLS ?= 100000
+FUZZ_ARGS ?=
 fuzz: $(KERNEL) $(USER_PROGS) run/mkiso
-	tests/fuzz-run --build $(B) --seed $(SEED) --calls $(CALLS)
+	tests/fuzz-run --build $(B) --seed $(SEED) --calls $(CALLS) --args "$(FUZZ_ARGS)"
 
 # The harness's own tests (fixture kernels, no Vireo needed).
 selftest:

@@ -50,6 +50,7 @@ void world_random_utcb(struct vireo_utcb *u, bool child);
 
 /* vCPU resumes with random guest state (vm.c); false if there is no hardware virtualization. */
 bool vm_init(void);
+extern bool fz_vm_tame; /* "tamevm": no guest state that starts a #DB/#AC loop */
 void vm_round(void);
 /* Wait for W_DONE (200 ms), then recall `ec` up to `recalls` times; false if it never came. */
 bool world_wait_done(uint64_t ec, unsigned recalls);

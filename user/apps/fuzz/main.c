@@ -8,7 +8,8 @@
  * Its own code, stack and capabilities to itself are kept out of reach (those would only kill the
  * fuzzer, which proves nothing about the kernel).
  *
- * Command line: seed=N (default 12345), calls=N (default 20000).
+ * Command line: seed=N (default 12345), calls=N (default 20000), novm (no vCPU resumes), tamevm
+ * (no guest state that starts a #DB or #AC delivery loop), verbose (one line per action).
  */
 #include "fuzz.h"
 
@@ -256,6 +257,8 @@ int main(uintptr_t arg)
 				seed = seed * 10 + (uint64_t)(*p - '0');
 			}
 			p--;
+		} else if (!strncmp(p, "tamevm", 6)) {
+			fz_vm_tame = true;
 		} else if (!strncmp(p, "novm", 4)) {
 			has_novm = true;
 		} else if (!strncmp(p, "verbose", 7)) {
