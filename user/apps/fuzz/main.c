@@ -282,9 +282,14 @@ int main(uintptr_t arg)
 	world_init();
 	bool vm = !has_novm && vm_init();
 	printf("fuzz: seed %lu, %lu calls, %s\n", (unsigned long)seed, (unsigned long)count,
-	       vm ? "with vCPU resumes" : "no hardware virtualization: no vCPU resumes");
+	       vm	  ? "with vCPU resumes"
+	       : has_novm ? "no vCPU resumes (novm)"
+			  : "no hardware virtualization: no vCPU resumes");
 	uint64_t t0 = rdtsc(), n[4] = { 0 };
 	for (uint64_t i = 0; i < count; i++) {
+		if (i && i % 10000 == 0) {
+			printf("fuzz: %lu calls\n", (unsigned long)i);
+		}
 		unsigned what = (unsigned)pick(100);
 		if (verbose) {
 			printf("fuzz: %lu: %u\n", (unsigned long)i, what);
