@@ -10,6 +10,7 @@
 #   make test-long  the hostile-guest tests: each guest runs a minute beside a native task
 #   make selftest   the test harness checked against fixture kernels
 #   make bench      micro-benchmarks (IPC round trip, FPU switching) under QEMU -icount
+#   make fuzz       SEED=n CALLS=n: one fuzzer run in QEMU, calls/s, "no leaks" or the leak
 #   make deps       install every Debian package the project needs (idempotent)
 #   make compdb     compile_commands.json for the whole tree
 #   make format / check-format, make clang (build everything with clang into build-clang/)
@@ -133,8 +134,8 @@ endif
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test test-long unit vmtest selftest bench deps compdb format check-format clean clang \
-	fuzz-devices
+.PHONY: all kernel user iso run run-bochs test test-long unit vmtest selftest bench fuzz deps compdb \
+	format check-format clean clang fuzz-devices
 all: $(ISO)
 kernel: $(KERNEL)
 user: $(USER_PROGS)
@@ -228,6 +229,14 @@ test-long: $(ISO) $(GUEST_IMAGES)
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
 bench: $(ISO)
 	tests/bench --build $(B)
+
+# One fuzzer run of any length (user/apps/fuzz): its own ISO with seed= and calls= on the fuzz
+# module's command line, QEMU until the machine powers off; fails on a panic or a leak.
+SEED ?= 1
+CALLS ?= 100000
+FUZZ_ARGS ?=
+fuzz: $(KERNEL) $(USER_PROGS) run/mkiso
+	tests/fuzz-run --build $(B) --seed $(SEED) --calls $(CALLS) --args "$(FUZZ_ARGS)"
 
 # The harness's own tests (fixture kernels, no Vireo needed).
 selftest:

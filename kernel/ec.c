@@ -114,16 +114,20 @@ void ec_kill(struct ec *ec, const char *why)
 
 /*
  * The last step, once no CPU runs it any more (in user mode or in a guest): what is left is
- * refunded, and only then may the PD (its page tables) go.
+ * refunded, and only then may its PD (and the task of virtual user mode) go: until then a CPU may
+ * still use their page tables.
  */
 static void ec_free(struct ec *ec)
 {
-	struct pd *pd = ec->pd;
+	struct pd *pd = ec->pd, *task = ec->pv_task;
 	if (ec->vcpu) {
 		vcpu_free(ec->vcpu);
 		ec->vcpu = NULL;
 	}
 	pd_free(pd, &ec_cache, ec);
+	if (task) {
+		obj_put(&task->obj);
+	}
 	obj_put(&pd->obj);
 }
 
@@ -136,10 +140,6 @@ void ec_destroy(struct ec *ec)
 	pd_unmap_page(ec->pd, ec->utcb_va);
 	if (ec->vcpu) {
 		vcpu_release_page(ec);
-	}
-	if (ec->pv_task) {
-		obj_put(&ec->pv_task->obj);
-		ec->pv_task = NULL;
 	}
 	obj_live[OBJ_EC]--;
 	if (ec->running) {

@@ -12,6 +12,7 @@
 unsigned obj_live[OBJ_SM + 1];
 static unsigned defer_depth;
 static struct kobj *dead;
+static struct kobj *orphans; /* PDs without capabilities, each with a reference held */
 
 static void destroy(struct kobj *o)
 {
@@ -50,6 +51,24 @@ void obj_put(struct kobj *o)
 	destroy(o);
 }
 
+static void drop_orphan(struct kobj *o)
+{
+	pd_drop_objects((struct pd *)o);
+	obj_put(o);
+}
+
+void obj_pd_orphaned(struct kobj *o)
+{
+	obj_get(o);
+	if (defer_depth) {
+		o->dead_next =
+			orphans; /* free while it is here: the reference keeps it off `dead` */
+		orphans = o;
+		return;
+	}
+	drop_orphan(o);
+}
+
 void obj_defer_begin(void)
 {
 	defer_depth++;
@@ -61,8 +80,15 @@ void obj_defer_end(void)
 	if (--defer_depth) {
 		return;
 	}
-	while (dead) {
-		struct kobj *o = dead;
+	while (dead || orphans) {
+		struct kobj *o;
+		if (orphans) {
+			o = orphans;
+			orphans = o->dead_next;
+			drop_orphan(o);
+			continue;
+		}
+		o = dead;
 		dead = o->dead_next;
 		destroy(o);
 	}

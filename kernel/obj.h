@@ -21,6 +21,9 @@ void obj_put(struct kobj *o);
 void obj_defer_begin(void);
 void obj_defer_end(void);
 
+/* The last capability to PD `o` went: empty its object space now, or after the current walk. */
+void obj_pd_orphaned(struct kobj *o);
+
 /* Live objects by type, for leak checks (SYS_KSTAT). */
 extern unsigned obj_live[OBJ_SM + 1];
 

@@ -11,6 +11,7 @@
 #include "obj.h"
 #include "sc.h"
 #include "slab.h"
+#include "sm.h"
 #include "tlb.h"
 
 #define IO_PORTS 65536
@@ -260,6 +261,42 @@ status_t pd_copy_to_user(struct pd *pd, uint64_t uva, const void *src, size_t le
 
 /* ---------------------------------------------------------------- capabilities */
 
+/*
+ * A capability holds a reference on its object; for a PD it is also counted in pd->caps. The
+ * kernel's own references to a PD (its ECs', semaphores', children's) keep the structure, not the
+ * PD's reachability: once the last capability to a PD is gone nobody can name it again, so its
+ * object space is emptied (obj_pd_orphaned). That frees what only it held, its ECs and VMs among
+ * them, and so the references they hold on it: a PD holding its own threads is no cycle.
+ */
+static void unmap_node(struct mdb_node *n, void *arg);
+
+void pd_cap_get(struct kobj *o)
+{
+	obj_get(o);
+	if (o->type == OBJ_PD) {
+		((struct pd *)o)->caps++;
+	}
+}
+
+void pd_cap_put(struct kobj *o)
+{
+	if (o->type == OBJ_PD) {
+		struct pd *pd = (struct pd *)o;
+		CHECK(pd->caps > 0);
+		if (--pd->caps == 0) {
+			obj_pd_orphaned(o);
+		}
+	}
+	obj_put(o);
+}
+
+void pd_drop_objects(struct pd *pd)
+{
+	obj_defer_begin();
+	mdb_space_destroy(&pd->objs, unmap_node, NULL);
+	obj_defer_end();
+}
+
 struct kobj *pd_lookup_obj(struct pd *pd, uint64_t sel, enum vireo_obj_type type, unsigned rights)
 {
 	if (sel >= VIREO_CAP_SPACE_SIZE) {
@@ -287,7 +324,7 @@ status_t pd_install_obj(struct pd *pd, uint64_t sel, struct kobj *obj, unsigned 
 	}
 	status_t st = mdb_insert_root(&pd->objs, sel, 0, rights, (uint64_t)(uintptr_t)obj, &n);
 	if (st == VIREO_OK) {
-		obj_get(obj);
+		pd_cap_get(obj);
 	}
 	return st;
 }
@@ -316,7 +353,7 @@ static status_t apply_node(struct mdb_node *n)
 	struct pd *pd = n->space->owner;
 	switch (n->space->kind) {
 	case MDB_OBJ:
-		obj_get((struct kobj *)(uintptr_t)n->res);
+		pd_cap_get((struct kobj *)(uintptr_t)n->res);
 		return VIREO_OK;
 	case MDB_MEM:
 		return pt_map(&pd->pt, n->base << PAGE_SHIFT, pa_init(n->res << PAGE_SHIFT),
@@ -339,7 +376,7 @@ static void unmap_node(struct mdb_node *n, void *arg)
 	(void)arg;
 	switch (n->space->kind) {
 	case MDB_OBJ:
-		obj_put((struct kobj *)(uintptr_t)n->res);
+		pd_cap_put((struct kobj *)(uintptr_t)n->res);
 		break;
 	case MDB_MEM:
 		/* Splitting a large page can need memory; a failure leaves it mapped, which we must not. */
@@ -444,7 +481,8 @@ static void unapply_source(struct pd *src, unsigned sp, uint64_t base, unsigned 
 {
 	switch (sp) {
 	case CRD_OBJ:
-		obj_put((struct kobj *)(uintptr_t)n->res); /* the source capability's reference */
+		pd_cap_put(
+			(struct kobj *)(uintptr_t)n->res); /* the source capability's reference */
 		break;
 	case CRD_MEM:
 		CHECK(pt_unmap(&src->pt, base << PAGE_SHIFT, PAGE_SIZE << order) == VIREO_OK);
@@ -560,10 +598,13 @@ void pd_destroy(struct pd *pd)
 		quota_frames_free(&pd->quota, virt_to_phys(pd->io_bitmap), 1);
 	}
 	pt_destroy(&pd->pt);
-	/* Everything charged to this PD was refunded once, by the object that was charged. */
-	CHECK(pd->quota.used == 0);
 	struct pd *parent = pd->quota_parent;
-	quota_refund(pd_quota(parent), pd->quota.limit);
+	/* Semaphores it paid for may outlive it: its parent pays for them from now on. */
+	uint64_t moved = sm_pass_charges(pd, parent);
+	quota_refund(&pd->quota, moved);
+	/* Everything else charged to this PD was refunded once, by the object that was charged. */
+	CHECK(pd->quota.used == 0);
+	quota_refund(pd_quota(parent), pd->quota.limit - moved);
 	obj_live[OBJ_PD]--;
 	pd_free(parent, &pd_cache, pd);
 	if (parent) {

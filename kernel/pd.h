@@ -26,8 +26,10 @@ struct pd {
 	struct pd *quota_parent; /* where the quota came from (given back on destruction) */
 	unsigned max_prio;	 /* highest priority of an SC created against this PD */
 	char name[16];
-	bool vm;	   /* a VM: the memory space is guest-physical, nothing runs in it */
-	unsigned live_ecs; /* ECs of this PD that have not exited */
+	bool vm;		/* a VM: the memory space is guest-physical, nothing runs in it */
+	unsigned live_ecs;	/* ECs of this PD that have not exited */
+	struct sm *charged_sms; /* semaphores its quota pays for (kernel/sm.c) */
+	unsigned caps;		/* capabilities naming it (its reachability, see pd_cap_put) */
 };
 
 /*
@@ -38,6 +40,11 @@ status_t pd_create(struct pd *parent, uint64_t quota, unsigned max_prio, const c
 		   struct pd **out);
 /* A VM PD: its memory space is a guest-physical page table in `fmt` (NPT or EPT). */
 status_t pd_create_vm(struct pd *parent, uint64_t quota, enum pt_format fmt, struct pd **out);
+/* A capability to `o` appears / goes (pd.c keeps PDs' capability counts). */
+void pd_cap_get(struct kobj *o);
+void pd_cap_put(struct kobj *o);
+/* The last capability to `pd` went: empty its object space (obj.c calls it outside MDB walks). */
+void pd_drop_objects(struct pd *pd);
 /* Called when the last reference goes: tears down all spaces, frees the PD. */
 void pd_destroy(struct pd *pd);
 /* The quota a PD's objects are charged to (NULL for no PD: the kernel's own memory). */

@@ -26,9 +26,10 @@ status_t sm_create(struct pd *pd, uint64_t count, struct sm **out)
 		return VIREO_NO_MEM;
 	}
 	sm->obj.type = OBJ_SM;
-	sm->charged = pd;
+	/* A link, not a reference: a semaphore granted into the PD that pays for it must not keep
+	 * that PD alive (the seed-14 fuzz leak). pd_destroy passes surviving charges to its parent. */
 	if (pd) {
-		obj_get(&pd->obj); /* the refund goes there */
+		sm_charge(sm, pd);
 	}
 	sm->count = count;
 	sm->gsi = -1;
@@ -130,6 +131,42 @@ void sm_timeout(struct ec *ec)
 	wake(ec, VIREO_TIMEOUT);
 }
 
+void sm_charge(struct sm *sm, struct pd *pd)
+{
+	sm->charged = pd;
+	sm->charged_next = pd->charged_sms;
+	if (pd->charged_sms) {
+		pd->charged_sms->charged_pprev = &sm->charged_next;
+	}
+	sm->charged_pprev = &pd->charged_sms;
+	pd->charged_sms = sm;
+}
+
+static void uncharge(struct sm *sm)
+{
+	*sm->charged_pprev = sm->charged_next;
+	if (sm->charged_next) {
+		sm->charged_next->charged_pprev = sm->charged_pprev;
+	}
+	sm->charged = NULL;
+	sm->charged_next = NULL;
+	sm->charged_pprev = NULL;
+}
+
+uint64_t sm_pass_charges(struct pd *pd, struct pd *to)
+{
+	uint64_t bytes = 0;
+	while (pd->charged_sms) {
+		struct sm *sm = pd->charged_sms;
+		uncharge(sm);
+		bytes += sm_cache.objsize;
+		if (to) {
+			sm_charge(sm, to);
+		}
+	}
+	return bytes;
+}
+
 void sm_destroy(struct sm *sm)
 {
 	while (sm->waiters) {
@@ -137,9 +174,9 @@ void sm_destroy(struct sm *sm)
 	}
 	irq_sm_gone(sm);
 	struct pd *pd = sm->charged;
+	if (pd) {
+		uncharge(sm);
+	}
 	obj_live[OBJ_SM]--;
 	pd_free(pd, &sm_cache, sm);
-	if (pd) {
-		obj_put(&pd->obj);
-	}
 }

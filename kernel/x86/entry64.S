@@ -72,6 +72,8 @@ isr_table_start:
 	.endr
 
 isr_common:
+	/* A task may leave DF set: the C code (rep movs/stos for struct copies) needs it clear. */
+	cld
 	PUSH_GPRS
 	testb $3, REGS_CS(%rsp)
 	jz 1f
@@ -96,6 +98,7 @@ isr_common:
  * CPU's base, stored above the frame on its IST stack), and the same GS is restored on the way out.
  */
 isr_paranoid:
+	cld
 	PUSH_GPRS
 	mov $MSR_GS_BASE_NR, %ecx
 	rdmsr

@@ -1,42 +1,60 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Random system calls from a fixed seed: numbers (including invalid ones), selectors, CRDs and
- * pointers (kernel addresses, unmapped, misaligned, valid). The kernel must neither panic nor leak:
- * after revoking everything it created, the object and mapping-database counts must be back.
+ * pointers (kernel addresses, unmapped, misaligned, valid); portal calls and replies with random
+ * UTCB contents between its own PDs; exception replies with bad registers; vCPU resumes with
+ * random guest state (world.c, vm.c). The kernel must neither panic nor leak: after revoking
+ * everything it created, the object and mapping-database counts must be back.
  * Its own code, stack and capabilities to itself are kept out of reach (those would only kill the
  * fuzzer, which proves nothing about the kernel).
+ *
+ * Command line: seed=N (default 12345), calls=N (default 20000), novm (no vCPU resumes), tamevm
+ * (no guest state that starts a #DB or #AC delivery loop), verbose (one line per action).
  */
-#include "taskinfo.h"
-#include "vireo.h"
+#include "fuzz.h"
 
-#define SEL_LO 128 /* clear of the event selectors 64..96 (its pager portal is at 78) */
-#define SEL_SPAN 64
+#define SEL_LO FZ_SEL_LO /* clear of the event selectors 64..96 (its pager portal is at 78) */
+#define SEL_SPAN FZ_SEL_SPAN
 #define FUZZ_UTCB_VA 0x0000300000000000ull
-#define LOW_PAGES 1024 /* pages 1..1023: below the program image at 4 MiB */
+#define LOW_PAGES FZ_LOW_PAGES
+#define W_SLEEP 199 /* a semaphore nobody ups: the clock for calls/s */
 
-static uint64_t rng_state;
+uint64_t fz_rng;
+bool fz_verbose;
+static bool has_novm;
+#define verbose fz_verbose
 
-static uint64_t rnd(void)
+uint64_t fz_rnd(void)
 {
-	/* xorshift64*: reproducible from the seed on the command line. */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dull;
+	fz_rng ^= fz_rng >> 12;
+	fz_rng ^= fz_rng << 25;
+	fz_rng ^= fz_rng >> 27;
+	return fz_rng * 0x2545f4914f6cdd1dull;
 }
 
-static uint64_t pick(uint64_t n)
+uint64_t fz_pick(uint64_t n)
 {
-	return rnd() % n;
+	return fz_rnd() % n;
 }
+
+#define rnd fz_rnd
+#define pick fz_pick
 
 static uint64_t heap_pages;
 
-static uint64_t rnd_sel(void)
+uint64_t fz_rnd_sel(void)
 {
 	static const uint64_t odd[] = { 0, 1, 2, 4095, 4096, 1ull << 40, ~0ull };
-	return pick(8) ? SEL_LO + pick(SEL_SPAN) : odd[pick(7)];
+	switch (pick(16)) {
+	case 0:
+		return odd[pick(7)];
+	case 1:
+		return W_PD + pick(W_PT + W_NH - W_PD); /* the world's objects */
+	default:
+		return SEL_LO + pick(SEL_SPAN);
+	}
 }
+#define rnd_sel fz_rnd_sel
 
 static uint64_t rnd_ptr(void)
 {
@@ -53,7 +71,7 @@ static uint64_t rnd_ptr(void)
 }
 
 /* CRDs in the object range the fuzzer plays with, or in its heap; sometimes plain garbage. */
-static uint64_t rnd_crd(void)
+uint64_t fz_rnd_crd(void)
 {
 	switch (pick(4)) {
 	case 0:
@@ -70,6 +88,8 @@ static uint64_t rnd_crd(void)
 		return rnd() & ~0x3ull; /* space 0: rejected */
 	}
 }
+
+#define rnd_crd fz_rnd_crd
 
 static __attribute__((noreturn)) void local_stub(uint64_t id)
 {
@@ -101,7 +121,7 @@ static void fuzz_create_ec(void)
 	sys_create_ec(rnd_sel(), pick(2) ? SEL_SELF_PD : rnd_sel(), p);
 }
 
-static void one_call(void)
+void fz_syscall(void)
 {
 	unsigned nr = (unsigned)pick(SYS_COUNT + 3);
 	switch (nr) {
@@ -194,6 +214,24 @@ static void revoke_range(unsigned space, uint64_t first, uint64_t end)
 	}
 }
 
+static uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
+/* TSC ticks per millisecond, measured against a 200 ms semaphore timeout (10 ms ticks). */
+static uint64_t tsc_rate(void)
+{
+	sys_create_sm(W_SLEEP, SEL_SELF_PD, 0);
+	sys_sm_down(W_SLEEP, 10000); /* start on a tick */
+	uint64_t t0 = rdtsc();
+	sys_sm_down(W_SLEEP, 200000);
+	uint64_t r = (rdtsc() - t0) / 200;
+	return r ? r : 1;
+}
+
 static bool same(const struct vireo_kstat *a, const struct vireo_kstat *b, int64_t mem_lost)
 {
 	return a->pds == b->pds && a->ecs == b->ecs && a->scs == b->scs && a->pts == b->pts &&
@@ -211,24 +249,70 @@ int main(uintptr_t arg)
 	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
 	const char *s = ti->cmdline;
 	uint64_t seed = 12345, count = 20000;
+
 	for (const char *p = s; *p; p++) {
 		if (!strncmp(p, "seed=", 5)) {
 			seed = 0;
 			for (p += 5; *p >= '0' && *p <= '9'; p++) {
 				seed = seed * 10 + (uint64_t)(*p - '0');
 			}
-			break;
+			p--;
+		} else if (!strncmp(p, "tamevm", 6)) {
+			fz_vm_tame = true;
+		} else if (!strncmp(p, "novm", 4)) {
+			has_novm = true;
+		} else if (!strncmp(p, "verbose", 7)) {
+			verbose = true;
+		} else if (!strncmp(p, "calls=", 6)) {
+			count = 0;
+			for (p += 6; *p >= '0' && *p <= '9'; p++) {
+				count = count * 10 + (uint64_t)(*p - '0');
+			}
+			p--;
 		}
 	}
-	rng_state = seed ? seed : 1;
+	fz_rng = seed ? seed : 1;
 	heap_pages = ti->heap_size / 4096;
 	struct vireo_kstat before, after;
 	uint64_t mem_before = own_mem_caps();
 	sys_kstat(&before);
 	show("before", &before);
+	uint64_t tsc_per_ms = tsc_rate();
+	world_set_cpus(ti->cpus_online);
+	world_init();
+	bool vm = !has_novm && vm_init();
+	printf("fuzz: seed %lu, %lu calls, %s\n", (unsigned long)seed, (unsigned long)count,
+	       vm	  ? "with vCPU resumes"
+	       : has_novm ? "no vCPU resumes (novm)"
+			  : "no hardware virtualization: no vCPU resumes");
+	uint64_t t0 = rdtsc(), n[4] = { 0 };
 	for (uint64_t i = 0; i < count; i++) {
-		one_call();
+		if (i && i % 10000 == 0) {
+			printf("fuzz: %lu calls\n", (unsigned long)i);
+		}
+		unsigned what = (unsigned)pick(100);
+		if (verbose) {
+			printf("fuzz: %lu: %u\n", (unsigned long)i, what);
+		}
+		if (what < 60) {
+			fz_syscall();
+			n[0]++;
+		} else if (what < 85) {
+			world_call();
+			n[1]++;
+		} else if (what < 95 || !vm) {
+			world_exception();
+			n[2]++;
+		} else {
+			vm_round();
+			n[3]++;
+		}
 	}
+	uint64_t ms = (rdtsc() - t0) / tsc_per_ms;
+	printf("fuzz: %lu system calls, %lu portal calls, %lu exception rounds, %lu vCPU rounds in "
+	       "%lu ms: %lu calls/s (%u waits)\n",
+	       (unsigned long)n[0], (unsigned long)n[1], (unsigned long)n[2], (unsigned long)n[3],
+	       (unsigned long)ms, (unsigned long)(ms ? count * 1000 / ms : 0), fz_waits);
 	/* Take back everything it made: all it derived from its capabilities, every selector but the
 	 * ones it was given, everything in the low pages; its heap itself stays. */
 	sys_revoke(vireo_crd(CRD_OBJ, 0, 12, 0), 0);
@@ -255,7 +339,7 @@ int main(uintptr_t arg)
 			}
 		}
 	}
-	printf("fuzz: %lu random system calls from seed %lu: %s\n", (unsigned long)count,
+	printf("fuzz: %lu random calls from seed %lu: %s\n", (unsigned long)count,
 	       (unsigned long)seed, same(&before, &after, heap_lost) ? "no leaks" : "LEAK");
 	return 0;
 }

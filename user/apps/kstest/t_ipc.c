@@ -834,7 +834,44 @@ static int t_exited_ec_lives_until_its_caps_are_revoked(void)
 	return KT_PASS;
 }
 
+/* Replies with more untyped words than fit and 300 typed items: 200 copies of one good item. */
+static void h_overfull(uint64_t id)
+{
+	struct vireo_utcb *u = h_utcb;
+	(void)id;
+	for (unsigned i = 0; i < W / 2; i++) {
+		u->mr[W - 2 - 2 * i] = vireo_crd(CRD_OBJ, KT_SEL_SLEEP, 0, RIGHTS_ALL);
+		u->mr[W - 1 - 2 * i] = (uint64_t)KT_WIN_BASE << 12;
+	}
+	u->untyped = 500;
+	u->typed = 300;
+	sys_reply_wait();
+}
+
+/* The words and the items share mr[]: with untyped beyond its end there is no room for items, and
+ * the kernel must not read past the UTCB looking for them (review: a signed MIN made the item
+ * count about 4e9 for untyped > 401). */
+static int t_reply_with_untyped_over_400_delivers_no_items(void)
+{
+	struct env e;
+	uint64_t ec, utcb, pt;
+	EXPECT_OK(env_open(&e, ENV_OWN));
+	EXPECT_OK(env_local_ec(&e, 0, env_evt_block(&e), &ec, &utcb));
+	h_utcb = (struct vireo_utcb *)utcb;
+	EXPECT_OK(env_portal(&e, ec, (uintptr_t)h_overfull, 0, 0, &pt));
+	KT_UTCB->untyped = 0;
+	KT_UTCB->typed = 0;
+	KT_UTCB->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, KT_WIN_BASE, 0, RIGHTS_ALL);
+	EXPECT_OK(sys_call(pt));
+	EXPECT_EQ(KT_UTCB->untyped, W);
+	EXPECT_EQ(kt_lookup_obj(KT_WIN_BASE, NULL), 0);
+	KT_UTCB->rcv_window[CRD_OBJ] = 0;
+	return KT_PASS;
+}
+
 const struct kt_test kt_ipc_tests[] = {
+	{ "reply_with_untyped_over_400_delivers_no_items",
+	  t_reply_with_untyped_over_400_delivers_no_items },
 	{ "create_each_object_type", t_create_each_object_type },
 	{ "portal_call_transfers_untyped_words_both_ways",
 	  t_portal_call_transfers_untyped_words_both_ways },

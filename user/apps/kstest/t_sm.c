@@ -299,6 +299,36 @@ static int t_sm_count_survives_many_ups(void)
 	return KT_PASS;
 }
 
+/*
+ * Fuzz seed 14 found this one: a semaphore charged to PD X whose only capability is granted into
+ * X. Nothing outside X names X or the semaphore once kstest drops its capability to X; both must
+ * go, and a semaphore that outlives the PD it was charged to must still be destroyable.
+ */
+static int t_sm_granted_into_its_charged_pd_is_reclaimed(void)
+{
+	struct vireo_kstat k0, k1;
+	uint64_t pd = kt_sel(), sm = kt_sel(), sm2 = kt_sel();
+	EXPECT_OK(sys_kstat(&k0));
+	EXPECT_OK(sys_create_pd(pd, SEL_SELF_PD, 64 * 1024));
+	EXPECT_OK(sys_create_sm(sm, pd, 0));
+	EXPECT_OK(sys_create_sm(sm2, pd, 0));
+	EXPECT_OK(
+		sys_delegate(pd, vireo_crd(CRD_OBJ, sm, 0, RIGHTS_ALL), 100, VIREO_DELEGATE_GRANT));
+	EXPECT_EQ(kt_lookup_obj(sm, NULL), 0);
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, pd, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	/* sm2 is still ours: it outlives the PD that paid for it. */
+	EXPECT_OK(sys_sm_up(sm2));
+	EXPECT_OK(sys_sm_down(sm2, 0));
+	EXPECT_OK(sys_kstat(&k1));
+	EXPECT_EQ(k1.pds, k0.pds);
+	EXPECT_EQ(k1.sms, k0.sms + 1);
+	EXPECT_OK(sys_revoke(vireo_crd(CRD_OBJ, sm2, 0, RIGHTS_ALL), VIREO_REVOKE_SELF));
+	EXPECT_OK(sys_kstat(&k1));
+	EXPECT_EQ(k1.sms, k0.sms);
+	EXPECT_EQ(k1.mdb_nodes, k0.mdb_nodes);
+	return KT_PASS;
+}
+
 const struct kt_test kt_sm_tests[] = {
 	{ "sm_down_consumes_initial_count", t_sm_down_consumes_initial_count },
 	{ "sm_up_counts_for_later_downs", t_sm_up_counts_for_later_downs },
@@ -315,5 +345,7 @@ const struct kt_test kt_sm_tests[] = {
 	{ "sm_count_survives_many_ups", t_sm_count_survives_many_ups },
 	{ "sm_down_with_huge_timeout_waits_for_the_up",
 	  t_sm_down_with_huge_timeout_waits_for_the_up },
+	{ "sm_granted_into_its_charged_pd_is_reclaimed",
+	  t_sm_granted_into_its_charged_pd_is_reclaimed },
 	{ NULL, NULL },
 };

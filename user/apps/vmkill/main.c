@@ -1,0 +1,241 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A dying VMM takes only its VM with it. Each round builds a small "VMM": a PD that sees this
+ * program's image, owning (as its only holder) a VM with one page of guest code that spins, a
+ * vCPU EC on one CPU, a thread blocked in the kernel on a semaphore, and a main thread on another
+ * CPU. Once the vCPU is inside the guest, the main thread faults (odd rounds) or exits (even
+ * rounds), and this task, its parent, drops its capability to the VMM's PD, as a roottask does
+ * with a task that died. Everything must go: after all rounds the kernel's object and
+ * mapping-database counts are those from before the first one, and this task still runs.
+ *
+ * Command line: rounds=N (default 50).
+ */
+#include "taskinfo.h"
+#include "vireo.h"
+
+#define S_VMM 100 /* in this task's space */
+#define S_VM 101
+#define S_VCPU 102
+#define S_VCPU_SC 103
+#define S_WAITER 104
+#define S_WAITER_SC 105
+#define S_MAIN 106
+#define S_MAIN_SC 107
+#define S_BLOCK 108 /* semaphore nobody ups */
+#define S_READY 109 /* the VMM's main thread: the guest runs, I am about to die */
+#define S_SLEEP 110
+
+#define V_VM 40 /* in the VMM's space */
+#define V_BLOCK 41
+#define V_READY 42
+#define V_OBJS 48 /* its ECs and SCs: 48.. */
+
+#define V_UTCB 0x0000300000000000ull
+#define V_STATE 0x0000300000010000ull
+#define STACK_WORDS 1024
+
+static uint8_t guest_page[4096] __attribute__((aligned(4096)));
+static uint64_t stacks[3][STACK_WORDS] __attribute__((aligned(16)));
+static volatile uint64_t go, in_guest, resumed;
+static volatile unsigned round_no;
+extern char _text_start[];
+
+static uint64_t top(unsigned i)
+{
+	return (uintptr_t)&stacks[i][STACK_WORDS] - 8;
+}
+
+static __attribute__((noreturn)) void vcpu_body(uint64_t arg)
+{
+	(void)arg;
+	while (!go) {
+	}
+	struct vireo_vm_state *st = (struct vireo_vm_state *)V_STATE;
+	memset(st, 0, sizeof(*st));
+	struct vireo_seg code = { .attr = VSEG_ATTR_P | VSEG_ATTR_S | 0xb, .limit = 0xffff };
+	struct vireo_seg data = { .attr = VSEG_ATTR_P | VSEG_ATTR_S | 0x3, .limit = 0xffff };
+	st->cs = code;
+	st->ds = st->es = st->fs = st->gs = st->ss = data;
+	st->ldtr = (struct vireo_seg){ .attr = VSEG_ATTR_P | 0x2, .limit = 0xffff };
+	st->tr = (struct vireo_seg){ .attr = VSEG_ATTR_P | 0xb, .limit = 0xffff };
+	st->gdtr.limit = 0xffff;
+	st->idtr.limit = 0x3ff;
+	st->cr0 = 0x10;
+	st->dr6 = 0xffff0ff0;
+	st->dr7 = 0x400;
+	st->rflags = 0x2;
+	st->rip = 0;
+	for (;;) {
+		in_guest = 1;
+		sys_vcpu_resume(V_VM); /* the guest spins: it comes back only for host reasons */
+		resumed++;
+	}
+}
+
+static __attribute__((noreturn)) void waiter_body(uint64_t arg)
+{
+	(void)arg;
+	while (!go) {
+	}
+	sys_sm_down(V_BLOCK, VIREO_TIMEOUT_NEVER);
+	sys_ec_exit();
+}
+
+static __attribute__((noreturn)) void main_body(uint64_t arg)
+{
+	(void)arg;
+	while (!in_guest) {
+	}
+	sys_sm_up(V_READY);
+	if (round_no & 1) {
+		__asm__ volatile("ud2"); /* no exception portal: the kernel kills this EC */
+	}
+	sys_ec_exit();
+}
+
+static void share_image(void)
+{
+	uint64_t page = (uintptr_t)_text_start >> 12;
+	for (unsigned n = 0; n < 4096; n++) {
+		uint64_t crd = 0;
+		sys_lookup(vireo_crd(CRD_MEM, page, 0, 0), &crd, NULL);
+		if (!crd) {
+			break;
+		}
+		sys_delegate(S_VMM, crd, vireo_crd_base(crd), 0);
+		page = vireo_crd_base(crd) + (1ull << vireo_crd_order(crd));
+	}
+}
+
+static enum vireo_status thread(uint64_t sel, uintptr_t ip, unsigned stack, unsigned cpu,
+				unsigned flags)
+{
+	struct vireo_ec_create a = {
+		.ip = ip,
+		.sp = top(stack),
+		.utcb = V_UTCB + 0x1000ull * stack,
+		.evt_base = 3000,
+		.cpu = cpu,
+		.flags = flags,
+		.vcpu_state = V_STATE,
+	};
+	enum vireo_status st = sys_create_ec(sel, S_VMM, &a);
+	return st != VIREO_OK ? st : sys_create_sc(sel + 1, SEL_SELF_PD, sel, 4, 10000);
+}
+
+/* Move capability `sel` into the VMM (it becomes the only holder). */
+static enum vireo_status give(uint64_t sel, uint64_t dst)
+{
+	return sys_delegate(S_VMM, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), dst,
+			    VIREO_DELEGATE_GRANT);
+}
+
+static int one_round(unsigned r, unsigned cpus)
+{
+	round_no = r;
+	go = in_guest = 0;
+	enum vireo_status st;
+	if ((st = sys_create_pd(S_VMM, SEL_SELF_PD, 1 << 20)) != VIREO_OK ||
+	    (st = sys_create_vm(S_VM, S_VMM, 128 * 1024)) == VIREO_BAD_FTR) {
+		if (st != VIREO_BAD_FTR) {
+			printf("vmkill: round %u: cannot create the VMM's PD (status %d)\n", r, st);
+		}
+		return st == VIREO_BAD_FTR ? 1 : -1;
+	}
+	share_image();
+	uint64_t guest = vireo_crd(CRD_MEM, (uintptr_t)guest_page >> 12, 0, MEM_R | MEM_W | MEM_X);
+	unsigned vcpu_cpu = cpus > 1 ? 1 : 0;
+	if (st != VIREO_OK || sys_delegate(S_VM, guest, 0, 0) != VIREO_OK ||
+	    sys_create_sm(S_BLOCK, S_VMM, 0) != VIREO_OK ||
+	    sys_create_sm(S_READY, SEL_SELF_PD, 0) != VIREO_OK ||
+	    sys_delegate(S_VMM, vireo_crd(CRD_OBJ, S_READY, 0, RIGHTS_ALL), V_READY, 0) !=
+		    VIREO_OK ||
+	    thread(S_VCPU, (uintptr_t)vcpu_body, 0, vcpu_cpu, VIREO_EC_VCPU) != VIREO_OK ||
+	    thread(S_WAITER, (uintptr_t)waiter_body, 1, 0, 0) != VIREO_OK ||
+	    thread(S_MAIN, (uintptr_t)main_body, 2, 0, 0) != VIREO_OK) {
+		printf("vmkill: round %u: cannot build the VMM\n", r);
+		return -1;
+	}
+	/* From here on the VMM is the only holder of its VM, threads and semaphore. */
+	if (give(S_VM, V_VM) != VIREO_OK || give(S_BLOCK, V_BLOCK) != VIREO_OK) {
+		printf("vmkill: round %u: cannot hand the VMM its objects\n", r);
+		return -1;
+	}
+	for (unsigned i = 0; i < 6; i++) {
+		if (give(S_VCPU + i, V_OBJS + i) != VIREO_OK) {
+			printf("vmkill: round %u: cannot hand the VMM thread capability %u\n", r,
+			       i);
+			return -1;
+		}
+	}
+	go = 1;
+	if (sys_sm_down(S_READY, 2000000) != VIREO_OK) {
+		printf("vmkill: round %u: the VMM did not start its guest\n", r);
+		return -1;
+	}
+	sys_sm_down(S_SLEEP, 10000 + 1000 * (r % 20)); /* the guest runs, the main thread dies */
+	sys_revoke(vireo_crd(CRD_OBJ, S_VMM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF);
+	sys_revoke(vireo_crd(CRD_OBJ, S_READY, 0, RIGHTS_ALL), VIREO_REVOKE_SELF);
+	return 0;
+}
+
+static bool same(const struct vireo_kstat *a, const struct vireo_kstat *b)
+{
+	return a->pds == b->pds && a->ecs == b->ecs && a->scs == b->scs && a->pts == b->pts &&
+	       a->sms == b->sms && a->mdb_nodes == b->mdb_nodes;
+}
+
+static void show(const char *when, const struct vireo_kstat *k)
+{
+	printf("vmkill: %s: %u PDs, %u ECs, %u SCs, %u portals, %u SMs, %u MDB nodes, %lu free "
+	       "pages\n",
+	       when, k->pds, k->ecs, k->scs, k->pts, k->sms, k->mdb_nodes,
+	       (unsigned long)k->free_pages);
+}
+
+int main(uintptr_t arg)
+{
+	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
+	unsigned rounds = 50;
+	for (const char *p = ti->cmdline; *p; p++) {
+		if (!strncmp(p, "rounds=", 7)) {
+			rounds = 0;
+			for (p += 7; *p >= '0' && *p <= '9'; p++) {
+				rounds = rounds * 10 + (unsigned)(*p - '0');
+			}
+			break;
+		}
+	}
+	guest_page[0] = 0xeb; /* jmp $ */
+	guest_page[1] = 0xfe;
+	sys_create_sm(S_SLEEP, SEL_SELF_PD, 0);
+	struct vireo_kstat before, after;
+	sys_kstat(&before);
+	show("before", &before);
+	unsigned done = 0;
+	for (unsigned r = 0; r < rounds; r++) {
+		int res = one_round(r, ti->cpus_online);
+		if (res > 0) {
+			printf("vmkill: SKIP: no hardware virtualization\n");
+			return 0;
+		}
+		if (res < 0) {
+			break;
+		}
+		done++;
+		/* A CPU still in the guest frees the vCPU, and with it the VM and the VMM's PD, when
+		 * it leaves: wait for that (up to a second) before the next round. */
+		struct vireo_kstat k;
+		for (unsigned t = 0; t < 100 && sys_kstat(&k) == VIREO_OK && k.pds != before.pds;
+		     t++) {
+			sys_sm_down(S_SLEEP, 10000);
+		}
+	}
+	sys_sm_down(S_SLEEP, 50000); /* CPUs still leaving guests free the rest */
+	sys_kstat(&after);
+	show("after", &after);
+	printf("vmkill: %u of %u VMMs killed while their guest ran: %s\n", done, rounds,
+	       done == rounds && same(&before, &after) ? "all reclaimed" : "LEAK");
+	printf("vmkill: the native task goes on\n");
+	return 0;
+}
