@@ -178,7 +178,7 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	st->pending_len = 0;
 }
 
-static bool svm_run(struct vcpu *v, paddr_t gpt_root)
+void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
@@ -186,19 +186,11 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 	vmcb->ctl.tlb_control = TLB_FLUSH_ALL;
 	/* Every entry takes the next event (APM 15.20), every exit hands back the cut-off one. */
 	svm_event_enter(vmcb, &v->st, &v->injected);
-	uint64_t host_xcr0 = fpu_xcr0();
-	bool own_xcr0 = host_xcr0 && v->st.xcr0 != host_xcr0;
-	clgi();
-	irq_enable();
-	if (own_xcr0) {
-		write_xcr0(v->st.xcr0);
-	}
-	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu()->id]));
-	if (own_xcr0) {
-		write_xcr0(host_xcr0);
-	}
-	irq_disable();
-	stgi();
+}
+
+bool svm_run_exit(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
 	uint64_t code = vmcb->ctl.exitcode;
 	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
 		vmcb->ctl.exitintinfo = v->injected.event; /* nothing went in */
@@ -215,6 +207,25 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 	}
 	/* The window opened for an inject queued behind a pending event, not for the VMM. */
 	return code == SVM_EXIT_VINTR && !v->st.intr_window;
+}
+
+static bool svm_run(struct vcpu *v, paddr_t gpt_root)
+{
+	svm_run_enter(v, gpt_root);
+	uint64_t host_xcr0 = fpu_xcr0();
+	bool own_xcr0 = host_xcr0 && v->st.xcr0 != host_xcr0;
+	clgi();
+	irq_enable();
+	if (own_xcr0) {
+		write_xcr0(v->st.xcr0);
+	}
+	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu()->id]));
+	if (own_xcr0) {
+		write_xcr0(host_xcr0);
+	}
+	irq_disable();
+	stgi();
+	return svm_run_exit(v);
 }
 
 static void store_io(struct vireo_vm_state *st, uint64_t info1, uint64_t info2)

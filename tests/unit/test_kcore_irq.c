@@ -125,3 +125,37 @@ Test(kcore_irq, destroying_the_semaphore_masks_its_line)
 	fake_interrupt(drv, VEC_IRQ_BASE + GSI);
 	cr_expect(fake_apic.gsi[GSI].masked);
 }
+
+/* ------------------------------------------------------------------ issue 8, defect 8 */
+
+#define GSI2 3
+
+Test(kcore_irq, a_semaphore_on_two_gsis_leaves_neither_line_pointing_at_it_when_destroyed)
+{
+	make_sm();
+	cr_assert_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI, 0), VIREO_OK);
+	cr_assert_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI2, 0), VIREO_OK);
+	cr_assert_eq(sys(SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF, 0),
+		     VIREO_OK);
+	cr_expect(fake_apic.gsi[GSI].masked && fake_apic.gsi[GSI2].masked,
+		  "a line of the destroyed semaphore stayed unmasked");
+	/* A new semaphore on the same selector: neither old line may count it up (ASan would also
+	 * see the old pointer's use after free). */
+	struct sm *fresh = make_sm();
+	fake_interrupt(drv, VEC_IRQ_BASE + GSI);
+	fake_interrupt(drv, VEC_IRQ_BASE + GSI2);
+	cr_expect_eq(fresh->count, 0, "an interrupt of a destroyed semaphore's line reached another");
+	/* Both lines are free to be bound again. */
+	cr_expect_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI2, 0), VIREO_OK);
+}
+
+Test(kcore_irq, an_nmi_is_counted_and_returns_instead_of_halting_the_cpu)
+{
+	uint64_t before = this_cpu()->nmis;
+	struct regs frame = { .vector = 2 };
+	x86_trap_kernel(&frame); /* returns: a halting handler never would */
+	x86_trap_kernel(&frame);
+	cr_expect_eq(this_cpu()->nmis, before + 2);
+	/* The CPU goes on scheduling afterwards. */
+	cr_expect_eq(sys(SYS_SM_CTRL, SEL_SM, VIREO_SM_UP, 0), VIREO_BAD_CAP);
+}

@@ -189,3 +189,29 @@ Test(kcore_sched, up_before_the_timeout_cancels_it)
 	}
 	cr_expect_eq(a->state, EC_WAITING);
 }
+
+/* Issue 8, defect 8: timeout_us * TIMER_HZ wrapped for huge finite timeouts (2^62 * 100 is 0 mod
+ * 2^64), so a "wait for centuries" returned TIMEOUT at the next tick. */
+Test(kcore_sched, a_huge_finite_timeout_does_not_wrap_into_a_short_one)
+{
+	struct ec *a = fake_ec(pd, "a", false, 0, 0);
+	struct ec *b = fake_ec(pd, "b", false, 0, 0);
+	fake_sc(a, 6, ONE_TICK);
+	fake_sc(b, 5, 100 * ONE_TICK);
+	struct sm *sm;
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
+	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
+	cr_assert_eq(running(fake_schedule()), a);
+	struct ec *now =
+		running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 1ull << 62, 0, 0));
+	cr_assert_eq(now, b);
+	for (int t = 0; t < 5; t++) {
+		now = running(fake_timer(b));
+		cr_expect_eq(now, b, "the waiter woke after %d ticks of a 2^62 us timeout", t + 1);
+	}
+	cr_expect_not_null(sm->waiters, "the waiter left the semaphore");
+	/* An up still wakes it. */
+	now = running(fake_syscall(b, SYS_SM_CTRL, 50, VIREO_SM_UP, 0, 0, 0));
+	cr_expect_eq(now, a);
+	cr_expect_eq(a->regs.rax, VIREO_OK);
+}

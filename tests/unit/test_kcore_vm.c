@@ -11,6 +11,8 @@
 #include "klock.h"
 #include "obj.h"
 #include "sched.h"
+#include "svm/svm_event.h"
+#include "svm/vmcb.h"
 
 #define ONE_TICK (1000000 / TIMER_HZ)
 #define SEL_PD 1
@@ -261,4 +263,104 @@ Test(kcore_vm, injected_event_reaches_the_guest_entry_once)
 	cr_assert_eq(resume(), vcpu_ec);
 	cr_expect_eq(seen_at_entry[2], 0, "the event was injected twice");
 	cr_expect_eq(fake_virt_log.injections, 1);
+}
+
+/* ------------------------------------------------------------------ hostile guests (defect 4) */
+
+static uint64_t entry_eventinj[8];
+
+/*
+ * A guest whose #DB handler sets TF again, or whose #AC handler re-runs the misaligned access,
+ * makes the delivery of that exception raise it anew: CVE-2015-8104 (#DB) and CVE-2015-5307
+ * (#AC). Without the intercept the CPU loops inside the guest forever; with it, every delivery is
+ * an exit that the kernel reflects. Runs 1-5: #DB exits; run 6: HLT.
+ */
+static void db_five_times_then_hlt(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n < 8) {
+		entry_eventinj[n] = fake_virt_log.injected;
+	}
+	vmcb->ctl.exitintinfo = 0;
+	vmcb->ctl.exitcode = n <= 5 ? SVM_EXIT_EXC_BASE + 1 : SVM_EXIT_HLT;
+}
+
+Test(kcore_vm, every_vcpu_intercepts_ac_and_db_and_invd_whatever_the_vmm_asks)
+{
+	struct vmcb *vmcb = fake_vmcb(vcpu_ec->vcpu);
+	cr_expect(vmcb->ctl.intercept_exc & (1u << 1), "#DB not intercepted: CVE-2015-8104");
+	cr_expect(vmcb->ctl.intercept_exc & (1u << 17), "#AC not intercepted: CVE-2015-5307");
+	cr_expect(vmcb->ctl.intercept_misc1 & MISC1_INVD, "INVD not intercepted");
+	cr_expect(vmcb->ctl.intercept_misc2 & MISC2_WBINVD, "WBINVD not intercepted");
+}
+
+Test(kcore_vm, a_db_loop_is_reflected_by_the_kernel_and_never_reaches_the_vmm)
+{
+	step = db_five_times_then_hlt;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 6, "the kernel did not go back into the guest after #DB");
+	cr_expect_eq(page()->exit, VM_EXIT_HLT, "the VMM saw an exception exit");
+	cr_expect_eq(page()->exits, 6);
+	for (unsigned n = 2; n <= 6; n++) {
+		cr_expect_eq(entry_eventinj[n] & 0xffffffffu, VEVENT_VALID | VEVENT_TYPE_EXC | 1,
+			     "entry %u did not deliver the #DB of the exit before it", n);
+	}
+	cr_expect_eq(entry_eventinj[1], 0, "an event nobody raised was injected");
+}
+
+static void ac_then_hlt(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n < 8) {
+		entry_eventinj[n] = fake_virt_log.injected;
+	}
+	vmcb->ctl.exitintinfo = 0;
+	vmcb->ctl.exitinfo1 = 0;
+	vmcb->ctl.exitcode = n == 1 ? SVM_EXIT_EXC_BASE + 17 : SVM_EXIT_HLT;
+}
+
+Test(kcore_vm, an_intercepted_ac_is_delivered_with_error_code_zero)
+{
+	step = ac_then_hlt;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 2);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+	cr_expect_eq(entry_eventinj[2], VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 17,
+		     "#AC went in as %#lx", (unsigned long)entry_eventinj[2]);
+}
+
+/* #DB raised while an external interrupt (vector 0x30) was being delivered. */
+static void db_during_delivery_then_hlt(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n < 8) {
+		entry_eventinj[n] = fake_virt_log.injected;
+	}
+	vmcb->ctl.exitintinfo = n == 1 ? (SVM_EVENT_VALID | 0x30) : 0; /* type 0: external */
+	vmcb->ctl.exitcode = n == 1 ? SVM_EXIT_EXC_BASE + 1 : SVM_EXIT_HLT;
+}
+
+Test(kcore_vm, a_db_cut_into_another_delivery_delivers_that_event_again_first)
+{
+	step = db_during_delivery_then_hlt;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 2);
+	cr_expect_eq(entry_eventinj[2] & 0xffffffffu, VEVENT_VALID | VEVENT_TYPE_INTR | 0x30,
+		     "re-entry injected %#lx instead of the cut-off interrupt",
+		     (unsigned long)entry_eventinj[2]);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+}
+
+static void invd_once(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v, (void)n;
+	vmcb->ctl.exitintinfo = 0;
+	vmcb->ctl.exitcode = SVM_EXIT_INVD;
+}
+
+Test(kcore_vm, invd_is_an_exit_the_vmm_sees_as_cache)
+{
+	step = invd_once;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(page()->exit, VM_EXIT_CACHE);
 }

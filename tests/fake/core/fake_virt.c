@@ -10,7 +10,6 @@
 #include "klock.h"
 #include "sched.h"
 #include "svm/svm.h"
-#include "svm/svm_event.h"
 #include "x86/idt.h"
 
 struct fake_virt_log fake_virt_log;
@@ -42,18 +41,13 @@ static bool fake_run(struct vcpu *v, paddr_t gpt_root)
 		abort();
 	}
 	struct vmcb *vmcb = fake_vmcb(v);
-	svm_event_enter(vmcb, &v->st, &v->injected); /* as svm_run does around VMRUN */
+	svm_run_enter(v, gpt_root); /* svm_run's own halves, VMRUN replaced by the guest step */
 	/* VMRUN delivers EVENTINJ at entry and the CPU clears it (APM 15.20). */
 	l->injected = vmcb->ctl.eventinj;
 	l->injections += (vmcb->ctl.eventinj & VEVENT_VALID) != 0;
 	vmcb->ctl.eventinj = 0;
 	guest_fn(v, vmcb, l->runs);
-	svm_event_exit(vmcb, &v->st, &v->injected);
-	uint64_t code = vmcb->ctl.exitcode;
-	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
-		return true;
-	}
-	return code == SVM_EXIT_VINTR && !v->st.intr_window;
+	return svm_run_exit(v);
 }
 
 /* The host interrupt the guest exit let in: the timer, taken in kernel mode. */
