@@ -86,13 +86,31 @@ unsigned ec_count(void)
 	return live_global_ecs;
 }
 
+/*
+ * Whether to log the next kill. A task that makes its children die by the thousand (the fuzzer
+ * does) must not turn the console into the bottleneck: the first 64 kills are logged, then every
+ * 1024th with the running count; the `debug` command-line word logs all of them.
+ */
+static bool kill_logged(void)
+{
+	static uint64_t kills;
+	kills++;
+	if (kernel_debug || kills <= 64) {
+		return true;
+	}
+	if (kills % 1024 == 0) {
+		pr_info("vireo: %lu ECs killed so far (each logged with `debug`)\n", (unsigned long)kills);
+	}
+	return false;
+}
+
 void ec_kill(struct ec *ec, const char *why)
 {
 	CHECK(klock_held());
 	if (ec->state == EC_DEAD) {
 		return;
 	}
-	if (why) {
+	if (why && kill_logged()) {
 		pr_info("vireo: %s killed: %s\n", ec->name, why);
 	}
 	if (ec->timeout_tick) {
@@ -237,8 +255,10 @@ void ec_user_exception(struct ec *ec)
 {
 	ec->cont = ec_ret_iret;
 	ipc_exception(ec); /* returns only when no handler takes it */
-	pr_info("vireo: %s killed: %s in user mode\n", ec->name, trap_name(ec->regs.vector));
-	trap_dump(LOG_INFO, &ec->regs);
+	if (kill_logged()) {
+		pr_info("vireo: %s killed: %s in user mode\n", ec->name, trap_name(ec->regs.vector));
+		trap_dump(LOG_INFO, &ec->regs);
+	}
 	ec_kill(ec, NULL);
 	sched_schedule();
 }
