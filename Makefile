@@ -5,6 +5,7 @@
 #   make run        boot the ISO in QEMU (serial on stdio); GUEST=... later picks a guest
 #   make test       host unit tests + emulated-machine tests, ends with "N passed, N failed"
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
+#   make fuzz-devices  libFuzzer runs of the VMM device models (FUZZ_TIME seconds each)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
 #   make selftest   the test harness checked against fixture kernels
 #   make bench      micro-benchmarks (IPC round trip, FPU switching) under QEMU -icount
@@ -131,7 +132,8 @@ endif
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang
+.PHONY: all kernel user iso run run-bochs test unit vmtest selftest bench deps compdb format check-format clean clang \
+	fuzz-devices
 all: $(ISO)
 kernel: $(KERNEL)
 user: $(USER_PROGS)
@@ -170,6 +172,34 @@ $(UNIT_BIN): $(UNIT_OBJS)
 unit: $(UNIT_BIN)
 	tests/run-all --unit-only $(UNIT_BIN)
 
+# ---------------------------------------------------------------- device fuzzers
+# libFuzzer harnesses for the VMM's I/O bus and device models (tests/fuzz/fuzz_*.c), built with
+# clang into $(B)/fuzz/. `make fuzz-devices` runs each for FUZZ_TIME seconds; `make test` runs
+# each briefly (FUZZ_SMOKE_TIME) through tests/run-all.
+FUZZ_CC ?= clang
+FUZZ_TIME ?= 20
+FUZZ_SMOKE_TIME ?= 3
+FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ivmm -Itests/fuzz -MMD -MP
+FUZZ_DEV_SRCS := vmm/iobus.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
+	i8042.c sysport.c)
+FUZZ_DEV_OBJS := $(patsubst %,$(B)/fuzz/obj/%.o,$(FUZZ_DEV_SRCS))
+FUZZ_DEVICES := $(addprefix $(B)/fuzz/fuzz_,iobus pic pit uart rtc pci i8042 machine)
+
+$(B)/fuzz/obj/%.c.o: %.c
+	@mkdir -p $(@D)
+	@echo "  FUZZCC  $<"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.c.o $(FUZZ_DEV_OBJS)
+	@echo "  FUZZLD  $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
+
+.SECONDARY: $(FUZZ_DEV_OBJS) $(patsubst $(B)/fuzz/%,$(B)/fuzz/obj/tests/fuzz/%.c.o,$(FUZZ_DEVICES))
+
+fuzz-devices: $(FUZZ_DEVICES)
+	tests/fuzz/run -t $(FUZZ_TIME) $(FUZZ_DEVICES)
+
 # Boot modules the emulated tests feed the kernel as bad input.
 TESTDATA := $(B)/testdata/truncated.elf $(B)/testdata/not-an-elf.bin \
 	$(B)/testdata/hello2.elf $(B)/testdata/fputest2.elf
@@ -187,8 +217,8 @@ $(B)/testdata/not-an-elf.bin:
 vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES)
 	tests/run-all --vm-only --build $(B)
 
-test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN)
-	tests/run-all --build $(B) $(UNIT_BIN)
+test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN) $(FUZZ_DEVICES)
+	tests/run-all --build $(B) --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
 
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
 bench: $(ISO)
