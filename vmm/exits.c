@@ -134,6 +134,9 @@ static bool io_string(struct vm *vm)
 static bool exit_io(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
+	if (st->io.port < VMM_PORT_STATS) {
+		vm->port_exits[st->io.port]++;
+	}
 	if (st->io.string) {
 		return io_string(vm);
 	}

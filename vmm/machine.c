@@ -220,6 +220,31 @@ static const char *const exit_names[VM_EXIT_OTHER + 1] = {
 	[VM_EXIT_RECALL] = "recall",	   [VM_EXIT_OTHER] = "other",
 };
 
+/* The ports with the most I/O exits (which device costs the guest its exits). */
+static void print_top_ports(const struct vm *vm, uint64_t total)
+{
+	uint32_t shown = UINT32_MAX;
+	unsigned last = 0;
+	printf("vmm:   top I/O ports:");
+	for (int k = 0; k < 6; k++) {
+		int best = -1;
+		for (unsigned p = 0; p < VMM_PORT_STATS; p++) {
+			uint32_t n = vm->port_exits[p];
+			bool after = n < shown || (n == shown && p > last);
+			if (n && after && (best < 0 || n > vm->port_exits[best])) {
+				best = (int)p;
+			}
+		}
+		if (best < 0) {
+			break;
+		}
+		shown = vm->port_exits[best];
+		last = (unsigned)best;
+		printf(" %#x %u (%u%%)", best, shown, total ? (unsigned)(shown * 100ull / total) : 0);
+	}
+	printf("\n");
+}
+
 void vm_print_exit_stats(const struct vm *vm, uint32_t tsc_khz)
 {
 	uint64_t total = 0;
@@ -252,4 +277,5 @@ void vm_print_exit_stats(const struct vm *vm, uint32_t tsc_khz)
 		       (unsigned long)n, permille / 10, permille % 10, (unsigned long)t,
 		       (unsigned long)(t / n));
 	}
+	print_top_ports(vm, total);
 }

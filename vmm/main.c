@@ -13,6 +13,7 @@
 
 #include "bzimage.h"
 #include "cmdline.h"
+#include "fmt.h"
 
 #define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
@@ -21,6 +22,12 @@
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8
+/*
+ * The PC has no local APIC, I/O APIC or ACPI tables, so the kernel is told so; the TSC's rate is
+ * appended (the kernel cannot calibrate it against a PIT whose every read is a VM exit, and
+ * without it keeps time in timer ticks, which a VMM delivers late), and the TSC is the vCPU's own
+ * and never stops, so it is reliable.
+ */
 #define LINUX_DEFAULT_CMDLINE "console=ttyS0 noapic nolapic acpi=off panic=-1"
 /* Guest time 0 on the guest's RTC: 2026-01-01 00:00 UTC (the VMM has no wall clock to read). */
 #define RTC_EPOCH_NS (1767225600ull * 1000000000ull)
@@ -189,8 +196,14 @@ static int load_bzimage(const struct vireo_taskinfo *ti)
 	while (*cmdline == ' ') {
 		cmdline++;
 	}
+	static char dflt[160];
 	if (!*cmdline) {
-		cmdline = LINUX_DEFAULT_CMDLINE;
+		fmt_snprintf(dflt, sizeof(dflt), "%s", LINUX_DEFAULT_CMDLINE);
+		if (ti->tsc_khz) {
+			fmt_snprintf(dflt, sizeof(dflt), "%s tsc_early_khz=%u tsc=reliable",
+				 LINUX_DEFAULT_CMDLINE, ti->tsc_khz);
+		}
+		cmdline = dflt;
 	}
 	const void *initrd = ti->nmodules > 1 ? (const void *)ti->modules[1].va : NULL;
 	uint64_t initrd_size = ti->nmodules > 1 ? ti->modules[1].size : 0;

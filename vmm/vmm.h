@@ -24,6 +24,8 @@
 #define VMM_TIME_NEVER UINT64_MAX
 /* Console input bytes waiting for the guest's UART (a power of two). */
 #define VMM_INPUT_RING 256
+/* Ports whose I/O exits the statistics count one by one: the ISA range. */
+#define VMM_PORT_STATS 0x400
 #define GUEST_LOAD_ADDR 0x7c00ull
 #define GUEST_IMAGE_MAX (64ull << 10)
 /* Elements one exit moves of a REP INS/OUTS; the guest re-executes the rest (an interruptible
@@ -68,6 +70,7 @@ struct vm {
 	struct vm_machine m;
 	bool console_open;	/* a partial console line was printed: continue it bare */
 	uint64_t exit_tsc[VM_EXIT_OTHER + 1]; /* TSC cycles the VMM spent per exit reason */
+	uint32_t port_exits[VMM_PORT_STATS];  /* I/O exits per port (ports below 0x400) */
 	uint64_t rtc_epoch_ns;			/* wall clock at guest time 0 (ns since 1970) */
 	/* Guest time in ns (monotonic); NULL: time stands still at 0. */
 	uint64_t (*clock_ns)(struct vm *vm);
