@@ -211,13 +211,20 @@ void vm_console_flush(struct vm *vm)
 /* ---------------------------------------------------------------- statistics */
 
 static const char *const exit_names[VM_EXIT_OTHER + 1] = {
-	[VM_EXIT_NONE] = "none",	   [VM_EXIT_IO] = "io",
-	[VM_EXIT_MMIO] = "mmio",	   [VM_EXIT_CPUID] = "cpuid",
-	[VM_EXIT_RDMSR] = "rdmsr",	   [VM_EXIT_WRMSR] = "wrmsr",
-	[VM_EXIT_HLT] = "hlt",		   [VM_EXIT_VMCALL] = "vmcall",
-	[VM_EXIT_SHUTDOWN] = "shutdown",   [VM_EXIT_INTR_WINDOW] = "intr_window",
-	[VM_EXIT_EXCEPTION] = "exception", [VM_EXIT_INVALID] = "invalid",
-	[VM_EXIT_RECALL] = "recall",	   [VM_EXIT_OTHER] = "other",
+	[VM_EXIT_NONE] = "none",
+	[VM_EXIT_IO] = "io",
+	[VM_EXIT_MMIO] = "mmio",
+	[VM_EXIT_CPUID] = "cpuid",
+	[VM_EXIT_RDMSR] = "rdmsr",
+	[VM_EXIT_WRMSR] = "wrmsr",
+	[VM_EXIT_HLT] = "hlt",
+	[VM_EXIT_VMCALL] = "vmcall",
+	[VM_EXIT_SHUTDOWN] = "shutdown",
+	[VM_EXIT_INTR_WINDOW] = "intr_window",
+	[VM_EXIT_EXCEPTION] = "exception",
+	[VM_EXIT_INVALID] = "invalid",
+	[VM_EXIT_RECALL] = "recall",
+	[VM_EXIT_OTHER] = "other",
 };
 
 /* The ports with the most I/O exits (which device costs the guest its exits). */
@@ -240,7 +247,8 @@ static void print_top_ports(const struct vm *vm, uint64_t total)
 		}
 		shown = vm->port_exits[best];
 		last = (unsigned)best;
-		printf(" %#x %u (%u%%)", best, shown, total ? (unsigned)(shown * 100ull / total) : 0);
+		printf(" %#x %u (%u%%)", best, shown,
+		       total ? (unsigned)(shown * 100ull / total) : 0);
 	}
 	printf("\n");
 }

@@ -7,7 +7,7 @@
  * recalls the vCPU out of the guest when a device event is due (the guest may spin with no exits).
  *
  * Module command lines: "vmm [mem=MiB] [trace]", then "<name> [kernel command line]" for the
- * guest image and "<name>" for an initrd.
+ * guest image and "<name>" for an initrd. Ctrl-] on the console prints the exit statistics.
  */
 #include "vmm.h"
 
@@ -138,7 +138,8 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 {
 	if (ti->heap_size < size) {
-		printf("vmm: the heap (%lu KiB) is smaller than the guest's %lu KiB of RAM: give the "
+		printf("vmm: the heap (%lu KiB) is smaller than the guest's %lu KiB of RAM: give "
+		       "the "
 		       "VMM heap=MiB\n",
 		       (unsigned long)(ti->heap_size >> 10), (unsigned long)(size >> 10));
 		return -1;
@@ -151,13 +152,14 @@ static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 	uint64_t t0 = rdtsc(), calls = 0, pages = size / 4096;
 	for (uint64_t p = 0; p < pages;) {
 		unsigned order = (p % 512 == 0 && pages - p >= 512) ? 9 : 0;
-		uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, order,
-					 MEM_R | MEM_W | MEM_X);
+		uint64_t crd =
+			vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, order, MEM_R | MEM_W | MEM_X);
 		enum vireo_status st = sys_delegate(SEL_VM, crd, p, 0);
 		calls++;
 		if (st == VIREO_BAD_CAP && order) {
 			order = 0; /* the heap is in 4 KiB capabilities here */
-			crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0, MEM_R | MEM_W | MEM_X);
+			crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0,
+					MEM_R | MEM_W | MEM_X);
 			st = sys_delegate(SEL_VM, crd, p, 0);
 			calls++;
 		}
@@ -201,7 +203,7 @@ static int load_bzimage(const struct vireo_taskinfo *ti)
 		fmt_snprintf(dflt, sizeof(dflt), "%s", LINUX_DEFAULT_CMDLINE);
 		if (ti->tsc_khz) {
 			fmt_snprintf(dflt, sizeof(dflt), "%s tsc_early_khz=%u tsc=reliable",
-				 LINUX_DEFAULT_CMDLINE, ti->tsc_khz);
+				     LINUX_DEFAULT_CMDLINE, ti->tsc_khz);
 		}
 		cmdline = dflt;
 	}
@@ -259,11 +261,19 @@ static uint8_t inb(uint16_t port)
 	return v;
 }
 
+/* Ctrl-] on the console asks for the exit statistics (the counters are read while they move). */
+#define STATS_KEY 0x1d
+
 static bool poll_input(void)
 {
 	bool got = false;
 	for (int i = 0; i < 64 && (inb(COM1 + 5) & 1); i++) {
-		got |= vm_input_push(&vm, inb(COM1));
+		uint8_t c = inb(COM1);
+		if (c == STATS_KEY) {
+			vm_print_exit_stats(&vm, tsc_khz);
+		} else {
+			got |= vm_input_push(&vm, c);
+		}
 	}
 	return got;
 }
@@ -338,7 +348,8 @@ int main(uintptr_t arg)
 	enum guest_format fmt =
 		guest_image_format((const void *)ti->modules[0].va, ti->modules[0].size);
 	if (fmt == GUEST_UNKNOWN) {
-		printf("vmm: %s is not a boot sector or flat binary (512 B .. 64 KiB ending its first "
+		printf("vmm: %s is not a boot sector or flat binary (512 B .. 64 KiB ending its "
+		       "first "
 		       "sector in 0x55AA) nor a bzImage; size %lu\n",
 		       vm.name, (unsigned long)ti->modules[0].size);
 		return 1;

@@ -68,10 +68,10 @@ struct vm {
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 	struct vm_machine m;
-	bool console_open;	/* a partial console line was printed: continue it bare */
+	bool console_open; /* a partial console line was printed: continue it bare */
 	uint64_t exit_tsc[VM_EXIT_OTHER + 1]; /* TSC cycles the VMM spent per exit reason */
 	uint32_t port_exits[VMM_PORT_STATS];  /* I/O exits per port (ports below 0x400) */
-	uint64_t rtc_epoch_ns;			/* wall clock at guest time 0 (ns since 1970) */
+	uint64_t rtc_epoch_ns;		      /* wall clock at guest time 0 (ns since 1970) */
 	/* Guest time in ns (monotonic); NULL: time stands still at 0. */
 	uint64_t (*clock_ns)(struct vm *vm);
 	/*

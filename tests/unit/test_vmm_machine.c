@@ -339,7 +339,7 @@ Test(vmm_machine, guest_time_drives_the_pit_counter)
 {
 	pit_program();
 	uint16_t c0 = vm.m.pit.ch[0].count;
-	now_ns = 500000; /* half a period */
+	now_ns = 500000;	     /* half a period */
 	cr_expect(out8(0x43, 0x00)); /* latch channel 0 */
 	uint16_t lo = in8(0x40), hi = in8(0x40);
 	uint16_t c = (uint16_t)(hi << 8 | lo);

@@ -45,8 +45,8 @@ struct vireo_taskinfo {
 	uint32_t nmodules;
 	uint32_t reserved2;
 	struct {
-		uint64_t va;   /* where the copy is mapped in the task */
-		uint64_t size; /* bytes */
+		uint64_t va;	   /* where the copy is mapped in the task */
+		uint64_t size;	   /* bytes */
 		char cmdline[200]; /* the whole module command line (a guest kernel's is long) */
 	} modules[TASK_MAX_MODULES];
 };

@@ -58,8 +58,9 @@ static uint64_t give_large_heap(struct task *t, long mib)
 	size &= ~(block - 1);
 	for (uint64_t off = 0; off < size; off += block) {
 		uint64_t pa = mem_alloc(order);
-		if (!pa || sys_delegate(t->pd, vireo_crd(CRD_MEM, pa >> 12, order, MEM_R | MEM_W | MEM_X),
-					(TASK_HEAP_VA + off) >> 12, 0) != VIREO_OK) {
+		if (!pa ||
+		    sys_delegate(t->pd, vireo_crd(CRD_MEM, pa >> 12, order, MEM_R | MEM_W | MEM_X),
+				 (TASK_HEAP_VA + off) >> 12, 0) != VIREO_OK) {
 			printf("roottask: %s: cannot give it a heap of %ld MiB\n", t->name, mib);
 			return 0;
 		}
@@ -176,7 +177,6 @@ static int give_cap(struct task *t, uint64_t sel, uint64_t dst)
 											       : -1;
 }
 
-
 /* The heap: heap=MiB on the command line asks for more than the default (in large blocks). */
 static int give_heap(struct task *t, const char *cmd, uint64_t *size)
 {
@@ -208,8 +208,7 @@ static int build(struct task *t, const struct vireo_bootinfo *bi, const void *im
 	}
 	if (give_pages(t, TASK_STACK_TOP - TASK_STACK_SIZE, TASK_STACK_SIZE / PAGE, MEM_R | MEM_W,
 		       NULL) ||
-	    give_heap(t, cmd, &heap_size) ||
-	    give_pages(t, TASK_INFO_VA, 1, MEM_R, &info_page)) {
+	    give_heap(t, cmd, &heap_size) || give_pages(t, TASK_INFO_VA, 1, MEM_R, &info_page)) {
 		return -1;
 	}
 	struct vireo_taskinfo *info = (struct vireo_taskinfo *)info_page;
