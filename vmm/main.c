@@ -63,6 +63,7 @@ static void idle(struct vm *v, uint64_t until_ns)
 		timeout = until_ns > now ? (until_ns - now) / 1000 + 1 : 1;
 	}
 	halted = true;
+	__sync_synchronize(); /* the waker sees `halted`, or this thread sees its input */
 	if (v->input_head == v->input_tail) {
 		sys_sm_down(SEL_WAKE_SM, timeout);
 	}
@@ -283,6 +284,7 @@ static void wake_loop(bool input)
 {
 	while (sys_sm_down(SEL_DONE_SM, 1) == VIREO_TIMEOUT) {
 		bool got = input && poll_input();
+		__sync_synchronize(); /* pairs with the one in idle() */
 		if (halted && got) {
 			sys_sm_up(SEL_WAKE_SM);
 		} else if (in_guest && (got || vm_now_ns(&vm) >= next_event_ns)) {
