@@ -184,29 +184,29 @@ unit: $(UNIT_BIN)
 	tests/run-all --unit-only $(UNIT_BIN)
 
 # ---------------------------------------------------------------- device fuzzers
-# libFuzzer harnesses for the VMM's I/O bus and device models (tests/fuzz/fuzz_*.c), built with
-# clang into $(B)/fuzz/. `make fuzz-devices` runs each for FUZZ_TIME seconds; `make test` runs
-# each briefly (FUZZ_SMOKE_TIME) through tests/run-all.
+# libFuzzer harnesses for the VMM's I/O bus and device models (tests/fuzz/fuzz_<dev>.c), built
+# with clang into $(B)/fuzz/. `make fuzz-devices` runs each for FUZZ_TIME seconds; `make test`
+# runs each briefly (FUZZ_SMOKE_TIME) through tests/run-all, one test per harness.
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 20
 FUZZ_SMOKE_TIME ?= 3
-FUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=fuzzer,address,undefined \
+DEVFUZZ_CFLAGS := -std=gnu11 -g -O1 $(WARN) -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -fno-omit-frame-pointer -Ivmm -Itests/fuzz -MMD -MP
-FUZZ_DEV_SRCS := vmm/iobus.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
+DEVFUZZ_SRCS := vmm/iobus.c $(addprefix vmm/devices/,pic8259.c pit8254.c uart16550.c rtc.c pci.c \
 	i8042.c sysport.c)
-FUZZ_DEV_OBJS := $(patsubst %,$(B)/fuzz/obj/%.o,$(FUZZ_DEV_SRCS))
-FUZZ_DEVICES := $(addprefix $(B)/fuzz/fuzz_,iobus pic pit uart rtc pci i8042 machine)
+DEVFUZZ_NAMES := iobus pic pit pitref uart rtc pci i8042 machine
+DEVFUZZ_OBJS := $(patsubst %,$(B)/fuzz/obj/%.o,$(DEVFUZZ_SRCS))
+DEVFUZZ_MAIN_OBJS := $(patsubst %,$(B)/fuzz/obj/tests/fuzz/fuzz_%.c.o,$(DEVFUZZ_NAMES))
+FUZZ_DEVICES := $(addprefix $(B)/fuzz/fuzz_,$(DEVFUZZ_NAMES))
 
-$(B)/fuzz/obj/%.c.o: %.c
+$(DEVFUZZ_OBJS) $(DEVFUZZ_MAIN_OBJS): $(B)/fuzz/obj/%.c.o: %.c
 	@mkdir -p $(@D)
 	@echo "  FUZZCC  $<"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(Q)$(FUZZ_CC) $(DEVFUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 
-$(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.c.o $(FUZZ_DEV_OBJS)
+$(FUZZ_DEVICES): $(B)/fuzz/%: $(B)/fuzz/obj/tests/fuzz/%.c.o $(DEVFUZZ_OBJS)
 	@echo "  FUZZLD  $@"
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^
-
-.SECONDARY: $(FUZZ_DEV_OBJS) $(patsubst $(B)/fuzz/%,$(B)/fuzz/obj/tests/fuzz/%.c.o,$(FUZZ_DEVICES))
+	$(Q)$(FUZZ_CC) $(DEVFUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^
 
 fuzz-devices: $(FUZZ_DEVICES)
 	tests/fuzz/run -t $(FUZZ_TIME) $(FUZZ_DEVICES)

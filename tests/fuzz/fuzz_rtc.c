@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Fuzz the MC146818A: index/data accesses and a wall clock that moves forward. */
+#include <time.h>
+
 #include "devices/rtc.h"
 #include "fuzz.h"
 
@@ -28,6 +30,24 @@ static void check(struct rtc *r, struct fuzz_clock *clk, struct fuzz_irq *irq)
 		r->index = RTC_MONTH;
 		uint8_t m = rtc_io_read(r, 1);
 		FUZZ_CHECK(bcd_ok(m, 12) && m != 0);
+		r->index = save;
+	}
+	if (!(b & RTC_B_SET) && (b & RTC_B_DM_BINARY) && (b & RTC_B_24H) &&
+	    (r->cmos[RTC_REG_A] & 0x70) == 0x20) {
+		/* The registers show the RTC's own time (clock plus the guest's offset) as the C
+		 * library's calendar does. */
+		time_t t = (time_t)((clk->ns + r->offset) / 1000000000ull);
+		struct tm tm;
+		FUZZ_CHECK(gmtime_r(&t, &tm));
+		uint8_t save = r->index;
+		static const uint8_t regs[] = { RTC_SECONDS,	  RTC_MINUTES, RTC_HOURS,
+						RTC_DAY_OF_MONTH, RTC_MONTH,   RTC_YEAR };
+		int want[] = { tm.tm_sec,  tm.tm_min,	  tm.tm_hour,
+			       tm.tm_mday, tm.tm_mon + 1, (tm.tm_year + 1900) % 100 };
+		for (unsigned i = 0; i < sizeof(regs); i++) {
+			r->index = regs[i];
+			FUZZ_CHECK(rtc_io_read(r, 1) == want[i]);
+		}
 		r->index = save;
 	}
 }

@@ -31,11 +31,64 @@ static void check(struct uart *u, struct fuzz_irq *irq)
 	FUZZ_CHECK(next == UART_NEVER || u->rx_count);
 }
 
+/* What the receiver must hand out, in order: bytes that arrived and were not lost. */
+struct shadow {
+	uint8_t q[UART_FIFO_SIZE];
+	unsigned n;
+	uint8_t last;
+};
+
+static void shadow_arrive(struct shadow *sh, const struct uart *u, uint8_t b, bool had_room)
+{
+	if (had_room) {
+		sh->q[sh->n++] = b;
+	} else if (!(u->fcr & UART_FCR_ENABLE)) {
+		sh->q[0] = b; /* 16450 overrun: the new byte replaces the unread one */
+	}
+}
+
+static void shadow_read(struct shadow *sh, uint8_t got)
+{
+	if (sh->n) {
+		FUZZ_CHECK(got == sh->q[0]);
+		sh->last = sh->q[0];
+		for (unsigned i = 1; i < sh->n; i++) {
+			sh->q[i - 1] = sh->q[i];
+		}
+		sh->n--;
+	} else {
+		FUZZ_CHECK(got == sh->last); /* an empty receiver repeats its last byte */
+	}
+}
+
+static void access(struct uart *u, struct shadow *sh, const struct fuzz_op *op)
+{
+	unsigned off = op->sel & 7;
+	bool dlab = u->lcr & UART_LCR_DLAB;
+	uint8_t v = (uint8_t)op->value;
+	if (!op->write) {
+		uint8_t got = uart_io_read(u, off);
+		if (off == UART_RBR && !dlab) {
+			shadow_read(sh, got);
+		}
+		return;
+	}
+	bool room = uart_rx_room(u) > 0;
+	if (off == UART_IIR && (((v ^ u->fcr) & UART_FCR_ENABLE) || (v & UART_FCR_CLEAR_RX))) {
+		sh->n = 0; /* the FIFO is cleared */
+	}
+	uart_io_write(u, off, v);
+	if (off == UART_RBR && !dlab && (u->mcr & UART_MCR_LOOP)) {
+		shadow_arrive(sh, u, v, room);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 {
 	struct uart u;
 	struct fuzz_irq irq;
 	struct fuzz_op op;
+	struct shadow sh = { .n = 0 };
 	clk.ns = 0;
 	fuzz_irq_init(&irq);
 	uart_init(&u, &irq.chip, UART_COM1_IRQ, output, fuzz_clock_ns, &clk);
@@ -43,16 +96,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		clk.ns += op.advance_ns;
 		if (op.sel & 0x80) {
 			bool room = uart_rx_room(&u) > 0;
+			bool loop = u.mcr & UART_MCR_LOOP;
 			bool stored = uart_receive(&u, (uint8_t)op.value);
 			FUZZ_CHECK(!stored || room);
+			if (!loop) {
+				shadow_arrive(&sh, &u, (uint8_t)op.value, room);
+			}
 		} else if (op.sel & 0x40) {
 			uart_update(&u);
-		} else if (op.write) {
-			uart_io_write(&u, op.sel & 7, (uint8_t)op.value);
 		} else {
-			(void)uart_io_read(&u, op.sel & 7);
+			access(&u, &sh, &op);
 		}
 		check(&u, &irq);
+		FUZZ_CHECK(sh.n == u.rx_count);
 	}
 	return 0;
 }

@@ -361,3 +361,36 @@ Test(pic8259, irqchip_interface_drives_the_pair)
 	cr_assert_eq(v, 0x28);
 	cr_assert_eq(irqchip_accept(c), 0x28);
 }
+
+Test(pic8259, fully_nested_master_blocks_a_second_slave_request_while_ir2_is_in_service)
+{
+	pulse(12);
+	cr_assert_eq(pic_inta(&pic), 0x2c);
+	pulse(9);
+	cr_assert_not(pic_pending(&pic, NULL));
+}
+
+Test(pic8259, special_fully_nested_mode_passes_higher_slave_requests_through_ir2)
+{
+	out(0x20, 0x11);
+	out(0x21, 0x20);
+	out(0x21, 0x04);
+	out(0x21, 0x11); /* ICW4: SFNM, 8086 */
+	out(0x21, 0x00);
+	pulse(12);
+	cr_assert_eq(pic_inta(&pic), 0x2c);
+	pulse(9);
+	cr_assert_eq(pending_vector(), 0x29);
+	pulse(13);
+	cr_assert_eq(pic_inta(&pic), 0x29);
+	cr_assert_not(pic_pending(&pic, NULL), "IRQ 13 is below the slave's in-service IRQ 9");
+}
+
+Test(pic8259, ocw3_without_rr_keeps_the_read_register_selection)
+{
+	pulse(3);
+	pic_inta(&pic);
+	out(0x20, 0x0b);
+	out(0x20, 0x08); /* OCW3 with RR = 0 */
+	cr_assert_eq(in(0x20), 0x08, "still ISR");
+}

@@ -421,3 +421,26 @@ Test(pit8254, control_word_for_another_channel_leaves_channel0_counting)
 	at(30);
 	cr_assert_eq(latched(0), 70);
 }
+
+Test(pit8254, read_back_status_latch_is_kept_until_read)
+{
+	out(0x43, 0x30);
+	load(0, 100);
+	out(0x43, 0xe2); /* status of channel 0: OUT still low */
+	at(200);
+	out(0x43, 0xe2); /* ignored: the first status is still latched */
+	cr_assert_eq(in(0x40), 0x30);
+	out(0x43, 0xe2);
+	cr_assert_eq(in(0x40), 0xb0, "a new latch after the read sees OUT high");
+}
+
+Test(pit8254, reprogramming_discards_a_latched_count)
+{
+	out(0x43, 0x34);
+	load(0, 100);
+	at(10);
+	out(0x43, 0x00);
+	out(0x43, 0x34); /* the datasheet: held until read or the counter is reprogrammed */
+	load(0, 50);
+	cr_assert_eq(read16(0x40), 50);
+}

@@ -2,6 +2,7 @@
 /* MC146818A at register level: time in BCD/binary/12 h, SET, UIP, periodic/alarm/update flags,
  * CMOS memory-size bytes, NMI mask. */
 #include <criterion/criterion.h>
+#include <time.h>
 
 #include "dev_fake.h"
 #include "devices/rtc.h"
@@ -258,4 +259,65 @@ Test(rtc, cmos_ram_is_plain_memory)
 			cr_assert_eq(rd((uint8_t)i), (uint8_t)(i ^ 0xa5));
 		}
 	}
+}
+
+Test(rtc, alarm_hours_compare_in_the_12_hour_format)
+{
+	wr(RTC_REG_B, RTC_B_AIE); /* BCD, 12 hours */
+	wr(RTC_SECONDS_ALARM, 0x31);
+	wr(RTC_MINUTES_ALARM, 0x45);
+	wr(RTC_HOURS_ALARM, 0x81); /* 1 PM */
+	rd(RTC_REG_C);
+	clk.ns = T0 + S;
+	cr_assert_eq(rd(RTC_REG_C) & RTC_C_AF, RTC_C_AF);
+}
+
+Test(rtc, date_registers_agree_with_the_c_library_calendar)
+{
+	wr(RTC_REG_B, RTC_B_24H | RTC_B_DM_BINARY);
+	/* Every ~3.2 days from 1970 to 2199: leap years, century rules, all weekdays. */
+	for (uint64_t t = 0; t < 7258118400ull; t += 276481) {
+		clk.ns = t * S;
+		time_t tt = (time_t)t;
+		struct tm tm;
+		cr_assert_not_null(gmtime_r(&tt, &tm));
+		cr_assert_eq(rd(RTC_SECONDS), tm.tm_sec, "t=%llu", (unsigned long long)t);
+		cr_assert_eq(rd(RTC_MINUTES), tm.tm_min);
+		cr_assert_eq(rd(RTC_HOURS), tm.tm_hour);
+		cr_assert_eq(rd(RTC_DAY_OF_WEEK), tm.tm_wday + 1);
+		cr_assert_eq(rd(RTC_DAY_OF_MONTH), tm.tm_mday);
+		cr_assert_eq(rd(RTC_MONTH), tm.tm_mon + 1);
+		cr_assert_eq(rd(RTC_YEAR), (tm.tm_year + 1900) % 100);
+		cr_assert_eq(rd(RTC_CENTURY), (tm.tm_year + 1900) / 100);
+	}
+}
+
+Test(rtc, time_written_by_the_guest_reads_back_after_any_date)
+{
+	/* Set 2100-02-28 23:59:59 (no leap day in 2100) in BCD and watch it roll over. */
+	wr(RTC_REG_B, RTC_B_24H | RTC_B_SET);
+	wr(RTC_CENTURY, 0x21);
+	wr(RTC_YEAR, 0x00);
+	wr(RTC_MONTH, 0x02);
+	wr(RTC_DAY_OF_MONTH, 0x28);
+	wr(RTC_HOURS, 0x23);
+	wr(RTC_MINUTES, 0x59);
+	wr(RTC_SECONDS, 0x59);
+	wr(RTC_REG_B, RTC_B_24H);
+	clk.ns += S;
+	cr_assert_eq(rd(RTC_MONTH), 0x03);
+	cr_assert_eq(rd(RTC_DAY_OF_MONTH), 0x01);
+	cr_assert_eq(rd(RTC_HOURS), 0x00);
+	cr_assert_eq(rd(RTC_CENTURY), 0x21);
+}
+
+Test(rtc, stopping_the_divider_stops_the_clock_until_it_restarts)
+{
+	wr(RTC_REG_A, 0x66); /* divider chain in reset */
+	clk.ns += 10 * S;
+	cr_assert_eq(rd(RTC_SECONDS), 0x30);
+	wr(RTC_REG_A, 0x26);
+	cr_assert_eq(rd(RTC_SECONDS), 0x30, "resumes from the time held");
+	clk.ns += S;
+	cr_assert_eq(rd(RTC_SECONDS), 0x31);
 }

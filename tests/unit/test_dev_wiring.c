@@ -137,3 +137,11 @@ Test(wiring, wide_accesses_to_the_pic_split_into_byte_ports)
 	cr_assert_eq(in(0x21), 0xa5);
 	cr_assert_eq(iobus_read(&bus, IOBUS_PIO, 0x20, 2), 0xa500);
 }
+
+Test(wiring, word_write_to_0x70_sets_index_and_data_together)
+{
+	iobus_write(&bus, IOBUS_PIO, 0x70, 2, 0x5a40); /* CMOS[0x40] = 0x5a */
+	out(0x70, 0x40);
+	cr_assert_eq(in(0x71), 0x5a);
+	cr_assert_eq(iobus_read(&bus, IOBUS_PIO, 0x70, 2) >> 8, 0x5a);
+}

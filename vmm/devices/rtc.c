@@ -267,10 +267,23 @@ static void write_reg_b(struct rtc *r, uint8_t v)
 		latch_time(r); /* SET freezes the time registers for the guest to rewrite */
 		v &= (uint8_t)~RTC_B_UIE; /* and clears UIE (datasheet) */
 	}
-	if (was_set && !set) {
+	bool divider_on = (r->cmos[RTC_REG_A] & DIVIDER_MASK) == DIVIDER_32K;
+	if (was_set && !set && divider_on) {
 		commit_time(r); /* in the format the registers were written in */
 	}
 	r->cmos[RTC_REG_B] = v;
+}
+
+static void write_reg_a(struct rtc *r, uint8_t v)
+{
+	bool was = updating(r);
+	r->cmos[RTC_REG_A] = v & 0x7f; /* UIP is read-only */
+	/* Stopping the divider chain stops the clock; restarting it resumes from the time held. */
+	if (was && !updating(r)) {
+		latch_time(r);
+	} else if (!was && updating(r)) {
+		commit_time(r);
+	}
 }
 
 static void write_reg(struct rtc *r, uint8_t i, uint8_t v)
@@ -293,7 +306,7 @@ static void write_reg(struct rtc *r, uint8_t i, uint8_t v)
 		}
 		break;
 	case RTC_REG_A:
-		r->cmos[i] = v & 0x7f; /* UIP is read-only */
+		write_reg_a(r, v);
 		break;
 	case RTC_REG_B:
 		write_reg_b(r, v);
@@ -371,14 +384,21 @@ void rtc_init(struct rtc *r, const struct irqchip *irq, uint64_t (*clock_ns)(voi
 	latch_time(r);
 }
 
+/* A word access to 0x70 is index and data in one go: split it into byte accesses. */
 static uint64_t rtc_bus_read(void *dev, uint64_t off, unsigned size)
 {
-	return rtc_io_read(dev, (unsigned)off);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++) {
+		v |= (uint64_t)rtc_io_read(dev, (unsigned)off + i) << (8 * i);
+	}
+	return v;
 }
 
 static void rtc_bus_write(void *dev, uint64_t off, unsigned size, uint64_t v)
 {
-	rtc_io_write(dev, (unsigned)off, (uint8_t)v);
+	for (unsigned i = 0; i < size; i++) {
+		rtc_io_write(dev, (unsigned)off + i, (uint8_t)(v >> (8 * i)));
+	}
 }
 
 static const struct iobus_ops rtc_ops = { .read = rtc_bus_read, .write = rtc_bus_write };

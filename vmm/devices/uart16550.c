@@ -301,14 +301,21 @@ void uart_init(struct uart *u, const struct irqchip *irq, unsigned irq_line,
 	u->msr = modem_inputs(u);
 }
 
+/* Wider accesses reach consecutive registers, as on the byte-wide ISA bus. */
 static uint64_t uart_bus_read(void *dev, uint64_t off, unsigned size)
 {
-	return uart_io_read(dev, (unsigned)off);
+	uint64_t v = 0;
+	for (unsigned i = 0; i < size; i++) {
+		v |= (uint64_t)uart_io_read(dev, (unsigned)off + i) << (8 * i);
+	}
+	return v;
 }
 
 static void uart_bus_write(void *dev, uint64_t off, unsigned size, uint64_t v)
 {
-	uart_io_write(dev, (unsigned)off, (uint8_t)v);
+	for (unsigned i = 0; i < size; i++) {
+		uart_io_write(dev, (unsigned)off + i, (uint8_t)(v >> (8 * i)));
+	}
 }
 
 static const struct iobus_ops uart_ops = { .read = uart_bus_read, .write = uart_bus_write };
