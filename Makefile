@@ -232,7 +232,7 @@ test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD) $(UNIT
 	tests/run-all --build $(B) --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
 
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
-bench: $(ISO)
+bench: $(ISO) $(LINUX_BZIMAGE) $(LINUX_INITRD)
 	tests/bench --build $(B)
 
 # The harness's own tests (fixture kernels, no Vireo needed).
