@@ -65,7 +65,8 @@ static void idle(struct vm *v, uint64_t until_ns)
 	}
 	halted = true;
 	__sync_synchronize(); /* the waker sees `halted`, or this thread sees its input */
-	if (v->input_head == v->input_tail) {
+	/* Input that the UART can take now is a reason not to sleep; input it cannot take is not. */
+	if (v->input_head == v->input_tail || !uart_rx_room(&v->m.com1)) {
 		sys_sm_down(SEL_WAKE_SM, timeout);
 	}
 	halted = false;
