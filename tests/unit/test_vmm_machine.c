@@ -6,6 +6,8 @@
  * a bzImage starts at its 64-bit entry point in long mode.
  */
 #include <criterion/criterion.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -446,4 +448,20 @@ Test(vmm_machine, the_amd_c1e_msr_reads_zero_instead_of_raising_gp)
 	cr_expect(msr_read(&vm, 0xc0010055u, &v));
 	cr_expect_eq(v, 0, "C1E is off");
 	cr_expect_not(msr_write(&vm, 0xc0010055u, 1), "writes stay refused");
+}
+
+/* COM1's output goes to the system console a line at a time, prefixed, without the CRs; a
+ * partial line (a prompt) goes out when the VMM is about to sleep and is continued bare. */
+Test(vmm_machine, com1_output_reaches_the_console_as_prefixed_lines)
+{
+	cr_redirect_stdout();
+	const char *out = "hi\r\nguest# ";
+	for (const char *c = out; *c; c++) {
+		cr_assert(out8(0x3f8, (uint8_t)*c));
+	}
+	vm_console_flush(&vm);
+	cr_assert(out8(0x3f8, 'x'));
+	cr_assert(out8(0x3f8, '\n'));
+	fflush(stdout);
+	cr_expect_stdout_eq_str("guest: hi\nguest: guest# x\n");
 }
