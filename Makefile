@@ -96,11 +96,20 @@ ISO := $(B)/vireo.iso
 KERNEL_CMDLINE ?=
 ROOTTASK_ARGS ?=
 
-# GUEST=<image> adds the VMM and that guest (a boot sector or flat binary) to the ISO, with a
-# native task that keeps printing beside it.
+# GUEST=<image> adds the VMM and that guest (a boot sector, flat binary or Linux bzImage) to the
+# ISO, with a native task that keeps printing beside it. For a bzImage: GUEST_INITRD=<file> (its
+# initrd), GUEST_APPEND="<kernel command line>" (else the VMM's default) and GUEST_MEM=<MiB> of
+# guest RAM (default 256; the roottask gives the VMM a heap that large). The VMM gets COM1's ports
+# so that console input reaches the guest.
 GUEST ?=
-ISO_GUEST := $(if $(GUEST),-m "$(B)/vmm.elf vmm" -m "$(GUEST) $(notdir $(basename $(GUEST)))" \
-	-m "$(B)/ticker.elf ticker")
+GUEST_INITRD ?=
+GUEST_APPEND ?=
+GUEST_MEM ?= 256
+GUEST_IS_BZIMAGE = $(shell test -f "$(GUEST)" && od -An -j514 -N4 -c "$(GUEST)" | tr -d ' ' | grep -qx HdrS && echo y)
+VMM_ARGS = $(if $(GUEST_IS_BZIMAGE),mem=$(GUEST_MEM) heap=$(GUEST_MEM) ports=0x3f8:8)
+ISO_GUEST = $(if $(GUEST),-m "$(B)/vmm.elf vmm $(VMM_ARGS)" \
+	-m "$(GUEST) $(notdir $(basename $(GUEST))) $(GUEST_APPEND)" \
+	$(if $(GUEST_INITRD),-m "$(GUEST_INITRD) initrd") -m "$(B)/ticker.elf ticker$(if $(GUEST_IS_BZIMAGE), period_ms=1000)")
 
 # The variables that decide what the ISO holds besides its files, one per line in a stamp that is
 # rewritten only when its content changes: `make run GUEST=a` then `make run GUEST=b` boots b.
@@ -110,12 +119,14 @@ $(ISO_CONFIG): FORCE
 	@mkdir -p $(@D)
 	@printf '%s\n' $(call shell_quote,KERNEL_CMDLINE=$(KERNEL_CMDLINE)) \
 		$(call shell_quote,ROOTTASK_ARGS=$(ROOTTASK_ARGS)) \
-		$(call shell_quote,GUEST=$(GUEST)) > $@.tmp
+		$(call shell_quote,GUEST=$(GUEST)) $(call shell_quote,GUEST_INITRD=$(GUEST_INITRD)) \
+		$(call shell_quote,GUEST_APPEND=$(GUEST_APPEND)) \
+		$(call shell_quote,GUEST_MEM=$(GUEST_MEM)) > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
 
 FORCE:
 
-$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST) $(ISO_CONFIG)
+$(ISO): $(KERNEL) $(USER_PROGS) run/mkiso $(GUEST) $(GUEST_INITRD) $(ISO_CONFIG)
 	@echo "  ISO     $@"
 	$(Q)run/mkiso -o $@ -k $(KERNEL) -c "$(KERNEL_CMDLINE)" \
 		-m "$(B)/roottask.elf roottask $(ROOTTASK_ARGS)" $(ISO_GUEST)
@@ -217,17 +228,17 @@ $(B)/testdata/not-an-elf.bin:
 	printf 'this boot module is plain text, not an ELF image\n' > $@
 
 # The group `long` (hostile guests, a minute each) is `make test-long`, not part of `make test`.
-vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES)
+vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD)
 	tests/run-all --vm-only --build $(B) -x long
 
-test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(UNIT_BIN) $(FUZZ_DEVICES)
+test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD) $(UNIT_BIN) $(FUZZ_DEVICES)
 	tests/run-all --build $(B) -x long --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
 
 test-long: $(ISO) $(GUEST_IMAGES)
 	tests/run-all --vm-only --build $(B) -g long
 
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
-bench: $(ISO)
+bench: $(ISO) $(LINUX_BZIMAGE) $(LINUX_INITRD)
 	tests/bench --build $(B)
 
 # One fuzzer run of any length (user/apps/fuzz): its own ISO with seed= and calls= on the fuzz

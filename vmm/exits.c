@@ -68,18 +68,15 @@ static uint64_t size_mask(unsigned size)
 
 /* ---------------------------------------------------------------- port I/O */
 
+/* Port I/O goes to whatever device the bus has at that port; nothing there reads all-ones. */
 static uint32_t io_in(struct vm *vm, uint16_t port, unsigned size)
 {
-	uint32_t v;
-	if (!testdev_io_read(&vm->dev, port, size, &v)) {
-		v = 0xffffffffu; /* nothing there: the bus floats high */
-	}
-	return v & (uint32_t)size_mask(size);
+	return (uint32_t)iobus_read(&vm->m.bus, IOBUS_PIO, port, size);
 }
 
 static void io_out(struct vm *vm, uint16_t port, unsigned size, uint32_t v)
 {
-	testdev_io_write(&vm->dev, port, size, v & (uint32_t)size_mask(size));
+	iobus_write(&vm->m.bus, IOBUS_PIO, port, size, v & (uint32_t)size_mask(size));
 }
 
 /* Base of segment `seg` (enum decode_seg); 64-bit mode treats ES, CS, SS and DS as based at 0. */
@@ -137,6 +134,9 @@ static bool io_string(struct vm *vm)
 static bool exit_io(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
+	if (st->io.port < VMM_PORT_STATS) {
+		vm->port_exits[st->io.port]++;
+	}
 	if (st->io.string) {
 		return io_string(vm);
 	}
@@ -172,10 +172,11 @@ static bool exit_mmio(struct vm *vm)
 	unsigned size = in.mem_size;
 	bool done = false;
 	if (in.kind == DK_MOV_STORE && decode_store_value(&in, st->gpr, &value)) {
-		done = testdev_mmio_write(&vm->dev, st->gpa, size, value);
+		iobus_write(&vm->m.bus, IOBUS_MMIO, st->gpa, size, value);
+		done = true;
 	} else if (in.kind == DK_MOV_LOAD || in.kind == DK_MOVZX || in.kind == DK_MOVSX) {
-		done = testdev_mmio_read(&vm->dev, st->gpa, size, &value) &&
-		       decode_load_apply(&in, st->gpr, value);
+		value = iobus_read(&vm->m.bus, IOBUS_MMIO, st->gpa, size);
+		done = decode_load_apply(&in, st->gpr, value);
 	}
 	if (!done) {
 		printf("vmm: guest %s: MMIO at %#lx by an instruction it cannot emulate (kind "
@@ -245,35 +246,42 @@ static bool exit_wrmsr(struct vm *vm)
 
 /* ---------------------------------------------------------------- HLT, interrupts, hypercalls */
 
-static void inject_irq(struct vireo_vm_state *st, int vector)
-{
-	st->inject = VEVENT_VALID | VEVENT_TYPE_INTR | (uint32_t)vector;
-	st->intr_window = 0;
-}
-
+/*
+ * HLT waits for an interrupt: one due now is injected at once; otherwise the VMM sleeps until the
+ * next device event (or console input) and looks again. With nothing that could ever wake it, or
+ * with interrupts off, the guest is done.
+ */
 static bool exit_hlt(struct vm *vm)
 {
 	struct vireo_vm_state *st = vm->st;
 	if (!skip(vm)) {
 		return false;
 	}
-	/* HLT waits for an interrupt: the test device's one-shot is the only source here. */
-	if (vm->dev.irq_armed >= 0 && st->guest_if) {
-		inject_irq(st, testdev_take_irq(&vm->dev));
-		return true;
+	st->intr_shadow = 0; /* an STI's shadow covered the HLT itself, which is done */
+	while (vm->status == VM_RUNNING) {
+		vm_update_devices(vm);
+		if (vm_deliver_irq(vm)) {
+			return true;
+		}
+		if (!st->guest_if) {
+			vm_stop(vm, VM_STOPPED, "halted with interrupts disabled");
+			return false;
+		}
+		uint64_t until = vm_next_event_ns(vm);
+		if (!vm->idle || (until == VMM_TIME_NEVER && !vm->input_wired)) {
+			vm_stop(vm, VM_STOPPED, "halted with nothing to wake it");
+			return false;
+		}
+		vm_console_flush(vm);
+		vm->idle(vm, until);
 	}
-	vm_stop(vm, VM_STOPPED,
-		st->guest_if ? "halted with nothing to wake it"
-			     : "halted with interrupts disabled");
 	return false;
 }
 
+/* The guest can take an interrupt now: vm_deliver_irq after every exit does the rest. */
 static bool exit_intr_window(struct vm *vm)
 {
-	int v = testdev_take_irq(&vm->dev);
-	if (v >= 0) {
-		inject_irq(vm->st, v);
-	}
+	(void)vm;
 	return true;
 }
 
@@ -349,20 +357,6 @@ static const exit_handler handlers[VM_EXIT_OTHER + 1] = {
 	[VM_EXIT_OTHER] = exit_unexpected,
 };
 
-/* An armed interrupt goes in as soon as the guest can take it; until then, ask for the window. */
-static void deliver_pending_irq(struct vm *vm)
-{
-	struct vireo_vm_state *st = vm->st;
-	if (vm->dev.irq_armed < 0 || (st->inject & VEVENT_VALID)) {
-		return;
-	}
-	if (st->guest_if && !st->intr_shadow && !(st->pending & VEVENT_VALID)) {
-		inject_irq(st, testdev_take_irq(&vm->dev));
-	} else {
-		st->intr_window = 1;
-	}
-}
-
 static void trace_exit(const struct vm *vm)
 {
 	const struct vireo_vm_state *st = vm->st;
@@ -388,9 +382,12 @@ bool vm_handle_exit(struct vm *vm)
 		struct vireo_vm_state *st = vm->st;
 		if (vm->dev.irq2_armed >= 0 && (st->pending & VEVENT_VALID) &&
 		    !(st->inject & VEVENT_VALID)) {
-			inject_irq(st, testdev_take_irq2(&vm->dev));
+			st->inject = VEVENT_VALID | VEVENT_TYPE_INTR |
+				     (uint32_t)testdev_take_irq2(&vm->dev);
+			st->intr_window = 0;
 		}
-		deliver_pending_irq(vm);
+		vm_update_devices(vm);
+		vm_deliver_irq(vm);
 	}
 	return go_on && vm->status == VM_RUNNING;
 }

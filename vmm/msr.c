@@ -99,6 +99,8 @@ static bool state_msr_valid(uint32_t msr, uint64_t v)
 	}
 }
 
+#define MSR_K8_INT_PENDING_MSG 0xc0010055u /* AMD BKDG fam 10h: C1E and SMI on pending message */
+
 static uint64_t host_tsc(void)
 {
 	uint32_t lo, hi;
@@ -137,6 +139,10 @@ bool msr_read(struct vm *vm, uint32_t msr, uint64_t *value)
 		*value = st->efer;
 	} else if (msr == MSR_TSC) {
 		*value = host_tsc(); /* RDTSC is not intercepted: the guest's TSC is the host's */
+	} else if (msr == MSR_K8_INT_PENDING_MSG) {
+		/* AMD family 0Fh/10h (erratum 400): Linux reads it on such a CPU model (QEMU's
+		 * qemu64 is one) to see whether C1E is on. It is not: the vCPU idles in HLT. */
+		*value = 0;
 	} else {
 		refuse(vm, msr, false);
 		return false;

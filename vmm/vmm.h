@@ -6,11 +6,26 @@
 #include <vireo/vcpu.h>
 
 #include "decode.h"
+#include "devices/i8042.h"
+#include "devices/pci.h"
+#include "devices/pic8259.h"
+#include "devices/pit8254.h"
+#include "devices/rtc.h"
+#include "devices/sysport.h"
 #include "devices/testdev.h"
+#include "devices/uart16550.h"
+#include "iobus.h"
 #include "taskinfo.h"
 #include "vireo.h"
 
+/* RAM of a boot-sector guest; a bzImage guest gets mem=MiB (default VMM_LINUX_RAM_MIB). */
 #define GUEST_RAM_SIZE (2ull << 20)
+#define VMM_LINUX_RAM_MIB 256
+#define VMM_TIME_NEVER UINT64_MAX
+/* Console input bytes waiting for the guest's UART (a power of two). */
+#define VMM_INPUT_RING 256
+/* Ports whose I/O exits the statistics count one by one: the ISA range. */
+#define VMM_PORT_STATS 0x400
 #define GUEST_LOAD_ADDR 0x7c00ull
 #define GUEST_IMAGE_MAX (64ull << 10)
 /* Elements one exit moves of a REP INS/OUTS; the guest re-executes the rest (an interruptible
@@ -29,6 +44,18 @@
 
 enum vm_status { VM_RUNNING, VM_PASSED, VM_FAILED, VM_STOPPED };
 
+/* The PC the guest sees: devices on one I/O bus behind the 8259A pair (docs/devices.md). */
+struct vm_machine {
+	struct iobus bus;
+	struct pic pic;
+	struct pit pit;
+	struct uart com1;
+	struct rtc rtc;
+	struct pci pci;
+	struct i8042 kbc;
+	struct sysport sys;
+};
+
 struct vm {
 	const char *name;
 	uint8_t *ram; /* guest-physical 0 .. ram_size, in the VMM's address space */
@@ -37,7 +64,7 @@ struct vm {
 	struct testdev dev;
 	enum vm_status status;
 	uint64_t exits_by_reason[VM_EXIT_OTHER + 1];
-	char line[120];	 /* guest console line being assembled */
+	char line[256];	 /* guest console line being assembled */
 	bool trace;	 /* print every exit (module command line word "trace") */
 	bool show_exits; /* console lines show the vCPU's VM exits so far (word "exits") */
 	/* Demand paging: gives the VM the RAM page at gpa on its first access (an NPF exit); false
@@ -48,6 +75,23 @@ struct vm {
 	uint64_t restarts; /* times it did */
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
+	struct vm_machine m;
+	bool console_open; /* a partial console line was printed: continue it bare */
+	uint64_t exit_tsc[VM_EXIT_OTHER + 1]; /* TSC cycles the VMM spent per exit reason */
+	uint32_t port_exits[VMM_PORT_STATS];  /* I/O exits per port (ports below 0x400) */
+	uint64_t rtc_epoch_ns;		      /* wall clock at guest time 0 (ns since 1970) */
+	/* Guest time in ns (monotonic); NULL: time stands still at 0. */
+	uint64_t (*clock_ns)(struct vm *vm);
+	/*
+	 * HLT with interrupts open and nothing pending: sleep until guest time `until_ns`
+	 * (VMM_TIME_NEVER: until console input). NULL: the VMM cannot sleep, so such a HLT ends
+	 * the guest unless a device event is already due.
+	 */
+	void (*idle)(struct vm *vm, uint64_t until_ns);
+	/* Console input, written by another thread, drained into COM1 by the vCPU's thread. */
+	volatile uint8_t input[VMM_INPUT_RING];
+	volatile unsigned input_head, input_tail;
+	bool input_wired; /* somebody feeds `input`: a HLT with no timer still has a waker */
 };
 
 /* Guest memory: host pointer for [gpa, gpa + len) in RAM, or NULL. */
@@ -68,10 +112,45 @@ void cpuid_filter(const struct vireo_vm_state *st, uint32_t leaf, uint32_t sub, 
 bool msr_read(struct vm *vm, uint32_t msr, uint64_t *value);
 bool msr_write(struct vm *vm, uint32_t msr, uint64_t value);
 
+/* Put the PC's devices on the bus (and the test device for the small test guests). */
+void vm_machine_init(struct vm *vm, bool testdev);
+/* Guest time now (ns). */
+uint64_t vm_now_ns(struct vm *vm);
+/* Bring the devices' interrupt lines up to date with the clock and feed console input. */
+void vm_update_devices(struct vm *vm);
+/* Guest time of the next device event that can raise an interrupt, or VMM_TIME_NEVER. */
+uint64_t vm_next_event_ns(struct vm *vm);
+/*
+ * Before each entry: inject the interrupt the controller (or the test device) has pending if
+ * the guest can take it now, else ask for an interrupt window. True if one was injected.
+ */
+bool vm_deliver_irq(struct vm *vm);
+/* A byte the guest sent to its console; lines go to the system console as "guest: ...". */
+void vm_console_putc(struct vm *vm, char c);
+/* Print the partial line (the shell's prompt) before the VMM sleeps. */
+void vm_console_flush(struct vm *vm);
+/* Queue a console byte for the guest (any thread); false if the ring is full. */
+bool vm_input_push(struct vm *vm, uint8_t byte);
+/* The per-reason exit table, like `perf kvm stat`; tsc_khz 0 prints cycles only. */
+void vm_print_exit_stats(const struct vm *vm, uint32_t tsc_khz);
+
 /* Exit handling: returns false when the VM must stop. */
 bool vm_handle_exit(struct vm *vm);
 /* Initial state of a boot-sector guest: real mode at 0000:7c00. */
 void vm_reset_state(struct vireo_vm_state *st);
+/*
+ * The Linux 64-bit boot protocol's entry state: long mode with paging (CR3 = pml4), flat code at
+ * selector cs (L bit) and data at ds from the boot GDT at gdt, RSI = the zero page, RIP = entry,
+ * interrupts off.
+ */
+void vm_linux_state(struct vireo_vm_state *st, uint64_t entry, uint64_t zero_page, uint64_t pml4,
+		    uint64_t gdt, uint16_t cs, uint16_t ds);
+/*
+ * Load a bzImage, its command line and initrd (may be NULL) into the VM's RAM and set the
+ * vCPU's entry state. NULL on success, else the reason.
+ */
+const char *vm_load_linux(struct vm *vm, const void *img, size_t size, const char *cmdline,
+			  const void *initrd, size_t initrd_size);
 void vm_stop(struct vm *vm, enum vm_status status, const char *why);
 
 #endif

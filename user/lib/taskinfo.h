@@ -41,14 +41,17 @@ struct vireo_taskinfo {
 	uint32_t io_port_count;
 	int32_t irq_gsi;  /* GSI bound to SEL_TASK_IRQ_SM by irq=N, or -1 */
 	int32_t irq_gsi2; /* a second GSI on the same semaphore by irq=N,M, or -1 */
+	uint32_t tsc_khz; /* the TSC's frequency from the boot info, 0 when unknown */
 	char cmdline[200];
 	uint32_t nmodules;
 	uint32_t reserved2;
 	struct {
-		uint64_t va;   /* where the copy is mapped in the task */
-		uint64_t size; /* bytes */
-		char cmdline[64];
+		uint64_t va;	   /* where the copy is mapped in the task */
+		uint64_t size;	   /* bytes */
+		char cmdline[200]; /* the whole module command line (a guest kernel's is long) */
 	} modules[TASK_MAX_MODULES];
 };
+
+_Static_assert(sizeof(struct vireo_taskinfo) <= 4096, "the task-info page is one page");
 
 #endif

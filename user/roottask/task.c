@@ -45,6 +45,29 @@ static int give_pages(struct task *t, uint64_t va, uint64_t count, unsigned righ
 	return 0;
 }
 
+/*
+ * A large heap (heap=MiB on the module command line, e.g. a VMM's guest RAM) in 4 MiB blocks, each
+ * one capability: the task can then delegate it on in large flexpages, and it takes 1/1024 of the
+ * system calls. Returns the heap size given, or 0.
+ */
+static uint64_t give_large_heap(struct task *t, long mib)
+{
+	const unsigned order = 10;
+	uint64_t block = PAGE << order;
+	uint64_t size = ((uint64_t)mib << 20) + block - 1;
+	size &= ~(block - 1);
+	for (uint64_t off = 0; off < size; off += block) {
+		uint64_t pa = mem_alloc(order);
+		if (!pa ||
+		    sys_delegate(t->pd, vireo_crd(CRD_MEM, pa >> 12, order, MEM_R | MEM_W | MEM_X),
+				 (TASK_HEAP_VA + off) >> 12, 0) != VIREO_OK) {
+			printf("roottask: %s: cannot give it a heap of %ld MiB\n", t->name, mib);
+			return 0;
+		}
+	}
+	return size;
+}
+
 /* Pages delegated one by one are not contiguous in the roottask: copy through each page. */
 static int load_segment(struct task *t, const void *img, const struct elf_segment *s)
 {
@@ -165,11 +188,23 @@ static int give_cap(struct task *t, uint64_t sel, uint64_t dst)
 											       : -1;
 }
 
+/* The heap: heap=MiB on the command line asks for more than the default (in large blocks). */
+static int give_heap(struct task *t, const char *cmd, uint64_t *size)
+{
+	long mib = arg_num(cmd, "heap", NULL, 0);
+	if (mib > 0) {
+		*size = give_large_heap(t, mib);
+		return *size ? 0 : -1;
+	}
+	*size = TASK_HEAP_SIZE;
+	return give_pages(t, TASK_HEAP_VA, TASK_HEAP_SIZE / PAGE, MEM_R | MEM_W | MEM_X, NULL);
+}
+
 static int build(struct task *t, const struct vireo_bootinfo *bi, const void *img, uint64_t len,
 		 const char *cmd)
 {
 	struct elf_image elf;
-	uint64_t info_page, pt;
+	uint64_t info_page, pt, heap_size;
 	if (elf_parse(img, len, 0x00007ffffffff000ull, &elf) != VIREO_OK) {
 		printf("roottask: %s is not a loadable ELF64 x86-64 executable\n", t->name);
 		return -1;
@@ -185,8 +220,7 @@ static int build(struct task *t, const struct vireo_bootinfo *bi, const void *im
 	}
 	if (give_pages(t, TASK_STACK_TOP - TASK_STACK_SIZE, TASK_STACK_SIZE / PAGE, MEM_R | MEM_W,
 		       NULL) ||
-	    give_pages(t, TASK_HEAP_VA, TASK_HEAP_SIZE / PAGE, MEM_R | MEM_W | MEM_X, NULL) ||
-	    give_pages(t, TASK_INFO_VA, 1, MEM_R, &info_page)) {
+	    give_heap(t, cmd, &heap_size) || give_pages(t, TASK_INFO_VA, 1, MEM_R, &info_page)) {
 		return -1;
 	}
 	struct vireo_taskinfo *info = (struct vireo_taskinfo *)info_page;
@@ -194,7 +228,8 @@ static int build(struct task *t, const struct vireo_bootinfo *bi, const void *im
 	*info = (struct vireo_taskinfo){ .magic = TASKINFO_MAGIC,
 					 .cpus_online = bi->cpus_online,
 					 .task_id = t->id,
-					 .heap_size = TASK_HEAP_SIZE,
+					 .heap_size = heap_size,
+					 .tsc_khz = (uint32_t)bi->tsc_khz,
 					 .demand_size = TASK_DEMAND_SIZE,
 					 .quota = TASK_QUOTA };
 	memcpy(info->cmdline, cmd, strnlen(cmd, sizeof(info->cmdline) - 1));

@@ -1,40 +1,48 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A native task that keeps printing while a guest runs beside it: proof that both get the CPU.
- * It prints "ticker: tick N" every 100 ms for as long as the system runs; the module command line
- * word ticks=N makes it stop after N ticks with "ticker: done, N ticks" (tests that must end).
+ * It prints "ticker: tick N" every 100 ms for as long as the system runs. Module command-line
+ * words: ticks=N stops after N ticks with "ticker: done, N ticks" (tests that must end);
+ * period_ms=N ticks every N ms instead (an interactive guest's console stays readable at 1000).
  */
+#include "cmdline.h"
 #include "taskinfo.h"
 #include "vireo.h"
 
-#define PERIOD_US 100000
+#define PERIOD_MS_DEFAULT 100
 
-/* The value of "ticks=N" in the command line, or 0 (forever). */
-static uint64_t ticks_arg(const char *s)
+/* The number after key= in the command line, or `dflt` if absent or not a number. */
+static uint64_t num_arg(const char *cmdline, const char *key, uint64_t dflt)
 {
-	for (const char *p = s; *p; p++) {
-		if ((p == s || p[-1] == ' ') && !strncmp(p, "ticks=", 6)) {
-			uint64_t n = 0;
-			for (p += 6; *p >= '0' && *p <= '9'; p++) {
-				n = n * 10 + (uint64_t)(*p - '0');
-			}
-			return n;
-		}
+	char val[24];
+	if (!cmdline_get(cmdline, key, val, sizeof(val)) || !val[0]) {
+		return dflt;
 	}
-	return 0;
+	uint64_t n = 0;
+	for (const char *p = val; *p; p++) {
+		if (*p < '0' || *p > '9' || n > UINT64_MAX / 10 - 9) {
+			return dflt;
+		}
+		n = n * 10 + (uint64_t)(*p - '0');
+	}
+	return n;
 }
 
 int main(uintptr_t arg)
 {
 	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
-	uint64_t ticks = ticks_arg(ti->cmdline);
+	uint64_t ticks = num_arg(ti->cmdline, "ticks", 0); /* 0: forever */
+	uint64_t period_ms = num_arg(ti->cmdline, "period_ms", PERIOD_MS_DEFAULT);
+	if (period_ms == 0 || period_ms > 3600000) {
+		period_ms = PERIOD_MS_DEFAULT;
+	}
 	/* A semaphore nobody signals: down with a timeout is a sleep. */
 	if (sys_create_sm(SEL_TASK_FIRST_FREE, SEL_SELF_PD, 0) != VIREO_OK) {
 		printf("ticker: cannot create its semaphore\n");
 		return 1;
 	}
 	for (uint64_t i = 1; !ticks || i <= ticks; i++) {
-		sys_sm_down(SEL_TASK_FIRST_FREE, PERIOD_US);
+		sys_sm_down(SEL_TASK_FIRST_FREE, period_ms * 1000);
 		printf("ticker: tick %lu\n", (unsigned long)i);
 	}
 	printf("ticker: done, %lu ticks\n", (unsigned long)ticks);
