@@ -113,3 +113,55 @@ bool cmdline_has(const char *cmdline, const char *word)
 	struct has_state st = { word, strlen(word) };
 	return for_each_word(cmdline, match_word, &st);
 }
+
+static int digit_value(char c, unsigned base)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	if (base == 16 && c >= 'a' && c <= 'f') {
+		return c - 'a' + 10;
+	}
+	return -1;
+}
+
+size_t cmdline_parse_u64(const char *s, uint64_t *val)
+{
+	if (!s || !val) {
+		return 0;
+	}
+	unsigned base = 10;
+	size_t i = 0;
+	if (s[0] == '0' && s[1] == 'x') {
+		base = 16;
+		i = 2;
+	}
+	size_t first = i;
+	uint64_t v = 0;
+	for (int d; (d = digit_value(s[i], base)) >= 0; i++) {
+		if (v > (UINT64_MAX - (uint64_t)d) / base) {
+			return 0; /* does not fit: no prefix of it is the number meant */
+		}
+		v = v * base + (uint64_t)d;
+	}
+	if (i == first) {
+		return 0; /* no digit, or "0x" with no hex digit after it */
+	}
+	*val = v;
+	return i;
+}
+
+bool cmdline_get_u64(const char *cmdline, const char *key, uint64_t *val)
+{
+	char buf[24]; /* "0x" and 16 hex digits, or 20 decimal ones, with the NUL */
+	uint64_t v;
+	if (!val || !cmdline_get(cmdline, key, buf, sizeof(buf))) {
+		return false;
+	}
+	size_t n = cmdline_parse_u64(buf, &v);
+	if (n == 0 || buf[n]) {
+		return false;
+	}
+	*val = v;
+	return true;
+}

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Finds the word "key=value" in cmdline and copies value, NUL-terminated, into val. Words are
@@ -26,5 +27,22 @@ bool cmdline_get(const char *cmdline, const char *key, char *val, size_t vallen)
  * "quiet=1"). False for a NULL cmdline or word, an empty word or one holding whitespace.
  */
 bool cmdline_has(const char *cmdline, const char *word);
+
+/*
+ * Parses an unsigned number at the start of s: decimal, or hexadecimal after "0x" (lower-case
+ * digits a-f only, as the module command lines in docs/ABI.md write them). Returns how many
+ * characters it took, with the number in *val; 0, with *val untouched, when s does not start with
+ * a digit, when "0x" has no hex digit after it, or when the number does not fit in 64 bits. What
+ * follows the number is the caller's ("0x3f8:8" gives 0x3f8 and leaves ":8").
+ */
+size_t cmdline_parse_u64(const char *s, uint64_t *val);
+
+/*
+ * The value of "key=value" (cmdline_get's rules: whole words, the last one wins) as a number of
+ * cmdline_parse_u64's form, and nothing else after it. True with the number in *val; false, with
+ * *val untouched, when the key is absent, its value is empty, too long, holds anything but the
+ * number ("12k", "x1", "1 2" is two words anyway) or overflows 64 bits.
+ */
+bool cmdline_get_u64(const char *cmdline, const char *key, uint64_t *val);
 
 #endif

@@ -378,17 +378,14 @@ static void wake_loop(bool input, bool revoke)
 	}
 }
 
+/* key=MiB in bytes; `dflt` when absent, not a number or too large to be a size in bytes. */
 static uint64_t arg_mib(const char *cmdline, const char *key, uint64_t dflt)
 {
-	char val[16];
-	uint64_t v = 0;
-	if (!cmdline_get(cmdline, key, val, sizeof(val))) {
+	uint64_t mib;
+	if (!cmdline_get_u64(cmdline, key, &mib) || mib > (UINT64_MAX >> 20)) {
 		return dflt;
 	}
-	for (const char *p = val; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	return v << 20;
+	return mib << 20;
 }
 
 static int setup(const struct vireo_taskinfo *ti, enum guest_format fmt, unsigned cpu)

@@ -19,29 +19,13 @@
 	.set	PORT_IRQ2, 0xfd
 	.set	LAZY_TOP, 0x1f6000		/* top of demand-paged page 0x1f5000 */
 
-.macro GATE vec, handler
-	movl	$\handler, %eax
-	movw	%ax, IDT + \vec * 8
-	shrl	$16, %eax
-	movw	%ax, IDT + \vec * 8 + 6
-.endm
-
 	GUEST_START
 	PUTS	msg
 	ENTER_PM32 pm32
-	movl	$IDT, %edi
-	movl	$IDT_ENTRIES, %ecx
-1:	movl	$stray, %eax
-	movw	%ax, (%edi)
-	movw	$SEL_CODE32, 2(%edi)
-	movw	$0x8e00, 4(%edi)
-	shrl	$16, %eax
-	movw	%ax, 6(%edi)
-	addl	$8, %edi
-	loop	1b
-	GATE	0x20, h20
-	GATE	0x21, h21
-	lidtl	idt_desc
+	IDT32_FILL IDT, IDT_ENTRIES, stray
+	IDT32_GATE IDT, 0x20, h20
+	IDT32_GATE IDT, 0x21, h21
+	lidtl	idt32_desc
 
 	sti
 	nop
@@ -98,13 +82,7 @@ h21:	cmpl	$0, in20
 stray:	FAIL	6
 
 	BOOT_SIGNATURE
-	HELPERS
-	MODE16
-	PUTS_HELPER
-	GDT
-idt_desc:
-	.word	IDT_ENTRIES * 8 - 1
-	.long	IDT
+	PM32_GUEST_TAIL IDT, IDT_ENTRIES
 msg:	.asciz	"inject_pending: an injection beside a pending event\n"
 msg_ok:	.asciz	"inject_pending: both delivered, pending first\n"
 	.p2align 2

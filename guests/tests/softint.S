@@ -20,14 +20,6 @@
 	.set	IDT_ENTRIES, 0x81
 	.set	LAZY, 0x1f0000			/* the first demand-paged RAM page */
 
-/* Interrupt gate \vec -> \handler (32-bit, DPL 0, present). */
-.macro GATE vec, handler
-	movl	$\handler, %eax
-	movw	%ax, IDT + \vec * 8
-	shrl	$16, %eax
-	movw	%ax, IDT + \vec * 8 + 6
-.endm
-
 /* Zero the count; the stack at the top of demand page \page (untouched so far). */
 .macro RAISE page, cnt
 	movl	$0, \cnt
@@ -47,20 +39,11 @@
 	PUTS	msg
 	ENTER_PM32 pm32
 	/* Every gate to `stray`, then the vectors of this test. */
-	movl	$IDT, %edi
-	movl	$IDT_ENTRIES, %ecx
-1:	movl	$stray, %eax
-	movw	%ax, (%edi)
-	movw	$SEL_CODE32, 2(%edi)
-	movw	$0x8e00, 4(%edi)
-	shrl	$16, %eax
-	movw	%ax, 6(%edi)
-	addl	$8, %edi
-	loop	1b
-	GATE	0x80, h80
-	GATE	3, h3
-	GATE	4, h4
-	lidtl	idt_desc
+	IDT32_FILL IDT, IDT_ENTRIES, stray
+	IDT32_GATE IDT, 0x80, h80
+	IDT32_GATE IDT, 3, h3
+	IDT32_GATE IDT, 4, h4
+	lidtl	idt32_desc
 
 	RAISE	0, cnt80
 	int	$0x80
@@ -99,13 +82,7 @@ stray:	FAIL	9
 
 	BOOT_SIGNATURE
 	/* The rest follows the boot sector (a flat image; README.md "Image format"). */
-	HELPERS
-	MODE16
-	PUTS_HELPER
-	GDT
-idt_desc:
-	.word	IDT_ENTRIES * 8 - 1
-	.long	IDT
+	PM32_GUEST_TAIL IDT, IDT_ENTRIES
 msg:	.asciz	"softint: software interrupts cut off by exits\n"
 msg_ok:	.asciz	"softint: each ran once and returned past its instruction\n"
 	.p2align 2

@@ -122,3 +122,94 @@ Test(cmdline, has_rejects_null_empty_and_multiword_arguments)
 	cr_expect_not(cmdline_has("", ""));
 	cr_expect_not(cmdline_has("a b", "a b"));
 }
+
+/* ---------------------------------------------------------------- numbers */
+
+Test(cmdline, get_u64_reads_decimal_and_hex)
+{
+	uint64_t v = 7;
+	cr_assert(cmdline_get_u64("a mem=256 b", "mem", &v));
+	cr_expect_eq(v, 256);
+	cr_assert(cmdline_get_u64("port=0x3f8", "port", &v));
+	cr_expect_eq(v, 0x3f8);
+	cr_assert(cmdline_get_u64("n=0", "n", &v));
+	cr_expect_eq(v, 0);
+	cr_assert(cmdline_get_u64("n=0x0", "n", &v));
+	cr_expect_eq(v, 0);
+	cr_assert(cmdline_get_u64("n=007", "n", &v));
+	cr_expect_eq(v, 7);
+}
+
+Test(cmdline, get_u64_last_occurrence_wins)
+{
+	uint64_t v = 0;
+	cr_assert(cmdline_get_u64("n=1 n=2", "n", &v));
+	cr_expect_eq(v, 2);
+	/* The last word decides even when it is garbage: no fallback to an earlier one. */
+	cr_expect_not(cmdline_get_u64("n=1 n=x", "n", &v));
+	cr_expect_eq(v, 2);
+}
+
+Test(cmdline, get_u64_missing_key_leaves_value_alone)
+{
+	uint64_t v = 42;
+	cr_expect_not(cmdline_get_u64("", "n", &v));
+	cr_expect_not(cmdline_get_u64("m=1 nn=2 xn=3", "n", &v));
+	cr_expect_not(cmdline_get_u64("n", "n", &v), "a bare flag has no number");
+	cr_expect_not(cmdline_get_u64(NULL, "n", &v));
+	cr_expect_not(cmdline_get_u64("n=1", NULL, &v));
+	cr_expect_not(cmdline_get_u64("n=1", "n", NULL));
+	cr_expect_eq(v, 42);
+}
+
+Test(cmdline, get_u64_rejects_garbage)
+{
+	uint64_t v = 42;
+	cr_expect_not(cmdline_get_u64("n=", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=abc", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=12k", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=-1", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=+1", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=0x", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=0xg", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=0X10", "n", &v), "only a lower-case 0x prefix");
+	cr_expect_not(cmdline_get_u64("n=0xAB", "n", &v), "only lower-case hex digits");
+	cr_expect_not(cmdline_get_u64("n=12a", "n", &v), "hex digits need 0x");
+	cr_expect_not(cmdline_get_u64("n=1:2", "n", &v));
+	cr_expect_eq(v, 42);
+}
+
+Test(cmdline, get_u64_rejects_overflow)
+{
+	uint64_t v = 42;
+	cr_assert(cmdline_get_u64("n=18446744073709551615", "n", &v));
+	cr_expect_eq(v, UINT64_MAX);
+	cr_assert(cmdline_get_u64("n=0xffffffffffffffff", "n", &v));
+	cr_expect_eq(v, UINT64_MAX);
+	v = 42;
+	cr_expect_not(cmdline_get_u64("n=18446744073709551616", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=99999999999999999999", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=0x10000000000000000", "n", &v));
+	cr_expect_not(cmdline_get_u64("n=000000000000000000000000001", "n", &v),
+		      "a value longer than any number is refused, not cut");
+	cr_expect_eq(v, 42);
+}
+
+Test(cmdline, parse_u64_stops_at_what_follows)
+{
+	uint64_t v = 42;
+	cr_expect_eq(cmdline_parse_u64("0x3f8:8", &v), 5);
+	cr_expect_eq(v, 0x3f8);
+	cr_expect_eq(cmdline_parse_u64("4,3", &v), 1);
+	cr_expect_eq(v, 4);
+	cr_expect_eq(cmdline_parse_u64("8", &v), 1);
+	cr_expect_eq(v, 8);
+	v = 42;
+	cr_expect_eq(cmdline_parse_u64("", &v), 0);
+	cr_expect_eq(cmdline_parse_u64(":8", &v), 0);
+	cr_expect_eq(cmdline_parse_u64("0x:8", &v), 0);
+	cr_expect_eq(cmdline_parse_u64("18446744073709551616,1", &v), 0);
+	cr_expect_eq(cmdline_parse_u64(NULL, &v), 0);
+	cr_expect_eq(v, 42);
+	cr_expect_eq(cmdline_parse_u64("1", NULL), 0);
+}

@@ -50,7 +50,7 @@ static int give_pages(struct task *t, uint64_t va, uint64_t count, unsigned righ
  * one capability: the task can then delegate it on in large flexpages, and it takes 1/1024 of the
  * system calls. Returns the heap size given, or 0.
  */
-static uint64_t give_large_heap(struct task *t, long mib)
+static uint64_t give_large_heap(struct task *t, uint64_t mib)
 {
 	const unsigned order = 10;
 	uint64_t block = PAGE << order;
@@ -61,7 +61,8 @@ static uint64_t give_large_heap(struct task *t, long mib)
 		if (!pa ||
 		    sys_delegate(t->pd, vireo_crd(CRD_MEM, pa >> 12, order, MEM_R | MEM_W | MEM_X),
 				 (TASK_HEAP_VA + off) >> 12, 0) != VIREO_OK) {
-			printf("roottask: %s: cannot give it a heap of %ld MiB\n", t->name, mib);
+			printf("roottask: %s: cannot give it a heap of %lu MiB\n", t->name,
+			       (unsigned long)mib);
 			return 0;
 		}
 	}
@@ -91,92 +92,67 @@ static int load_segment(struct task *t, const void *img, const struct elf_segmen
 	return 0;
 }
 
-/* A number at s (0x.. hex, else decimal); *rest is where it ends. */
-static long parse_num(const char *s, const char **rest)
-{
-	long v = 0;
-	int base = 10;
-	if (s[0] == '0' && s[1] == 'x') {
-		base = 16;
-		s += 2;
-	}
-	for (;; s++) {
-		int d = *s >= '0' && *s <= '9'		       ? *s - '0'
-			: base == 16 && *s >= 'a' && *s <= 'f' ? *s - 'a' + 10
-							       : -1;
-		if (d < 0) {
-			break;
-		}
-		v = v * base + d;
-	}
-	*rest = s;
-	return v;
-}
-
 /*
- * "key=value" from a module command line, the value parsed as a number; -1 if absent. What
- * follows the number is copied to rest (rest_len bytes with its NUL) when rest is not NULL.
+ * "key=N" or "key=N<sep>M" from a module command line, N and M numbers as cmdline_parse_u64 reads
+ * them (decimal or 0x hex): how many numbers it holds, in num[0] and num[1]; 0 when the key is
+ * absent, -1 when its value is anything else (a clear error beats a guess at what was meant).
  */
-static long arg_num(const char *cmd, const char *key, char *rest, size_t rest_len)
+static int arg_pair(const char *cmd, const char *key, char sep, uint64_t num[2])
 {
-	char val[32];
-	const char *end;
+	char val[sizeof(((struct vireo_taskinfo *)0)->cmdline)]; /* any value fits */
 	if (!cmdline_get(cmd, key, val, sizeof(val))) {
-		return -1;
+		return 0;
 	}
-	long v = parse_num(val, &end);
-	if (rest && rest_len) {
-		size_t n = strnlen(end, rest_len - 1);
-		memcpy(rest, end, n);
-		rest[n] = 0;
+	size_t n = cmdline_parse_u64(val, &num[0]);
+	if (n && !val[n]) {
+		return 1;
 	}
-	return v;
+	size_t m = n && val[n] == sep ? cmdline_parse_u64(val + n + 1, &num[1]) : 0;
+	return m && !val[n + 1 + m] ? 2 : -1;
 }
 
 static int give_io(struct task *t, const char *cmd, struct vireo_taskinfo *info)
 {
-	char rest[16];
-	long base = arg_num(cmd, "ports", rest, sizeof(rest));
+	uint64_t ports[2], irq[2];
+	int nports = arg_pair(cmd, "ports", ':', ports), nirq = arg_pair(cmd, "irq", ',', irq);
 	info->irq_gsi = -1;
-	if (base >= 0 && *rest == ':') {
-		long count = 0;
-		for (const char *p = rest + 1; *p >= '0' && *p <= '9'; p++) {
-			count = count * 10 + (*p - '0');
-		}
+	info->irq_gsi2 = -1;
+	if (nports == -1 || nports == 1 || nirq == -1) {
+		printf("roottask: %s: write ports=BASE:COUNT and irq=N or irq=N,M (numbers, 0x for "
+		       "hex)\n",
+		       t->name);
+		return -1;
+	}
+	if (nports == 2) {
+		uint64_t base = ports[0], count = ports[1];
 		unsigned order = 0;
-		while ((1l << order) < count) {
+		while (order < 16 && (1ull << order) < count) {
 			order++;
 		}
-		count = 1l << order;
-		if ((base & (count - 1)) ||
+		count = 1ull << order;
+		if (base > 0xffff || base + count > 0x10000 || (base & (count - 1)) ||
 		    sys_delegate(t->pd, vireo_crd(CRD_IO, base, order, IO_RW), base, 0)) {
-			printf("roottask: %s: cannot give ports %#lx:%ld\n", t->name, base, count);
+			printf("roottask: %s: cannot give ports %#lx:%lu\n", t->name,
+			       (unsigned long)base, (unsigned long)count);
 			return -1;
 		}
 		info->io_port_base = (uint32_t)base;
 		info->io_port_count = (uint32_t)count;
 	}
-	char irq_rest[32] = "";
-	long gsi = arg_num(cmd, "irq", irq_rest, sizeof(irq_rest)), gsi2 = -1;
-	info->irq_gsi2 = -1;
-	if (gsi >= 0 && *irq_rest == ',') {
-		gsi2 = 0; /* irq=N,M: one semaphore for two lines */
-		for (const char *p = irq_rest + 1; *p >= '0' && *p <= '9'; p++) {
-			gsi2 = gsi2 * 10 + (*p - '0');
-		}
-	}
-	if (gsi >= 0) {
+	if (nirq > 0) {
+		unsigned gsi = irq[0] < 256 ? (unsigned)irq[0] : 256;
+		unsigned gsi2 = nirq == 2 ? (irq[1] < 256 ? (unsigned)irq[1] : 256) : 0;
 		/* Granted, not mapped: the task holds the only capability and may destroy it. */
 		uint64_t sm = sel_alloc(1);
-		if (sys_create_sm(sm, SEL_SELF_PD, 0) || sys_assign_gsi(sm, (unsigned)gsi, 0) ||
-		    (gsi2 >= 0 && sys_assign_gsi(sm, (unsigned)gsi2, 0)) ||
+		if (sys_create_sm(sm, SEL_SELF_PD, 0) || sys_assign_gsi(sm, gsi, 0) ||
+		    (nirq == 2 && sys_assign_gsi(sm, gsi2, 0)) ||
 		    sys_delegate(t->pd, vireo_crd(CRD_OBJ, sm, 0, RIGHT_SM_DOWN | RIGHT_SM_UP),
 				 SEL_TASK_IRQ_SM, VIREO_DELEGATE_GRANT)) {
-			printf("roottask: %s: cannot give interrupt %ld\n", t->name, gsi);
+			printf("roottask: %s: cannot give interrupt %u\n", t->name, gsi);
 			return -1;
 		}
 		info->irq_gsi = (int32_t)gsi;
-		info->irq_gsi2 = (int32_t)gsi2;
+		info->irq_gsi2 = nirq == 2 ? (int32_t)gsi2 : -1;
 	}
 	return 0;
 }
@@ -191,8 +167,13 @@ static int give_cap(struct task *t, uint64_t sel, uint64_t dst)
 /* The heap: heap=MiB on the command line asks for more than the default (in large blocks). */
 static int give_heap(struct task *t, const char *cmd, uint64_t *size)
 {
-	long mib = arg_num(cmd, "heap", NULL, 0);
-	if (mib > 0) {
+	uint64_t mib = 0;
+	if (cmdline_get_u64(cmd, "heap", &mib) && mib > 0) {
+		if (mib > (1u << 20)) {
+			printf("roottask: %s: heap=%lu MiB is more than any machine here has\n",
+			       t->name, (unsigned long)mib);
+			return -1;
+		}
 		*size = give_large_heap(t, mib);
 		return *size ? 0 : -1;
 	}

@@ -14,18 +14,8 @@
 /* The number after key= in the command line, or `dflt` if absent or not a number. */
 static uint64_t num_arg(const char *cmdline, const char *key, uint64_t dflt)
 {
-	char val[24];
-	if (!cmdline_get(cmdline, key, val, sizeof(val)) || !val[0]) {
-		return dflt;
-	}
-	uint64_t n = 0;
-	for (const char *p = val; *p; p++) {
-		if (*p < '0' || *p > '9' || n > UINT64_MAX / 10 - 9) {
-			return dflt;
-		}
-		n = n * 10 + (uint64_t)(*p - '0');
-	}
-	return n;
+	uint64_t n;
+	return cmdline_get_u64(cmdline, key, &n) ? n : dflt;
 }
 
 int main(uintptr_t arg)
