@@ -2,7 +2,8 @@
 # Vireo: one top-level Makefile, everything built out of tree in $(B).
 #
 #   make            kernel, user programs and the bootable ISO
-#   make run        boot the ISO in QEMU (serial on stdio); GUEST=... later picks a guest
+#   make run        boot the ISO in QEMU (serial on stdio) with the Linux guest; GUEST=... picks
+#                   another guest, GUEST=none none
 #   make test       host unit tests + emulated-machine tests, ends with "N passed, N failed"
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
 #   make fuzz-devices  libFuzzer runs of the VMM device models (FUZZ_TIME seconds each)
@@ -101,6 +102,22 @@ ROOTTASK_ARGS ?=
 # initrd), GUEST_APPEND="<kernel command line>" (else the VMM's default) and GUEST_MEM=<MiB> of
 # guest RAM (default 256; the roottask gives the VMM a heap that large). The VMM gets COM1's ports
 # so that console input reaches the guest.
+# `make run` boots the Linux guest (guests/linux/linux.mk: fetched and built once, then cached)
+# unless GUEST names another image; GUEST=none boots without a guest (and without the VMM). Other
+# goals (make, make iso, the tests) have no guest unless GUEST is given.
+LINUX_GUEST_BZIMAGE := $(B)/guests/linux/bzImage
+LINUX_GUEST_INITRD := $(B)/guests/linux/initramfs.gz
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+ifeq ($(origin GUEST),undefined)
+GUEST := $(LINUX_GUEST_BZIMAGE)
+ifeq ($(origin GUEST_INITRD),undefined)
+GUEST_INITRD := $(LINUX_GUEST_INITRD)
+endif
+endif
+endif
+ifeq ($(GUEST),none)
+override GUEST :=
+endif
 GUEST ?=
 GUEST_INITRD ?=
 GUEST_APPEND ?=
@@ -137,7 +154,7 @@ include guests/guests.mk
 # goals that build the ISO). The test guests' images are built on demand.
 ISO_GOALS := all iso run run-bochs test vmtest bench $(ISO)
 ifneq ($(GUEST),)
-ifeq ($(wildcard $(GUEST))$(filter $(GUEST),$(GUEST_IMAGES) $(BENCH_IMAGES)),)
+ifeq ($(wildcard $(GUEST))$(filter $(GUEST),$(GUEST_IMAGES) $(BENCH_IMAGES) $(LINUX_BZIMAGE)),)
 ifneq ($(filter $(ISO_GOALS),$(or $(MAKECMDGOALS),all)),)
 $(error GUEST=$(GUEST): no such file)
 endif
