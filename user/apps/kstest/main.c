@@ -227,10 +227,23 @@ static void setup(uintptr_t arg)
 	sys_kstat(&kt_baseline);
 }
 
+/* Every test in the tables, run or not: the count the final line reports beside the results. */
+static unsigned registered_tests(void)
+{
+	unsigned n = 0;
+	for (size_t g = 0; g < sizeof(kt_groups) / sizeof(kt_groups[0]); g++) {
+		for (const struct kt_test *t = kt_groups[g]; t->name; t++) {
+			n++;
+		}
+	}
+	return n;
+}
+
 int main(uintptr_t arg)
 {
-	unsigned passed = 0, failed = 0, skipped = 0;
+	unsigned passed = 0, failed = 0, skipped = 0, registered = registered_tests();
 	setup(arg);
+	out_line("kstest: info: %u tests registered", registered);
 	for (size_t g = 0; g < sizeof(kt_groups) / sizeof(kt_groups[0]); g++) {
 		for (const struct kt_test *t = kt_groups[g]; t->name; t++) {
 			struct vireo_kstat before, after;
@@ -274,7 +287,9 @@ int main(uintptr_t arg)
 	if (skipped) {
 		out_line("kstest: info: %u skipped", skipped);
 	}
-	out_line("kstest: %u passed, %u failed", passed, failed);
+	/* Each registered test is counted once, so passed + failed + skipped = registered. */
+	out_line("kstest: %u passed, %u failed, %u skipped, %u registered", passed, failed, skipped,
+		 registered);
 	out_line("kstest: done");
 	return 0;
 }
