@@ -101,7 +101,7 @@ ROOTTASK_ARGS ?=
 # ISO, with a native task that keeps printing beside it. For a bzImage: GUEST_INITRD=<file> (its
 # initrd), GUEST_APPEND="<kernel command line>" (else the VMM's default) and GUEST_MEM=<MiB> of
 # guest RAM (default 256; the roottask gives the VMM a heap that large). The VMM gets COM1's ports
-# so that console input reaches the guest.
+# and its interrupt (GSI 4) so that console input reaches the guest as it is typed.
 # `make run` boots the Linux guest (guests/linux/linux.mk: fetched and built once, then cached)
 # unless GUEST names another image; GUEST=none boots without a guest (and without the VMM). Other
 # goals (make, make iso, the tests) have no guest unless GUEST is given.
@@ -123,7 +123,7 @@ GUEST_INITRD ?=
 GUEST_APPEND ?=
 GUEST_MEM ?= 256
 GUEST_IS_BZIMAGE = $(shell test -f "$(GUEST)" && od -An -j514 -N4 -c "$(GUEST)" | tr -d ' ' | grep -qx HdrS && echo y)
-VMM_ARGS = $(if $(GUEST_IS_BZIMAGE),mem=$(GUEST_MEM) heap=$(GUEST_MEM) ports=0x3f8:8)
+VMM_ARGS = $(if $(GUEST_IS_BZIMAGE),mem=$(GUEST_MEM) heap=$(GUEST_MEM) ports=0x3f8:8 irq=4)
 ISO_GUEST = $(if $(GUEST),-m "$(B)/vmm.elf vmm $(VMM_ARGS)" \
 	-m "$(GUEST) $(notdir $(basename $(GUEST))) $(GUEST_APPEND)" \
 	$(if $(GUEST_INITRD),-m "$(GUEST_INITRD) initrd") -m "$(B)/ticker.elf ticker$(if $(GUEST_IS_BZIMAGE), period_ms=1000)")

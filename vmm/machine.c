@@ -111,11 +111,37 @@ uint64_t vm_now_ns(struct vm *vm)
 
 /* ---------------------------------------------------------------- time and interrupts */
 
+/*
+ * The guest's reads from COM1's receiver since the last look: each of the bytes the VMM handed
+ * over, oldest first, took from its arrival to now. Reads of bytes the VMM did not hand over
+ * (loopback) are not counted, nor bytes the guest threw away unread.
+ */
+static void account_input_reads(struct vm *vm)
+{
+	const struct uart *u = &vm->m.com1;
+	uint64_t reads = u->rx_reads - vm->uart_reads_seen;
+	vm->uart_reads_seen = u->rx_reads;
+	uint64_t now = vm_now_ns(vm);
+	for (; reads && vm->input_taken < vm->input_given; reads--) {
+		uint64_t t = vm->in_uart_ns[vm->input_taken++ % VMM_INPUT_UART_RING];
+		uint64_t lat = now > t ? now - t : 0;
+		vm->input_lat_n++;
+		vm->input_lat_sum_ns += lat;
+		vm->input_lat_max_ns = lat > vm->input_lat_max_ns ? lat : vm->input_lat_max_ns;
+	}
+	if (vm->input_given - vm->input_taken > u->rx_count) {
+		vm->input_taken = vm->input_given - u->rx_count; /* dropped unread */
+	}
+}
+
 static void drain_input(struct vm *vm)
 {
+	account_input_reads(vm);
 	while (vm->input_head != vm->input_tail && uart_rx_room(&vm->m.com1)) {
 		unsigned h = vm->input_head;
 		uart_receive(&vm->m.com1, vm->input[h % VMM_INPUT_RING]);
+		vm->in_uart_ns[vm->input_given++ % VMM_INPUT_UART_RING] =
+			vm->input_ns[h % VMM_INPUT_RING];
 		__asm__ volatile("" ::: "memory"); /* the byte is read before the slot is freed */
 		vm->input_head = h + 1;
 	}
@@ -128,6 +154,7 @@ bool vm_input_push(struct vm *vm, uint8_t byte)
 		return false;
 	}
 	vm->input[t % VMM_INPUT_RING] = byte;
+	vm->input_ns[t % VMM_INPUT_RING] = vm_now_ns(vm);
 	__asm__ volatile("" ::: "memory"); /* the byte is in its slot before the tail moves */
 	vm->input_tail = t + 1;
 	return true;
@@ -187,7 +214,8 @@ void vm_console_putc(struct vm *vm, char c)
 	if (c == '\n') {
 		vm->line[vm->line_len] = 0;
 		if (vm->show_exits) { /* word "exits": how many VM exits the line took to come out */
-			printf(vm->console_open ? "%s (vm exits %lu)\n" : "guest: %s (vm exits %lu)\n",
+			printf(vm->console_open ? "%s (vm exits %lu)\n"
+						: "guest: %s (vm exits %lu)\n",
 			       vm->line, (unsigned long)vm->st->exits);
 		} else {
 			printf(vm->console_open ? "%s\n" : "guest: %s\n", vm->line);
@@ -292,4 +320,13 @@ void vm_print_exit_stats(const struct vm *vm, uint32_t tsc_khz)
 		       (unsigned long)(t / n));
 	}
 	print_top_ports(vm, total);
+	if (vm->input_lat_n) {
+		printf("vmm:   console input: %lu bytes read by the guest, arrival to guest read "
+		       "avg "
+		       "%lu us, max %lu us (%s)\n",
+		       (unsigned long)vm->input_lat_n,
+		       (unsigned long)(vm->input_lat_sum_ns / vm->input_lat_n / 1000),
+		       (unsigned long)(vm->input_lat_max_ns / 1000),
+		       vm->input_how ? vm->input_how : "fed by the VMM");
+	}
 }

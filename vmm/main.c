@@ -3,8 +3,11 @@
  * The VMM task: builds a VM PD, gives it RAM from the VMM's heap, loads the guest from its data
  * modules — a Linux bzImage (with an initrd as the second module) by the boot protocol, or a boot
  * sector / flat binary at 0x7c00 — and runs one vCPU EC whose loop is "resume, handle the exit".
- * The main EC is the vCPU's waker: once per kernel tick it polls the console for input and
- * recalls the vCPU out of the guest when a device event is due (the guest may spin with no exits).
+ * The main EC is the vCPU's waker: once per kernel tick it recalls the vCPU out of the guest when
+ * a device event is due (the guest may spin with no exits). Console input is interrupt-driven
+ * when the roottask gave the VMM COM1's ports and its interrupt (ports=0x3f8:8 irq=4): an input
+ * EC sleeps on the interrupt's semaphore, reads the bytes the host UART has and wakes the vCPU.
+ * With the ports but no interrupt the waker polls COM1 at every tick instead (the fallback).
  *
  * Module command lines: "vmm [mem=MiB] [trace]", then "<name> [kernel command line]" for the
  * guest image and "<name>" for an initrd. Ctrl-] on the console prints the exit statistics.
@@ -18,7 +21,12 @@
 #define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
 #define VM_QUOTA (1ull << 20)
-#define SEL_WAKE_SM 44 /* the vCPU's thread sleeps on it in HLT */
+#define SEL_WAKE_SM 44	/* the vCPU's thread sleeps on it in HLT */
+#define SEL_INPUT_EC 45 /* console input: waits for COM1's interrupt */
+#define SEL_INPUT_SC 46
+#define INPUT_UTCB_VA (TASK_FREE_VA + 0x40000)
+#define INPUT_PRIO 8 /* the task's own priority: the input EC preempts the vCPU's thread */
+#define INPUT_QUANTUM_US 1000
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8
@@ -323,13 +331,19 @@ static uint8_t inb(uint16_t port)
 	return v;
 }
 
+static void outb(uint16_t port, uint8_t v)
+{
+	__asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
+
 /* Ctrl-] on the console asks for the exit statistics (the counters are read while they move). */
 #define STATS_KEY 0x1d
 
-static bool poll_input(void)
+/* The bytes the host UART holds, at most `max` (the receiver's LSR.DR bit, 16550 datasheet). */
+static bool read_input(int max)
 {
 	bool got = false;
-	for (int i = 0; i < 64 && (inb(COM1 + 5) & 1); i++) {
+	for (int i = 0; i < max && (inb(COM1 + 5) & 1); i++) {
 		uint8_t c = inb(COM1);
 		if (c == STATS_KEY) {
 			vm_print_exit_stats(&vm, tsc_khz);
@@ -338,6 +352,70 @@ static bool poll_input(void)
 		}
 	}
 	return got;
+}
+
+static bool poll_input(void)
+{
+	return read_input(64);
+}
+
+/* New input for the guest: a halted vCPU wakes, a running one leaves the guest to take it. */
+static void wake_for_input(bool got)
+{
+	__sync_synchronize(); /* pairs with the one in idle() */
+	if (halted && got) {
+		sys_sm_up(SEL_WAKE_SM);
+	} else if (in_guest && got) {
+		sys_ec_recall(SEL_VCPU_EC);
+	}
+}
+
+static uint64_t input_stack[1024] __attribute__((aligned(16)));
+
+/*
+ * The input EC: each interrupt of the host's COM1 (received data available) is an up on the
+ * semaphore the roottask bound to its GSI. The UART holds its interrupt line up while data is
+ * there, and an ISA line interrupts on its rising edge, so all of it is read before the next wait
+ * (the next byte then raises the line again).
+ */
+static __attribute__((noreturn)) void input_main(uint64_t arg)
+{
+	(void)arg;
+	while (sys_sm_down(SEL_TASK_IRQ_SM, VIREO_TIMEOUT_NEVER) == VIREO_OK) {
+		wake_for_input(read_input(4096));
+	}
+	printf("vmm: waiting for COM1's interrupt failed: console input stops\n");
+	sys_ec_exit();
+}
+
+/*
+ * Interrupt-driven input: the host UART interrupts on received data (IER bit 0, with OUT2, which
+ * gates the interrupt onto the ISA line on PCs), and an input EC waits for it. False, with
+ * nothing changed, when the roottask bound no interrupt or the EC cannot be made.
+ */
+static bool start_input_irq(const struct vireo_taskinfo *ti)
+{
+	if (ti->irq_gsi < 0) {
+		return false;
+	}
+	struct vireo_ec_create a = { .ip = (uintptr_t)input_main,
+				     .sp = (uintptr_t)&input_stack[1024] - 8,
+				     .utcb = INPUT_UTCB_VA,
+				     .evt_base = TASK_EVT_BASE,
+				     .cpu = 0 };
+	if (sys_create_ec(SEL_INPUT_EC, SEL_SELF_PD, &a) != VIREO_OK) {
+		return false;
+	}
+	if (sys_create_sc(SEL_INPUT_SC, SEL_SELF_PD, SEL_INPUT_EC, INPUT_PRIO, INPUT_QUANTUM_US) !=
+	    VIREO_OK) {
+		sys_revoke(vireo_crd(CRD_OBJ, SEL_INPUT_EC, 0, 0), VIREO_REVOKE_SELF);
+		return false;
+	}
+	outb(COM1 + 4, inb(COM1 + 4) | 0x08); /* MCR.OUT2 */
+	outb(COM1 + 1, inb(COM1 + 1) | 0x01); /* IER: received data available */
+	/* Bytes that came before the interrupt was on raised no edge: take them now. */
+	wake_for_input(read_input(4096));
+	return true;
 }
 
 /*
@@ -360,8 +438,8 @@ static bool revoke_page(void)
 	return true;
 }
 
-/* The waker: every kernel tick, input and overdue device events get the vCPU's attention (and
- * with "revoke", a guest page is revoked and given back). */
+/* The waker: every kernel tick, overdue device events (and polled input, without COM1's
+ * interrupt) get the vCPU's attention; with "revoke", a guest page is revoked and given back. */
 static void wake_loop(bool input, bool revoke)
 {
 	while (sys_sm_down(SEL_DONE_SM, 1) == VIREO_TIMEOUT) {
@@ -458,11 +536,15 @@ int main(uintptr_t arg)
 		printf("vmm: cannot set up the VM for %s\n", vm.name);
 		return 1;
 	}
+	bool input_irq = input && start_input_irq(ti);
+	vm.input_how = !input ? NULL : input_irq ? "host IRQ" : "polled";
 	printf("vmm: running %s (%lu bytes) with %lu KiB of RAM%s\n", vm.name,
 	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10),
-	       input ? ", console input from COM1" : "");
+	       !input	   ? ""
+	       : input_irq ? ", console input from COM1 (its interrupt)"
+			   : ", console input from COM1 (polled every tick: no interrupt given)");
 	uint64_t t0 = rdtsc();
-	wake_loop(input, revoke);
+	wake_loop(input && !input_irq, revoke);
 	uint64_t ms = (rdtsc() - t0) / tsc_khz;
 	print_bench(&vm);
 	printf("vmm: guest %s %s after %lu VM exits in %lu ms (io %lu, mmio %lu, cpuid %lu, hlt "

@@ -24,6 +24,8 @@
 #define VMM_TIME_NEVER UINT64_MAX
 /* Console input bytes waiting for the guest's UART (a power of two). */
 #define VMM_INPUT_RING 256
+/* Arrival times of the bytes in COM1's receiver (more than its FIFO holds; a power of two). */
+#define VMM_INPUT_UART_RING 32
 /* Ports whose I/O exits the statistics count one by one: the ISA range. */
 #define VMM_PORT_STATS 0x400
 #define GUEST_LOAD_ADDR 0x7c00ull
@@ -71,8 +73,8 @@ struct vm {
 	 * if gpa is no such page. NULL: all RAM is given at the start (unit tests). */
 	bool (*map_lazy)(struct vm *vm, uint64_t gpa);
 	unsigned line_len;
-	bool restart;	   /* a stopped guest boots again (word "restart") */
-	uint64_t restarts; /* times it did */
+	bool restart;			      /* a stopped guest boots again (word "restart") */
+	uint64_t restarts;		      /* times it did */
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 	struct vm_machine m;
@@ -92,6 +94,17 @@ struct vm {
 	volatile uint8_t input[VMM_INPUT_RING];
 	volatile unsigned input_head, input_tail;
 	bool input_wired; /* somebody feeds `input`: a HLT with no timer still has a waker */
+	/*
+	 * Keystroke-to-guest latency: guest time each queued byte arrived (vm_input_push), the same
+	 * for the bytes handed to COM1's receiver, and from there to the guest's read of each
+	 * (the n-th byte handed over is the n-th read; bytes the guest dropped, e.g. with a FIFO
+	 * clear, are not counted). input_how says how bytes arrive ("host IRQ", "polled").
+	 */
+	uint64_t input_ns[VMM_INPUT_RING];
+	uint64_t in_uart_ns[VMM_INPUT_UART_RING];
+	uint64_t input_given, input_taken, uart_reads_seen;
+	uint64_t input_lat_n, input_lat_sum_ns, input_lat_max_ns;
+	const char *input_how;
 };
 
 /* Guest memory: host pointer for [gpa, gpa + len) in RAM, or NULL. */

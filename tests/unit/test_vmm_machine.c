@@ -159,6 +159,44 @@ Test(vmm_machine, console_input_reaches_the_uart_receiver)
 	cr_expect_not(in8(0x3fd) & UART_LSR_DR);
 }
 
+Test(vmm_machine, input_latency_runs_from_arrival_to_the_guests_read)
+{
+	now_ns = 1000;
+	cr_assert(vm_input_push(&vm, 'a'));
+	now_ns = 3000;
+	cr_assert(vm_input_push(&vm, 'b'));
+	vm_update_devices(&vm); /* both in the receiver now */
+	cr_expect_eq(vm.input_lat_n, 0, "nothing read yet");
+	now_ns = 51000;
+	cr_expect_eq(in8(0x3f8), 'a');
+	cr_expect_eq(vm.input_lat_n, 1);
+	cr_expect_eq(vm.input_lat_sum_ns, 50000);
+	now_ns = 103000;
+	cr_expect_eq(in8(0x3f8), 'b');
+	cr_expect_eq(vm.input_lat_n, 2);
+	cr_expect_eq(vm.input_lat_sum_ns, 150000);
+	cr_expect_eq(vm.input_lat_max_ns, 100000);
+	/* An RBR read with nothing received counts nothing. */
+	in8(0x3f8);
+	cr_expect_eq(vm.input_lat_n, 2);
+}
+
+Test(vmm_machine, input_latency_skips_bytes_the_guest_threw_away)
+{
+	out8(0x3fa, UART_FCR_ENABLE);
+	now_ns = 1000;
+	cr_assert(vm_input_push(&vm, 'a'));
+	vm_update_devices(&vm);
+	out8(0x3fa, UART_FCR_ENABLE | UART_FCR_CLEAR_RX); /* 'a' is gone unread */
+	now_ns = 9000;
+	cr_assert(vm_input_push(&vm, 'b'));
+	vm_update_devices(&vm);
+	now_ns = 10000;
+	cr_expect_eq(in8(0x3f8), 'b');
+	cr_expect_eq(vm.input_lat_n, 1, "only 'b' was read");
+	cr_expect_eq(vm.input_lat_sum_ns, 1000, "and its own arrival time is used");
+}
+
 Test(vmm_machine, the_input_ring_refuses_bytes_once_full)
 {
 	unsigned n = 0;

@@ -132,6 +132,7 @@ static uint8_t rx_pop(struct uart *u)
 		u->rbr = u->rx[u->rx_head];
 		u->rx_head = (uint8_t)((u->rx_head + 1) % UART_FIFO_SIZE);
 		u->rx_count--;
+		u->rx_reads++;
 	}
 	if (!u->rx_count) {
 		u->lsr &= (uint8_t)~UART_LSR_DR;

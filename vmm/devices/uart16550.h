@@ -75,6 +75,7 @@ struct uart {
 	uint64_t rx_deadline; /* ns at which data below the trigger level times out */
 	bool irq_level;
 	uint64_t overruns;
+	uint64_t rx_reads; /* bytes the guest took from the receiver (RBR reads that popped one) */
 	const struct irqchip *irq;
 	unsigned irq_line;
 	void (*output)(void *arg, uint8_t byte);
