@@ -273,7 +273,9 @@ static bool exit_hlt(struct vm *vm)
 			return false;
 		}
 		vm_console_flush(vm);
+		vm_hold_time(vm, false);
 		vm->idle(vm, until);
+		vm_hold_time(vm, true); /* the instant the sleep ended */
 	}
 	return false;
 }
@@ -376,6 +378,7 @@ bool vm_handle_exit(struct vm *vm)
 	if (reason <= VM_EXIT_OTHER) {
 		vm->exits_by_reason[reason]++;
 	}
+	vm_hold_time(vm, true);
 	bool go_on = h ? h(vm) : exit_unexpected(vm);
 	if (go_on && vm->status == VM_RUNNING) {
 		/* Test port 0xfd: inject beside a pending event; the kernel must deliver both. */
@@ -389,5 +392,7 @@ bool vm_handle_exit(struct vm *vm)
 		vm_update_devices(vm);
 		vm_deliver_irq(vm);
 	}
+	vm->next_event_ns = vm_next_event_ns(vm);
+	vm_hold_time(vm, false);
 	return go_on && vm->status == VM_RUNNING;
 }

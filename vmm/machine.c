@@ -106,7 +106,19 @@ void vm_machine_init(struct vm *vm, bool testdev)
 
 uint64_t vm_now_ns(struct vm *vm)
 {
+	if (vm->now_valid) {
+		return vm->now_ns;
+	}
 	return vm->clock_ns ? vm->clock_ns(vm) : 0;
+}
+
+void vm_hold_time(struct vm *vm, bool hold)
+{
+	vm->now_valid = false;
+	if (hold) {
+		vm->now_ns = vm_now_ns(vm);
+		vm->now_valid = true;
+	}
 }
 
 /* ---------------------------------------------------------------- time and interrupts */
@@ -121,7 +133,7 @@ static void account_input_reads(struct vm *vm)
 	const struct uart *u = &vm->m.com1;
 	uint64_t reads = u->rx_reads - vm->uart_reads_seen;
 	vm->uart_reads_seen = u->rx_reads;
-	uint64_t now = vm_now_ns(vm);
+	uint64_t now = reads && vm->input_taken < vm->input_given ? vm_now_ns(vm) : 0;
 	for (; reads && vm->input_taken < vm->input_given; reads--) {
 		uint64_t t = vm->in_uart_ns[vm->input_taken++ % VMM_INPUT_UART_RING];
 		uint64_t lat = now > t ? now - t : 0;
@@ -154,7 +166,8 @@ bool vm_input_push(struct vm *vm, uint8_t byte)
 		return false;
 	}
 	vm->input[t % VMM_INPUT_RING] = byte;
-	vm->input_ns[t % VMM_INPUT_RING] = vm_now_ns(vm);
+	/* Another thread's view of time: the clock itself, not the vCPU thread's held instant. */
+	vm->input_ns[t % VMM_INPUT_RING] = vm->clock_ns ? vm->clock_ns(vm) : 0;
 	__asm__ volatile("" ::: "memory"); /* the byte is in its slot before the tail moves */
 	vm->input_tail = t + 1;
 	return true;

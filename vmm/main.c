@@ -142,8 +142,9 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 {
 	(void)arg;
 	do {
+		vm.next_event_ns = vm_next_event_ns(&vm);
 		while (vm.status == VM_RUNNING) {
-			next_event_ns = vm_next_event_ns(&vm);
+			next_event_ns = vm.next_event_ns; /* vm_handle_exit keeps it current */
 			in_guest = true;
 			enum vireo_status st = sys_vcpu_resume(SEL_VM);
 			in_guest = false;

@@ -85,6 +85,14 @@ struct vm {
 	/* Guest time in ns (monotonic); NULL: time stands still at 0. */
 	uint64_t (*clock_ns)(struct vm *vm);
 	/*
+	 * While one exit is handled, guest time stands at the moment the VMM took it (now_ns,
+	 * now_valid): every device sees the same instant and the clock is read once per exit,
+	 * not once per device. Cleared after the exit and around a sleep.
+	 */
+	uint64_t now_ns;
+	bool now_valid;
+	uint64_t next_event_ns; /* set by vm_handle_exit: vm_next_event_ns at the exit's end */
+	/*
 	 * HLT with interrupts open and nothing pending: sleep until guest time `until_ns`
 	 * (VMM_TIME_NEVER: until console input). NULL: the VMM cannot sleep, so such a HLT ends
 	 * the guest unless a device event is already due.
@@ -127,8 +135,10 @@ bool msr_write(struct vm *vm, uint32_t msr, uint64_t value);
 
 /* Put the PC's devices on the bus (and the test device for the small test guests). */
 void vm_machine_init(struct vm *vm, bool testdev);
-/* Guest time now (ns). */
+/* Guest time now (ns): the held instant while an exit is handled (vm_hold_time). */
 uint64_t vm_now_ns(struct vm *vm);
+/* Hold guest time at the present instant (true) or let it run again (false). */
+void vm_hold_time(struct vm *vm, bool hold);
 /* Bring the devices' interrupt lines up to date with the clock and feed console input. */
 void vm_update_devices(struct vm *vm);
 /* Guest time of the next device event that can raise an interrupt, or VMM_TIME_NEVER. */
