@@ -382,9 +382,11 @@ static uint64_t input_stack[1024] __attribute__((aligned(16)));
 static __attribute__((noreturn)) void input_main(uint64_t arg)
 {
 	(void)arg;
-	while (sys_sm_down(SEL_TASK_IRQ_SM, VIREO_TIMEOUT_NEVER) == VIREO_OK) {
+	/* Only this EC reads the host UART (the input ring has one producer); it starts with what
+	 * came before the interrupt was on. */
+	do {
 		wake_for_input(read_input(4096));
-	}
+	} while (sys_sm_down(SEL_TASK_IRQ_SM, VIREO_TIMEOUT_NEVER) == VIREO_OK);
 	printf("vmm: waiting for COM1's interrupt failed: console input stops\n");
 	sys_ec_exit();
 }
@@ -412,10 +414,9 @@ static bool start_input_irq(const struct vireo_taskinfo *ti)
 		sys_revoke(vireo_crd(CRD_OBJ, SEL_INPUT_EC, 0, 0), VIREO_REVOKE_SELF);
 		return false;
 	}
+	/* With data already waiting, enabling the interrupt raises it at once (16550 datasheet). */
 	outb(COM1 + 4, inb(COM1 + 4) | 0x08); /* MCR.OUT2 */
 	outb(COM1 + 1, inb(COM1 + 1) | 0x01); /* IER: received data available */
-	/* Bytes that came before the interrupt was on raised no edge: take them now. */
-	wake_for_input(read_input(4096));
 	return true;
 }
 
