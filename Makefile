@@ -124,8 +124,10 @@ GUEST_APPEND ?=
 GUEST_MEM ?= 256
 GUEST_IS_BZIMAGE = $(shell test -f "$(GUEST)" && od -An -j514 -N4 -c "$(GUEST)" | tr -d ' ' | grep -qx HdrS && echo y)
 VMM_ARGS = $(if $(GUEST_IS_BZIMAGE),mem=$(GUEST_MEM) heap=$(GUEST_MEM) ports=0x3f8:8 irq=4)
+# The guest's name in the VMM's messages: its file name, "linux" for the Linux guest's bzImage.
+GUEST_NAME = $(if $(filter $(LINUX_GUEST_BZIMAGE),$(GUEST)),linux,$(notdir $(basename $(GUEST))))
 ISO_GUEST = $(if $(GUEST),-m "$(B)/vmm.elf vmm $(VMM_ARGS)" \
-	-m "$(GUEST) $(notdir $(basename $(GUEST))) $(GUEST_APPEND)" \
+	-m "$(GUEST) $(GUEST_NAME) $(GUEST_APPEND)" \
 	$(if $(GUEST_INITRD),-m "$(GUEST_INITRD) initrd") -m "$(B)/ticker.elf ticker$(if $(GUEST_IS_BZIMAGE), period_ms=1000)")
 
 # The variables that decide what the ISO holds besides its files, one per line in a stamp that is
