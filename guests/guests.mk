@@ -60,5 +60,6 @@ guests-check: $(GUEST_IMAGES) $(BENCH_IMAGES)
 	$(Q)python3 guests/check-images $(GUEST_IMAGES) $(BENCH_IMAGES)
 
 include guests/linux/linux.mk
+include guests/minios/minios.mk
 
 .DEFAULT_GOAL := $(_guests_saved_goal)
