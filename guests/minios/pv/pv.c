@@ -10,6 +10,7 @@
  * resume, like the hardware layer's interrupts wait for IRETQ.
  */
 #include "../plat.h"
+#include "cmdline.h"
 #include "taskinfo.h"
 #include "vireo.h"
 
@@ -23,6 +24,8 @@
 #define MAX_AS 16
 #define TASK_QUOTA (128ull << 10)
 #define TIMER_US 10000
+#define TIMER_LABEL 0x71 /* the IRQ label of the virtual timer */
+#define BATCH_MAX 16	 /* map items sent with one resume */
 
 #define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
@@ -48,6 +51,30 @@ static struct plat_event *cur_ev;
 static volatile bool done, passed;
 static char line[256];
 static unsigned line_len;
+/* Mappings for one task not yet made: they go with its next resume (VIREO_RESUME_ITEMS). */
+static struct {
+	struct plat_as *as;
+	unsigned n;
+	uint64_t crd[BATCH_MAX], dst[BATCH_MAX];
+} batch;
+static bool batching = true;
+
+static struct vireo_utcb *utcb(void)
+{
+	return (struct vireo_utcb *)VCPU_UTCB_VA;
+}
+
+/* Make the batched mappings now (before anything that must see them). */
+static bool batch_flush(void)
+{
+	bool ok = true;
+	for (unsigned i = 0; i < batch.n; i++) {
+		kernel_calls++;
+		ok &= sys_delegate(batch.as->sel, batch.crd[i], batch.dst[i], 0) == VIREO_OK;
+	}
+	batch.n = 0;
+	return ok;
+}
 
 static struct vireo_vcpu_pv *pv(void)
 {
@@ -127,6 +154,9 @@ struct plat_as *plat_as_create(void)
 
 void plat_as_destroy(struct plat_as *as)
 {
+	if (batch.as == as) {
+		batch.n = 0; /* never made: nothing to undo */
+	}
 	/* The last capability to the PD goes: the task and whatever it still holds go with it. */
 	kernel_calls++;
 	sys_revoke(vireo_crd(CRD_OBJ, as->sel, 0, RIGHTS_ALL), VIREO_REVOKE_SELF);
@@ -136,15 +166,25 @@ void plat_as_destroy(struct plat_as *as)
 bool plat_map(struct plat_as *as, uint64_t va, uint64_t frame, bool writable)
 {
 	unsigned rights = MEM_R | MEM_X | (writable ? MEM_W : 0);
+	uint64_t crd = vireo_crd(CRD_MEM, frame >> 12, 0, rights);
+	if (batching) {
+		if ((batch.n && batch.as != as) || batch.n == BATCH_MAX) {
+			batch_flush();
+		}
+		batch.as = as;
+		batch.crd[batch.n] = crd;
+		batch.dst[batch.n++] = va >> 12;
+		return true;
+	}
 	kernel_calls++;
-	return sys_delegate(as->sel, vireo_crd(CRD_MEM, frame >> 12, 0, rights), va >> 12, 0) ==
-	       VIREO_OK;
+	return sys_delegate(as->sel, crd, va >> 12, 0) == VIREO_OK;
 }
 
 void plat_unmap(struct plat_as *as, uint64_t va, uint64_t frame)
 {
 	(void)as;
 	(void)va;
+	batch_flush();
 	/* Each frame is mapped into one task only: revoking what was derived from it unmaps it. */
 	kernel_calls++;
 	sys_revoke(vireo_crd(CRD_MEM, frame >> 12, 0, MEM_R | MEM_W | MEM_X), 0);
@@ -180,8 +220,23 @@ void plat_run(struct plat_as *as, struct uctx *ctx, struct plat_event *ev)
 	}
 	to_exc(ctx, &p->user);
 	p->vif = 1;
+	uint64_t flags = 0;
+	if (batch.n && batch.as != as) {
+		batch_flush();
+	} else if (batch.n) {
+		/* Typed items from the end of mr[] down (docs/ABI.md "IPC and the UTCB"). */
+		struct vireo_utcb *u = utcb();
+		for (unsigned i = 0; i < batch.n; i++) {
+			u->mr[VIREO_UTCB_WORDS - 2 - 2 * i] = batch.crd[i];
+			u->mr[VIREO_UTCB_WORDS - 1 - 2 * i] = batch.dst[i] << 12;
+		}
+		u->untyped = 0;
+		u->typed = (uint16_t)batch.n;
+		batch.n = 0;
+		flags = VIREO_RESUME_ITEMS;
+	}
 	kernel_calls++;
-	enum vireo_status st = sys_vcpu_resume(as->sel);
+	enum vireo_status st = sys_vcpu_resume_flags(as->sel, flags);
 	/* Only a refused resume returns. */
 	printf("minios: vcpu_resume refused (status %d)\n", st);
 	plat_halt(false);
@@ -201,7 +256,8 @@ static __attribute__((noreturn)) void vcpu_entry(void)
 		ev->kind = PEV_SYSCALL;
 		break;
 	case VCPU_CAUSE_IRQ:
-		ev->kind = PEV_TIMER;
+		/* Only the timer raises IRQs here; any other label is a fault of this layer. */
+		ev->kind = p->irq_label == TIMER_LABEL ? PEV_TIMER : PEV_FAULT;
 		break;
 	case VCPU_CAUSE_EXCEPTION:
 		ev->kind = p->vector == 14 ? PEV_PAGEFAULT : PEV_FAULT;
@@ -231,7 +287,7 @@ static __attribute__((noreturn)) void timer_main(uint64_t arg)
 	(void)arg;
 	while (!done) {
 		sys_sm_down(SEL_SLEEP_SM, TIMER_US);
-		sys_vcpu_irq(SEL_VCPU);
+		sys_vcpu_irq_label(SEL_VCPU, TIMER_LABEL);
 	}
 	sys_ec_exit();
 }
@@ -255,6 +311,7 @@ static int start_ec(uint64_t sel, uint64_t sc, void (*fn)(uint64_t), uint64_t *s
 int main(uintptr_t arg)
 {
 	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
+	batching = !cmdline_has(ti->cmdline, "nobatch");
 	for (uint64_t off = 0; off + PAGE <= ti->heap_size; off += PAGE) {
 		plat_frame_free(TASK_HEAP_VA + off);
 	}
