@@ -71,3 +71,4 @@ endif
 .PHONY: minios
 minios: $(MINIOS_HW_BIN) $(if $(wildcard $(MINIOS_DIR)/pv/*.c),$(B)/minios.elf)
 all: minios
+bench: minios

@@ -98,6 +98,16 @@ static void result(const char *name, uint64_t ops, uint64_t insns, uint64_t entr
 	flush(&l);
 }
 
+/* "minios: <name> begin": the benchmark counts the VM exits between this line and the result. */
+static void begin(const char *name)
+{
+	struct line l = { .n = 0 };
+	put(&l, "minios: ");
+	put(&l, name);
+	put(&l, " begin");
+	flush(&l);
+}
+
 static uint64_t entries(void)
 {
 	return (uint64_t)sys3(MSYS_ENTRIES, 0, 0, 0);
@@ -107,6 +117,7 @@ static uint64_t entries(void)
 
 static long w_null(void)
 {
+	begin("null_syscall");
 	long pid = sys3(MSYS_GETPID, 0, 0, 0);
 	uint64_t e0 = entries(), t0 = tsc();
 	long bad = 0;
@@ -124,6 +135,7 @@ static long w_fault(void)
 	if (base < 0) {
 		return 1;
 	}
+	begin("page_fault");
 	volatile uint64_t *p = (volatile uint64_t *)base;
 	uint64_t e0 = entries(), t0 = tsc();
 	for (int i = 0; i < FAULT_PAGES; i++) {
@@ -141,6 +153,9 @@ static long w_fault(void)
 
 static long w_switch(uint64_t who)
 {
+	if (who == 0) {
+		begin("proc_switch");
+	}
 	uint64_t e0 = entries(), t0 = tsc();
 	for (int i = 0; i < SWITCH_ROUNDS; i++) {
 		sys3(MSYS_YIELD, 0, 0, 0);
@@ -167,6 +182,7 @@ static long w_child(uint64_t pages)
 
 static long w_spawn(void)
 {
+	begin("spawn_exit");
 	long bad = 0;
 	uint64_t e0 = entries(), t0 = tsc();
 	for (int i = 0; i < SPAWN_ROUNDS; i++) {
@@ -185,6 +201,7 @@ static long w_spawn(void)
  */
 static long w_timer(void)
 {
+	begin("timer_irq");
 	uint64_t t0 = (uint64_t)sys3(MSYS_TICKS, 0, 0, 0), e0 = entries();
 	uint64_t prev = tsc(), lost = 0, gaps = 0, start = prev;
 	while ((uint64_t)sys3(MSYS_TICKS, 0, 0, 0) - t0 < TIMER_TICKS) {
@@ -206,6 +223,7 @@ static long w_timer(void)
 
 static long w_compute(void)
 {
+	begin("compute");
 	uint64_t x = 88172645463325252ull, e0 = entries(), t0 = tsc();
 	for (int i = 0; i < COMPUTE_ITERS; i++) {
 		x ^= x << 13;
