@@ -593,8 +593,8 @@ static status_t sys_vcpu_resume(struct ec *ec, struct regs *r)
 	}
 	if (!pd->vm) {
 		return REFUSE(vcpu_pv_resume(ec, pd, r->rsi),
-			      "vcpu_resume: bad flags, task RIP/RSP or entry point outside user space, "
-			      "or a typed item not delivered");
+			      "vcpu_resume: bad flags, task RIP/RSP or entry point outside user "
+			      "space, or a typed item not delivered");
 	}
 	if (!virt) {
 		return REFUSE(VIREO_BAD_FTR, "vcpu_resume: no hardware virtualization");

@@ -16,7 +16,8 @@ enum minios_sys {
 	MSYS_SPAWN = 6,	 /* RDI = image, RSI = argument -> pid */
 	MSYS_WAIT = 7,	 /* RDI = pid: blocks until it exited -> its status */
 	MSYS_TICKS = 8,	 /* -> timer interrupts delivered to processes so far */
-	MSYS_ENTRIES = 9, /* -> entries into the layer below (Vireo kernel or VMM) so far, 0 if unknown */
+	MSYS_ENTRIES =
+		9, /* -> entries into the layer below (Vireo kernel or VMM) so far, 0 if unknown */
 	MSYS_COUNT
 };
 
@@ -38,13 +39,13 @@ enum minios_sys {
 
 /* Images: one user binary, started with RDI = workload (enum minios_work), RSI = argument. */
 enum minios_work {
-	WORK_NULL,	/* null system call */
-	WORK_FAULT,	/* page fault of a fresh anonymous page */
-	WORK_SWITCH,	/* process switch: two processes yielding to each other (RSI = 0 or 1) */
-	WORK_SPAWN,	/* spawn-and-exit of a child touching SPAWN_PAGES pages */
-	WORK_TIMER,	/* timer-interrupt delivery */
-	WORK_COMPUTE,	/* a compute loop with no traps */
-	WORK_CHILD,	/* the child of WORK_SPAWN: touches RSI pages and exits */
+	WORK_NULL,    /* null system call */
+	WORK_FAULT,   /* page fault of a fresh anonymous page */
+	WORK_SWITCH,  /* process switch: two processes yielding to each other (RSI = 0 or 1) */
+	WORK_SPAWN,   /* spawn-and-exit of a child touching SPAWN_PAGES pages */
+	WORK_TIMER,   /* timer-interrupt delivery */
+	WORK_COMPUTE, /* a compute loop with no traps */
+	WORK_CHILD,   /* the child of WORK_SPAWN: touches RSI pages and exits */
 	WORK_COUNT
 };
 

@@ -329,7 +329,8 @@ static long sys_exit(struct proc *p, const uint64_t a[3])
 static long sys_mmap(struct proc *p, const uint64_t a[3])
 {
 	uint64_t len = (a[1] + PAGE - 1) & ~(PAGE - 1);
-	if (!len || len > MINIOS_ANON_SIZE || p->anon_next + len > MINIOS_ANON_VA + MINIOS_ANON_SIZE) {
+	if (!len || len > MINIOS_ANON_SIZE ||
+	    p->anon_next + len > MINIOS_ANON_VA + MINIOS_ANON_SIZE) {
 		return MINIOS_EINVAL;
 	}
 	for (unsigned i = 0; i < MAX_REGIONS; i++) {
@@ -398,9 +399,9 @@ static long sys_entries(struct proc *p, const uint64_t a[3])
 }
 
 static const sys_fn sys_table[MSYS_COUNT] = {
-	[MSYS_GETPID] = sys_getpid, [MSYS_WRITE] = sys_write, [MSYS_YIELD] = sys_yield,
-	[MSYS_EXIT] = sys_exit,	    [MSYS_MMAP] = sys_mmap,   [MSYS_MUNMAP] = sys_munmap,
-	[MSYS_SPAWN] = sys_spawn,   [MSYS_WAIT] = sys_wait,   [MSYS_TICKS] = sys_ticks,
+	[MSYS_GETPID] = sys_getpid,   [MSYS_WRITE] = sys_write, [MSYS_YIELD] = sys_yield,
+	[MSYS_EXIT] = sys_exit,	      [MSYS_MMAP] = sys_mmap,	[MSYS_MUNMAP] = sys_munmap,
+	[MSYS_SPAWN] = sys_spawn,     [MSYS_WAIT] = sys_wait,	[MSYS_TICKS] = sys_ticks,
 	[MSYS_ENTRIES] = sys_entries,
 };
 

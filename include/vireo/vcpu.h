@@ -138,8 +138,8 @@ enum vireo_vcpu_cause {
 
 struct vireo_vcpu_pv {
 	uint64_t entry_ip, entry_sp; /* where events continue the vCPU in its own PD (user space) */
-	uint32_t vif;		     /* virtual IF at SYS_VCPU_RESUME (in the task: IRQ events while 1) */
-	uint32_t irq_pending;	     /* IRQs queued for vif (the kernel writes it; read-only) */
+	uint32_t vif;		     /* virtual IF SYS_VCPU_RESUME applies (vif_own below) */
+	uint32_t irq_pending;	     /* IRQs queued (kernel-written; read-only) */
 	uint32_t cause;		     /* enum vireo_vcpu_cause of the last entry */
 	uint32_t vector;
 	uint64_t error;
@@ -147,7 +147,7 @@ struct vireo_vcpu_pv {
 	uint64_t events;	     /* entries so far */
 	struct vireo_exc_state user; /* the interrupted registers (rip, rsp, rflags and all GPRs) */
 	uint64_t irq_label;	     /* VCPU_CAUSE_IRQ: the label SYS_VCPU_IRQ raised it with */
-	uint32_t from_own;	     /* 1: the event interrupted the vCPU's own code, not its task */
+	uint32_t from_own;	     /* 1: the event interrupted the vCPU's own code */
 	/* The virtual IF of the vCPU's own code now (its sti/cli): IRQs interrupt it while 1. `vif`
 	 * is the one SYS_VCPU_RESUME applies: to the task, or to vif_own when it resumes its own
 	 * PD (so that reopening and returning are one step). Every event clears both. */

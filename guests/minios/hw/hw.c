@@ -298,11 +298,24 @@ void hw_trap(struct trapframe *f)
 		panic(f);
 	}
 	struct uctx *c = cur_ctx;
-	*c = (struct uctx){ .rax = f->rax, .rbx = f->rbx, .rcx = f->rcx, .rdx = f->rdx,
-			    .rsi = f->rsi, .rdi = f->rdi, .rbp = f->rbp, .r8 = f->r8,
-			    .r9 = f->r9,   .r10 = f->r10, .r11 = f->r11, .r12 = f->r12,
-			    .r13 = f->r13, .r14 = f->r14, .r15 = f->r15, .rip = f->rip,
-			    .rsp = f->rsp, .rflags = f->rflags };
+	*c = (struct uctx){ .rax = f->rax,
+			    .rbx = f->rbx,
+			    .rcx = f->rcx,
+			    .rdx = f->rdx,
+			    .rsi = f->rsi,
+			    .rdi = f->rdi,
+			    .rbp = f->rbp,
+			    .r8 = f->r8,
+			    .r9 = f->r9,
+			    .r10 = f->r10,
+			    .r11 = f->r11,
+			    .r12 = f->r12,
+			    .r13 = f->r13,
+			    .r14 = f->r14,
+			    .r15 = f->r15,
+			    .rip = f->rip,
+			    .rsp = f->rsp,
+			    .rflags = f->rflags };
 	struct plat_event *ev = cur_ev;
 	ev->vector = (unsigned)f->vector;
 	ev->error = f->error;
@@ -347,7 +360,8 @@ static void tss_init(void)
 	tss.rsp0 = (uint64_t)hw_trap_stack_top;
 	tss.iomap = sizeof(tss);
 	uint64_t b = (uint64_t)&tss, l = sizeof(tss) - 1;
-	hw_gdt_tss[0] = (l & 0xffff) | (b & 0xffffff) << 16 | 0x89ull << 40 | (b >> 24 & 0xff) << 56;
+	hw_gdt_tss[0] =
+		(l & 0xffff) | (b & 0xffffff) << 16 | 0x89ull << 40 | (b >> 24 & 0xff) << 56;
 	hw_gdt_tss[1] = b >> 32;
 	__asm__ volatile("lgdt %0; ltr %w1" ::"m"(hw_gdt_desc64), "r"(SEL_TSS));
 }

@@ -194,20 +194,46 @@ void plat_unmap(struct plat_as *as, uint64_t va, uint64_t frame)
 
 static void to_exc(const struct uctx *c, struct vireo_exc_state *u)
 {
-	*u = (struct vireo_exc_state){ .rax = c->rax, .rbx = c->rbx, .rcx = c->rcx, .rdx = c->rdx,
-				       .rbp = c->rbp, .rsi = c->rsi, .rdi = c->rdi, .r8 = c->r8,
-				       .r9 = c->r9,   .r10 = c->r10, .r11 = c->r11, .r12 = c->r12,
-				       .r13 = c->r13, .r14 = c->r14, .r15 = c->r15, .rsp = c->rsp,
-				       .rip = c->rip, .rflags = c->rflags };
+	*u = (struct vireo_exc_state){ .rax = c->rax,
+				       .rbx = c->rbx,
+				       .rcx = c->rcx,
+				       .rdx = c->rdx,
+				       .rbp = c->rbp,
+				       .rsi = c->rsi,
+				       .rdi = c->rdi,
+				       .r8 = c->r8,
+				       .r9 = c->r9,
+				       .r10 = c->r10,
+				       .r11 = c->r11,
+				       .r12 = c->r12,
+				       .r13 = c->r13,
+				       .r14 = c->r14,
+				       .r15 = c->r15,
+				       .rsp = c->rsp,
+				       .rip = c->rip,
+				       .rflags = c->rflags };
 }
 
 static void from_exc(const struct vireo_exc_state *u, struct uctx *c)
 {
-	*c = (struct uctx){ .rax = u->rax, .rbx = u->rbx, .rcx = u->rcx, .rdx = u->rdx,
-			    .rsi = u->rsi, .rdi = u->rdi, .rbp = u->rbp, .r8 = u->r8,
-			    .r9 = u->r9,   .r10 = u->r10, .r11 = u->r11, .r12 = u->r12,
-			    .r13 = u->r13, .r14 = u->r14, .r15 = u->r15, .rip = u->rip,
-			    .rsp = u->rsp, .rflags = u->rflags };
+	*c = (struct uctx){ .rax = u->rax,
+			    .rbx = u->rbx,
+			    .rcx = u->rcx,
+			    .rdx = u->rdx,
+			    .rsi = u->rsi,
+			    .rdi = u->rdi,
+			    .rbp = u->rbp,
+			    .r8 = u->r8,
+			    .r9 = u->r9,
+			    .r10 = u->r10,
+			    .r11 = u->r11,
+			    .r12 = u->r12,
+			    .r13 = u->r13,
+			    .r14 = u->r14,
+			    .r15 = u->r15,
+			    .rip = u->rip,
+			    .rsp = u->rsp,
+			    .rflags = u->rflags };
 }
 
 void plat_run(struct plat_as *as, struct uctx *ctx, struct plat_event *ev)
