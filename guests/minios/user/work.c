@@ -83,7 +83,8 @@ static void flush(struct line *l)
 static void result(const char *name, uint64_t ops, uint64_t insns, uint64_t entries,
 		   const char *extra)
 {
-	struct line l = { .n = 0 };
+	struct line l;
+	l.n = 0; /* not zero-initialised: no memset in a freestanding process */
 	put(&l, "minios: ");
 	put(&l, name);
 	put(&l, " ops=");
@@ -101,7 +102,8 @@ static void result(const char *name, uint64_t ops, uint64_t insns, uint64_t entr
 /* "minios: <name> begin": the benchmark counts the VM exits between this line and the result. */
 static void begin(const char *name)
 {
-	struct line l = { .n = 0 };
+	struct line l;
+	l.n = 0; /* not zero-initialised: no memset in a freestanding process */
 	put(&l, "minios: ");
 	put(&l, name);
 	put(&l, " begin");
@@ -232,7 +234,8 @@ static long w_compute(void)
 		__asm__ volatile("" : "+r"(x));
 	}
 	uint64_t t = tsc() - t0, e = entries() - e0;
-	struct line l = { .n = 0 };
+	struct line l;
+	l.n = 0; /* not zero-initialised: no memset in a freestanding process */
 	put(&l, " checksum=");
 	putu(&l, x & 0xffffffff);
 	l.b[l.n] = 0;
