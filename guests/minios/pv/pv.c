@@ -268,10 +268,29 @@ void plat_run(struct plat_as *as, struct uctx *ctx, struct plat_event *ev)
 	plat_halt(false);
 }
 
+static volatile unsigned own_irqs;
+
+/* An IRQ that interrupted the guest kernel itself (vif_own open): count it and continue the
+ * interrupted code with its virtual IF closed again (vif = 0 applies to vif_own). */
+static __attribute__((noreturn)) void own_event(struct vireo_vcpu_pv *p)
+{
+	if (p->cause == VCPU_CAUSE_IRQ && p->irq_label == TIMER_LABEL) {
+		own_irqs++;
+	}
+	p->vif = 0;
+	kernel_calls++;
+	enum vireo_status st = sys_vcpu_resume(SEL_SELF_PD);
+	printf("minios: resuming its own code refused (status %d)\n", st);
+	plat_halt(false);
+}
+
 /* Every event enters here, on the entry stack, with the process's state in the state page. */
 static __attribute__((noreturn)) void vcpu_entry(void)
 {
 	struct vireo_vcpu_pv *p = pv();
+	if (p->from_own) {
+		own_event(p);
+	}
 	struct plat_event *ev = cur_ev;
 	from_exc(&p->user, cur_ctx);
 	ev->vector = p->vector;
@@ -304,6 +323,14 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 	p->entry_ip = (uintptr_t)vcpu_entry;
 	p->entry_sp = (uintptr_t)&entry_stack[1024] - 8;
 	p->vif = 0;
+	/* Before the core starts: the timer must reach the guest kernel's own code too while its
+	 * virtual IF is open (a check of the kernel's vCPU model, docs/ABI.md). */
+	p->vif_own = 1;
+	while (!own_irqs) {
+		__asm__ volatile("pause" ::: "memory");
+	}
+	printf("minios: timer IRQ (label %#lx) reached the guest kernel's own code\n",
+	       (unsigned long)p->irq_label);
 	core_main();
 }
 
