@@ -262,3 +262,35 @@ Test(kcore_pv_events, task_fpu_state_is_charged_to_the_task_and_freed_with_it)
 	cr_expect_gt(task->quota.used, used, "the task's FPU state is not charged to the task");
 	fake_exception(gk, 3, 0, 0);
 }
+
+/* A task the guest kernel makes, runs once and revokes, by system call. */
+static void task_round(void)
+{
+	struct fake_exit x = fake_syscall(gk, SYS_CREATE_PD, 20, SEL_SELF_PD, 128 << 10, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), gk);
+	cr_assert_eq(gk->regs.rax, VIREO_OK);
+	struct pd *t = (struct pd *)pd_lookup_obj(gk_pd, 20, OBJ_PD, 0);
+	cr_assert_not_null(t);
+	pv->user.rip = TASK_IP;
+	pv->user.rsp = TASK_SP;
+	pv->vif = 0;
+	cr_assert_eq(fake_exit_ec(resume(20, 0)), gk);
+	cr_assert_not_null(t->pv_fpu);
+	fake_exception(gk, 14, 4, TASK_IP); /* its first instruction faults: back to the vCPU */
+	cr_assert_eq(pv->cause, VCPU_CAUSE_EXCEPTION);
+	x = fake_syscall(gk, SYS_REVOKE, vireo_crd(CRD_OBJ, 20, 0, RIGHTS_ALL), VIREO_REVOKE_SELF,
+			 0, 0, 0);
+	cr_assert_eq(gk->regs.rax, VIREO_OK);
+}
+
+Test(kcore_pv_events, a_revoked_task_takes_its_fpu_state_along)
+{
+	task_round(); /* the first round also fills the slab caches */
+	uint64_t used = gk_pd->quota.used;
+	struct fake_counts before = fake_counts();
+	task_round();
+	struct fake_counts after = fake_counts();
+	cr_expect(fake_counts_equal(&before, &after), "a task round leaked (see stderr)");
+	cr_expect_eq(gk_pd->quota.used, used,
+		     "the task's quota (with its FPU state) came not back");
+}
