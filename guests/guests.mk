@@ -13,6 +13,8 @@
 # becomes $(B)/guests/<name>.bin too; they are BENCH_IMAGES, not GUEST_IMAGES, and `make bench` builds
 # them.
 #
+# guests/minios/minios.mk builds the guest kernel minios for both of its layers (docs/benchmarks.md).
+#
 # Defines GUEST_NAMES, GUEST_IMAGES, BENCH_NAMES, BENCH_IMAGES, and the targets `guests` (build all
 # test images), `bench-guests` (build the benchmark images) and `guests-check` (run
 # guests/check-images on the test and benchmark images). The fragment leaves the default goal alone
@@ -60,5 +62,6 @@ guests-check: $(GUEST_IMAGES) $(BENCH_IMAGES)
 	$(Q)python3 guests/check-images $(GUEST_IMAGES) $(BENCH_IMAGES)
 
 include guests/linux/linux.mk
+include guests/minios/minios.mk
 
 .DEFAULT_GOAL := $(_guests_saved_goal)

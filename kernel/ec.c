@@ -154,6 +154,9 @@ void ec_destroy(struct ec *ec)
 	/* An SC holds a reference on its EC, so none points here any more. */
 	CHECK(!ec->sc);
 	ec_kill(ec, NULL);
+	if (ec->vcpu) {
+		vcpu_pv_fpu_restore(ec); /* ec->fpu may be its task's state */
+	}
 	fpu_state_free(ec);
 	pd_unmap_page(ec->pd, ec->utcb_va);
 	if (ec->vcpu) {

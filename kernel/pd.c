@@ -6,6 +6,7 @@
 
 #include "arch.h"
 #include "assert.h"
+#include "fpu.h"
 #include "frame.h"
 #include "kstring.h"
 #include "obj.h"
@@ -596,6 +597,9 @@ void pd_destroy(struct pd *pd)
 	obj_defer_end();
 	if (pd->io_bitmap) {
 		quota_frames_free(&pd->quota, virt_to_phys(pd->io_bitmap), 1);
+	}
+	if (pd->pv_fpu) {
+		fpu_area_free(&pd->quota, pd->pv_fpu);
 	}
 	pt_destroy(&pd->pt);
 	struct pd *parent = pd->quota_parent;

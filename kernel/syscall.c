@@ -592,8 +592,9 @@ static status_t sys_vcpu_resume(struct ec *ec, struct regs *r)
 		return REFUSE(VIREO_BAD_CAP, "vcpu_resume: caller is not a vCPU");
 	}
 	if (!pd->vm) {
-		return REFUSE(vcpu_pv_resume(ec, pd),
-			      "vcpu_resume: task RIP/RSP or entry point outside user space");
+		return REFUSE(vcpu_pv_resume(ec, pd, r->rsi),
+			      "vcpu_resume: bad flags, task RIP/RSP or entry point outside user "
+			      "space, or a typed item not delivered");
 	}
 	if (!virt) {
 		return REFUSE(VIREO_BAD_FTR, "vcpu_resume: no hardware virtualization");
@@ -607,7 +608,8 @@ static status_t sys_vcpu_irq(struct ec *ec, struct regs *r)
 	if (!target) {
 		return REFUSE(VIREO_BAD_CAP, "vcpu_irq: ec is not an EC capability with CTRL");
 	}
-	return outcome(vcpu_pv_irq(target), "vcpu_irq: ec is not a vCPU");
+	return outcome(vcpu_pv_irq(target, r->rsi),
+		       "vcpu_irq: ec is not a vCPU, or its IRQ queue is full");
 }
 
 static const syscall_fn syscall_table[SYS_COUNT] = {

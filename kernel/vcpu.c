@@ -17,6 +17,7 @@
 #include "ipc.h"
 #include "klock.h"
 #include "kstring.h"
+#include "msg.h"
 #include "obj.h"
 #include "pd.h"
 #include "printk.h"
@@ -199,25 +200,35 @@ static struct vireo_vcpu_pv *pv_of(struct vcpu *v)
 	return (struct vireo_vcpu_pv *)((char *)v->page + VIREO_VCPU_PV_OFFSET);
 }
 
+/*
+ * Continue the vCPU at its entry point with the interrupted registers in `user`: those of its
+ * task (virtual user mode) or, for an IRQ while it ran its own code with vif open, its own
+ * (from_own = 1), as an interrupt on a real CPU saves either user or kernel state.
+ */
 void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
 	/* Read once and check at use: another thread of the VMM may rewrite the page any time. */
 	uint64_t ip = *(volatile uint64_t *)&pv->entry_ip, sp = *(volatile uint64_t *)&pv->entry_sp;
+	struct pd *task = ec->pv_task;
 	ipc_regs_to_exc(&ec->regs, &pv->user, MTD_ALL & ~MTD_QUAL, 0);
 	pv->cause = cause;
 	pv->vector = vector;
 	pv->error = error;
 	pv->fault_addr = addr;
+	pv->from_own = task ? 0 : 1;
 	pv->vif = 0; /* like an interrupt gate: the handler runs with virtual interrupts off */
+	pv->vif_own = 0;
 	pv->events++;
-	struct pd *task = ec->pv_task;
 	ec->pv_task = NULL;
 	ec->regs = (struct regs){
 		.rip = ip, .rsp = sp, .cs = SEL_UCODE, .ss = SEL_UDATA, .rflags = 0x202
 	};
 	ec->cont = ec_ret_iret;
-	obj_put(&task->obj);
+	if (task) {
+		vcpu_pv_fpu_restore(ec); /* the task's FPU state stays with the task */
+		obj_put(&task->obj);
+	}
 	if (!ec_user_ip_valid(ip) || !ec_user_sp_valid(sp)) {
 		/* IRETQ to it would fault in ring 0: the vCPU cannot take the event and dies. */
 		ec_kill(ec, "vCPU entry point outside user space");
@@ -225,32 +236,79 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 	}
 }
 
-/* An IRQ waits in irq_pending until the vCPU runs its task with vif open. */
-void vcpu_pv_check(struct ec *ec)
+void vcpu_pv_fpu_restore(struct ec *ec)
 {
-	if (!ec->vcpu || !ec->pv_task || !ec->vcpu->page) {
-		return;
-	}
-	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
-	if (pv->vif && pv->irq_pending) {
-		pv->irq_pending = 0;
-		vcpu_pv_event(ec, VCPU_CAUSE_IRQ, 0, 0, 0);
+	struct vcpu *v = ec->vcpu;
+	if (v->pv_own_fpu) {
+		ec->fpu = v->pv_own_fpu;
+		v->pv_own_fpu = NULL;
 	}
 }
 
-status_t vcpu_pv_irq(struct ec *target)
+/*
+ * On the way back to user mode: the oldest queued IRQ enters at the entry point if the virtual
+ * IF of where the vCPU goes is open: `vif` for its task, `vif_own` for its own code. A VMM never
+ * opens vif_own, so this never touches the VM path.
+ */
+void vcpu_pv_check(struct ec *ec)
 {
-	if (!target->vcpu || !target->vcpu->page) {
+	struct vcpu *v = ec->vcpu;
+	if (!v || !v->page || !v->pv_irq_count) {
+		return;
+	}
+	struct vireo_vcpu_pv *pv = pv_of(v);
+	if (!*(volatile uint32_t *)(ec->pv_task ? &pv->vif : &pv->vif_own)) {
+		return;
+	}
+	uint64_t label = v->pv_irq[v->pv_irq_head];
+	v->pv_irq_head = (v->pv_irq_head + 1) % VIREO_VCPU_IRQ_QUEUE;
+	v->pv_irq_count--;
+	pv->irq_pending = v->pv_irq_count;
+	pv->irq_label = label;
+	vcpu_pv_event(ec, VCPU_CAUSE_IRQ, 0, 0, 0);
+}
+
+status_t vcpu_pv_irq(struct ec *target, uint64_t label)
+{
+	struct vcpu *v = target->vcpu;
+	if (!v || !v->page) {
 		return VIREO_BAD_CAP;
 	}
-	pv_of(target->vcpu)->irq_pending = 1;
+	if (v->pv_irq_count == VIREO_VCPU_IRQ_QUEUE) {
+		return VIREO_BUSY; /* queued events are never dropped: the raiser learns it */
+	}
+	v->pv_irq[(v->pv_irq_head + v->pv_irq_count) % VIREO_VCPU_IRQ_QUEUE] = label;
+	v->pv_irq_count++;
+	pv_of(v)->irq_pending = v->pv_irq_count;
 	if (target->running && target->cpu != this_cpu()->id) {
 		arch_kick(target->cpu);
 	}
 	return VIREO_OK;
 }
 
-status_t vcpu_pv_resume(struct ec *ec, struct pd *task)
+/*
+ * VIREO_RESUME_ITEMS: the typed items of the vCPU's UTCB go into the task first (a page-fault
+ * round trip is then one kernel entry, the idea of Fiasco's vcpu_resume_start/commit). Items are
+ * clamped as for a message; the first one refused stops delivery and the resume.
+ */
+static status_t pv_deliver_items(struct ec *ec, struct pd *task)
+{
+	struct msg_hdr m = msg_decode(ec->utcb);
+	const volatile uint64_t *mr = ec->utcb->mr;
+	for (unsigned i = 0; i < m.typed; i++) {
+		uint64_t crd = mr[msg_item_crd(i)], hot = mr[msg_item_hot(i)];
+		if (vireo_crd_space(crd) != CRD_MEM) {
+			return VIREO_BAD_PAR; /* only memory goes this way */
+		}
+		status_t st = pd_delegate(ec->pd, task, crd, hot >> 12, hot & VIREO_DELEGATE_GRANT);
+		if (st != VIREO_OK) {
+			return st;
+		}
+	}
+	return VIREO_OK;
+}
+
+status_t vcpu_pv_resume(struct ec *ec, struct pd *task, uint64_t flags)
 {
 	struct vireo_vcpu_pv *pv = pv_of(ec->vcpu);
 	/* Check and use one copy: other threads of the VMM may rewrite the page meanwhile. (The
@@ -258,16 +316,38 @@ status_t vcpu_pv_resume(struct ec *ec, struct pd *task)
 	struct vireo_exc_state user;
 	memcpy(&user, &pv->user, sizeof(user));
 	uint64_t entry_ip = pv->entry_ip, entry_sp = pv->entry_sp;
+	uint32_t vif = pv->vif;
 	__asm__ volatile("" ::: "memory");
-	if (user.rip >= USER_END || user.rsp >= USER_END || !ec_user_ip_valid(entry_ip) ||
-	    !ec_user_sp_valid(entry_sp)) {
+	bool own = task == ec->pd;
+	if ((flags & ~(uint64_t)VIREO_RESUME_ITEMS) || (own && flags) || user.rip >= USER_END ||
+	    user.rsp >= USER_END || !ec_user_ip_valid(entry_ip) || !ec_user_sp_valid(entry_sp)) {
 		return VIREO_BAD_PAR;
 	}
-	obj_get(&task->obj);
-	ec->pv_task = task;
+	if (!own && !task->pv_fpu) {
+		/* Each task has its own FPU state, apart from the vCPU's and every other task's. */
+		task->pv_fpu = fpu_state_alloc(pd_quota(task));
+		if (!task->pv_fpu) {
+			return VIREO_NO_MEM;
+		}
+	}
+	if (flags & VIREO_RESUME_ITEMS) {
+		status_t st = pv_deliver_items(ec, task);
+		if (st != VIREO_OK) {
+			return st;
+		}
+	}
 	ipc_exc_to_regs(&user, &ec->regs, MTD_ALL & ~MTD_QUAL);
 	ec->regs.cs = SEL_UCODE;
 	ec->regs.ss = SEL_UDATA;
 	ec->regs.vector = 0; /* not a SYSCALL frame: back through IRET with every register */
-	ec_ret_iret(ec);     /* delivers a pending IRQ at once if vif is open */
+	if (own) {
+		/* Its own PD: continue the vCPU's own code an event interrupted (from_own). */
+		pv->vif_own = vif != 0;
+	} else {
+		obj_get(&task->obj);
+		ec->pv_task = task;
+		ec->vcpu->pv_own_fpu = ec->fpu;
+		ec->fpu = task->pv_fpu;
+	}
+	ec_ret_iret(ec); /* delivers a pending IRQ at once if vif is open */
 }

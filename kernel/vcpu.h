@@ -29,6 +29,10 @@ struct vcpu {
 	paddr_t hw_pa;
 	bool loaded; /* hardware state is current: transparent re-entry allowed */
 	struct vcpu_injected injected;
+	/* Virtual user mode: IRQ labels waiting for vif, oldest first (a ring). */
+	uint64_t pv_irq[VIREO_VCPU_IRQ_QUEUE];
+	unsigned pv_irq_head, pv_irq_count;
+	void *pv_own_fpu; /* in virtual user mode: the vCPU's own FPU state (ec->fpu is the task's) */
 };
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
@@ -39,13 +43,16 @@ void vcpu_free(struct vcpu *v);
 /* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
 __noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
 /* Virtual user mode (docs/architecture.md#virtual-user-mode): run the state page's `user` registers in `task`. */
-status_t vcpu_pv_resume(struct ec *ec, struct pd *task); /* returns only a refusal */
+status_t vcpu_pv_resume(struct ec *ec, struct pd *task,
+			uint64_t flags); /* returns only a refusal */
 /* An event in virtual user mode: save the task's state, continue at the entry point. */
 void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t error, uint64_t addr);
+/* The EC goes: if it is in virtual user mode, ec->fpu becomes its own state again. */
+void vcpu_pv_fpu_restore(struct ec *ec);
 /* On the way back to user mode: deliver a pending IRQ if the task runs with vif open. */
 void vcpu_pv_check(struct ec *ec);
-/* SYS_VCPU_IRQ. */
-status_t vcpu_pv_irq(struct ec *target);
+/* SYS_VCPU_IRQ: queue an IRQ with `label`; BUSY when VIREO_VCPU_IRQ_QUEUE are waiting. */
+status_t vcpu_pv_irq(struct ec *target, uint64_t label);
 void virt_init(void);
 void virt_cpu_init(void);
 

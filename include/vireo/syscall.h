@@ -74,6 +74,10 @@ struct vireo_ec_create {
 #define VIREO_DELEGATE_GRANT 0x1 /* move instead of map: the source loses it */
 
 /* SYS_REVOKE flags. */
+/* SYS_VCPU_RESUME flags (RSI) for virtual user mode: first deliver the typed items of the
+ * caller's UTCB into the task, as a pager's reply does (docs/ABI.md "Virtual user mode"). */
+#define VIREO_RESUME_ITEMS 0x1
+
 #define VIREO_REVOKE_SELF                                                                          \
 	0x1 /* also remove the caller's own capability, not only what derives from it */
 

@@ -130,19 +130,28 @@ enum vireo_vcpu_cause {
 	VCPU_CAUSE_NONE = 0,
 	VCPU_CAUSE_EXCEPTION = 1, /* vector, error; fault_addr for page faults (14) */
 	VCPU_CAUSE_SYSCALL = 2,	  /* the task executed SYSCALL: user.rip is after it */
-	VCPU_CAUSE_IRQ = 3,	  /* an IRQ (SYS_VCPU_IRQ) arrived while vif was 1 */
+	VCPU_CAUSE_IRQ = 3,	  /* an IRQ (SYS_VCPU_IRQ) arrived while vif was 1; irq_label */
 };
+
+/* IRQs waiting for vif are queued in the kernel, in order, up to this many (then BUSY). */
+#define VIREO_VCPU_IRQ_QUEUE 32
 
 struct vireo_vcpu_pv {
 	uint64_t entry_ip, entry_sp; /* where events continue the vCPU in its own PD (user space) */
-	uint32_t vif;		     /* virtual interrupt flag: IRQ events only while 1 */
-	uint32_t irq_pending;	     /* an IRQ arrived and waits for vif (cleared when delivered) */
+	uint32_t vif;		     /* virtual IF SYS_VCPU_RESUME applies (vif_own below) */
+	uint32_t irq_pending;	     /* IRQs queued (kernel-written; read-only) */
 	uint32_t cause;		     /* enum vireo_vcpu_cause of the last entry */
 	uint32_t vector;
 	uint64_t error;
 	uint64_t fault_addr;
 	uint64_t events;	     /* entries so far */
-	struct vireo_exc_state user; /* the task's registers (rip, rsp, rflags and all GPRs) */
+	struct vireo_exc_state user; /* the interrupted registers (rip, rsp, rflags and all GPRs) */
+	uint64_t irq_label;	     /* VCPU_CAUSE_IRQ: the label SYS_VCPU_IRQ raised it with */
+	uint32_t from_own;	     /* 1: the event interrupted the vCPU's own code */
+	/* The virtual IF of the vCPU's own code now (its sti/cli): IRQs interrupt it while 1. `vif`
+	 * is the one SYS_VCPU_RESUME applies: to the task, or to vif_own when it resumes its own
+	 * PD (so that reopening and returning are one step). Every event clears both. */
+	uint32_t vif_own;
 };
 
 #define VIREO_VCPU_PV_OFFSET 2048

@@ -94,6 +94,18 @@ static inline enum vireo_status sys_vcpu_irq(uint64_t ec)
 	return vireo_sys(SYS_VCPU_IRQ, ec, 0, 0, 0, 0);
 }
 
+/* Virtual user mode with VIREO_RESUME_* flags (typed items of the UTCB into the task first). */
+static inline enum vireo_status sys_vcpu_resume_flags(uint64_t pd, uint64_t flags)
+{
+	return vireo_sys(SYS_VCPU_RESUME, pd, flags, 0, 0, 0);
+}
+
+/* An IRQ that arrives with `label` in the state page's irq_label. */
+static inline enum vireo_status sys_vcpu_irq_label(uint64_t ec, uint64_t label)
+{
+	return vireo_sys(SYS_VCPU_IRQ, ec, label, 0, 0, 0);
+}
+
 static inline enum vireo_status sys_create_ec(uint64_t dst, uint64_t pd,
 					      const struct vireo_ec_create *a)
 {
