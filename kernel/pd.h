@@ -30,6 +30,7 @@ struct pd {
 	unsigned live_ecs;	/* ECs of this PD that have not exited */
 	struct sm *charged_sms; /* semaphores its quota pays for (kernel/sm.c) */
 	unsigned caps;		/* capabilities naming it (its reachability, see pd_cap_put) */
+	uint64_t guest_tlb_tag; /* VM: its flush tag (kernel/asid.h), set by virt->flush_guest */
 };
 
 /*

@@ -5,6 +5,7 @@
 
 #include <vireo/vcpu.h>
 
+#include "asid.h"
 #include "types.h"
 
 struct ec;
@@ -29,6 +30,7 @@ struct vcpu {
 	paddr_t hw_pa;
 	bool loaded; /* hardware state is current: transparent re-entry allowed */
 	struct vcpu_injected injected;
+	struct asid_tag asid; /* the ASID/VPID the backend last entered with */
 };
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
