@@ -19,6 +19,13 @@
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
 #define VM_QUOTA (1ull << 20)
 #define SEL_WAKE_SM 44 /* the vCPU's thread sleeps on it in HLT */
+/* With vcpus=2: a second vCPU of the same VM (docs/ABI.md "vCPUs"), its SC, its end. */
+#define SEL_AP_EC 45
+#define SEL_AP_SC 46
+#define SEL_AP_DONE_SM 47
+#define AP_UTCB_VA (TASK_FREE_VA + 0x30000)
+#define AP_STATE_VA (TASK_FREE_VA + 0x40000)
+#define AP_ENTRY 0x8000 /* real mode 0000:8000, as a SIPI with vector 8 would start it */
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8
@@ -157,6 +164,61 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 	sys_ec_exit();
 }
 
+/*
+ * The second vCPU's thread (vcpus=2): the same VM, another CPU, its own state page. Test guests
+ * run plain code on it (guests/tests/smp2.S): it stops at its first exit, which must be HLT;
+ * main() reports how it ended once the first vCPU is done.
+ */
+static uint64_t ap_stack[1024] __attribute__((aligned(16)));
+static volatile uint32_t ap_exit = VM_EXIT_OTHER + 1; /* none yet */
+
+static __attribute__((noreturn)) void ap_main(uint64_t arg)
+{
+	(void)arg;
+	struct vireo_vm_state *st = (struct vireo_vm_state *)AP_STATE_VA;
+	enum vireo_status res;
+	do {
+		res = sys_vcpu_resume(SEL_VM);
+	} while (res == VIREO_OK && st->exit == VM_EXIT_RECALL);
+	ap_exit = res == VIREO_OK ? st->exit : VM_EXIT_INVALID;
+	sys_sm_up(SEL_AP_DONE_SM);
+	sys_ec_exit();
+}
+
+static int start_ap(unsigned cpu)
+{
+	struct vireo_ec_create a = { .ip = (uintptr_t)ap_main,
+				     .sp = (uintptr_t)&ap_stack[1024] - 8,
+				     .utcb = AP_UTCB_VA,
+				     .evt_base = TASK_EVT_BASE,
+				     .cpu = cpu,
+				     .flags = VIREO_EC_VCPU,
+				     .vcpu_state = AP_STATE_VA };
+	if (sys_create_sm(SEL_AP_DONE_SM, SEL_SELF_PD, 0) != VIREO_OK ||
+	    sys_create_ec(SEL_AP_EC, SEL_SELF_PD, &a) != VIREO_OK) {
+		printf("vmm: cannot create the second vCPU\n");
+		return -1;
+	}
+	struct vireo_vm_state *st = (struct vireo_vm_state *)AP_STATE_VA;
+	vm_reset_state(st);
+	st->rip = AP_ENTRY;
+	if (sys_create_sc(SEL_AP_SC, SEL_SELF_PD, SEL_AP_EC, VCPU_PRIO, VCPU_QUANTUM_US) !=
+	    VIREO_OK) {
+		printf("vmm: cannot start the second vCPU\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void ap_report(unsigned cpu)
+{
+	sys_sm_down(SEL_AP_DONE_SM, VIREO_TIMEOUT_NEVER);
+	const struct vireo_vm_state *st = (const struct vireo_vm_state *)AP_STATE_VA;
+	unsigned e = ap_exit;
+	printf("vmm: vCPU 1 on CPU %u %s after %lu VM exits (last exit %u)\n", cpu,
+	       e == VM_EXIT_HLT ? "halted" : "failed", (unsigned long)st->exits, e);
+}
+
 /* Test port 0xfe: called by the vCPU EC while it handles an exit, i.e. while it is not in the
  * guest: the kernel must keep the recall for the next resume. */
 static void recall_vcpu(void *arg)
@@ -201,8 +263,9 @@ static unsigned ram_order(uint64_t p, uint64_t pages)
 
 /*
  * Guest RAM: the first heap pages, delegated to guest-physical 0 in the largest flexpages the heap
- * allows: the heap came in capabilities as large as 1 GiB (heap=MiB, user/roottask/task.c), and a
- * flexpage must lie inside one of them (BAD_CAP otherwise: then the next smaller one is tried).
+ * allows: the heap came in capabilities as large as 1 GiB (heap=MiB, user/roottask/task.c), or
+ * page by page without heap=, and a flexpage must lie inside one of them (BAD_CAP otherwise: then
+ * the next smaller one is tried).
  * 1 GiB of guest RAM is then one call and one mapping-database node. A small test guest's top
  * 64 KiB go over only at first access (map_lazy).
  */
@@ -224,9 +287,13 @@ static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 	uint64_t t0 = rdtsc(), calls = 0, flexpages = 0, pages = eager / 4096;
 	struct vireo_kstat k0, k1;
 	bool counted = sys_kstat(&k0) == VIREO_OK;
+	/* The heap's capabilities do not grow along it (user/roottask/task.c): once one was
+	 * smaller than a flexpage, later flexpages start at that size. */
+	unsigned hint = 63;
 	for (uint64_t p = 0; p < pages;) {
 		enum vireo_status st;
 		unsigned order = ram_order(p, pages);
+		order = order < hint ? order : hint;
 		for (;;) {
 			uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, order,
 						 MEM_R | MEM_W | MEM_X);
@@ -235,7 +302,7 @@ static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 			if (st != VIREO_BAD_CAP || order == 0) {
 				break;
 			}
-			order--; /* the heap's capability there is smaller */
+			hint = --order; /* the heap's capability there is smaller */
 		}
 		if (st != VIREO_OK) {
 			printf("vmm: delegating guest RAM at %#lx failed (status %d)\n",
@@ -480,7 +547,11 @@ int main(uintptr_t arg)
 		       "use\n");
 		return 0;
 	}
-	if (st != VIREO_OK || setup(ti, fmt, cpu) || start_vcpu()) {
+	char vcpus[4] = "1";
+	cmdline_get(ti->cmdline, "vcpus", vcpus, sizeof(vcpus));
+	bool two = vcpus[0] == '2' && !vcpus[1] && fmt == GUEST_BOOT_SECTOR;
+	unsigned ap_cpu = ti->cpus_online > 1 ? (cpu + 1) % ti->cpus_online : cpu;
+	if (st != VIREO_OK || setup(ti, fmt, cpu) || start_vcpu() || (two && start_ap(ap_cpu))) {
 		printf("vmm: cannot set up the VM for %s\n", vm.name);
 		return 1;
 	}
@@ -500,5 +571,8 @@ int main(uintptr_t arg)
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
 	vm_print_exit_stats(&vm, tsc_khz);
+	if (two) {
+		ap_report(ap_cpu);
+	}
 	return 0;
 }
