@@ -176,10 +176,22 @@ static __attribute__((noreturn)) void ap_main(uint64_t arg)
 {
 	(void)arg;
 	struct vireo_vm_state *st = (struct vireo_vm_state *)AP_STATE_VA;
-	enum vireo_status res;
-	do {
+	/* It starts as an AP after INIT: waiting for SIPI, which the kernel must not enter. */
+	enum vireo_status res = sys_vcpu_resume(SEL_VM);
+	if (res != VIREO_OK || st->exit != VM_EXIT_HLT || st->qual != VM_ACTIVITY_WAIT_SIPI ||
+	    st->exits != 0) {
+		printf("vmm: vCPU 1 waiting for SIPI was entered (exit %u)\n", st->exit);
+		res = VIREO_BAD_PAR;
+	}
+	/* The start-up IPI with vector 8: real mode at 0000:8000 (the reset state has CS 0). */
+	st->rip = AP_ENTRY;
+	st->activity = VM_ACTIVITY_RUNNING;
+	while (res == VIREO_OK) {
 		res = sys_vcpu_resume(SEL_VM);
-	} while (res == VIREO_OK && st->exit == VM_EXIT_RECALL);
+		if (st->exit != VM_EXIT_RECALL) {
+			break;
+		}
+	}
 	ap_exit = res == VIREO_OK ? st->exit : VM_EXIT_INVALID;
 	sys_sm_up(SEL_AP_DONE_SM);
 	sys_ec_exit();
@@ -201,7 +213,7 @@ static int start_ap(unsigned cpu)
 	}
 	struct vireo_vm_state *st = (struct vireo_vm_state *)AP_STATE_VA;
 	vm_reset_state(st);
-	st->rip = AP_ENTRY;
+	st->activity = VM_ACTIVITY_WAIT_SIPI;
 	if (sys_create_sc(SEL_AP_SC, SEL_SELF_PD, SEL_AP_EC, VCPU_PRIO, VCPU_QUANTUM_US) !=
 	    VIREO_OK) {
 		printf("vmm: cannot start the second vCPU\n");

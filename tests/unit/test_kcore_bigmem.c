@@ -237,3 +237,80 @@ Test(kcore_bigmem, two_vms_never_share_an_asid_on_one_cpu)
 	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
 	cr_expect_neq(fake_virt_log.asid, a, "the second VM would see the first one's translations");
 }
+
+/* ---------------------------------------------------------------- activity state */
+
+TestSuite(kcore_activity, .init = setup, .fini = teardown);
+
+/* One SYS_VCPU_RESUME with the state page as it is; the guest (if entered) halts. */
+static struct vireo_vm_state *resume_raw(void)
+{
+	struct fake_exit x = fake_syscall(vcpu_ec, SYS_VCPU_RESUME, SEL_VM, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
+	cr_assert_eq(vcpu_ec->regs.rax, VIREO_OK);
+	return vcpu_ec->vcpu->page;
+}
+
+Test(kcore_activity, a_halted_vcpu_with_nothing_to_deliver_is_not_entered)
+{
+	vcpu_ec->vcpu->page->activity = VM_ACTIVITY_HALTED;
+	struct vireo_vm_state *st = resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 0, "the guest ran although it was halted");
+	cr_expect_eq(st->exit, VM_EXIT_HLT);
+	cr_expect_eq(st->qual, VM_ACTIVITY_HALTED);
+	cr_expect_eq(st->activity, VM_ACTIVITY_HALTED);
+}
+
+Test(kcore_activity, an_interrupt_wakes_a_halted_vcpu_only_with_its_if_set)
+{
+	struct vireo_vm_state *st = vcpu_ec->vcpu->page;
+	st->activity = VM_ACTIVITY_HALTED;
+	st->inject = VEVENT_VALID | VEVENT_TYPE_INTR | 0x20;
+	resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 0, "an interrupt woke a vCPU with IF clear");
+	st->rflags |= 0x200;
+	st->inject = VEVENT_VALID | VEVENT_TYPE_INTR | 0x20;
+	resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 1);
+	cr_expect_eq(st->activity, VM_ACTIVITY_RUNNING, "entered, it must say it runs");
+	cr_expect_eq(st->qual, 0, "this HLT is the guest's own");
+}
+
+Test(kcore_activity, an_nmi_wakes_a_halted_vcpu_whatever_its_if)
+{
+	struct vireo_vm_state *st = vcpu_ec->vcpu->page;
+	st->activity = VM_ACTIVITY_HALTED;
+	st->inject = VEVENT_VALID | VEVENT_TYPE_NMI | 2;
+	resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 1);
+	cr_expect_eq(st->activity, VM_ACTIVITY_RUNNING);
+}
+
+Test(kcore_activity, a_vcpu_waiting_for_sipi_is_never_entered)
+{
+	struct vireo_vm_state *st = vcpu_ec->vcpu->page;
+	st->activity = VM_ACTIVITY_WAIT_SIPI;
+	st->rflags |= 0x200;
+	st->inject = VEVENT_VALID | VEVENT_TYPE_NMI | 2;
+	resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 0);
+	cr_expect_eq(st->exit, VM_EXIT_HLT);
+	cr_expect_eq(st->qual, VM_ACTIVITY_WAIT_SIPI);
+	/* The start-up IPI, as the VMM delivers it: CS:IP from the vector, RUNNING. */
+	st->activity = VM_ACTIVITY_RUNNING;
+	st->inject = 0;
+	st->rip = 0;
+	st->cs.sel = 0x800;
+	st->cs.base = 0x8000;
+	resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 1);
+}
+
+Test(kcore_activity, an_unknown_activity_is_refused)
+{
+	vcpu_ec->vcpu->page->activity = 3;
+	struct vireo_vm_state *st = resume_raw();
+	cr_expect_eq(fake_virt_log.runs, 0);
+	cr_expect_eq(st->exit, VM_EXIT_INVALID);
+	cr_expect_eq(st->qual, VM_INVALID_ACTIVITY);
+}
