@@ -112,14 +112,16 @@ Test(asid, within_a_generation_no_asid_is_handed_out_twice)
 		uint64_t tag = 1000 + v + ((seed >> 8) % 7 == 0 ? step * 40 : 0);
 		enum asid_flush f = asid_assign(&cpu[0], 0, &t[v], tag);
 		if (cpu[0].gen != gen) {
-			cr_assert_eq(f, ASID_FLUSH_ALL, "step %d: a new generation without a flush", step);
+			cr_assert_eq(f, ASID_FLUSH_ALL, "step %d: a new generation without a flush",
+				     step);
 			gen = cpu[0].gen;
 			for (unsigned i = 0; i < 16; i++) {
 				used[i] = false;
 			}
 			used[t[v].asid] = true;
 		} else if (f == ASID_NEW) {
-			cr_assert(!used[t[v].asid], "step %d: ASID %u given twice", step, t[v].asid);
+			cr_assert(!used[t[v].asid], "step %d: ASID %u given twice", step,
+				  t[v].asid);
 			used[t[v].asid] = true;
 		} else {
 			cr_assert_eq(f, ASID_KEEP, "step %d: a flush inside a generation", step);

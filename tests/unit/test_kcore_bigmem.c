@@ -46,7 +46,8 @@ static void write_real_mode(struct vireo_vm_state *st)
 	st->rflags = 0x2;
 	st->cr0 = 0x10;
 	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs = (struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
+	st->ds = st->es = st->ss = st->fs = st->gs =
+		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
 	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
 	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
 	st->gdtr.limit = st->idtr.limit = 0xffff;
@@ -118,7 +119,8 @@ Test(kcore_bigmem, one_gib_to_a_vm_is_one_node_and_one_1g_leaf_where_the_cpu_has
 	cpu_has_1g_pages(true);
 	size_t nodes = mdb_node_count();
 	give_vm_1g();
-	cr_expect_eq(mdb_node_count(), nodes + 2, "the VMM's capability and the VM's: nothing more");
+	cr_expect_eq(mdb_node_count(), nodes + 2,
+		     "the VMM's capability and the VM's: nothing more");
 	uint64_t pa;
 	cr_expect_eq(leaf_size(vm, GIB - PAGE_SIZE, &pa), GIB, "the NPT does not use a 1 GiB leaf");
 	cr_expect_eq(pa, RAM_PA + GIB - PAGE_SIZE);
@@ -193,7 +195,8 @@ Test(kcore_bigmem, the_vcpu_keeps_its_asid_across_entries_and_flushes_nothing)
 	for (int i = 0; i < 5; i++) {
 		resume();
 		cr_expect_eq(fake_virt_log.asid, asid);
-		cr_expect_eq(fake_virt_log.tlb_control, TLB_DO_NOTHING, "entry %d flushed the TLB", i);
+		cr_expect_eq(fake_virt_log.tlb_control, TLB_DO_NOTHING, "entry %d flushed the TLB",
+			     i);
 	}
 	cr_expect_eq(fake_virt_log.tlb_flushes, flushes);
 }
@@ -235,7 +238,8 @@ Test(kcore_bigmem, two_vms_never_share_an_asid_on_one_cpu)
 	fake_cap(vmm, 3, &vm2->obj, RIGHTS_ALL);
 	struct fake_exit x = fake_syscall(vcpu_ec, SYS_VCPU_RESUME, 3, 0, 0, 0, 0);
 	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
-	cr_expect_neq(fake_virt_log.asid, a, "the second VM would see the first one's translations");
+	cr_expect_neq(fake_virt_log.asid, a,
+		      "the second VM would see the first one's translations");
 }
 
 /* ---------------------------------------------------------------- activity state */
