@@ -50,6 +50,13 @@ void asid_cpu_init(struct asid_cpu *c, uint32_t max);
 enum asid_flush asid_assign(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
 			    uint64_t space_tag);
 
+/* Forget the vCPU's ASID: its next entry takes a new one. For a change the TLB entries of the
+ * ASID would not follow, such as the VMM loading another guest CR3 (VMRUN flushes nothing). */
+static inline void asid_tag_drop(struct asid_tag *tag)
+{
+	tag->gen = 0;
+}
+
 /*
  * A new flush tag for a guest space whose translations must go (a revoke, or the space is new):
  * unique over the kernel's lifetime, so a tag also tells one guest space from another, even one

@@ -133,6 +133,12 @@ static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
 static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
+	/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode it
+	 * sets up) do not, so its translations of the old paging state must not be used. */
+	if (s->cr3 != st->cr3 || s->cr0 != st->cr0 || s->cr4 != st->cr4 ||
+	    (s->efer & ~EFER_SVME) != st->efer) {
+		asid_tag_drop(&v->asid);
+	}
 	seg_in(&s->es, &st->es);
 	seg_in(&s->cs, &st->cs);
 	seg_in(&s->ss, &st->ss);

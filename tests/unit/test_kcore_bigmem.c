@@ -318,3 +318,15 @@ Test(kcore_activity, an_unknown_activity_is_refused)
 	cr_expect_eq(st->exit, VM_EXIT_INVALID);
 	cr_expect_eq(st->qual, VM_INVALID_ACTIVITY);
 }
+
+Test(kcore_bigmem, a_guest_cr3_the_vmm_loads_gives_the_vcpu_a_new_asid)
+{
+	resume();
+	uint32_t asid = fake_virt_log.asid;
+	resume();
+	cr_expect_eq(fake_virt_log.asid, asid, "the same state again must keep the ASID");
+	vcpu_ec->vcpu->page->cr3 = 0x5000;
+	resume();
+	cr_expect_neq(fake_virt_log.asid, asid,
+		      "translations of the old CR3 would survive in the guest's ASID");
+}
