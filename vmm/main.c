@@ -302,6 +302,15 @@ static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 	/* The heap's capabilities do not grow along it (user/roottask/task.c): once one was
 	 * smaller than a flexpage, later flexpages start at that size. */
 	unsigned hint = 63;
+	char max_arg[4];
+	if (cmdline_get(ti->cmdline, "flexpage_max", max_arg, sizeof(max_arg)) &&
+	    max_arg[0] >= '0' && max_arg[0] <= '9') {
+		/* For comparisons (make bench): flexpages of at most 2^N pages. */
+		hint = (unsigned)(max_arg[0] - '0');
+		if (max_arg[1] >= '0' && max_arg[1] <= '9') {
+			hint = hint * 10 + (unsigned)(max_arg[1] - '0');
+		}
+	}
 	for (uint64_t p = 0; p < pages;) {
 		enum vireo_status st;
 		unsigned order = ram_order(p, pages);
