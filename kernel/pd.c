@@ -14,6 +14,8 @@
 #include "slab.h"
 #include "sm.h"
 #include "tlb.h"
+#include "virt.h"
+#include "x86/cpu.h"
 
 #define IO_PORTS 65536
 #define IO_BITMAP_BYTES (IO_PORTS / 8)
@@ -114,9 +116,21 @@ status_t pd_create(struct pd *parent, uint64_t quota, unsigned max_prio, const c
 	return create(parent, quota, max_prio, name, PT_FMT_X86, out);
 }
 
+/* The guest space of a VM lost translations: the backend makes CPUs drop them (new ASIDs). */
+static void flush_guest(struct pd *pd)
+{
+	if (pd->vm && virt && virt->flush_guest) {
+		virt->flush_guest(pd);
+	}
+}
+
 status_t pd_create_vm(struct pd *parent, uint64_t quota, enum pt_format fmt, struct pd **out)
 {
-	return create(parent, quota, PD_PRIO_INHERIT, "vm", fmt, out);
+	status_t st = create(parent, quota, PD_PRIO_INHERIT, "vm", fmt, out);
+	if (st == VIREO_OK) {
+		flush_guest(*out); /* its first tag: no vCPU has an ASID for this space yet */
+	}
+	return st;
 }
 
 /* ---------------------------------------------------------------- kernel-owned user memory */
@@ -348,6 +362,25 @@ static void io_bitmap_set(struct pd *pd, uint64_t port, unsigned order, bool all
 	}
 }
 
+/*
+ * Leaf sizes a memory capability may use: 2 MiB always; 1 GiB in a VM's guest page table when the
+ * backend allows it, in a host page table when the CPU has 1 GiB pages (CPUID
+ * 0x80000001 EDX bit 26, Intel SDM vol. 3A 4.1.4). A capability is mapped with the largest leaves
+ * its alignment allows, so 1 GiB of guest RAM in one capability is one entry.
+ */
+static unsigned map_flags(const struct pd *pd)
+{
+	static int host_1g = -1;
+	if (pd->vm) {
+		return virt && virt->gpt_1g && virt->gpt_1g() ? PT_1G_OK : PT_LARGE_OK;
+	}
+	if (host_1g < 0) {
+		host_1g = cpuid(0x80000000, 0).eax >= 0x80000001 &&
+			  (cpuid(0x80000001, 0).edx & (1u << 26));
+	}
+	return host_1g ? PT_1G_OK : PT_LARGE_OK;
+}
+
 /* The hardware side of a new capability: page-table entries, bitmap bits, a reference. */
 static status_t apply_node(struct mdb_node *n)
 {
@@ -358,7 +391,7 @@ static status_t apply_node(struct mdb_node *n)
 		return VIREO_OK;
 	case MDB_MEM:
 		return pt_map(&pd->pt, n->base << PAGE_SHIFT, pa_init(n->res << PAGE_SHIFT),
-			      PAGE_SIZE << n->order, mem_attr(n->rights), PT_LARGE_OK);
+			      PAGE_SIZE << n->order, mem_attr(n->rights), map_flags(pd));
 	case MDB_IO:
 		if (!pd->io_bitmap) {
 			return VIREO_NO_MEM;
@@ -382,6 +415,7 @@ static void unmap_node(struct mdb_node *n, void *arg)
 	case MDB_MEM:
 		/* Splitting a large page can need memory; a failure leaves it mapped, which we must not. */
 		CHECK(pt_unmap(&pd->pt, n->base << PAGE_SHIFT, PAGE_SIZE << n->order) == VIREO_OK);
+		flush_guest(pd);
 		tlb_shootdown(pd);
 		if (n->kernel) {
 			/* No CPU can reach it any more: the frame the kernel put there goes back. */
@@ -463,18 +497,22 @@ static bool range_ok(unsigned sp, uint64_t base, unsigned order)
 
 /*
  * Removing part of a memory capability mapped with large pages must split the page-table entry,
- * which needs memory: do it up front (re-mapping the same translation with small pages), so the
- * removal itself cannot fail. NO_MEM here leaves everything as it was.
+ * which needs memory: do it up front (re-mapping the same translation with leaves no larger than
+ * the part: 4 KiB below 2 MiB, 2 MiB below 1 GiB), so the removal itself cannot fail. NO_MEM here
+ * leaves everything as it was.
  */
 static status_t split_for_removal(struct pd *pd, uint64_t base, unsigned order)
 {
 	struct mdb_node *n = mdb_lookup(&pd->mem, base);
-	if (!n || n->order <= order || order >= 9) {
+	uint64_t leaf;
+	if (!n || n->order <= order || n->kernel ||
+	    !pt_lookup(&pd->pt, base << PAGE_SHIFT, NULL, NULL, &leaf) ||
+	    leaf <= (PAGE_SIZE << order)) {
 		return VIREO_OK;
 	}
 	uint64_t pa = (n->res + (base - n->base)) << PAGE_SHIFT;
 	return pt_map(&pd->pt, base << PAGE_SHIFT, pa_init(pa), PAGE_SIZE << order,
-		      mem_attr(n->rights), 0);
+		      mem_attr(n->rights), order >= 9 ? PT_LARGE_OK : 0);
 }
 
 static void unapply_source(struct pd *src, unsigned sp, uint64_t base, unsigned order,
@@ -487,6 +525,7 @@ static void unapply_source(struct pd *src, unsigned sp, uint64_t base, unsigned 
 		break;
 	case CRD_MEM:
 		CHECK(pt_unmap(&src->pt, base << PAGE_SHIFT, PAGE_SIZE << order) == VIREO_OK);
+		flush_guest(src);
 		tlb_shootdown(src);
 		break;
 	case CRD_IO:

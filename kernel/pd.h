@@ -31,6 +31,7 @@ struct pd {
 	struct sm *charged_sms; /* semaphores its quota pays for (kernel/sm.c) */
 	unsigned caps;		/* capabilities naming it (its reachability, see pd_cap_put) */
 	void *pv_fpu; /* its FPU state as a vCPU's task (virtual user mode); NULL until then */
+	uint64_t guest_tlb_tag; /* VM: its flush tag (kernel/asid.h), set by virt->flush_guest */
 };
 
 /*

@@ -60,7 +60,52 @@ static status_t map_bootinfo(struct pd *pd, const struct vireo_bootinfo *bi)
 	return st;
 }
 
-/* Hand RAM above the kernel's reserve to the roottask in 4 MiB blocks, recorded in `bi`. */
+/* Record a block in `bi`, merged with the region it extends; false when there is no slot left. */
+static bool record_block(struct vireo_bootinfo *bi, paddr_t pa, uint64_t block)
+{
+	uint64_t va = VIREO_ROOT_PHYS_WINDOW + pa_addr(pa);
+	struct vireo_mem_region *last = bi->nmem ? &bi->mem[bi->nmem - 1] : NULL;
+	if (last && last->phys + last->size == pa_addr(pa)) {
+		last->size += block;
+	} else if (last && pa_addr(pa) + block == last->phys) {
+		/* The allocator tends to hand out blocks from the top down. */
+		last->phys = pa_addr(pa);
+		last->va = va;
+		last->size += block;
+	} else if (bi->nmem < VIREO_BOOTINFO_MAX_MEM) {
+		bi->mem[bi->nmem++] = (struct vireo_mem_region){ pa_addr(pa), va, block };
+	} else {
+		return false;
+	}
+	return true;
+}
+
+/*
+ * One region as capabilities: the largest naturally aligned pieces that fit (the window keeps
+ * physical alignment, VIREO_ROOT_PHYS_WINDOW being aligned far beyond any piece), so that the
+ * roottask can hand on 1 GiB of RAM as one capability and the VMM delegate it to a VM in one call
+ * (docs/architecture.md#mapping-database).
+ */
+static status_t grant_region(struct pd *pd, const struct vireo_mem_region *r)
+{
+	for (uint64_t off = 0; off < r->size;) {
+		uint64_t pfn = (r->phys + off) >> PAGE_SHIFT, left = (r->size - off) >> PAGE_SHIFT;
+		unsigned order = 0;
+		while (order < 40 && IS_ALIGNED(pfn, 2ull << order) && (2ull << order) <= left) {
+			order++;
+		}
+		status_t st = pd_grant_memory(pd, r->va + off, pa_init(r->phys + off), order,
+					      MEM_R | MEM_W | MEM_X);
+		if (st != VIREO_OK) {
+			return st;
+		}
+		off += PAGE_SIZE << order;
+	}
+	return VIREO_OK;
+}
+
+/* Hand RAM above the kernel's reserve to the roottask, recorded in `bi`: taken from the frame
+ * allocator in 4 MiB blocks, given as capabilities in the largest aligned pieces of each region. */
 static status_t give_memory(struct pd *pd, struct vireo_bootinfo *bi)
 {
 	uint64_t block = PAGE_SIZE << USER_BLOCK_ORDER;
@@ -70,26 +115,19 @@ static status_t give_memory(struct pd *pd, struct vireo_bootinfo *bi)
 		if (!pa_valid(pa)) {
 			break;
 		}
-		uint64_t va = VIREO_ROOT_PHYS_WINDOW + pa_addr(pa);
-		status_t st = pd_grant_memory(pd, va, pa, USER_BLOCK_ORDER, MEM_R | MEM_W | MEM_X);
-		if (st != VIREO_OK) {
+		if (!record_block(bi, pa, block)) {
+			/* Out of boot-info slots: the kernel keeps the rest. */
 			frame_free(pa, USER_BLOCK_ORDER);
-			return st;
-		}
-		struct vireo_mem_region *last = bi->nmem ? &bi->mem[bi->nmem - 1] : NULL;
-		if (last && last->phys + last->size == pa_addr(pa)) {
-			last->size += block;
-		} else if (last && pa_addr(pa) + block == last->phys) {
-			/* The allocator tends to hand out blocks from the top down. */
-			last->phys = pa_addr(pa);
-			last->va = va;
-			last->size += block;
-		} else if (bi->nmem < VIREO_BOOTINFO_MAX_MEM) {
-			bi->mem[bi->nmem++] = (struct vireo_mem_region){ pa_addr(pa), va, block };
-		} else {
-			/* Out of boot-info slots: the block stays the roottask's but it cannot see where. */
-			pr_warn("roottask: more than %d memory regions, some RAM is not listed\n",
+			pr_warn("roottask: more than %d memory regions, the rest of RAM stays the "
+				"kernel's\n",
 				VIREO_BOOTINFO_MAX_MEM);
+			break;
+		}
+	}
+	for (uint32_t i = 0; i < bi->nmem; i++) {
+		status_t st = grant_region(pd, &bi->mem[i]);
+		if (st != VIREO_OK) {
+			return st;
 		}
 	}
 	return VIREO_OK;

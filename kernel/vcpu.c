@@ -187,6 +187,13 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 		v->st.qual = 0;
 		exit_to_vmm(ec, VIREO_OK);
 	}
+	if (!vcpu_can_enter(&v->st)) {
+		/* Halted with nothing to deliver, or waiting for SIPI: nothing to run (docs/ABI.md). */
+		v->st.exit = VM_EXIT_HLT;
+		v->st.qual = v->st.activity;
+		exit_to_vmm(ec, VIREO_OK);
+	}
+	v->st.activity = VM_ACTIVITY_RUNNING;
 	obj_get(&vm->obj);
 	v->vm = vm;
 	virt->load(v, &v->st);

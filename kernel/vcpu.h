@@ -5,6 +5,7 @@
 
 #include <vireo/vcpu.h>
 
+#include "asid.h"
 #include "types.h"
 
 struct ec;
@@ -33,6 +34,7 @@ struct vcpu {
 	uint64_t pv_irq[VIREO_VCPU_IRQ_QUEUE];
 	unsigned pv_irq_head, pv_irq_count;
 	void *pv_own_fpu; /* in virtual user mode: the vCPU's own FPU state (ec->fpu is the task's) */
+	struct asid_tag asid; /* the ASID/VPID the backend last entered with */
 };
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */

@@ -119,5 +119,29 @@ unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_lim
 	    !vcpu_event_ok(st->pending, st->pending_len) || st->intr_window > 1) {
 		return VM_INVALID_EVENT;
 	}
+	if (st->activity > VM_ACTIVITY_WAIT_SIPI) {
+		return VM_INVALID_ACTIVITY;
+	}
 	return 0;
+}
+
+bool vcpu_can_enter(const struct vireo_vm_state *st)
+{
+	switch (st->activity) {
+	case VM_ACTIVITY_RUNNING:
+		return true;
+	case VM_ACTIVITY_HALTED:
+		/* HLT ends with any event the CPU delivers: an interrupt only while the guest's IF is
+		 * set; an NMI, an exception or a cut-off event always (HLT in Intel SDM vol. 2A; the
+		 * guest activity state of the VMCS, vol. 3C). */
+		if (st->pending & VEVENT_VALID) {
+			return true;
+		}
+		if (!(st->inject & VEVENT_VALID)) {
+			return false;
+		}
+		return VEVENT_TYPE(st->inject) != VEVENT_TYPE_INTR || (st->rflags & RFLAGS_IF);
+	default:
+		return false; /* WAIT_SIPI: the VMM makes it RUNNING at the start-up IPI */
+	}
 }

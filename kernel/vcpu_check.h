@@ -30,5 +30,7 @@ bool vcpu_event_ok(uint32_t ev, unsigned len);
 bool vcpu_xcr0_ok(uint64_t xcr0, uint64_t host_xcr0);
 /* 0 if the state may be entered, else a VM_INVALID_* reason. */
 unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_limits *lim);
+/* May a checked state be entered now, given its activity (RUNNING, or HALTED with an event)? */
+bool vcpu_can_enter(const struct vireo_vm_state *st);
 
 #endif

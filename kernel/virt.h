@@ -11,6 +11,7 @@
 #include "pt.h"
 #include "types.h"
 
+struct pd;
 struct vcpu;
 
 struct virt_ops {
@@ -28,6 +29,15 @@ struct virt_ops {
 	bool (*run)(struct vcpu *v, paddr_t gpt_root);
 	/* Store the state and the exit information (after run returned false). */
 	void (*store)(struct vcpu *v, struct vireo_vm_state *st);
+	/*
+	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
+	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the
+	 * kernel lock, before the shoot-down that makes CPUs running the guest exit
+	 * (docs/architecture.md#asids).
+	 */
+	void (*flush_guest)(struct pd *vm);
+	/* Guest page tables may use 1 GiB leaves on this CPU (2 MiB ones they always may). */
+	bool (*gpt_1g)(void);
 };
 
 /* The backend in use, or NULL when the CPU has no usable hardware virtualization. */

@@ -27,6 +27,13 @@
 #define INPUT_UTCB_VA (TASK_FREE_VA + 0x40000)
 #define INPUT_PRIO 8 /* the task's own priority: the input EC preempts the vCPU's thread */
 #define INPUT_QUANTUM_US 1000
+/* With vcpus=2: a second vCPU of the same VM (docs/ABI.md "vCPUs"), its SC, its end. */
+#define SEL_AP_EC 47
+#define SEL_AP_SC 48
+#define SEL_AP_DONE_SM 49
+#define AP_UTCB_VA (TASK_FREE_VA + 0x30000)
+#define AP_STATE_VA (TASK_FREE_VA + 0x50000)
+#define AP_ENTRY 0x8000 /* real mode 0000:8000, as a SIPI with vector 8 would start it */
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8
@@ -166,6 +173,73 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 	sys_ec_exit();
 }
 
+/*
+ * The second vCPU's thread (vcpus=2): the same VM, another CPU, its own state page. Test guests
+ * run plain code on it (guests/tests/smp2.S): it stops at its first exit, which must be HLT;
+ * main() reports how it ended once the first vCPU is done.
+ */
+static uint64_t ap_stack[1024] __attribute__((aligned(16)));
+static volatile uint32_t ap_exit = VM_EXIT_OTHER + 1; /* none yet */
+
+static __attribute__((noreturn)) void ap_main(uint64_t arg)
+{
+	(void)arg;
+	struct vireo_vm_state *st = (struct vireo_vm_state *)AP_STATE_VA;
+	/* It starts as an AP after INIT: waiting for SIPI, which the kernel must not enter. */
+	enum vireo_status res = sys_vcpu_resume(SEL_VM);
+	if (res != VIREO_OK || st->exit != VM_EXIT_HLT || st->qual != VM_ACTIVITY_WAIT_SIPI ||
+	    st->exits != 0) {
+		printf("vmm: vCPU 1 waiting for SIPI was entered (exit %u)\n", st->exit);
+		res = VIREO_BAD_PAR;
+	}
+	/* The start-up IPI with vector 8: real mode at 0000:8000 (the reset state has CS 0). */
+	st->rip = AP_ENTRY;
+	st->activity = VM_ACTIVITY_RUNNING;
+	while (res == VIREO_OK) {
+		res = sys_vcpu_resume(SEL_VM);
+		if (st->exit != VM_EXIT_RECALL) {
+			break;
+		}
+	}
+	ap_exit = res == VIREO_OK ? st->exit : VM_EXIT_INVALID;
+	sys_sm_up(SEL_AP_DONE_SM);
+	sys_ec_exit();
+}
+
+static int start_ap(unsigned cpu)
+{
+	struct vireo_ec_create a = { .ip = (uintptr_t)ap_main,
+				     .sp = (uintptr_t)&ap_stack[1024] - 8,
+				     .utcb = AP_UTCB_VA,
+				     .evt_base = TASK_EVT_BASE,
+				     .cpu = cpu,
+				     .flags = VIREO_EC_VCPU,
+				     .vcpu_state = AP_STATE_VA };
+	if (sys_create_sm(SEL_AP_DONE_SM, SEL_SELF_PD, 0) != VIREO_OK ||
+	    sys_create_ec(SEL_AP_EC, SEL_SELF_PD, &a) != VIREO_OK) {
+		printf("vmm: cannot create the second vCPU\n");
+		return -1;
+	}
+	struct vireo_vm_state *st = (struct vireo_vm_state *)AP_STATE_VA;
+	vm_reset_state(st);
+	st->activity = VM_ACTIVITY_WAIT_SIPI;
+	if (sys_create_sc(SEL_AP_SC, SEL_SELF_PD, SEL_AP_EC, VCPU_PRIO, VCPU_QUANTUM_US) !=
+	    VIREO_OK) {
+		printf("vmm: cannot start the second vCPU\n");
+		return -1;
+	}
+	return 0;
+}
+
+static void ap_report(unsigned cpu)
+{
+	sys_sm_down(SEL_AP_DONE_SM, VIREO_TIMEOUT_NEVER);
+	const struct vireo_vm_state *st = (const struct vireo_vm_state *)AP_STATE_VA;
+	unsigned e = ap_exit;
+	printf("vmm: vCPU 1 on CPU %u %s after %lu VM exits (last exit %u)\n", cpu,
+	       e == VM_EXIT_HLT ? "halted" : "failed", (unsigned long)st->exits, e);
+}
+
 /* Test port 0xfe: called by the vCPU EC while it handles an exit, i.e. while it is not in the
  * guest: the kernel must keep the recall for the next resume. */
 static void recall_vcpu(void *arg)
@@ -196,9 +270,25 @@ static bool map_lazy(struct vm *v, uint64_t gpa)
 }
 
 /*
- * Guest RAM: the first heap pages, delegated to guest-physical 0 in 2 MiB flexpages where the
- * heap came in blocks that large (heap=MiB, user/roottask/task.c), else page by page. A small
- * test guest's top 64 KiB go over only at first access (map_lazy).
+ * The largest flexpage that starts at heap page p: aligned there and inside [p, pages). Guest
+ * page p is heap page p, so the alignment holds on both sides.
+ */
+static unsigned ram_order(uint64_t p, uint64_t pages)
+{
+	unsigned order = 0;
+	while (order < 30 && (p & ((2ull << order) - 1)) == 0 && p + (2ull << order) <= pages) {
+		order++;
+	}
+	return order;
+}
+
+/*
+ * Guest RAM: the first heap pages, delegated to guest-physical 0 in the largest flexpages the heap
+ * allows: the heap came in capabilities as large as 1 GiB (heap=MiB, user/roottask/task.c), or
+ * page by page without heap=, and a flexpage must lie inside one of them (BAD_CAP otherwise: then
+ * the next smaller one is tried).
+ * 1 GiB of guest RAM is then one call and one mapping-database node. A small test guest's top
+ * 64 KiB go over only at first access (map_lazy).
  */
 static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 {
@@ -215,19 +305,34 @@ static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 		memset(vm.ram, 0, size); /* larger heaps come zeroed from the roottask */
 	}
 	uint64_t eager = size == GUEST_RAM_SIZE ? GUEST_LAZY_BASE : size;
-	uint64_t t0 = rdtsc(), calls = 0, pages = eager / 4096;
+	uint64_t t0 = rdtsc(), calls = 0, flexpages = 0, pages = eager / 4096;
+	struct vireo_kstat k0, k1;
+	bool counted = sys_kstat(&k0) == VIREO_OK;
+	/* The heap's capabilities do not grow along it (user/roottask/task.c): once one was
+	 * smaller than a flexpage, later flexpages start at that size. */
+	unsigned hint = 63;
+	char max_arg[4];
+	if (cmdline_get(ti->cmdline, "flexpage_max", max_arg, sizeof(max_arg)) &&
+	    max_arg[0] >= '0' && max_arg[0] <= '9') {
+		/* For comparisons (make bench): flexpages of at most 2^N pages. */
+		hint = (unsigned)(max_arg[0] - '0');
+		if (max_arg[1] >= '0' && max_arg[1] <= '9') {
+			hint = hint * 10 + (unsigned)(max_arg[1] - '0');
+		}
+	}
 	for (uint64_t p = 0; p < pages;) {
-		unsigned order = (p % 512 == 0 && pages - p >= 512) ? 9 : 0;
-		uint64_t crd =
-			vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, order, MEM_R | MEM_W | MEM_X);
-		enum vireo_status st = sys_delegate(SEL_VM, crd, p, 0);
-		calls++;
-		if (st == VIREO_BAD_CAP && order) {
-			order = 0; /* the heap is in 4 KiB capabilities here */
-			crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, 0,
-					MEM_R | MEM_W | MEM_X);
+		enum vireo_status st;
+		unsigned order = ram_order(p, pages);
+		order = order < hint ? order : hint;
+		for (;;) {
+			uint64_t crd = vireo_crd(CRD_MEM, (TASK_HEAP_VA >> 12) + p, order,
+						 MEM_R | MEM_W | MEM_X);
 			st = sys_delegate(SEL_VM, crd, p, 0);
 			calls++;
+			if (st != VIREO_BAD_CAP || order == 0) {
+				break;
+			}
+			hint = --order; /* the heap's capability there is smaller */
 		}
 		if (st != VIREO_OK) {
 			printf("vmm: delegating guest RAM at %#lx failed (status %d)\n",
@@ -235,13 +340,19 @@ static int give_ram(const struct vireo_taskinfo *ti, uint64_t size)
 			return -1;
 		}
 		p += 1ull << order;
+		flexpages++;
 	}
 	if (eager < size) {
 		vm.map_lazy = map_lazy;
 	}
-	uint64_t us = tsc_khz ? (rdtsc() - t0) * 1000 / tsc_khz : 0;
-	printf("vmm: %lu MiB of guest RAM in %lu delegations (%lu us)\n",
-	       (unsigned long)(size >> 20), (unsigned long)calls, (unsigned long)us);
+	uint64_t ticks = rdtsc() - t0, us = tsc_khz ? ticks * 1000 / tsc_khz : 0;
+	counted = counted && sys_kstat(&k1) == VIREO_OK;
+	/* Under QEMU -icount the TSC counts instructions: make bench reads the ticks from here. */
+	printf("vmm: %lu MiB of guest RAM in %lu flexpages, %lu system calls, %ld mapping-database "
+	       "nodes, %lu TSC ticks (%lu us)\n",
+	       (unsigned long)(size >> 20), (unsigned long)flexpages, (unsigned long)calls,
+	       counted ? (long)(k1.mdb_nodes - k0.mdb_nodes) : -1L, (unsigned long)ticks,
+	       (unsigned long)us);
 	return 0;
 }
 
@@ -534,7 +645,11 @@ int main(uintptr_t arg)
 		       "use\n");
 		return 0;
 	}
-	if (st != VIREO_OK || setup(ti, fmt, cpu) || start_vcpu()) {
+	char vcpus[4] = "1";
+	cmdline_get(ti->cmdline, "vcpus", vcpus, sizeof(vcpus));
+	bool two = vcpus[0] == '2' && !vcpus[1] && fmt == GUEST_BOOT_SECTOR;
+	unsigned ap_cpu = ti->cpus_online > 1 ? (cpu + 1) % ti->cpus_online : cpu;
+	if (st != VIREO_OK || setup(ti, fmt, cpu) || start_vcpu() || (two && start_ap(ap_cpu))) {
 		printf("vmm: cannot set up the VM for %s\n", vm.name);
 		return 1;
 	}
@@ -558,5 +673,8 @@ int main(uintptr_t arg)
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
 	vm_print_exit_stats(&vm, tsc_khz);
+	if (two) {
+		ap_report(ap_cpu);
+	}
 	return 0;
 }

@@ -20,6 +20,8 @@ struct vireo_module {
 /*
  * RAM the roottask owns: mapped in its address space at `va` (= VIREO_ROOT_PHYS_WINDOW + phys) with
  * read, write and execute rights, delegatable to other PDs (memory CRDs name pages by va >> 12).
+ * Each region is held as the largest naturally aligned capabilities it contains, so a flexpage
+ * inside one of them (up to 1 GiB and more) can be delegated in one call (docs/ABI.md).
  */
 struct vireo_mem_region {
 	uint64_t phys;

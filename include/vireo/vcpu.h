@@ -55,8 +55,20 @@ enum vireo_vm_invalid {
 	VM_INVALID_SEGMENT = 5,
 	VM_INVALID_EVENT = 6,
 	VM_INVALID_DR = 7,
-	VM_INVALID_HARDWARE = 8, /* the CPU refused VMRUN / VM entry */
-	VM_INVALID_XCR0 = 9,	 /* x87 bit clear, AVX without SSE, or a bit the host lacks */
+	VM_INVALID_HARDWARE = 8,  /* the CPU refused VMRUN / VM entry */
+	VM_INVALID_XCR0 = 9,	  /* x87 bit clear, AVX without SSE, or a bit the host lacks */
+	VM_INVALID_ACTIVITY = 10, /* activity is not a vireo_vm_activity */
+};
+
+/*
+ * What the vCPU is doing (`activity`, docs/ABI.md "Activity"): the VMM sets it; a resume enters
+ * the guest only when it is RUNNING, or HALTED with an event to deliver (which makes it RUNNING).
+ * Otherwise the resume returns at once with VM_EXIT_HLT and qual = the activity.
+ */
+enum vireo_vm_activity {
+	VM_ACTIVITY_RUNNING = 0,
+	VM_ACTIVITY_HALTED = 1,	   /* in HLT: waits for an interrupt (or NMI, or another event) */
+	VM_ACTIVITY_WAIT_SIPI = 2, /* after INIT: only a start-up IPI (the VMM's) makes it run */
 };
 
 /* Event injection (inject / pending). */
@@ -117,7 +129,7 @@ struct vireo_vm_state {
 	 * not know the length) is re-delivered by executing the instruction at rip again. */
 	uint8_t inject_len;
 	uint8_t pending_len;
-	uint16_t reserved;
+	uint16_t activity; /* enum vireo_vm_activity (set by the VMM; RUNNING once entered) */
 };
 
 /*

@@ -6,10 +6,12 @@
  */
 #include "svm/svm.h"
 #include "arch.h"
+#include "asid.h"
 #include "assert.h"
 #include "fpu.h"
 #include "frame.h"
 #include "kstring.h"
+#include "pd.h"
 #include "printk.h"
 #include "quota.h"
 #include "svm/svm_event.h"
@@ -35,6 +37,7 @@ void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
 /* Shared by all vCPUs; physical 0 is a valid address, so "not yet" must be spelled out. */
 static paddr_t iopm = PADDR_INVALID, msrpm = PADDR_INVALID;
 static paddr_t host_save[MAX_CPUS];
+static struct asid_cpu asids[MAX_CPUS];
 
 static inline void clgi(void)
 {
@@ -68,6 +71,9 @@ static status_t svm_cpu_init(void)
 	if (!pa_valid(iopm) || !pa_valid(msrpm) || !pa_valid(hsave) || !pa_valid(host_save[cpu])) {
 		return VIREO_NO_MEM;
 	}
+	/* CPUID Fn8000_000A EBX: the number of ASIDs, ASID 0 being the host's (APM vol. 3, CPUID). */
+	uint32_t n = cpuid(0x8000000a, 0).ebx;
+	asid_cpu_init(&asids[cpu], n > 1 ? n - 1 : 1);
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, pa_addr(hsave));
 	return VIREO_OK;
@@ -101,7 +107,7 @@ static status_t svm_vcpu_init(struct vcpu *v)
 	c->int_ctl = INT_CTL_V_INTR_MASKING;
 	c->iopm_pa = pa_addr(iopm);
 	c->msrpm_pa = pa_addr(msrpm);
-	c->asid = 1;
+	c->asid = 1; /* replaced at every entry (svm_run_enter) */
 	c->np_enable = 1;
 	return VIREO_OK;
 }
@@ -127,6 +133,12 @@ static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
 static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
+	/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode it
+	 * sets up) do not, so its translations of the old paging state must not be used. */
+	if (s->cr3 != st->cr3 || s->cr0 != st->cr0 || s->cr4 != st->cr4 ||
+	    (s->efer & ~EFER_SVME) != st->efer) {
+		asid_tag_drop(&v->asid);
+	}
 	seg_in(&s->es, &st->es);
 	seg_in(&s->cs, &st->cs);
 	seg_in(&s->ss, &st->ss);
@@ -182,8 +194,17 @@ void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
-	/* No flush-by-ASID under QEMU (docs/platforms.md#qemu-svm): flush everything at every entry. */
-	vmcb->ctl.tlb_control = TLB_FLUSH_ALL;
+	/*
+	 * The vCPU keeps its ASID, and the guest its TLB entries, until the guest space loses a
+	 * translation (svm_flush_guest gives it a new tag) or the vCPU moves: then it takes a new
+	 * ASID instead of flushing, since flush-by-ASID is not everywhere (QEMU 7.2 has none).
+	 * Only when this CPU's ASIDs run out is its whole guest TLB flushed (docs/architecture.md#asids).
+	 */
+	unsigned cpu = this_cpu()->id;
+	uint64_t tag = v->vm ? __atomic_load_n(&v->vm->guest_tlb_tag, __ATOMIC_ACQUIRE) : 0;
+	enum asid_flush f = asid_assign(&asids[cpu], cpu, &v->asid, tag);
+	vmcb->ctl.asid = v->asid.asid;
+	vmcb->ctl.tlb_control = f == ASID_FLUSH_ALL ? TLB_FLUSH_ALL : TLB_DO_NOTHING;
 	/* Every entry takes the next event (APM 15.20), every exit hands back the cut-off one. */
 	svm_event_enter(vmcb, &v->st, &v->injected);
 }
@@ -332,6 +353,20 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st)
 	store_exit(v, st); /* inject and pending are already current (svm_run) */
 }
 
+/* Called under the kernel lock; CPUs in the guest exit on the shoot-down that follows and
+ * see the new tag at their next entry. */
+static void svm_flush_guest(struct pd *vm)
+{
+	__atomic_store_n(&vm->guest_tlb_tag, asid_space_tag(), __ATOMIC_RELEASE);
+}
+
+/* Nested page tables take 1 GiB pages where the CPU has them (APM vol. 2 15.25; CPUID
+ * Fn8000_0001 EDX[26]). */
+static bool svm_gpt_1g(void)
+{
+	return (cpuid(0x80000001, 0).edx & (1u << 26)) != 0;
+}
+
 const struct virt_ops svm_ops = {
 	.name = "AMD SVM with nested paging",
 	.gpt_format = PT_FMT_NPT,
@@ -341,6 +376,8 @@ const struct virt_ops svm_ops = {
 	.load = svm_load,
 	.run = svm_run,
 	.store = svm_store,
+	.flush_guest = svm_flush_guest,
+	.gpt_1g = svm_gpt_1g,
 };
 
 const struct virt_ops *svm_probe(void)

@@ -121,6 +121,7 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define INT_CTL_V_IRQ (1ull << 8)
 #define INT_CTL_V_IGN_TPR (1ull << 20)
 #define INT_CTL_V_INTR_MASKING (1ull << 24)
+#define TLB_DO_NOTHING 0
 #define TLB_FLUSH_ALL 1
 
 /* EVENTINJ (APM vol. 2 15.20): vector 7:0, type 10:8, error code valid 11, valid 31. */

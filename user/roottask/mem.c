@@ -1,11 +1,52 @@
 /* SPDX-License-Identifier: MIT */
-/* The roottask's RAM: a bump allocator over the regions the kernel gave it (tasks keep what they get). */
+/*
+ * The roottask's RAM: a bump allocator over the regions the kernel gave it (tasks keep what they
+ * get). Aligning up for a large block leaves a gap below it; the gaps serve later small requests,
+ * so that asking for an aligned 1 GiB block wastes nothing.
+ */
 #include "roottask.h"
 
 static struct vireo_mem_region regions[VIREO_BOOTINFO_MAX_MEM];
 static unsigned nregions;
 static unsigned cur;
 static uint64_t next; /* window address of the next free page in regions[cur] */
+
+/* Gaps left below aligned blocks: [va, end), used bump-wise like a region. */
+#define MAX_GAPS 16
+static struct {
+	uint64_t va, end;
+} gaps[MAX_GAPS];
+
+static void gap_add(uint64_t va, uint64_t end)
+{
+	if (end <= va) {
+		return;
+	}
+	unsigned small = 0;
+	for (unsigned i = 0; i < MAX_GAPS; i++) {
+		if (gaps[i].end - gaps[i].va < gaps[small].end - gaps[small].va) {
+			small = i;
+		}
+	}
+	if (end - va > gaps[small].end - gaps[small].va) {
+		gaps[small].va = va; /* the smallest gap is forgotten when all are in use */
+		gaps[small].end = end;
+	}
+}
+
+static uint64_t gap_alloc(uint64_t size)
+{
+	for (unsigned i = 0; i < MAX_GAPS; i++) {
+		uint64_t va = (gaps[i].va + size - 1) & ~(size - 1);
+		if (gaps[i].end && va >= gaps[i].va && va + size <= gaps[i].end) {
+			uint64_t front = gaps[i].va;
+			gaps[i].va = va + size;
+			gap_add(front, va); /* usually nothing: small blocks are aligned already */
+			return va;
+		}
+	}
+	return 0;
+}
 
 void mem_init(const struct vireo_bootinfo *bi)
 {
@@ -20,14 +61,22 @@ void mem_init(const struct vireo_bootinfo *bi)
 uint64_t mem_alloc(unsigned order)
 {
 	uint64_t size = PAGE << order;
+	uint64_t va = gap_alloc(size);
+	if (va) {
+		memset((void *)va, 0, size);
+		return va;
+	}
 	while (cur < nregions) {
 		struct vireo_mem_region *r = &regions[cur];
-		uint64_t va = (next + size - 1) & ~(size - 1);
+		va = (next + size - 1) & ~(size - 1);
 		if (va + size <= r->va + r->size) {
+			gap_add(next, va);
 			next = va + size;
 			memset((void *)va, 0, size);
 			return va;
 		}
+		/* A large request that does not fit here may leave the rest of the region behind. */
+		gap_add(next, r->va + r->size);
 		if (++cur < nregions) {
 			next = regions[cur].va;
 		}
@@ -40,6 +89,9 @@ uint64_t mem_free_bytes(void)
 	uint64_t sum = 0;
 	for (unsigned i = cur; i < nregions; i++) {
 		sum += regions[i].va + regions[i].size - (i == cur ? next : regions[i].va);
+	}
+	for (unsigned i = 0; i < MAX_GAPS; i++) {
+		sum += gaps[i].end - gaps[i].va;
 	}
 	return sum;
 }

@@ -46,18 +46,30 @@ static int give_pages(struct task *t, uint64_t va, uint64_t count, unsigned righ
 }
 
 /*
- * A large heap (heap=MiB on the module command line, e.g. a VMM's guest RAM) in 4 MiB blocks, each
- * one capability: the task can then delegate it on in large flexpages, and it takes 1/1024 of the
- * system calls. Returns the heap size given, or 0.
+ * A large heap (heap=MiB on the module command line, e.g. a VMM's guest RAM) in the largest
+ * naturally aligned blocks the roottask's RAM has (up to 1 GiB, at least 4 MiB), each one
+ * capability at a heap offset of the same alignment: the task can then delegate it on in large
+ * flexpages (1 GiB of guest RAM in one call), and it takes a handful of system calls. Returns the
+ * heap size given, or 0.
  */
 static uint64_t give_large_heap(struct task *t, uint64_t mib)
 {
-	const unsigned order = 10;
-	uint64_t block = PAGE << order;
-	uint64_t size = ((uint64_t)mib << 20) + block - 1;
-	size &= ~(block - 1);
-	for (uint64_t off = 0; off < size; off += block) {
+	const unsigned min_order = 10, max_order = 18;
+	uint64_t min_block = PAGE << min_order;
+	uint64_t size = (((uint64_t)mib << 20) + min_block - 1) & ~(min_block - 1);
+	unsigned calls = 0;
+	for (uint64_t off = 0; off < size;) {
+		unsigned order = max_order;
+		/* TASK_HEAP_VA is aligned to far more than max_order: the offset decides. */
+		while (order > min_order &&
+		       ((off & ((PAGE << order) - 1)) || size - off < (PAGE << order))) {
+			order--;
+		}
 		uint64_t pa = mem_alloc(order);
+		while (!pa && order > min_order) {
+			pa = mem_alloc(--order);
+		}
+		calls++;
 		if (!pa ||
 		    sys_delegate(t->pd, vireo_crd(CRD_MEM, pa >> 12, order, MEM_R | MEM_W | MEM_X),
 				 (TASK_HEAP_VA + off) >> 12, 0) != VIREO_OK) {
@@ -65,6 +77,10 @@ static uint64_t give_large_heap(struct task *t, uint64_t mib)
 			       (unsigned long)mib);
 			return 0;
 		}
+		off += PAGE << order;
+	}
+	if (size >= (1ull << 30)) {
+		printf("roottask: %s: %ld MiB heap in %u capabilities\n", t->name, mib, calls);
 	}
 	return size;
 }

@@ -42,6 +42,9 @@ static bool fake_run(struct vcpu *v, paddr_t gpt_root)
 	}
 	struct vmcb *vmcb = fake_vmcb(v);
 	svm_run_enter(v, gpt_root); /* svm_run's own halves, VMRUN replaced by the guest step */
+	l->asid = vmcb->ctl.asid;
+	l->tlb_control = vmcb->ctl.tlb_control;
+	l->tlb_flushes += vmcb->ctl.tlb_control == TLB_FLUSH_ALL;
 	/* VMRUN delivers EVENTINJ at entry and the CPU clears it (APM 15.20). */
 	l->injected = vmcb->ctl.eventinj;
 	l->injections += (vmcb->ctl.eventinj & VEVENT_VALID) != 0;

@@ -22,6 +22,9 @@ struct fake_virt_log {
 	bool lock_held_in_guest;    /* the kernel lock was held while a guest ran */
 	uint64_t injected;	    /* EVENTINJ at the entry of the last run (0: none) */
 	unsigned injections;	    /* entries that delivered an event */
+	uint32_t asid;		    /* the VMCB's ASID at the last entry */
+	uint8_t tlb_control;	    /* and its TLB control */
+	unsigned tlb_flushes;	    /* entries with TLB control "flush all" */
 };
 extern struct fake_virt_log fake_virt_log;
 
