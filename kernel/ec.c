@@ -11,6 +11,7 @@
 #include "obj.h"
 #include "pd.h"
 #include "printk.h"
+#include "timer.h"
 #include "sc.h"
 #include "sched.h"
 #include "slab.h"
@@ -113,9 +114,7 @@ void ec_kill(struct ec *ec, const char *why)
 	if (why && kill_logged()) {
 		pr_info("vireo: %s killed: %s\n", ec->name, why);
 	}
-	if (ec->timeout_tick) {
-		sched_timeout_cancel(ec);
-	}
+	timer_cancel(ec);
 	sm_forget(ec); /* with or without a timeout, no semaphore may keep it in its queue */
 	ipc_abort_ec(ec);
 	ec->state = EC_DEAD;

@@ -58,8 +58,9 @@ struct ec {
 	struct sm *wait_sm;    /* semaphore it is blocked on */
 	struct ec *waiters;    /* local EC: callers queued while it is busy */
 	uint64_t fault_addr;   /* CR2 of its last page fault, taken at fault time */
-	uint64_t timeout_tick; /* 0: no timeout */
+	uint64_t timeout_at; /* kernel clock (ns) of its timeout, 0: none (timer.c) */
 	struct ec *timeout_next;
+	unsigned timeout_cpu; /* whose timer queue holds it */
 	bool running; /* some CPU is in user mode on it (freed only after it leaves) */
 	bool recall;
 	char name[16];

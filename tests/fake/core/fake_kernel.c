@@ -12,6 +12,8 @@
 #include "mdb.h"
 #include "obj.h"
 #include "sched.h"
+#include "timer.h"
+#include "fake_apic.h"
 #include "vcpu.h"
 #include "x86/idt.h"
 
@@ -232,6 +234,7 @@ struct fake_exit fake_interrupt(struct ec *ec, uint64_t vector)
 
 struct fake_exit fake_timer(struct ec *ec)
 {
+	fake_clock_advance(TIMER_TICK_NS); /* the timer fires at the next tick */
 	return fake_interrupt(ec, VEC_TIMER);
 }
 

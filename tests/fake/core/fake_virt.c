@@ -9,6 +9,8 @@
 #include "fake_x86.h"
 #include "klock.h"
 #include "sched.h"
+#include "timer.h"
+#include "fake_apic.h"
 #include "svm/svm.h"
 #include "x86/idt.h"
 
@@ -57,6 +59,7 @@ static void take_tick(void)
 		return;
 	}
 	tick_pending = false;
+	fake_clock_advance(TIMER_TICK_NS);
 	struct regs frame = { .vector = VEC_TIMER };
 	x86_trap_kernel(&frame);
 }
