@@ -3,8 +3,9 @@
  * The VMM task: builds a VM PD, gives it RAM from the VMM's heap, loads the guest from its data
  * modules — a Linux bzImage (with an initrd as the second module) by the boot protocol, or a boot
  * sector / flat binary at 0x7c00 — and runs one vCPU EC whose loop is "resume, handle the exit".
- * The main EC is the vCPU's waker: once per kernel tick it polls the console for input and
- * recalls the vCPU out of the guest when a device event is due (the guest may spin with no exits).
+ * The main EC is the vCPU's waker: it sleeps until the next device event is due (a kernel timeout
+ * to the microsecond, docs/ABI.md "Timeouts") and recalls the vCPU out of the guest then (the guest
+ * may spin with no exits); with console input or "revoke" it also wakes every 10 ms to poll.
  *
  * Module command lines: "vmm [mem=MiB] [trace]", then "<name> [kernel command line]" for the
  * guest image and "<name>" for an initrd. Ctrl-] on the console prints the exit statistics.
@@ -40,6 +41,13 @@ static uint64_t tsc0;
 /* Shared with the waker: where the vCPU's thread is, and when the next device event is due. */
 static volatile bool in_guest, halted;
 static volatile uint64_t next_event_ns = VMM_TIME_NEVER;
+/* When the waker wakes next (it is told when a device event comes due earlier), and whether the
+ * vCPU's thread has ended (it then ups SEL_DONE_SM, the semaphore the waker sleeps on). */
+static volatile uint64_t waker_until = VMM_TIME_NEVER;
+static volatile bool vcpu_done;
+#define WAKER_POLL_NS 10000000ull
+/* HLT sleeps that ended by their timeout, and how late after the device event they woke. */
+static uint64_t hlt_timed, hlt_late_sum_ns, hlt_late_max_ns;
 
 static uint64_t rdtsc(void)
 {
@@ -66,8 +74,14 @@ static void idle(struct vm *v, uint64_t until_ns)
 	halted = true;
 	__sync_synchronize(); /* the waker sees `halted`, or this thread sees its input */
 	/* Input that the UART can take now is a reason not to sleep; input it cannot take is not. */
-	if (v->input_head == v->input_tail || !uart_rx_room(&v->m.com1)) {
-		sys_sm_down(SEL_WAKE_SM, timeout);
+	if ((v->input_head == v->input_tail || !uart_rx_room(&v->m.com1)) &&
+	    sys_sm_down(SEL_WAKE_SM, timeout) == VIREO_TIMEOUT && until_ns != VMM_TIME_NEVER) {
+		uint64_t now = vm_now_ns(v), late = now > until_ns ? now - until_ns : 0;
+		hlt_timed++;
+		hlt_late_sum_ns += late;
+		if (late > hlt_late_max_ns) {
+			hlt_late_max_ns = late;
+		}
 	}
 	halted = false;
 }
@@ -100,11 +114,17 @@ static const char *summary(const struct vm *v)
 static void print_bench(const struct vm *v)
 {
 	static const char *const names[] = { [TESTDEV_BENCH_EXIT] = "vm_cpuid_roundtrip",
-					     [TESTDEV_BENCH_LOOP] = "vm_loop_overhead" };
+					     [TESTDEV_BENCH_LOOP] = "vm_loop_overhead",
+					     [TESTDEV_BENCH_HLT] = "hlt_wakeup_latency",
+					     [TESTDEV_BENCH_POST] = "vm_posted_irq_latency" };
+	static const char *const units[] = { [TESTDEV_BENCH_EXIT] = "insns",
+					     [TESTDEV_BENCH_LOOP] = "insns",
+					     [TESTDEV_BENCH_HLT] = "us",
+					     [TESTDEV_BENCH_POST] = "insns" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint32_t value;
 		if (testdev_bench(&v->dev, i, &value)) {
-			printf("bench: %s %u insns\n", names[i], value);
+			printf("bench: %s %u %s\n", names[i], value, units[i]);
 		}
 	}
 }
@@ -137,6 +157,10 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 		while (vm.status == VM_RUNNING) {
 			next_event_ns = vm_next_event_ns(&vm);
 			in_guest = true;
+			__sync_synchronize(); /* the waker sees in_guest, or this its deadline */
+			if (next_event_ns < waker_until) {
+				sys_sm_up(SEL_DONE_SM); /* due before the waker wakes: tell it */
+			}
 			enum vireo_status st = sys_vcpu_resume(SEL_VM);
 			in_guest = false;
 			uint64_t t0 = rdtsc();
@@ -153,6 +177,7 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 		}
 		vm_console_flush(&vm);
 	} while (restart_guest());
+	vcpu_done = true;
 	sys_sm_up(SEL_DONE_SM);
 	sys_ec_exit();
 }
@@ -360,19 +385,45 @@ static bool revoke_page(void)
 	return true;
 }
 
-/* The waker: every kernel tick, input and overdue device events get the vCPU's attention (and
- * with "revoke", a guest page is revoked and given back). */
+/* When the waker must look next: the device event due while the vCPU is in the guest, and with
+ * console input or "revoke" the next 10 ms poll. */
+static uint64_t waker_deadline(uint64_t now, uint64_t poll_at)
+{
+	uint64_t until = poll_at, ev = next_event_ns;
+	if (in_guest && ev > now && ev < until) {
+		until = ev;
+	}
+	return until;
+}
+
+/* The waker: overdue device events and console input get the vCPU's attention (and with "revoke",
+ * a guest page is revoked and given back every 10 ms). */
 static void wake_loop(bool input, bool revoke)
 {
-	while (sys_sm_down(SEL_DONE_SM, 1) == VIREO_TIMEOUT) {
-		if (revoke) {
-			revoke = revoke_page();
+	bool poll = input || revoke;
+	uint64_t poll_at = poll ? vm_now_ns(&vm) + WAKER_POLL_NS : VMM_TIME_NEVER;
+	while (!vcpu_done) {
+		uint64_t now = vm_now_ns(&vm), until = waker_deadline(now, poll_at);
+		waker_until = until;
+		__sync_synchronize(); /* the vCPU's thread sees the deadline, or this its event */
+		until = waker_deadline(now, poll_at);
+		uint64_t timeout = until == VMM_TIME_NEVER ? VIREO_TIMEOUT_NEVER
+				   : until > now	   ? (until - now + 999) / 1000
+							   : 1;
+		sys_sm_down(SEL_DONE_SM, timeout);
+		now = vm_now_ns(&vm);
+		bool got = false;
+		if (poll && now >= poll_at) {
+			poll_at = now + WAKER_POLL_NS;
+			if (revoke) {
+				revoke = revoke_page();
+			}
+			got = input && poll_input();
 		}
-		bool got = input && poll_input();
 		__sync_synchronize(); /* pairs with the one in idle() */
 		if (halted && got) {
 			sys_sm_up(SEL_WAKE_SM);
-		} else if (in_guest && (got || vm_now_ns(&vm) >= next_event_ns)) {
+		} else if (in_guest && (got || now >= next_event_ns)) {
 			sys_ec_recall(SEL_VCPU_EC);
 		}
 	}
@@ -476,6 +527,12 @@ int main(uintptr_t arg)
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CPUID],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
+	if (hlt_timed) {
+		printf("vmm: %lu HLT sleeps ended by their timeout, woke late by %lu us on average, "
+		       "%lu us at most\n",
+		       (unsigned long)hlt_timed, (unsigned long)(hlt_late_sum_ns / hlt_timed / 1000),
+		       (unsigned long)(hlt_late_max_ns / 1000));
+	}
 	vm_print_exit_stats(&vm, tsc_khz);
 	return 0;
 }
