@@ -3,6 +3,7 @@
 #ifndef KERNEL_VCPU_H
 #define KERNEL_VCPU_H
 
+#include <vireo/syscall.h>
 #include <vireo/vcpu.h>
 
 #include "types.h"
@@ -29,6 +30,11 @@ struct vcpu {
 	paddr_t hw_pa;
 	bool loaded; /* hardware state is current: transparent re-entry allowed */
 	struct vcpu_injected injected;
+	/* SYS_VCPU_POST: one bit per vector, set atomically by any CPU, taken (highest vector
+	 * first) into `inject` at an entry whose inject slot is free (docs/ABI.md "Posted
+	 * interrupts"). Never cleared otherwise: no post is lost, posts of one vector coalesce. */
+	uint64_t posted[VIREO_VCPU_POST_VECTORS / 64];
+	uint32_t posted_slot; /* the posted event vcpu_take_posted put into st.inject, or 0 */
 };
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
@@ -46,6 +52,11 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 void vcpu_pv_check(struct ec *ec);
 /* SYS_VCPU_IRQ. */
 status_t vcpu_pv_irq(struct ec *target);
+/* SYS_VCPU_POST: request external interrupt `vector` (< 256) at `target`'s next entry; a CPU
+ * running it in its guest is kicked out. BAD_CAP if `target` is no vCPU. */
+status_t vcpu_post(struct ec *target, unsigned vector);
+/* An entry: move the highest posted vector into st->inject if that slot is free. */
+void vcpu_take_posted(struct vcpu *v);
 void virt_init(void);
 void virt_cpu_init(void);
 
