@@ -7,7 +7,10 @@
  * to the microsecond, docs/ABI.md "Timeouts") and recalls the vCPU out of the guest then (the guest
  * may spin with no exits); with console input or "revoke" it also wakes every 10 ms to poll.
  *
- * Module command lines: "vmm [mem=MiB] [trace]", then "<name> [kernel command line]" for the
+ * With "post=R" the main EC first posts interrupts to the running guest from its own CPU
+ * (SYS_VCPU_POST; the test guest guests/tests/posted.S counts them).
+ *
+ * Module command lines: "vmm [mem=MiB] [trace] [post=R]", then "<name> [kernel command line]" for the
  * guest image and "<name>" for an initrd. Ctrl-] on the console prints the exit statistics.
  */
 #include "vmm.h"
@@ -20,6 +23,7 @@
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
 #define VM_QUOTA (1ull << 20)
 #define SEL_WAKE_SM 44 /* the vCPU's thread sleeps on it in HLT */
+#define SEL_POST_SM 45 /* "post=R": the poster sleeps on it between its looks at the guest */
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8
@@ -429,6 +433,70 @@ static void wake_loop(bool input, bool revoke)
 	}
 }
 
+/*
+ * "post=R": R rounds of posting vectors 0x47 .. 0x40 at once from this thread while the vCPU runs
+ * its guest on another CPU, each round once the guest counted the one before; then single posts
+ * of 0x47 whose latency, post to handler (the guest's TSC is the host's: tsc_offset 0), is the
+ * bench value vm_posted_irq_latency (instructions under -icount). Protocol: guests/tests/posted.S.
+ */
+#define POST_LAT_ROUNDS 20
+#define POST_READY 0x21594452u /* "RDY!" */
+#define POST_DONE 0x454e4f44u  /* "DONE" */
+
+static bool post_wait(volatile uint32_t *word, uint32_t at_least)
+{
+	uint64_t t0 = rdtsc(), limit = 5000ull * tsc_khz; /* 5 s */
+	while (*word < at_least || (at_least == POST_READY && *word != POST_READY)) {
+		if (vm.status != VM_RUNNING || rdtsc() - t0 > limit) {
+			return false;
+		}
+		sys_sm_down(SEL_POST_SM, 20);
+	}
+	return true;
+}
+
+static void post_loop(unsigned rounds)
+{
+	volatile uint32_t *w = (volatile uint32_t *)(vm.ram + 0x500);
+	volatile uint64_t *tsc_in = (volatile uint64_t *)(vm.ram + 0x508);
+	if (!post_wait(&w[1], POST_READY)) {
+		printf("vmm: post: the guest never said it was ready\n");
+		return;
+	}
+	uint32_t posted = 0;
+	uint64_t lat_sum = 0;
+	for (unsigned r = 0; r < rounds + POST_LAT_ROUNDS; r++) {
+		bool single = r >= rounds;
+		uint64_t t = rdtsc();
+		for (unsigned vec = 0x47; vec >= (single ? 0x47u : 0x40u); vec--) {
+			enum vireo_status st = sys_vcpu_post(SEL_VCPU_EC, vec);
+			if (st != VIREO_OK) {
+				printf("vmm: post: SYS_VCPU_POST refused (status %d)\n", st);
+				return;
+			}
+			posted++;
+		}
+		if (!post_wait(&w[0], posted)) {
+			printf("vmm: post: the guest counted %u of %u posted interrupts\n", w[0],
+			       posted);
+			return;
+		}
+		if (single) {
+			lat_sum += *tsc_in - t;
+		}
+	}
+	w[4] = posted; /* 0x510: the total, 0x514/0x518: per vector */
+	w[5] = rounds;
+	w[6] = rounds + POST_LAT_ROUNDS;
+	__sync_synchronize();
+	w[1] = POST_DONE;
+	vm.dev.bench[TESTDEV_BENCH_POST] = (uint32_t)(lat_sum / POST_LAT_ROUNDS);
+	vm.dev.bench_set |= 1u << TESTDEV_BENCH_POST;
+	printf("vmm: posted %u interrupts to the running guest from another thread, %u rounds of 8 vectors "
+	       "and %u single\n",
+	       posted, rounds, POST_LAT_ROUNDS);
+}
+
 static uint64_t arg_mib(const char *cmdline, const char *key, uint64_t dflt)
 {
 	char val[16];
@@ -516,6 +584,16 @@ int main(uintptr_t arg)
 	       (unsigned long)ti->modules[0].size, (unsigned long)(vm.ram_size >> 10),
 	       input ? ", console input from COM1" : "");
 	uint64_t t0 = rdtsc();
+	char post_arg[8];
+	if (cmdline_get(ti->cmdline, "post", post_arg, sizeof(post_arg))) {
+		unsigned rounds = 0;
+		for (const char *p = post_arg; *p >= '0' && *p <= '9'; p++) {
+			rounds = rounds * 10 + (unsigned)(*p - '0');
+		}
+		if (sys_create_sm(SEL_POST_SM, SEL_SELF_PD, 0) == VIREO_OK) {
+			post_loop(rounds);
+		}
+	}
 	wake_loop(input, revoke);
 	uint64_t ms = (rdtsc() - t0) / tsc_khz;
 	print_bench(&vm);
