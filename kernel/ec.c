@@ -11,11 +11,11 @@
 #include "obj.h"
 #include "pd.h"
 #include "printk.h"
-#include "timer.h"
 #include "sc.h"
 #include "sched.h"
 #include "slab.h"
 #include "sm.h"
+#include "timer.h"
 #include "vcpu.h"
 
 static struct slab_cache ec_cache;

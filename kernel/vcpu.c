@@ -219,7 +219,8 @@ status_t vcpu_post(struct ec *target, unsigned vector)
 	/* Set before the kick: the kicked CPU's next entry (or the next resume) sees it. */
 	__atomic_fetch_or(&v->posted[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
 	if (target->running && target->cpu != this_cpu()->id) {
-		arch_kick(target->cpu); /* a host interrupt: the guest exits, the run loop goes on */
+		/* A host interrupt: the guest exits, the run loop goes on. */
+		arch_kick(target->cpu);
 	}
 	return VIREO_OK;
 }

@@ -500,8 +500,8 @@ static void post_loop(unsigned rounds)
 	post_rounds_done = true;
 	vm.dev.bench[TESTDEV_BENCH_POST] = (uint32_t)(lat_sum / POST_LAT_ROUNDS);
 	vm.dev.bench_set |= 1u << TESTDEV_BENCH_POST;
-	printf("vmm: posted %u interrupts to the running guest from another thread, %u rounds of 8 vectors "
-	       "and %u single\n",
+	printf("vmm: posted %u interrupts to the running guest from another thread, "
+	       "%u rounds of 8 vectors and %u single\n",
 	       posted, rounds, POST_LAT_ROUNDS);
 }
 
@@ -619,9 +619,10 @@ int main(uintptr_t arg)
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
 	if (hlt_timed) {
-		printf("vmm: %lu HLT sleeps ended by their timeout, woke late by %lu us on average, "
-		       "%lu us at most\n",
-		       (unsigned long)hlt_timed, (unsigned long)(hlt_late_sum_ns / hlt_timed / 1000),
+		printf("vmm: %lu HLT sleeps ended by their timeout, woke late by %lu us "
+		       "on average, %lu us at most\n",
+		       (unsigned long)hlt_timed,
+		       (unsigned long)(hlt_late_sum_ns / hlt_timed / 1000),
 		       (unsigned long)(hlt_late_max_ns / 1000));
 	}
 	vm_print_exit_stats(&vm, tsc_khz);

@@ -23,7 +23,7 @@ struct fake_apic {
 	unsigned idle_ticks;
 	unsigned gsis; /* inputs the fake IOAPIC reports (a test may lower it) */
 	struct fake_gsi gsi[FAKE_GSIS];
-	uint64_t clock_ns;		 /* the kernel clock; tests move it (fake_clock_advance) */
+	uint64_t clock_ns;		/* the kernel clock; tests move it (fake_clock_advance) */
 	uint64_t timer_delta[MAX_CPUS]; /* last one-shot programmed per CPU, ns */
 	unsigned timer_shots[MAX_CPUS];
 };

@@ -61,7 +61,8 @@ static void setup(void)
 	st->rflags = 0x202; /* IF on: the guest takes interrupts */
 	st->cr0 = 0x10;
 	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs = (struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
+	st->ds = st->es = st->ss = st->fs = st->gs =
+		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
 	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
 	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
 	st->gdtr.limit = st->idtr.limit = 0xffff;

@@ -5,13 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fake_apic.h"
 #include "fake_cpu.h"
 #include "fake_x86.h"
 #include "klock.h"
 #include "sched.h"
-#include "timer.h"
-#include "fake_apic.h"
 #include "svm/svm.h"
+#include "timer.h"
 #include "x86/idt.h"
 
 struct fake_virt_log fake_virt_log;
