@@ -60,7 +60,14 @@ static uint64_t rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* Guest time follows the TSC at the rate the kernel measured (the guest reads the same TSC). */
+/* Guest time follows the TSC at the rate the kernel measured; the guest reads the same TSC from
+ * 0 at the VMM's start: its tsc_offset is -tsc0 (docs/ABI.md "TSC offset"). */
+static void reset_state(struct vireo_vm_state *st)
+{
+	vm_reset_state(st);
+	st->tsc_offset = 0 - tsc0;
+}
+
 static uint64_t tsc_clock(struct vm *v)
 {
 	(void)v;
@@ -145,7 +152,7 @@ static bool restart_guest(void)
 	}
 	memset(vm.ram, 0, vm.ram_size);
 	memcpy(vm.ram + GUEST_LOAD_ADDR, image, image_size);
-	vm_reset_state(vm.st);
+	reset_state(vm.st);
 	vm.line_len = 0;
 	vm.status = VM_RUNNING;
 	if (++vm.restarts % 100 == 0) {
@@ -276,7 +283,7 @@ static int load_boot_sector(const void *img, uint64_t size)
 	memcpy(vm.ram + GUEST_LOAD_ADDR, img, size);
 	image = img;
 	image_size = size;
-	vm_reset_state(vm.st);
+	reset_state(vm.st);
 	return 0;
 }
 
@@ -306,6 +313,7 @@ static int load_bzimage(const struct vireo_taskinfo *ti)
 		printf("vmm: %s: cannot boot this bzImage: %s\n", vm.name, why);
 		return -1;
 	}
+	vm.st->tsc_offset = 0 - tsc0; /* vm_linux_state reset the state */
 	printf("vmm: %s: Linux bzImage, initrd %lu bytes, command line \"%s\"\n", vm.name,
 	       (unsigned long)initrd_size, cmdline);
 	return 0;
@@ -326,7 +334,7 @@ static int create_vcpu(unsigned cpu)
 		return -1;
 	}
 	vm.st = (struct vireo_vm_state *)VCPU_STATE_VA;
-	vm_reset_state(vm.st);
+	reset_state(vm.st);
 	return 0;
 }
 
@@ -436,7 +444,7 @@ static void wake_loop(bool input, bool revoke)
 /*
  * "post=R": R rounds of posting vectors 0x47 .. 0x40 at once from this thread while the vCPU runs
  * its guest on another CPU, each round once the guest counted the one before; then single posts
- * of 0x47 whose latency, post to handler (the guest's TSC is the host's: tsc_offset 0), is the
+ * of 0x47 whose latency, post to handler (the guest's TSC less its tsc_offset is the host's), is the
  * bench value vm_posted_irq_latency (instructions under -icount). Protocol: guests/tests/posted.S.
  */
 #define POST_LAT_ROUNDS 20
@@ -485,11 +493,12 @@ static void post_loop(unsigned rounds)
 		}
 		/* A single post's handler ran once its TSC word is past the post (QEMU may deliver an
 		 * injected interrupt twice under -icount, so the count alone could be ahead). */
-		while (single && *tsc_in < t && vm.status == VM_RUNNING) {
+		while (single && *tsc_in - vm.st->tsc_offset < t && vm.status == VM_RUNNING) {
 			sys_sm_down(SEL_POST_SM, 20);
 		}
 		if (single) {
-			lat_sum += *tsc_in - t;
+			/* The handler's TSC is the guest's: less its offset, it is the host's. */
+			lat_sum += *tsc_in - vm.st->tsc_offset - t;
 		}
 	}
 	w[4] = posted; /* 0x510: the total, 0x514/0x518: per vector */

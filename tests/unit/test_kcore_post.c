@@ -268,3 +268,25 @@ Test(kcore_post, bad_arguments_are_refused)
 		cr_expect_eq(vcpu_ec->vcpu->posted[w], 0, "a refused post left a request");
 	}
 }
+
+/* The TSC offset (docs/ABI.md "TSC offset") is the VMCB's at every entry; the kernel keeps it. */
+static void check_tsc_offset(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v, (void)n;
+	cr_expect_eq(vmcb->ctl.tsc_offset, (uint64_t)-123456789, "TSC_OFFSET %#lx at entry",
+		     (unsigned long)vmcb->ctl.tsc_offset);
+	exit_hlt(vmcb);
+}
+
+Test(kcore_post, the_vmms_tsc_offset_is_the_vmcbs_tsc_offset_at_entry)
+{
+	step = check_tsc_offset;
+	page()->tsc_offset = (uint64_t)-123456789;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 1);
+	cr_expect_eq(page()->tsc_offset, (uint64_t)-123456789, "the kernel changed the offset");
+	page()->tsc_offset = 42;
+	step = hlt_now;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_vmcb(vcpu_ec->vcpu)->ctl.tsc_offset, 42, "the offset did not follow");
+}
