@@ -225,8 +225,20 @@ status_t vcpu_post(struct ec *target, unsigned vector)
 	return VIREO_OK;
 }
 
+static bool posted_any(const struct vcpu *v)
+{
+	for (unsigned w = 0; w < VIREO_VCPU_POST_VECTORS / 64; w++) {
+		if (__atomic_load_n(&v->posted[w], __ATOMIC_ACQUIRE)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 void vcpu_take_posted(struct vcpu *v)
 {
+	/* With more requests than the one slot, the guest's next window brings the next in. */
+	v->injected.more = posted_any(v);
 	if (v->st.inject & VEVENT_VALID) {
 		return; /* the VMM's event or an earlier post goes in first */
 	}
@@ -242,6 +254,7 @@ void vcpu_take_posted(struct vcpu *v)
 			/* Unlike the VMM, the kernel has not looked at RFLAGS.IF and the interrupt
 			 * shadow: the backend holds it until the guest's window opens. */
 			v->injected.deferred = true;
+			v->injected.more = posted_any(v);
 			return;
 		}
 	}

@@ -290,3 +290,35 @@ Test(kcore_post, the_vmms_tsc_offset_is_the_vmcbs_tsc_offset_at_entry)
 	cr_assert_eq(resume(), vcpu_ec);
 	cr_expect_eq(fake_vmcb(vcpu_ec->vcpu)->ctl.tsc_offset, 42, "the offset did not follow");
 }
+
+/* Three posts at once: each goes in at the guest's next window (a VINTR exit the kernel handles),
+ * not only at the guest's next exit of its own. */
+static void burst_by_windows(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	if (n == 1) {
+		for (unsigned vec = 0x45; vec <= 0x47; vec++) {
+			cr_assert_eq(post_from_cpu1(vec), VIREO_OK);
+		}
+		vmcb->ctl.exitcode = SVM_EXIT_INTR;
+		return;
+	}
+	bool window =
+		(vmcb->ctl.int_ctl & INT_CTL_V_IRQ) && (vmcb->ctl.intercept_misc1 & MISC1_VINTR);
+	if (n < 4) {
+		cr_expect(window, "run %u: no window asked for while posts wait", n);
+		vmcb->ctl.exitcode = SVM_EXIT_VINTR; /* the handler's IRET opened it */
+		return;
+	}
+	cr_expect(!window, "run %u: a window asked for with nothing posted", n);
+	exit_hlt(vmcb);
+}
+
+Test(kcore_post, a_burst_of_posts_goes_in_at_the_guests_next_windows)
+{
+	step = burst_by_windows;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 4);
+	cr_expect_eq(got[0x45] + got[0x46] + got[0x47], 3);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT, "a window exit reached the VMM");
+}
