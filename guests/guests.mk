@@ -56,7 +56,7 @@ guests: $(GUEST_IMAGES)
 bench-guests: $(BENCH_IMAGES)
 
 # `make bench` boots the benchmark guests too (a prerequisite added to the Makefile's bench target).
-bench: $(BENCH_IMAGES)
+bench: $(BENCH_IMAGES) $(B)/guests/posted.bin $(B)/guests/pit_hlt.bin
 
 guests-check: $(GUEST_IMAGES) $(BENCH_IMAGES)
 	$(Q)python3 guests/check-images $(GUEST_IMAGES) $(BENCH_IMAGES)

@@ -15,6 +15,7 @@
 #include "sched.h"
 #include "slab.h"
 #include "sm.h"
+#include "timer.h"
 #include "vcpu.h"
 
 static struct slab_cache ec_cache;
@@ -113,9 +114,7 @@ void ec_kill(struct ec *ec, const char *why)
 	if (why && kill_logged()) {
 		pr_info("vireo: %s killed: %s\n", ec->name, why);
 	}
-	if (ec->timeout_tick) {
-		sched_timeout_cancel(ec);
-	}
+	timer_cancel(ec);
 	sm_forget(ec); /* with or without a timeout, no semaphore may keep it in its queue */
 	ipc_abort_ec(ec);
 	ec->state = EC_DEAD;

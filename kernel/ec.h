@@ -52,15 +52,16 @@ struct ec {
 	struct ec *callee;    /* calling EC: who runs on its SC for it */
 	struct ec *queued_on; /* calling EC: the busy handler it waits for in line */
 	struct ipc_entry
-		entry;	       /* ... and what the call needs of the portal (it may go meanwhile) */
-	bool exc_call;	       /* the call being served is an exception IPC */
-	struct ec *wait_next;  /* link in a semaphore's or busy handler's queue */
-	struct sm *wait_sm;    /* semaphore it is blocked on */
-	struct ec *waiters;    /* local EC: callers queued while it is busy */
-	uint64_t fault_addr;   /* CR2 of its last page fault, taken at fault time */
-	uint64_t timeout_tick; /* 0: no timeout */
+		entry;	      /* ... and what the call needs of the portal (it may go meanwhile) */
+	bool exc_call;	      /* the call being served is an exception IPC */
+	struct ec *wait_next; /* link in a semaphore's or busy handler's queue */
+	struct sm *wait_sm;   /* semaphore it is blocked on */
+	struct ec *waiters;   /* local EC: callers queued while it is busy */
+	uint64_t fault_addr;  /* CR2 of its last page fault, taken at fault time */
+	uint64_t timeout_at;  /* kernel clock (ns) of its timeout, 0: none (timer.c) */
 	struct ec *timeout_next;
-	bool running; /* some CPU is in user mode on it (freed only after it leaves) */
+	unsigned timeout_cpu; /* whose timer queue holds it */
+	bool running;	      /* some CPU is in user mode on it (freed only after it leaves) */
 	bool recall;
 	char name[16];
 };

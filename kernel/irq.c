@@ -7,6 +7,7 @@
 #include "printk.h"
 #include "sched.h"
 #include "sm.h"
+#include "timer.h"
 #include "tlb.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
@@ -39,6 +40,9 @@ void irq_dispatch(uint64_t vector)
 {
 	switch (vector) {
 	case VEC_TIMER:
+		if (!timer_interrupt()) {
+			break; /* a timeout, not yet the scheduler's tick */
+		}
 		this_cpu()->ticks++;
 		if (nmi_test) {
 			nmi_test_tick();

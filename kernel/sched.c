@@ -16,7 +16,6 @@
 #include "pd.h"
 #include "runq.h"
 #include "sc.h"
-#include "sm.h"
 
 /* The deepest any kernel path may legitimately run before it schedules or enters a guest; a
  * continuation nested on the stack instead of replacing it passes this after a few dozen rounds. */
@@ -29,8 +28,6 @@ struct cpu_sched {
 };
 
 static struct cpu_sched scheds[MAX_CPUS];
-static uint64_t ticks_cpu0;
-static struct ec *timeouts; /* ECs with a deadline, unsorted: few at a time */
 
 struct ec *sched_runner(struct sc *sc)
 {
@@ -115,55 +112,9 @@ void sched_block(struct ec *ec)
 	sched_schedule();
 }
 
-uint64_t sched_now(void)
-{
-	return __atomic_load_n(&ticks_cpu0, __ATOMIC_RELAXED);
-}
-
-void sched_timeout_add(struct ec *ec, uint64_t ticks)
-{
-	CHECK(klock_held() && !ec->timeout_tick);
-	ec->timeout_tick = sched_now() + (ticks ? ticks : 1);
-	ec->timeout_next = timeouts;
-	timeouts = ec;
-}
-
-void sched_timeout_cancel(struct ec *ec)
-{
-	for (struct ec **pp = &timeouts; *pp; pp = &(*pp)->timeout_next) {
-		if (*pp == ec) {
-			*pp = ec->timeout_next;
-			break;
-		}
-	}
-	ec->timeout_tick = 0;
-	ec->timeout_next = NULL;
-}
-
-static void expire_timeouts(void)
-{
-	uint64_t now = sched_now();
-	struct ec **pp = &timeouts;
-	while (*pp) {
-		struct ec *ec = *pp;
-		if (ec->timeout_tick && ec->timeout_tick <= now) {
-			*pp = ec->timeout_next;
-			ec->timeout_tick = 0;
-			ec->timeout_next = NULL;
-			sm_timeout(ec);
-		} else {
-			pp = &ec->timeout_next;
-		}
-	}
-}
-
 void sched_tick(void)
 {
 	struct cpu_sched *q = &scheds[this_cpu()->id];
-	if (this_cpu()->id == 0) {
-		__atomic_add_fetch(&ticks_cpu0, 1, __ATOMIC_RELAXED);
-		expire_timeouts();
-	}
 	struct sc *sc = q->current;
 	if (sc) {
 		sc->consumed++;

@@ -12,7 +12,7 @@ void sched_enqueue(struct sc *sc);
 void sched_dequeue(struct sc *sc);
 /* Move an SC to another CPU's run queue (cross-CPU calls and replies) and kick that CPU. */
 void sched_migrate(struct sc *sc, unsigned cpu);
-/* Timer tick on this CPU: quantum accounting and timeouts. */
+/* Scheduler tick on this CPU: quantum accounting (timeouts are timer.c's). */
 void sched_tick(void);
 /* Block the current EC: it continues at `cont` when woken. Leaves the kernel; never returns. */
 __noreturn void sched_block(struct ec *ec);
@@ -31,10 +31,6 @@ __noreturn void sched_idle(void);
 struct ec *sched_runner(struct sc *sc);
 /* The SC that leads to `ec`: its own, or that of the first EC of the call chain it serves. */
 struct sc *sched_chain_sc(struct ec *ec);
-/* Timeouts, in timer ticks. */
-uint64_t sched_now(void);
-void sched_timeout_add(struct ec *ec, uint64_t ticks);
-void sched_timeout_cancel(struct ec *ec);
 /* Make `ec`'s chain runnable again: the SC that leads to it goes back on its run queue. */
 void sched_wake(struct ec *ec);
 

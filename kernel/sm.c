@@ -13,6 +13,7 @@
 #include "pd.h"
 #include "sched.h"
 #include "slab.h"
+#include "timer.h"
 
 static struct slab_cache sm_cache;
 
@@ -48,9 +49,7 @@ static struct ec *pop_waiter(struct sm *sm)
 		}
 		ec->wait_next = NULL;
 		ec->wait_sm = NULL;
-		if (ec->timeout_tick) {
-			sched_timeout_cancel(ec);
-		}
+		timer_cancel(ec);
 	}
 	return ec;
 }
@@ -95,9 +94,7 @@ status_t sm_down(struct sm *sm, struct ec *ec, uint64_t timeout_us)
 	}
 	sm->waiters_tail = ec;
 	if (timeout_us != VIREO_TIMEOUT_NEVER) {
-		/* Rounded up without overflow: any finite timeout stays finite and long. */
-		uint64_t us_per_tick = 1000000 / TIMER_HZ;
-		sched_timeout_add(ec, timeout_us / us_per_tick + !!(timeout_us % us_per_tick));
+		timer_add(ec, timeout_us); /* to the microsecond (docs/ABI.md "Timeouts") */
 	}
 	ec->cont = ec_ret_syscall;
 	sched_block(ec);

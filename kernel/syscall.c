@@ -612,6 +612,18 @@ static status_t sys_vcpu_irq(struct ec *ec, struct regs *r)
 		       "vcpu_irq: ec is not a vCPU, or its IRQ queue is full");
 }
 
+static status_t sys_vcpu_post(struct ec *ec, struct regs *r)
+{
+	struct ec *target = lookup_ec(ec, r->rdi, RIGHT_EC_CTRL);
+	if (!target) {
+		return REFUSE(VIREO_BAD_CAP, "vcpu_post: ec is not an EC capability with CTRL");
+	}
+	if (r->rsi >= VIREO_VCPU_POST_VECTORS) {
+		return REFUSE(VIREO_BAD_PAR, "vcpu_post: vector above 255");
+	}
+	return outcome(vcpu_post(target, (unsigned)r->rsi), "vcpu_post: ec is not a vCPU");
+}
+
 static const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_DEBUG_WRITE] = sys_debug_write,
 	[SYS_EC_EXIT] = sys_ec_exit,
@@ -633,6 +645,7 @@ static const syscall_fn syscall_table[SYS_COUNT] = {
 	[SYS_KSTAT] = sys_kstat,
 	[SYS_VCPU_RESUME] = sys_vcpu_resume,
 	[SYS_VCPU_IRQ] = sys_vcpu_irq,
+	[SYS_VCPU_POST] = sys_vcpu_post,
 };
 
 static const char *const status_name[VIREO_STATUS_COUNT] = {
@@ -663,6 +676,7 @@ static const char *const syscall_name[SYS_COUNT] = {
 	[SYS_KSTAT] = "kstat",
 	[SYS_VCPU_RESUME] = "vcpu_resume",
 	[SYS_VCPU_IRQ] = "vcpu_irq",
+	[SYS_VCPU_POST] = "vcpu_post",
 };
 
 /* Under `debug`: which EC was refused what, and why. */

@@ -112,9 +112,24 @@ void vcpu_free(struct vcpu *v)
 }
 
 /* Give the VMM the state and the exit, and return from its SYS_VCPU_RESUME. */
+/* A posted vector still waiting in the inject slot goes back to the bitmap: the VMM owns the slot
+ * and may put its own event there (it never sees a post there, so none can be overwritten). */
+static void return_posted(struct vcpu *v)
+{
+	uint32_t ev = v->posted_slot;
+	if (ev && v->st.inject == ev) {
+		unsigned vec = VEVENT_VECTOR(ev);
+		__atomic_fetch_or(&v->posted[vec / 64], 1ull << (vec % 64), __ATOMIC_SEQ_CST);
+		v->st.inject = 0;
+		v->injected.deferred = false;
+	}
+	v->posted_slot = 0;
+}
+
 static __noreturn void exit_to_vmm(struct ec *ec, status_t status)
 {
 	struct vcpu *v = ec->vcpu;
+	return_posted(v);
 	memcpy(v->page, &v->st, sizeof(v->st));
 	if (v->vm) {
 		this_cpu()->vm_root = 0;
@@ -139,6 +154,7 @@ static __noreturn void run_loop(struct ec *ec)
 	struct percpu *cpu = this_cpu();
 	for (;;) {
 		sched_check_stack();
+		vcpu_take_posted(v);
 		cpu->current = ec;
 		cpu->vm_root = pa_addr(v->vm->pt.root);
 		fpu_load_area(v->guest_fpu);
@@ -198,6 +214,58 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 	v->vm = vm;
 	virt->load(v, &v->st);
 	run_loop(ec);
+}
+
+/* ---------------------------------------------------------------- posted interrupts */
+
+status_t vcpu_post(struct ec *target, unsigned vector)
+{
+	struct vcpu *v = target->vcpu;
+	if (!v || vector >= VIREO_VCPU_POST_VECTORS) {
+		return !v ? VIREO_BAD_CAP : VIREO_BAD_PAR;
+	}
+	/* Set before the kick: the kicked CPU's next entry (or the next resume) sees it. */
+	__atomic_fetch_or(&v->posted[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
+	if (target->running && target->cpu != this_cpu()->id) {
+		/* A host interrupt: the guest exits, the run loop goes on. */
+		arch_kick(target->cpu);
+	}
+	return VIREO_OK;
+}
+
+static bool posted_any(const struct vcpu *v)
+{
+	for (unsigned w = 0; w < VIREO_VCPU_POST_VECTORS / 64; w++) {
+		if (__atomic_load_n(&v->posted[w], __ATOMIC_ACQUIRE)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+void vcpu_take_posted(struct vcpu *v)
+{
+	/* With more requests than the one slot, the guest's next window brings the next in. */
+	v->injected.more = posted_any(v);
+	if (v->st.inject & VEVENT_VALID) {
+		return; /* the VMM's event or an earlier post goes in first */
+	}
+	for (unsigned w = VIREO_VCPU_POST_VECTORS / 64; w-- > 0;) {
+		uint64_t bits = __atomic_load_n(&v->posted[w], __ATOMIC_ACQUIRE);
+		if (bits) {
+			unsigned b = 63 - (unsigned)__builtin_clzll(bits);
+			__atomic_fetch_and(&v->posted[w], ~(1ull << b), __ATOMIC_SEQ_CST);
+			v->st.inject = VEVENT_VALID | VEVENT_TYPE_INTR | (w * 64 + b);
+			v->st.inject_err = 0;
+			v->st.inject_len = 0;
+			v->posted_slot = v->st.inject;
+			/* Unlike the VMM, the kernel has not looked at RFLAGS.IF and the interrupt
+			 * shadow: the backend holds it until the guest's window opens. */
+			v->injected.deferred = true;
+			v->injected.more = posted_any(v);
+			return;
+		}
+	}
 }
 
 /* ---------------------------------------------------------------- virtual user mode */

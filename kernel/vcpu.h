@@ -3,6 +3,7 @@
 #ifndef KERNEL_VCPU_H
 #define KERNEL_VCPU_H
 
+#include <vireo/syscall.h>
 #include <vireo/vcpu.h>
 
 #include "asid.h"
@@ -17,6 +18,7 @@ struct vcpu_injected {
 	uint64_t event;
 	unsigned len;
 	bool deferred; /* inject waited behind pending: an INTR then needs the guest's window */
+	bool more;     /* more posted vectors wait: exit (to the kernel) at the guest's next window */
 };
 
 struct vcpu {
@@ -35,6 +37,11 @@ struct vcpu {
 	unsigned pv_irq_head, pv_irq_count;
 	void *pv_own_fpu; /* in virtual user mode: the vCPU's own FPU state (ec->fpu is the task's) */
 	struct asid_tag asid; /* the ASID/VPID the backend last entered with */
+	/* SYS_VCPU_POST: one bit per vector, set atomically by any CPU, taken (highest vector
+	 * first) into `inject` at an entry whose inject slot is free (docs/ABI.md "Posted
+	 * interrupts"). Never cleared otherwise: no post is lost, posts of one vector coalesce. */
+	uint64_t posted[VIREO_VCPU_POST_VECTORS / 64];
+	uint32_t posted_slot; /* the posted event vcpu_take_posted put into st.inject, or 0 */
 };
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
@@ -55,6 +62,11 @@ void vcpu_pv_fpu_restore(struct ec *ec);
 void vcpu_pv_check(struct ec *ec);
 /* SYS_VCPU_IRQ: queue an IRQ with `label`; BUSY when VIREO_VCPU_IRQ_QUEUE are waiting. */
 status_t vcpu_pv_irq(struct ec *target, uint64_t label);
+/* SYS_VCPU_POST: request external interrupt `vector` (< 256) at `target`'s next entry; a CPU
+ * running it in its guest is kicked out. BAD_CAP if `target` is no vCPU. */
+status_t vcpu_post(struct ec *target, unsigned vector);
+/* An entry: move the highest posted vector into st->inject if that slot is free. */
+void vcpu_take_posted(struct vcpu *v);
 void virt_init(void);
 void virt_cpu_init(void);
 

@@ -3,13 +3,18 @@
  * The VMM task: builds a VM PD, gives it RAM from the VMM's heap, loads the guest from its data
  * modules — a Linux bzImage (with an initrd as the second module) by the boot protocol, or a boot
  * sector / flat binary at 0x7c00 — and runs one vCPU EC whose loop is "resume, handle the exit".
- * The main EC is the vCPU's waker: once per kernel tick it recalls the vCPU out of the guest when
- * a device event is due (the guest may spin with no exits). Console input is interrupt-driven
- * when the roottask gave the VMM COM1's ports and its interrupt (ports=0x3f8:8 irq=4): an input
- * EC sleeps on the interrupt's semaphore, reads the bytes the host UART has and wakes the vCPU.
- * With the ports but no interrupt the waker polls COM1 at every tick instead (the fallback).
+ * The main EC is the vCPU's waker: it sleeps until the next device event is due (a kernel timeout
+ * to the microsecond, docs/ABI.md "Timeouts") and recalls the vCPU out of the guest then (the guest
+ * may spin with no exits); with polled console input or "revoke" it also wakes every 10 ms.
+ * Console input is interrupt-driven when the roottask gave the VMM COM1's ports and its interrupt
+ * (ports=0x3f8:8 irq=4): an input EC sleeps on the interrupt's semaphore, reads the bytes the host
+ * UART has and wakes the vCPU. With the ports but no interrupt the waker polls COM1 instead (the
+ * fallback).
  *
- * Module command lines: "vmm [mem=MiB] [trace]", then "<name> [kernel command line]" for the
+ * With "post=R" the main EC first posts interrupts to the running guest from its own CPU
+ * (SYS_VCPU_POST; the test guest guests/tests/posted.S counts them).
+ *
+ * Module command lines: "vmm [mem=MiB] [trace] [post=R]", then "<name> [kernel command line]" for the
  * guest image and "<name>" for an initrd. Ctrl-] on the console prints the exit statistics.
  */
 #include "vmm.h"
@@ -34,6 +39,7 @@
 #define AP_UTCB_VA (TASK_FREE_VA + 0x30000)
 #define AP_STATE_VA (TASK_FREE_VA + 0x50000)
 #define AP_ENTRY 0x8000 /* real mode 0000:8000, as a SIPI with vector 8 would start it */
+#define SEL_POST_SM 50 /* "post=R": the poster sleeps on it between its looks at the guest */
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8
@@ -55,6 +61,13 @@ static uint64_t tsc0;
 /* Shared with the waker: where the vCPU's thread is, and when the next device event is due. */
 static volatile bool in_guest, halted;
 static volatile uint64_t next_event_ns = VMM_TIME_NEVER;
+/* When the waker wakes next (it is told when a device event comes due earlier), and whether the
+ * vCPU's thread has ended (it then ups SEL_DONE_SM, the semaphore the waker sleeps on). */
+static volatile uint64_t waker_until = VMM_TIME_NEVER;
+static volatile bool vcpu_done;
+#define WAKER_POLL_NS 10000000ull
+/* HLT sleeps that ended by their timeout, and how late after the device event they woke. */
+static uint64_t hlt_timed, hlt_late_sum_ns, hlt_late_max_ns;
 
 static uint64_t rdtsc(void)
 {
@@ -63,7 +76,14 @@ static uint64_t rdtsc(void)
 	return (uint64_t)hi << 32 | lo;
 }
 
-/* Guest time follows the TSC at the rate the kernel measured (the guest reads the same TSC). */
+/* Guest time follows the TSC at the rate the kernel measured; the guest reads the same TSC from
+ * 0 at the VMM's start: its tsc_offset is -tsc0 (docs/ABI.md "TSC offset"). */
+static void reset_state(struct vireo_vm_state *st)
+{
+	vm_reset_state(st);
+	st->tsc_offset = 0 - tsc0;
+}
+
 static uint64_t tsc_clock(struct vm *v)
 {
 	(void)v;
@@ -81,8 +101,14 @@ static void idle(struct vm *v, uint64_t until_ns)
 	halted = true;
 	__sync_synchronize(); /* the waker sees `halted`, or this thread sees its input */
 	/* Input that the UART can take now is a reason not to sleep; input it cannot take is not. */
-	if (v->input_head == v->input_tail || !uart_rx_room(&v->m.com1)) {
-		sys_sm_down(SEL_WAKE_SM, timeout);
+	if ((v->input_head == v->input_tail || !uart_rx_room(&v->m.com1)) &&
+	    sys_sm_down(SEL_WAKE_SM, timeout) == VIREO_TIMEOUT && until_ns != VMM_TIME_NEVER) {
+		uint64_t now = vm_now_ns(v), late = now > until_ns ? now - until_ns : 0;
+		hlt_timed++;
+		hlt_late_sum_ns += late;
+		if (late > hlt_late_max_ns) {
+			hlt_late_max_ns = late;
+		}
 	}
 	halted = false;
 }
@@ -115,11 +141,17 @@ static const char *summary(const struct vm *v)
 static void print_bench(const struct vm *v)
 {
 	static const char *const names[] = { [TESTDEV_BENCH_EXIT] = "vm_cpuid_roundtrip",
-					     [TESTDEV_BENCH_LOOP] = "vm_loop_overhead" };
+					     [TESTDEV_BENCH_LOOP] = "vm_loop_overhead",
+					     [TESTDEV_BENCH_HLT] = "hlt_wakeup_latency",
+					     [TESTDEV_BENCH_POST] = "vm_posted_irq_latency" };
+	static const char *const units[] = { [TESTDEV_BENCH_EXIT] = "insns",
+					     [TESTDEV_BENCH_LOOP] = "insns",
+					     [TESTDEV_BENCH_HLT] = "us",
+					     [TESTDEV_BENCH_POST] = "insns" };
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint32_t value;
 		if (testdev_bench(&v->dev, i, &value)) {
-			printf("bench: %s %u insns\n", names[i], value);
+			printf("bench: %s %u %s\n", names[i], value, units[i]);
 		}
 	}
 }
@@ -136,7 +168,7 @@ static bool restart_guest(void)
 	}
 	memset(vm.ram, 0, vm.ram_size);
 	memcpy(vm.ram + GUEST_LOAD_ADDR, image, image_size);
-	vm_reset_state(vm.st);
+	reset_state(vm.st);
 	vm.line_len = 0;
 	vm.status = VM_RUNNING;
 	if (++vm.restarts % 100 == 0) {
@@ -153,6 +185,10 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 		while (vm.status == VM_RUNNING) {
 			next_event_ns = vm.next_event_ns; /* vm_handle_exit keeps it current */
 			in_guest = true;
+			__sync_synchronize(); /* the waker sees in_guest, or this its deadline */
+			if (next_event_ns < waker_until) {
+				sys_sm_up(SEL_DONE_SM); /* due before the waker wakes: tell it */
+			}
 			enum vireo_status st = sys_vcpu_resume(SEL_VM);
 			in_guest = false;
 			uint64_t t0 = rdtsc();
@@ -169,6 +205,7 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 		}
 		vm_console_flush(&vm);
 	} while (restart_guest());
+	vcpu_done = true;
 	sys_sm_up(SEL_DONE_SM);
 	sys_ec_exit();
 }
@@ -367,7 +404,7 @@ static int load_boot_sector(const void *img, uint64_t size)
 	memcpy(vm.ram + GUEST_LOAD_ADDR, img, size);
 	image = img;
 	image_size = size;
-	vm_reset_state(vm.st);
+	reset_state(vm.st);
 	return 0;
 }
 
@@ -397,6 +434,7 @@ static int load_bzimage(const struct vireo_taskinfo *ti)
 		printf("vmm: %s: cannot boot this bzImage: %s\n", vm.name, why);
 		return -1;
 	}
+	vm.st->tsc_offset = 0 - tsc0; /* vm_linux_state reset the state */
 	printf("vmm: %s: Linux bzImage, initrd %lu bytes, command line \"%s\"\n", vm.name,
 	       (unsigned long)initrd_size, cmdline);
 	return 0;
@@ -417,7 +455,7 @@ static int create_vcpu(unsigned cpu)
 		return -1;
 	}
 	vm.st = (struct vireo_vm_state *)VCPU_STATE_VA;
-	vm_reset_state(vm.st);
+	reset_state(vm.st);
 	return 0;
 }
 
@@ -551,22 +589,122 @@ static bool revoke_page(void)
 	return true;
 }
 
-/* The waker: every kernel tick, overdue device events (and polled input, without COM1's
- * interrupt) get the vCPU's attention; with "revoke", a guest page is revoked and given back. */
+/* When the waker must look next: the device event due while the vCPU is in the guest, and with
+ * polled console input (no COM1 interrupt) or "revoke" the next
+ * 10 ms poll. */
+static uint64_t waker_deadline(uint64_t now, uint64_t poll_at)
+{
+	uint64_t until = poll_at, ev = next_event_ns;
+	if (in_guest && ev > now && ev < until) {
+		until = ev;
+	}
+	return until;
+}
+
+/* The waker: overdue device events and console input get the vCPU's attention (and with "revoke",
+ * a guest page is revoked and given back every 10 ms). */
 static void wake_loop(bool input, bool revoke)
 {
-	while (sys_sm_down(SEL_DONE_SM, 1) == VIREO_TIMEOUT) {
-		if (revoke) {
-			revoke = revoke_page();
+	bool poll = input || revoke;
+	uint64_t poll_at = poll ? vm_now_ns(&vm) + WAKER_POLL_NS : VMM_TIME_NEVER;
+	while (!vcpu_done) {
+		uint64_t now = vm_now_ns(&vm), until = waker_deadline(now, poll_at);
+		waker_until = until;
+		__sync_synchronize(); /* the vCPU's thread sees the deadline, or this its event */
+		until = waker_deadline(now, poll_at);
+		uint64_t timeout = until == VMM_TIME_NEVER ? VIREO_TIMEOUT_NEVER
+				   : until > now	   ? (until - now + 999) / 1000
+							   : 1;
+		sys_sm_down(SEL_DONE_SM, timeout);
+		now = vm_now_ns(&vm);
+		bool got = false;
+		if (poll && now >= poll_at) {
+			poll_at = now + WAKER_POLL_NS;
+			if (revoke) {
+				revoke = revoke_page();
+			}
+			got = input && poll_input();
 		}
-		bool got = input && poll_input();
 		__sync_synchronize(); /* pairs with the one in idle() */
 		if (halted && got) {
 			sys_sm_up(SEL_WAKE_SM);
-		} else if (in_guest && (got || vm_now_ns(&vm) >= next_event_ns)) {
+		} else if (in_guest && (got || now >= next_event_ns)) {
 			sys_ec_recall(SEL_VCPU_EC);
 		}
 	}
+}
+
+/*
+ * "post=R": R rounds of posting vectors 0x47 .. 0x40 at once from this thread while the vCPU runs
+ * its guest on another CPU, each round once the guest counted the one before; then single posts
+ * of 0x47 whose latency, post to handler (the guest's TSC less its tsc_offset is the host's), is the
+ * bench value vm_posted_irq_latency (instructions under -icount). Protocol: guests/tests/posted.S.
+ */
+#define POST_LAT_ROUNDS 20
+#define POST_READY 0x21594452u /* "RDY!" */
+#define POST_DONE 0x454e4f44u  /* "DONE" */
+
+static bool post_rounds_done;
+
+static bool post_wait(volatile uint32_t *word, uint32_t at_least)
+{
+	uint64_t t0 = rdtsc(), limit = 5000ull * tsc_khz; /* 5 s */
+	while (*word < at_least || (at_least == POST_READY && *word != POST_READY)) {
+		if (vm.status != VM_RUNNING || rdtsc() - t0 > limit) {
+			return false;
+		}
+		sys_sm_down(SEL_POST_SM, 20);
+	}
+	return true;
+}
+
+static void post_loop(unsigned rounds)
+{
+	volatile uint32_t *w = (volatile uint32_t *)(vm.ram + 0x500);
+	volatile uint64_t *tsc_in = (volatile uint64_t *)(vm.ram + 0x508);
+	if (!post_wait(&w[1], POST_READY)) {
+		printf("vmm: post: the guest never said it was ready\n");
+		return;
+	}
+	uint32_t posted = 0;
+	uint64_t lat_sum = 0;
+	for (unsigned r = 0; r < rounds + POST_LAT_ROUNDS; r++) {
+		bool single = r >= rounds;
+		uint64_t t = rdtsc();
+		for (unsigned vec = 0x47; vec >= (single ? 0x47u : 0x40u); vec--) {
+			enum vireo_status st = sys_vcpu_post(SEL_VCPU_EC, vec);
+			if (st != VIREO_OK) {
+				printf("vmm: post: SYS_VCPU_POST refused (status %d)\n", st);
+				return;
+			}
+			posted++;
+		}
+		if (!post_wait(&w[0], posted)) {
+			printf("vmm: post: the guest counted %u of %u posted interrupts\n", w[0],
+			       posted);
+			return;
+		}
+		/* A single post's handler ran once its TSC word is past the post (QEMU may deliver an
+		 * injected interrupt twice under -icount, so the count alone could be ahead). */
+		while (single && *tsc_in - vm.st->tsc_offset < t && vm.status == VM_RUNNING) {
+			sys_sm_down(SEL_POST_SM, 20);
+		}
+		if (single) {
+			/* The handler's TSC is the guest's: less its offset, it is the host's. */
+			lat_sum += *tsc_in - vm.st->tsc_offset - t;
+		}
+	}
+	w[4] = posted; /* 0x510: the total, 0x514/0x518: per vector */
+	w[5] = rounds;
+	w[6] = rounds + POST_LAT_ROUNDS;
+	__sync_synchronize();
+	w[1] = POST_DONE;
+	post_rounds_done = true;
+	vm.dev.bench[TESTDEV_BENCH_POST] = (uint32_t)(lat_sum / POST_LAT_ROUNDS);
+	vm.dev.bench_set |= 1u << TESTDEV_BENCH_POST;
+	printf("vmm: posted %u interrupts to the running guest from another thread, "
+	       "%u rounds of 8 vectors and %u single\n",
+	       posted, rounds, POST_LAT_ROUNDS);
 }
 
 /* key=MiB in bytes; `dflt` when absent, not a number or too large to be a size in bytes. */
@@ -661,7 +799,22 @@ int main(uintptr_t arg)
 	       : input_irq ? ", console input from COM1 (its interrupt)"
 			   : ", console input from COM1 (polled every tick: no interrupt given)");
 	uint64_t t0 = rdtsc();
+	char post_arg[8];
+	if (cmdline_get(ti->cmdline, "post", post_arg, sizeof(post_arg))) {
+		uint64_t rounds = 0;
+		if (!cmdline_parse_u64(post_arg, &rounds) || rounds > 100000) {
+			rounds = 0;
+		}
+		if (sys_create_sm(SEL_POST_SM, SEL_SELF_PD, 0) == VIREO_OK) {
+			post_loop((unsigned)rounds);
+		}
+	}
 	wake_loop(input && !input_irq, revoke);
+	if (post_rounds_done) {
+		volatile uint16_t *vc = (volatile uint16_t *)(vm.ram + 0x520);
+		printf("vmm: the guest took vectors 0x40-0x47 %u %u %u %u %u %u %u %u times\n",
+		       vc[0], vc[1], vc[2], vc[3], vc[4], vc[5], vc[6], vc[7]);
+	}
 	uint64_t ms = (rdtsc() - t0) / tsc_khz;
 	print_bench(&vm);
 	printf("vmm: guest %s %s after %lu VM exits in %lu ms (io %lu, mmio %lu, cpuid %lu, hlt "
@@ -672,6 +825,13 @@ int main(uintptr_t arg)
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CPUID],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_HLT],
 	       (unsigned long)vm.exits_by_reason[VM_EXIT_CACHE]);
+	if (hlt_timed) {
+		printf("vmm: %lu HLT sleeps ended by their timeout, woke late by %lu us "
+		       "on average, %lu us at most\n",
+		       (unsigned long)hlt_timed,
+		       (unsigned long)(hlt_late_sum_ns / hlt_timed / 1000),
+		       (unsigned long)(hlt_late_max_ns / 1000));
+	}
 	vm_print_exit_stats(&vm, tsc_khz);
 	if (two) {
 		ap_report(ap_cpu);

@@ -138,7 +138,8 @@ bool msr_read(struct vm *vm, uint32_t msr, uint64_t *value)
 	} else if (msr == MSR_EFER) {
 		*value = st->efer;
 	} else if (msr == MSR_TSC) {
-		*value = host_tsc(); /* RDTSC is not intercepted: the guest's TSC is the host's */
+		/* RDTSC is not intercepted: the guest's TSC is the host's plus its offset. */
+		*value = host_tsc() + st->tsc_offset;
 	} else if (msr == MSR_K8_INT_PENDING_MSG) {
 		/* AMD family 0Fh/10h (erratum 400): Linux reads it on such a CPU model (QEMU's
 		 * qemu64 is one) to see whether C1E is on. It is not: the vCPU idles in HLT. */
@@ -164,7 +165,8 @@ bool msr_write(struct vm *vm, uint32_t msr, uint64_t value)
 	if (msr == MSR_EFER) {
 		return efer_write(st, value);
 	}
-	/* MSR_TSC too: the VM interface has no TSC offset, so the guest cannot move its TSC. */
+	/* MSR_TSC too: the VMM keeps each vCPU's TSC offset fixed (a guest that moved its own TSC
+	 * would be out of step with the device models, which keep time by it). */
 	refuse(vm, msr, true);
 	return false;
 }

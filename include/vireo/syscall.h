@@ -34,6 +34,7 @@ enum vireo_syscall {
 	SYS_VCPU_RESUME = 18, /* (vm): run the VM on the calling vCPU until an exit for the VMM */
 	SYS_VCPU_IRQ =
 		19, /* (ec): raise a virtual IRQ at a vCPU (delivered while its vif is open) */
+	SYS_VCPU_POST = 20, /* (ec, vector): post an external interrupt to a vCPU in its VM */
 	SYS_COUNT
 };
 
@@ -84,6 +85,9 @@ struct vireo_ec_create {
 /* SYS_EC_CTRL operations. */
 #define VIREO_EC_RECALL                                                                            \
 	0 /* force the EC into its recall event (vector EVT_RECALL) at the next kernel exit */
+
+/* SYS_VCPU_POST: vectors 0-255; each is a bit (posts of one vector before it went in are one). */
+#define VIREO_VCPU_POST_VECTORS 256
 
 /* SYS_KSTAT result: counts for leak checks. */
 struct vireo_kstat {

@@ -130,6 +130,13 @@ struct vireo_vm_state {
 	uint8_t inject_len;
 	uint8_t pending_len;
 	uint16_t activity; /* enum vireo_vm_activity (set by the VMM; RUNNING once entered) */
+	uint32_t reserved2;
+	/*
+	 * Time (docs/ABI.md "TSC offset"), set by the VMM, read at every SYS_VCPU_RESUME: the
+	 * guest's TSC reads as the host's plus tsc_offset (two's complement, so it may go back).
+	 * SVM applies it as the VMCB's TSC_OFFSET; VMX will use the VMCS TSC offset.
+	 */
+	uint64_t tsc_offset;
 };
 
 /*

@@ -172,6 +172,7 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
 	s->sysenter_eip = st->sysenter_eip;
 	s->g_pat = st->pat;
 	vmcb_of(v)->ctl.int_shadow = st->intr_shadow & 1;
+	vmcb_of(v)->ctl.tsc_offset = st->tsc_offset; /* APM 15.30.3 "TSC offset" */
 }
 
 /*

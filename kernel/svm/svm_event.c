@@ -98,7 +98,7 @@ void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_i
 	c->eventinj = take_event(vmcb, st, inj);
 	inj->event = c->eventinj;
 	/* A V_IRQ with the VINTR intercept exits once the guest can take an interrupt (15.21.4). */
-	if (st->intr_window || (st->inject & VEVENT_VALID)) {
+	if (st->intr_window || (st->inject & VEVENT_VALID) || inj->more) {
 		c->int_ctl |= INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR;
 		c->intercept_misc1 |= MISC1_VINTR;
 	} else {

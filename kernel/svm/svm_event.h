@@ -19,7 +19,8 @@
 uint32_t svm_event_classify(uint32_t info);
 /* Before an entry: fill EVENTINJ from st->pending, else st->inject (each taken out of `st` once it
  * is in the slot; inject waits behind pending), step RIP past a SOFT event's instruction, and set
- * the interrupt-window request (VMM's intr_window, or a queued inject). Records the slot in inj. */
+ * the interrupt-window request (VMM's intr_window, a queued inject, or more posted interrupts:
+ * inj->more). Records the slot in inj. */
 void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj);
 /* After an exit: the event cut off by it (EXITINTINFO) into st->pending, pending_err and
  * pending_len; an injected SOFT event puts RIP back on its instruction. */

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* Local APIC in xAPIC MMIO mode (Intel SDM vol. 3A 11.4-11.6, 11.5.4 timer). */
+/* Local APIC in xAPIC MMIO mode (Intel SDM vol. 3A 11.4-11.6; 11.5.4: the timer, one-shot mode). */
 #include "x86/lapic.h"
 
 #include "arch.h"
 #include "assert.h"
 #include "printk.h"
 #include "spinlock.h"
+#include "timer.h"
 #include "x86/cpu.h"
 #include "x86/idt.h"
 #include "x86/percpu.h"
@@ -30,7 +31,6 @@ enum {
 };
 #define SVR_ENABLE (1u << 8)
 #define LVT_MASKED (1u << 16)
-#define LVT_PERIODIC (1u << 17)
 #define ICR_PENDING (1u << 12)
 #define ICR_INIT 0x500
 #define ICR_STARTUP 0x600
@@ -43,6 +43,8 @@ enum {
 static volatile uint32_t *lapic_base;
 static uint32_t ticks_per_ms;
 static uint64_t tsc_khz;
+/* The kernel clock: ns = TSC * ns_mult >> 32 (TSC at boot subtracted). */
+static uint64_t ns_mult, tsc_boot;
 
 static inline uint32_t rd(unsigned reg)
 {
@@ -75,6 +77,11 @@ static void calibrate(void)
 		pr_warn("lapic: timer calibration failed; assuming 100 MHz bus\n");
 		ticks_per_ms = 100000 / 16;
 	}
+	if (tsc_khz == 0) {
+		tsc_khz = 1000000;
+	}
+	ns_mult = (1000000ull << 32) / tsc_khz;
+	tsc_boot = t1;
 }
 
 void lapic_init(uint64_t phys)
@@ -98,8 +105,27 @@ void lapic_cpu_init(void)
 	wr(LAPIC_LVT_ERROR, LVT_MASKED);
 	wr(LAPIC_ESR, 0);
 	wr(LAPIC_TIMER_DIV, TIMER_DIV_16);
-	wr(LAPIC_LVT_TIMER, LVT_PERIODIC | VEC_TIMER);
-	wr(LAPIC_TIMER_INIT, ticks_per_ms * (1000 / TIMER_HZ));
+	wr(LAPIC_LVT_TIMER, VEC_TIMER); /* one-shot: timer.c programs every deadline */
+	timer_cpu_init();
+}
+
+uint64_t lapic_clock_ns(void)
+{
+	/* 128-bit product, no division: the clock is read at every timer interrupt. */
+	return (uint64_t)(((unsigned __int128)(rdtsc() - tsc_boot) * ns_mult) >> 32);
+}
+
+void lapic_timer_oneshot(uint64_t delta_ns)
+{
+	/* Callers bound delta_ns (TIMER_SHOT_MAX_NS): the product cannot overflow. */
+	uint64_t count = delta_ns * ticks_per_ms / 1000000;
+	if (count == 0) {
+		count = 1; /* an initial count of 0 stops the timer */
+	}
+	if (count > 0xffffffffull) {
+		count = 0xffffffffull;
+	}
+	wr(LAPIC_TIMER_INIT, (uint32_t)count);
 }
 
 uint32_t lapic_id(void)

@@ -8,8 +8,13 @@
 
 /* Map the LAPIC at `phys` (from ACPI MADT or the APIC base MSR) and enable it on this CPU. */
 void lapic_init(uint64_t phys);
-/* Per-CPU part: software enable, spurious vector, timer in periodic mode at `hz`. */
+/* Per-CPU part: software enable, spurious vector, timer in one-shot mode (timer.c arms it). */
 void lapic_cpu_init(void);
+/* Nanoseconds since calibration, from the TSC at its measured rate. */
+uint64_t lapic_clock_ns(void);
+/* Fire this CPU's timer interrupt once, `delta_ns` from now (at most TIMER_SHOT_MAX_NS; 0: at
+ * once). */
+void lapic_timer_oneshot(uint64_t delta_ns);
 uint32_t lapic_id(void);
 void lapic_eoi(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);

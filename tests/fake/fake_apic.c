@@ -20,6 +20,7 @@ void fake_apic_reset(void)
 {
 	memset(&fake_apic, 0, sizeof(fake_apic));
 	fake_apic.gsis = FAKE_GSIS;
+	fake_apic.clock_ns = 1000000000ull; /* not 0: no deadline may be mistaken for none */
 	for (unsigned g = 0; g < FAKE_GSIS; g++) {
 		fake_apic.gsi[g].masked = true;
 	}
@@ -80,6 +81,23 @@ void lapic_udelay(uint64_t us)
 uint64_t lapic_tsc_khz(void)
 {
 	return 1000000;
+}
+
+uint64_t lapic_clock_ns(void)
+{
+	return fake_apic.clock_ns;
+}
+
+void lapic_timer_oneshot(uint64_t delta_ns)
+{
+	unsigned cpu = this_cpu()->id;
+	fake_apic.timer_delta[cpu] = delta_ns;
+	fake_apic.timer_shots[cpu]++;
+}
+
+void fake_clock_advance(uint64_t ns)
+{
+	fake_apic.clock_ns += ns;
 }
 
 uint32_t lapic_timer_ticks_per_ms(void)

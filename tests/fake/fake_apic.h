@@ -23,11 +23,16 @@ struct fake_apic {
 	unsigned idle_ticks;
 	unsigned gsis; /* inputs the fake IOAPIC reports (a test may lower it) */
 	struct fake_gsi gsi[FAKE_GSIS];
+	uint64_t clock_ns;		/* the kernel clock; tests move it (fake_clock_advance) */
+	uint64_t timer_delta[MAX_CPUS]; /* last one-shot programmed per CPU, ns */
+	unsigned timer_shots[MAX_CPUS];
 };
 
 extern struct fake_apic fake_apic;
 
 /* All lines masked, counters zero (fake_cpu_init calls it). */
 void fake_apic_reset(void);
+/* Time passes: the kernel clock moves `ns` forward (fake_timer moves it one tick first). */
+void fake_clock_advance(uint64_t ns);
 
 #endif

@@ -6,6 +6,6 @@ UNIT_KSRCS += kernel/ipc.c kernel/pd.c kernel/sched.c kernel/syscall.c kernel/vc
 	kernel/mdb.c kernel/quota.c kernel/slab.c kernel/frame.c kernel/pt.c kernel/svm/svm.c kernel/svm/svm_event.c \
 	kernel/asid.c \
 	kernel/vcpu_check.c kernel/vmx/vmx.c \
-	kernel/irq.c kernel/x86/trap.c \
+	kernel/irq.c kernel/timer.c kernel/x86/trap.c \
 	$(wildcard tests/fake/core/*.c)
 UNIT_CFLAGS += -Itests/fake/core

@@ -179,7 +179,7 @@ Test(kcore_sched, up_before_the_timeout_cancels_it)
 		     b);
 	cr_assert_eq(running(fake_syscall(b, SYS_SM_CTRL, 50, VIREO_SM_UP, 0, 0, 0)), a);
 	cr_expect_eq(a->regs.rax, VIREO_OK);
-	cr_expect_eq(a->timeout_tick, 0, "the timeout stayed armed after the up");
+	cr_expect_eq(a->timeout_at, 0, "the timeout stayed armed after the up");
 	/* A later down blocks again with no stale timeout waking it. */
 	cr_assert_eq(running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0,
 					  0)),

@@ -106,6 +106,12 @@ static inline enum vireo_status sys_vcpu_irq_label(uint64_t ec, uint64_t label)
 	return vireo_sys(SYS_VCPU_IRQ, ec, label, 0, 0, 0);
 }
 
+/* Post external interrupt `vector` to a vCPU running a VM (docs/ABI.md "Posted interrupts"). */
+static inline enum vireo_status sys_vcpu_post(uint64_t ec, unsigned vector)
+{
+	return vireo_sys(SYS_VCPU_POST, ec, vector, 0, 0, 0);
+}
+
 static inline enum vireo_status sys_create_ec(uint64_t dst, uint64_t pd,
 					      const struct vireo_ec_create *a)
 {

@@ -6,12 +6,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_apic.h"
 #include "fake_arch.h"
 #include "frame.h"
 #include "klock.h"
 #include "mdb.h"
 #include "obj.h"
 #include "sched.h"
+#include "timer.h"
 #include "vcpu.h"
 #include "x86/idt.h"
 
@@ -232,6 +234,7 @@ struct fake_exit fake_interrupt(struct ec *ec, uint64_t vector)
 
 struct fake_exit fake_timer(struct ec *ec)
 {
+	fake_clock_advance(TIMER_TICK_NS); /* the timer fires at the next tick */
 	return fake_interrupt(ec, VEC_TIMER);
 }
 

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fake_apic.h"
 #include "fake_cpu.h"
 #include "fake_x86.h"
 #include "klock.h"
 #include "sched.h"
 #include "svm/svm.h"
+#include "timer.h"
 #include "x86/idt.h"
 
 struct fake_virt_log fake_virt_log;
@@ -60,6 +62,7 @@ static void take_tick(void)
 		return;
 	}
 	tick_pending = false;
+	fake_clock_advance(TIMER_TICK_NS);
 	struct regs frame = { .vector = VEC_TIMER };
 	x86_trap_kernel(&frame);
 }
