@@ -100,7 +100,8 @@ static bool kill_logged(void)
 		return true;
 	}
 	if (kills % 1024 == 0) {
-		pr_info("vireo: %lu ECs killed so far (each logged with `debug`)\n", (unsigned long)kills);
+		pr_info("vireo: %lu ECs killed so far (each logged with `debug`)\n",
+			(unsigned long)kills);
 	}
 	return false;
 }
@@ -187,7 +188,8 @@ void ec_reap(void)
 	}
 }
 
-/* On kernel entry: the EC we come from may have been destroyed while we ran it. */
+/* On kernel entry: the EC we come from may have been destroyed while we ran it, or be a handler
+ * whose caller died meanwhile (ipc_retire_orphan): then there is nothing to go on with. */
 struct ec *ec_enter_kernel(void)
 {
 	struct percpu *cpu = this_cpu();
@@ -196,6 +198,11 @@ struct ec *ec_enter_kernel(void)
 		ec->running = false;
 		if (ec->obj.type == OBJ_NULL) {
 			ec_free(ec);
+			cpu->current = NULL;
+			return NULL;
+		}
+		if (ipc_retire_orphan(ec)) {
+			/* A handler whose caller died while it ran: the work it was doing is void. */
 			cpu->current = NULL;
 			return NULL;
 		}
@@ -258,7 +265,8 @@ void ec_user_exception(struct ec *ec)
 	ec->cont = ec_ret_iret;
 	ipc_exception(ec); /* returns only when no handler takes it */
 	if (kill_logged()) {
-		pr_info("vireo: %s killed: %s in user mode\n", ec->name, trap_name(ec->regs.vector));
+		pr_info("vireo: %s killed: %s in user mode\n", ec->name,
+			trap_name(ec->regs.vector));
 		trap_dump(LOG_INFO, &ec->regs);
 	}
 	ec_kill(ec, NULL);

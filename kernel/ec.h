@@ -91,7 +91,8 @@ __noreturn void ec_user_exception(struct ec *ec);
 __noreturn void ec_ret_syscall(struct ec *ec);
 /* Return to user mode with the full frame (a continuation). */
 __noreturn void ec_ret_iret(struct ec *ec);
-/* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile. */
+/* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile or its
+ * work was abandoned (ipc_retire_orphan). */
 struct ec *ec_enter_kernel(void);
 /* Free an EC destroyed during its own system call (the scheduler calls it before switching). */
 void ec_reap(void);

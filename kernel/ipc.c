@@ -22,6 +22,7 @@
 #include "portal.h"
 #include "sc.h"
 #include "sched.h"
+#include "sm.h"
 
 /* Does [base, base + 2^order) lie in the receive window `win` of that space? */
 static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
@@ -340,6 +341,54 @@ static void unqueue_caller(struct ec *c)
 	c->queued_on = NULL;
 }
 
+/*
+ * The caller `h` served is gone (it died), and with it the SC the call ran on: the work is
+ * abandoned (its next call restarts it at the portal's entry), and so is any call `h` made for it,
+ * down the chain. A handler in user mode right now cannot be stopped from here: it stays READY
+ * with no caller until it enters the kernel (kicked at once), where ipc_retire_orphan sends it
+ * back to waiting; meanwhile new callers wait in its line. A handler that is not running goes
+ * back to waiting now. Each one then serves its line, as a reply would: left alone, a queued
+ * caller would wait for good (docs/architecture.md#portal-ipc). A loop, not recursion: a chain of
+ * handlers may be long.
+ */
+static void abandon_calls(struct ec *h)
+{
+	struct ec *retired = NULL; /* linked through wait_next, which no queue uses any more */
+	while (h) {
+		CHECK(h->local && h->state != EC_DEAD);
+		h->caller = NULL;
+		h->exc_call = false;
+		if (h->running) {
+			arch_kick(h->cpu);
+			break;
+		}
+		struct ec *next = NULL;
+		if (h->state == EC_CALLING && h->callee) {
+			next = h->callee;
+			CHECK(next->caller == h);
+			h->callee = NULL;
+		}
+		if (h->queued_on) {
+			unqueue_caller(h);
+		}
+		if (h->timeout_tick) {
+			sched_timeout_cancel(h);
+		}
+		sm_forget(h);
+		h->state = EC_WAITING;
+		h->wait_next = retired;
+		retired = h;
+		h = next;
+	}
+	/* Only now, with every link of the chain undone: a queued caller may be one of them. */
+	while (retired) {
+		h = retired;
+		retired = h->wait_next;
+		h->wait_next = NULL;
+		next_waiter(h);
+	}
+}
+
 void ipc_abort_ec(struct ec *ec)
 {
 	CHECK(klock_held());
@@ -359,14 +408,21 @@ void ipc_abort_ec(struct ec *ec)
 		abort_caller(c);
 	}
 	if (ec->state == EC_CALLING && ec->callee) {
-		/* The handler's work is abandoned: unless it is in user mode right now, its next call
-		 * restarts it at the portal's entry. */
 		struct ec *h = ec->callee;
 		CHECK(h->caller == ec);
-		h->caller = NULL;
-		if (!h->running) {
-			h->state = EC_WAITING;
-		}
 		ec->callee = NULL;
+		abandon_calls(h);
 	}
+}
+
+bool ipc_retire_orphan(struct ec *ec)
+{
+	CHECK(klock_held());
+	if (!ec->local || ec->state != EC_READY || ec->caller) {
+		return false;
+	}
+	ec->state = EC_WAITING;
+	ec->exc_call = false;
+	next_waiter(ec);
+	return true;
 }

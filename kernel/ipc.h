@@ -26,5 +26,11 @@ void ipc_exc_to_regs(const struct vireo_exc_state *x, struct regs *r, uint64_t m
 bool ipc_exc_state_valid(const struct vireo_exc_state *x, uint64_t mtd);
 /* `ec` dies: whoever waits for it (its caller, queued callers) gets VIREO_ABORTED. */
 void ipc_abort_ec(struct ec *ec);
+/*
+ * On kernel entry from user mode: a local EC whose caller died while it ran (ipc_abort_ec) goes
+ * back to waiting for its next call, and serves its line. True if `ec` was such an orphan: its
+ * entry (system call, exception or interrupt) belongs to abandoned work and is not carried out.
+ */
+bool ipc_retire_orphan(struct ec *ec);
 
 #endif

@@ -548,6 +548,15 @@ status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_
 		return VIREO_NO_MEM;
 	}
 	bool grant = flags & VIREO_DELEGATE_GRANT;
+	if (grant && sp == CRD_OBJ) {
+		/* A PD granted the capability to itself would be its own last holder: nobody could
+		 * revoke or destroy it again (docs/ABI.md, SYS_DELEGATE). */
+		for (uint64_t i = 0; i < (1ull << order); i++) {
+			if (pd_lookup_obj(src, base + i, OBJ_PD, 0) == &dst->obj) {
+				return VIREO_BAD_PAR;
+			}
+		}
+	}
 	if (grant && sp == CRD_MEM) {
 		/* The source loses the range: make sure its page table can drop exactly that part. */
 		status_t st = split_for_removal(src, base, order);

@@ -3,9 +3,9 @@
 #include <criterion/criterion.h>
 
 #include "fake_kernel.h"
+#include "frame.h"
 #include "klock.h"
 #include "obj.h"
-#include "frame.h"
 #include "sched.h"
 #include "sm.h"
 
@@ -382,4 +382,170 @@ Test(kcore_ipc, pager_reply_maps_the_faulting_page)
 	cr_expect_eq(pa_addr(pa), pa_addr(frame));
 	cr_expect(attr & MAP_W);
 	cr_expect(attr & MAP_U);
+}
+
+/* ---------------------------------------------------------------- a caller dies mid-call */
+
+/* As the fuzzer revokes a faulting EC (and its SC) while its handler works on the exception. */
+static void kill(struct ec *ec)
+{
+	klock_acquire();
+	ec_kill(ec, NULL);
+	klock_release();
+}
+
+/*
+ * The handler runs in user mode on CPU 1 when CPU 0 kills the faulting EC it serves. The handler
+ * is then preempted before it replies (another SC became ready there). It must be free for the
+ * next call: before the fix it stayed EC_READY with no caller and no SC, busy for ever, and every
+ * later caller waited in its line for good (the fuzzer's hang of seeds 1, 7 and 21).
+ */
+Test(kcore_ipc, handler_whose_caller_dies_while_it_runs_serves_the_next_call)
+{
+	struct pd *far_pd = fake_pd("far", 1 << 20);
+	struct ec *far = fake_ec(far_pd, "far", true, 1, 0);
+	struct ec *faulter = fake_ec(client_pd, "faulter", false, 1, EVT_BASE);
+	struct portal *xpt = fake_portal(far, HANDLER_IP, MTD_RIP, 13);
+	fake_cap(client_pd, EVT_BASE + 13, &xpt->obj, RIGHT_PT_CALL);
+	struct portal *fpt = fake_portal(far, HANDLER_IP, 0, 77);
+	fake_cap(client_pd, SEL_PT + 2, &fpt->obj, RIGHT_PT_CALL);
+	fake_cpu_set(1);
+	fake_sc(faulter, 1, 10000);
+	struct fake_exit x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), faulter);
+	x = fake_exception(faulter, 13, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), far, "the exception did not reach its handler");
+	cr_assert(far->running, "the handler should be in user mode on CPU 1");
+	/* CPU 0 kills the faulting EC while its handler runs on CPU 1. */
+	fake_cpu_set(0);
+	unsigned kicks1 = fake_cpu_log.kicks[1];
+	kill(faulter);
+	cr_expect_null(far->caller);
+	cr_expect_gt(fake_cpu_log.kicks[1], kicks1, "CPU 1 was not told to stop the orphan");
+	/* Something else becomes ready on CPU 1, and CPU 1 enters the kernel from the handler. */
+	struct ec *other = fake_ec(client_pd, "other", false, 1, EVT_BASE);
+	fake_cpu_set(1);
+	fake_sc(other, 2, 10000);
+	x = fake_timer(far);
+	cr_expect_eq(fake_exit_ec(x), other);
+	cr_expect_eq(far->state, EC_WAITING, "the orphaned handler did not go back to waiting");
+	/* The next call is served at once. */
+	fake_cpu_set(0);
+	client->utcb->untyped = 1;
+	client->utcb->mr[0] = 0xfeed;
+	fake_syscall(client, SYS_CALL, SEL_PT + 2, 0, 0, 0, 0);
+	cr_expect_eq(far->caller, client, "the handler is busy for ever");
+	cr_expect_null(far->waiters);
+	cr_expect_eq(far->utcb->mr[0], 0xfeed);
+	cr_expect_eq(sched_runner(client_sc), far);
+}
+
+/* Before it enters the kernel, an orphaned handler stays busy; its next entry serves the line. */
+Test(kcore_ipc, orphaned_handler_takes_the_queued_caller_when_it_enters_the_kernel)
+{
+	struct pd *far_pd = fake_pd("far", 1 << 20);
+	struct ec *far = fake_ec(far_pd, "far", true, 1, 0);
+	struct ec *faulter = fake_ec(client_pd, "faulter", false, 1, EVT_BASE);
+	struct portal *xpt = fake_portal(far, HANDLER_IP, MTD_RIP, 13);
+	fake_cap(client_pd, EVT_BASE + 13, &xpt->obj, RIGHT_PT_CALL);
+	struct portal *fpt = fake_portal(far, HANDLER_IP, 0, 77);
+	fake_cap(client_pd, SEL_PT + 2, &fpt->obj, RIGHT_PT_CALL);
+	fake_cpu_set(1);
+	fake_sc(faulter, 1, 10000);
+	fake_schedule();
+	struct fake_exit x = fake_exception(faulter, 13, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), far);
+	fake_cpu_set(0);
+	kill(faulter);
+	/* It still runs the old work in user mode: a new caller waits in line. */
+	fake_syscall(client, SYS_CALL, SEL_PT + 2, 0, 0, 0, 0);
+	cr_expect_eq(far->waiters, client);
+	cr_expect_null(far->caller);
+	/* Its reply to nobody (or any other entry) ends the old work and takes the caller. */
+	fake_cpu_set(1);
+	x = fake_syscall(far, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(far->caller, client);
+	cr_expect_null(far->waiters);
+	cr_expect_eq(fake_exit_ec(x), far);
+	cr_expect_eq(far->regs.rip, HANDLER_IP, "the new call starts at the portal's entry");
+	cr_expect_eq(far->regs.rdi, 77);
+}
+
+/*
+ * The handler was preempted in user mode (not running) with a second caller in its line when its
+ * caller dies: the second caller must be served. Before the fix the handler went back to waiting
+ * with the caller still queued, and nothing would ever take it.
+ */
+Test(kcore_ipc, queued_caller_is_served_when_the_handlers_caller_dies)
+{
+	struct ec *second = fake_ec(client_pd, "second", false, 0, EVT_BASE);
+	struct sc *second_sc = fake_sc(second, 1, 10000);
+	const uint64_t one[] = { 1 };
+	call(one, 1);
+	second->utcb->untyped = 1;
+	second->utcb->mr[0] = 2;
+	fake_syscall(second, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(handler->waiters, second);
+	/* A higher priority preempts the handler in user mode. */
+	struct ec *other = fake_ec(client_pd, "other", false, 0, EVT_BASE);
+	fake_sc(other, 2, 10000);
+	struct fake_exit x = fake_timer(handler);
+	cr_assert_eq(fake_exit_ec(x), other);
+	cr_assert(!handler->running);
+	kill(client);
+	cr_expect_eq(handler->caller, second, "the queued caller was left in line");
+	cr_expect_null(handler->waiters);
+	cr_expect_eq(handler->utcb->mr[0], 2);
+	cr_expect_eq(handler->state, EC_READY);
+	cr_expect_eq(sched_runner(second_sc), handler);
+	/* Its reply goes to the second caller. */
+	handler->utcb->untyped = 1;
+	handler->utcb->mr[0] = 3;
+	fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(second->state, EC_READY);
+	cr_expect_eq(second->regs.rax, VIREO_OK);
+	cr_expect_eq(second->utcb->mr[0], 3);
+	cr_expect_eq(handler->state, EC_WAITING);
+}
+
+/*
+ * The handler had called a second handler for its caller when the caller died: that nested call
+ * is abandoned too. Before the fix the first handler went back to waiting while still CALLING the
+ * second, so the second's reply later found its caller in the wrong state (a kernel CHECK).
+ */
+Test(kcore_ipc, nested_call_is_abandoned_with_the_caller_that_died)
+{
+	struct pd *inner_pd = fake_pd("inner", 1 << 20);
+	struct ec *inner = fake_ec(inner_pd, "inner", true, 0, 0);
+	struct portal *ipt = fake_portal(inner, HANDLER_IP, 0, 88);
+	fake_cap(server_pd, SEL_PT, &ipt->obj, RIGHT_PT_CALL);
+	call(NULL, 0);
+	struct fake_exit x = fake_syscall(handler, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), inner);
+	cr_assert_eq(handler->state, EC_CALLING);
+	/* The inner handler is preempted; the outer one's caller dies. */
+	struct ec *other = fake_ec(client_pd, "other", false, 0, EVT_BASE);
+	fake_sc(other, 2, 10000);
+	x = fake_timer(inner);
+	cr_assert_eq(fake_exit_ec(x), other);
+	kill(client);
+	cr_expect_eq(handler->state, EC_WAITING);
+	cr_expect_null(handler->caller);
+	cr_expect_null(handler->callee);
+	cr_expect_eq(inner->state, EC_WAITING);
+	cr_expect_null(inner->caller);
+	/* Both serve new calls. */
+	struct ec *third = fake_ec(client_pd, "third", false, 0, EVT_BASE);
+	fake_sc(third, 3, 10000);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), third);
+	x = fake_syscall(third, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_expect_eq(fake_exit_ec(x), handler);
+	x = fake_syscall(handler, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	cr_expect_eq(fake_exit_ec(x), inner);
+	x = fake_syscall(inner, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(fake_exit_ec(x), handler);
+	x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_expect_eq(fake_exit_ec(x), third);
+	cr_expect_eq(third->regs.rax, VIREO_OK);
 }

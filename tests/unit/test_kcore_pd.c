@@ -145,3 +145,34 @@ Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
 	cr_expect(fake_counts_equal(&before, &after), "a child PD round leaked (see stderr)");
 	cr_expect_eq(root->quota.used, used, "the root's quota was not refunded");
 }
+
+/*
+ * A PD whose only capability was granted into its own object space would be its own last holder:
+ * nothing outside could name, revoke or destroy it again (fuzz seed 21, 1,000,000 calls: one PD
+ * and one MDB node left over). The grant is refused, and the creator's revoke takes the PD.
+ */
+Test(kcore_pd, pd_granted_into_itself_does_not_outlive_its_creator)
+{
+	struct pd *root = fake_pd("root", 4 << 20);
+	fake_cap(root, 1, &root->obj, RIGHTS_ALL);
+	struct ec *root_ec = fake_ec(root, "root", false, 0, 0);
+	fake_sc(root_ec, 10, 10000);
+	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	unsigned pds = obj_live[OBJ_PD];
+	uint64_t used = root->quota.used;
+	fake_syscall(root_ec, SYS_CREATE_PD, 10, 1, 256 << 10, 0, 0);
+	cr_assert_eq(root_ec->regs.rax, VIREO_OK);
+	fake_syscall(root_ec, SYS_DELEGATE, 10, vireo_crd(CRD_OBJ, 10, 0, RIGHTS_ALL), 5,
+		     VIREO_DELEGATE_GRANT, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_BAD_PAR, "a PD was granted its own capability");
+	cr_expect_not_null(pd_lookup_obj(root, 10, OBJ_PD, 0), "the refused grant moved it anyway");
+	/* A copy is fine: it derives from the creator's capability and goes with it. */
+	fake_syscall(root_ec, SYS_DELEGATE, 10, vireo_crd(CRD_OBJ, 10, 0, RIGHTS_ALL), 5, 0, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_OK);
+	fake_syscall(root_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, 2, 1, 0), VIREO_REVOKE_SELF, 0, 0, 0);
+	fake_syscall(root_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, 4, 2, 0), VIREO_REVOKE_SELF, 0, 0, 0);
+	fake_syscall(root_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, 8, 3, 0), VIREO_REVOKE_SELF, 0, 0, 0);
+	fake_syscall(root_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, 0, 12, 0), 0, 0, 0, 0);
+	cr_expect_eq(obj_live[OBJ_PD], pds, "the PD that holds itself is still alive");
+	cr_expect_eq(root->quota.used, used, "its quota was not refunded");
+}

@@ -213,6 +213,12 @@ static void exception_reply(struct vireo_utcb *u, bool child)
 	u->exc.rip = odd_rip();
 	u->exc.rsp = odd_rsp();
 	u->exc.rflags = pick(2) ? rnd() : 0x202 | (pick(2) ? 0x100 : 0) | (pick(2) ? 0x40000 : 0);
+	/* A reply the kernel refuses kills the faulting EC (docs/ABI.md): the round ends here, so
+	 * say so now instead of letting the fuzzer wait out its timeout for every such round. */
+	if (((u->mtd & MTD_RIP) && u->exc.rip >= VIREO_USER_END) ||
+	    ((u->mtd & MTD_RSP) && u->exc.rsp > VIREO_USER_END)) {
+		sys_sm_up(child ? C_DONE : W_DONE);
+	}
 }
 
 static void call_reply(struct vireo_utcb *u, unsigned i)
