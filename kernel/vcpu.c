@@ -258,38 +258,48 @@ static unsigned take_groups(struct vcpu *v, uint32_t in)
 	return 0;
 }
 
+/*
+ * VMTD_FETCH in mid-exit: the VMM wants more of the state the exit left. Only the groups in
+ * mtd_req move; the groups it marked changed stay marked for its real resume; the guest stays out.
+ */
+static __noreturn void fetch_groups(struct ec *ec, uint32_t in, uint32_t req)
+{
+	struct vcpu *v = ec->vcpu;
+	struct vireo_vm_state *page = v->page;
+	page->mtd_in = in & ~VMTD_FETCH;
+	page->mtd_req = 0;
+	uint32_t missing = req & ~v->fresh;
+	if (missing) {
+		virt->store(v, &v->st, missing);
+		v->fresh |= missing;
+	}
+	vcpu_mtd_copy(page, &v->st, req);
+	page->mtd_out |= req;
+	return_to_vmm(ec);
+}
+
 void vcpu_resume(struct ec *ec, struct pd *vm)
 {
 	struct vcpu *v = ec->vcpu;
 	struct vireo_vm_state *page = v->page;
 	uint32_t in = page_word(&page->mtd_in);
+	uint32_t req = page_word(&page->mtd_req);
+	if ((in & ~VMTD_IN_VALID) || (req & ~VMTD_STATE) || ((in & VMTD_FETCH) && !v->loaded)) {
+		page->mtd_in = 0;
+		refuse_to_vmm(ec, VM_EXIT_INVALID, VM_INVALID_MTD);
+	}
+	if (in & VMTD_FETCH) {
+		fetch_groups(ec, in, req);
+	}
 	page->mtd_in = 0;
 	if (!v->loaded) {
 		in |= VMTD_STATE | VMTD_CTRL; /* the hardware state holds nothing yet */
 	}
-	unsigned bad = 0;
-	uint32_t req = page_word(&page->mtd_req);
-	if ((in & ~VMTD_IN_VALID) || (req & ~VMTD_STATE)) {
-		bad = VM_INVALID_MTD;
-	} else {
-		bad = take_groups(v, in & ~VMTD_FETCH);
-	}
+	unsigned bad = take_groups(v, in);
 	if (bad) {
 		refuse_to_vmm(ec, VM_EXIT_INVALID, bad);
 	}
 	v->loaded = true;
-	if (in & VMTD_FETCH) {
-		/* Mid-exit: the VMM wants more of the state the exit left; the guest stays out. */
-		page->mtd_req = 0;
-		uint32_t missing = req & ~v->fresh;
-		if (missing) {
-			virt->store(v, &v->st, missing);
-			v->fresh |= missing;
-		}
-		vcpu_mtd_copy(page, &v->st, req);
-		page->mtd_out |= req;
-		return_to_vmm(ec);
-	}
 	if (ec->recall) {
 		/* A recall that came while the VMM ran (ec.c kept it): this resume reports it. */
 		ec->recall = false;

@@ -137,7 +137,10 @@ static const struct {
 	FIELD_SPAN(cr0, efer),
 	FIELD_SPAN(dr6, dr7),
 	FIELD_SPAN(xcr0, xcr0),
-	FIELD_SPAN(es, tr),
+	FIELD_SPAN(cs, ss),
+	FIELD_SPAN(ds, es),
+	FIELD_SPAN(fs, gs),
+	FIELD_SPAN(tr, ldtr),
 	FIELD_SPAN(gdtr, idtr),
 	FIELD_SPAN(kernel_gs_base, sfmask),
 	FIELD_SPAN(sysenter_cs, sysenter_eip),
@@ -145,7 +148,7 @@ static const struct {
 	FIELD_SPAN(pending, reserved),
 };
 
-_Static_assert(sizeof(groups) / sizeof(groups[0]) == 11 && VMTD_EVENTS == 1u << 10,
+_Static_assert(sizeof(groups) / sizeof(groups[0]) == 14 && VMTD_EVENTS == 1u << 13,
 	       "one span per VMTD_* state group, in bit order");
 _Static_assert(__builtin_offsetof(struct vireo_vm_state, pending) % 8 == 0, "events aligned");
 _Static_assert((__builtin_offsetof(struct vireo_vm_state, mtd_in) -
@@ -182,7 +185,7 @@ void vcpu_exit_info_copy(struct vireo_vm_state *dst, const struct vireo_vm_state
 uint32_t vcpu_check_deps(uint32_t mtd)
 {
 	/* The segment check reads CR0 and CS together, the EFER check CR0 and CR4 (one group). */
-	return mtd & (VMTD_CR | VMTD_SEG) ? VMTD_CR | VMTD_SEG : 0;
+	return mtd & (VMTD_CR | VMTD_CS_SS) ? VMTD_CR | VMTD_CS_SS : 0;
 }
 
 unsigned vcpu_check_groups(const struct vireo_vm_state *st, uint32_t mtd,
@@ -200,7 +203,7 @@ unsigned vcpu_check_groups(const struct vireo_vm_state *st, uint32_t mtd,
 	if ((mtd & VMTD_RIP) && ((st->rflags & RFLAGS_RESERVED) || !(st->rflags & RFLAGS_FIXED1))) {
 		return VM_INVALID_RFLAGS;
 	}
-	if ((mtd & (VMTD_CR | VMTD_SEG)) && !segments_ok(st)) {
+	if ((mtd & (VMTD_CR | VMTD_CS_SS)) && !segments_ok(st)) {
 		return VM_INVALID_SEGMENT;
 	}
 	if ((mtd & VMTD_DR) && ((st->dr6 >> 32) || (st->dr7 >> 32))) {

@@ -97,22 +97,27 @@ enum vireo_vm_invalid {
  * VMM changed them); at an exit it writes the exit information (always) and the groups in
  * mtd_exit[exit] | mtd_req, and says in mtd_out which groups the page now holds.
  */
-#define VMTD_GPR 0x0001u      /* gpr[16] */
-#define VMTD_RIP 0x0002u      /* rip, rflags */
-#define VMTD_CR 0x0004u	      /* cr0, cr2, cr3, cr4, efer */
-#define VMTD_DR 0x0008u	      /* dr6, dr7 */
-#define VMTD_XCR0 0x0010u     /* xcr0 */
-#define VMTD_SEG 0x0020u      /* es, cs, ss, ds, fs, gs, ldtr, tr */
-#define VMTD_DTR 0x0040u      /* gdtr, idtr */
-#define VMTD_SYSCALL 0x0080u  /* kernel_gs_base, star, lstar, cstar, sfmask */
-#define VMTD_SYSENTER 0x0100u /* sysenter_cs, sysenter_esp, sysenter_eip */
-#define VMTD_PAT 0x0200u      /* pat */
-#define VMTD_EVENTS 0x0400u   /* pending*, intr_shadow, guest_if, inject*, intr_window */
-#define VMTD_TSC 0x0800u      /* reserved for the TSC offset */
-#define VMTD_CTRL 0x1000u     /* mtd_in only: the intercept control area ctrl changed */
-#define VMTD_STATE 0x0fffu    /* every state group */
-/* mtd_in only: load the groups in mtd_in, write the groups in mtd_req to the page and return at
- * once, without entering the guest (exit information untouched): a fetch in mid-exit. */
+#define VMTD_GPR 0x0001u	/* gpr[16] */
+#define VMTD_RIP 0x0002u	/* rip, rflags */
+#define VMTD_CR 0x0004u		/* cr0, cr2, cr3, cr4, efer */
+#define VMTD_DR 0x0008u		/* dr6, dr7 */
+#define VMTD_XCR0 0x0010u	/* xcr0 */
+#define VMTD_CS_SS 0x0020u	/* cs, ss */
+#define VMTD_DS_ES 0x0040u	/* ds, es */
+#define VMTD_FS_GS 0x0080u	/* fs, gs */
+#define VMTD_TR_LDTR 0x0100u	/* tr, ldtr */
+#define VMTD_DTR 0x0200u	/* gdtr, idtr */
+#define VMTD_SYSCALL 0x0400u	/* kernel_gs_base, star, lstar, cstar, sfmask */
+#define VMTD_SYSENTER 0x0800u	/* sysenter_cs, sysenter_esp, sysenter_eip */
+#define VMTD_PAT 0x1000u	/* pat */
+#define VMTD_EVENTS 0x2000u	/* pending*, intr_shadow, guest_if, inject*, intr_window */
+#define VMTD_TSC 0x4000u	/* reserved for the TSC offset */
+#define VMTD_STATE 0x7fffu	/* every state group */
+#define VMTD_SEG (VMTD_CS_SS | VMTD_DS_ES | VMTD_FS_GS | VMTD_TR_LDTR)
+#define VMTD_CTRL 0x10000u	/* mtd_in only: the intercept control area ctrl changed */
+/* mtd_in only: write the groups in mtd_req to the page and return at once, without entering
+ * the guest and without loading anything (the other mtd_in bits stay for the next resume; exit
+ * information untouched): more of the state in mid-exit. */
 #define VMTD_FETCH 0x80000000u
 #define VMTD_IN_VALID (VMTD_STATE | VMTD_CTRL | VMTD_FETCH)
 
@@ -190,7 +195,7 @@ struct vireo_vm_state {
 	uint64_t gpr[16];
 	uint64_t rip, rflags;
 	uint64_t cr0, cr2, cr3, cr4, efer, dr6, dr7, xcr0;
-	struct vireo_seg es, cs, ss, ds, fs, gs, ldtr, tr;
+	struct vireo_seg cs, ss, ds, es, fs, gs, tr, ldtr;
 	struct vireo_seg gdtr, idtr; /* base and limit only */
 	uint64_t kernel_gs_base, star, lstar, cstar, sfmask;
 	uint64_t sysenter_cs, sysenter_esp, sysenter_eip, pat;

@@ -233,17 +233,23 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	if (mtd & VMTD_XCR0) {
 		v->guest_xcr0 = st->xcr0;
 	}
-	if (mtd & VMTD_SEG) {
-		seg_in(&s->es, &st->es);
+	if (mtd & VMTD_CS_SS) {
 		seg_in(&s->cs, &st->cs);
 		seg_in(&s->ss, &st->ss);
+	}
+	if (mtd & VMTD_DS_ES) {
 		seg_in(&s->ds, &st->ds);
+		seg_in(&s->es, &st->es);
+	}
+	if (mtd & VMTD_FS_GS) {
 		seg_in(&s->fs, &st->fs);
 		seg_in(&s->gs, &st->gs);
-		seg_in(&s->ldtr, &st->ldtr);
-		seg_in(&s->tr, &st->tr);
 	}
-	if (mtd & (VMTD_SEG | VMTD_CR)) {
+	if (mtd & VMTD_TR_LDTR) {
+		seg_in(&s->tr, &st->tr);
+		seg_in(&s->ldtr, &st->ldtr);
+	}
+	if (mtd & (VMTD_CS_SS | VMTD_CR)) {
 		/* Real mode runs at CPL 0; otherwise the CPL is the DPL of SS (APM 15.5.1). The
 		 * checks brought both groups up to date in `st`. */
 		s->cpl = st->cr0 & CR0_PE ? (st->ss.attr >> 5) & 3 : 0;
@@ -305,15 +311,21 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 	if (mtd & VMTD_XCR0) {
 		st->xcr0 = v->guest_xcr0;
 	}
-	if (mtd & VMTD_SEG) {
-		seg_out(&st->es, &s->es);
+	if (mtd & VMTD_CS_SS) {
 		seg_out(&st->cs, &s->cs);
 		seg_out(&st->ss, &s->ss);
+	}
+	if (mtd & VMTD_DS_ES) {
 		seg_out(&st->ds, &s->ds);
+		seg_out(&st->es, &s->es);
+	}
+	if (mtd & VMTD_FS_GS) {
 		seg_out(&st->fs, &s->fs);
 		seg_out(&st->gs, &s->gs);
-		seg_out(&st->ldtr, &s->ldtr);
+	}
+	if (mtd & VMTD_TR_LDTR) {
 		seg_out(&st->tr, &s->tr);
+		seg_out(&st->ldtr, &s->ldtr);
 	}
 	if (mtd & VMTD_DTR) {
 		seg_out(&st->gdtr, &s->gdtr);

@@ -19,6 +19,7 @@
 #define TESTDEV_PORT_RECALL 0xfe     /* out: the VMM recalls its own vCPU; in: recall exits seen */
 #define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
 #define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
+#define TESTDEV_PORT_BENCH_IO 0xe8   /* out: average instructions per port-I/O iteration */
 #define TESTDEV_MAGIC 0x56495245u
 #define TESTDEV_MMIO_BASE 0xfeb00000ull
 #define TESTDEV_MMIO_SIZE 0x1000ull
@@ -35,11 +36,11 @@ struct testdev {
 	void (*recall)(void *arg); /* port 0xfe: recall the vCPU (NULL: nothing happens) */
 	uint32_t recalls;	   /* VM_EXIT_RECALL exits the VMM has handled */
 	/* Benchmark values: bench[TESTDEV_BENCH_*], valid when bit (1 << index) of bench_set is set. */
-	uint32_t bench[2];
+	uint32_t bench[3];
 	unsigned bench_set;
 };
 
-enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP };
+enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP, TESTDEV_BENCH_IO };
 
 void testdev_init(struct testdev *d, void (*console)(void *, char),
 		  void (*result)(void *, uint32_t), void *arg);
