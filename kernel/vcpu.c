@@ -143,7 +143,8 @@ static __noreturn void exit_to_vmm(struct ec *ec)
 	struct vcpu *v = ec->vcpu;
 	struct vireo_vm_state *page = v->page;
 	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
-	uint32_t out = (page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
+	uint32_t out =
+		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
 	page->mtd_req = 0;
 	uint32_t missing = out & ~v->fresh;
 	if (missing) {

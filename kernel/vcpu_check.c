@@ -122,11 +122,13 @@ unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_lim
 
 /* ---------------------------------------------------------------- state groups */
 
-#define FIELD_SPAN(first, last)                                                                \
-	{ __builtin_offsetof(struct vireo_vm_state, first),                                    \
-	  __builtin_offsetof(struct vireo_vm_state, last) +                                    \
-		  sizeof(((struct vireo_vm_state *)0)->last) -                                 \
-		  __builtin_offsetof(struct vireo_vm_state, first) }
+#define FIELD_SPAN(first, last)                                                                    \
+	{                                                                                          \
+		__builtin_offsetof(struct vireo_vm_state, first),                                  \
+			__builtin_offsetof(struct vireo_vm_state, last) +                          \
+				sizeof(((struct vireo_vm_state *)0)->last) -                       \
+				__builtin_offsetof(struct vireo_vm_state, first)                   \
+	}
 
 /* Each group is one contiguous run of 8-byte words in the state (checked below). */
 static const struct {

@@ -391,7 +391,8 @@ bool vm_handle_exit(struct vm *vm)
 	if (go_on && vm->status == VM_RUNNING) {
 		/* Test port 0xfd: inject beside a pending event; the kernel must deliver both. */
 		struct vireo_vm_state *st = vm->st;
-		if (vm->dev.irq2_armed >= 0 && (vm_state(vm, VMTD_EVENTS)->pending & VEVENT_VALID) &&
+		if (vm->dev.irq2_armed >= 0 &&
+		    (vm_state(vm, VMTD_EVENTS)->pending & VEVENT_VALID) &&
 		    !(st->inject & VEVENT_VALID)) {
 			vm_state_mod(vm, VMTD_EVENTS);
 			st->inject = VEVENT_VALID | VEVENT_TYPE_INTR |

@@ -195,7 +195,8 @@ void vm_console_putc(struct vm *vm, char c)
 	if (c == '\n') {
 		vm->line[vm->line_len] = 0;
 		if (vm->show_exits) { /* word "exits": how many VM exits the line took to come out */
-			printf(vm->console_open ? "%s (vm exits %lu)\n" : "guest: %s (vm exits %lu)\n",
+			printf(vm->console_open ? "%s (vm exits %lu)\n"
+						: "guest: %s (vm exits %lu)\n",
 			       vm->line, (unsigned long)vm->st->exits);
 		} else {
 			printf(vm->console_open ? "%s\n" : "guest: %s\n", vm->line);

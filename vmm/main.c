@@ -116,7 +116,8 @@ static void print_bench(const struct vm *v)
 	for (unsigned i = 0; any && i < 2; i++) {
 		uint64_t n = v->exits_by_reason[reasons[i][0]];
 		if (n) {
-			printf("bench: %s %lu insns\n", reasons[i][1] ? "vm_pio_vmm" : "vm_cpuid_vmm",
+			printf("bench: %s %lu insns\n",
+			       reasons[i][1] ? "vm_pio_vmm" : "vm_cpuid_vmm",
 			       (unsigned long)(v->exit_tsc[reasons[i][0]] / n));
 		}
 	}
@@ -167,7 +168,8 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 		while (vm.status == VM_RUNNING) {
 			next_event_ns = vm_next_event_ns(&vm);
 			if (reason < VM_EXIT_COUNT) {
-				vm.exit_tsc[reason] += rdtsc() - t0; /* the whole VMM path of the exit */
+				vm.exit_tsc[reason] +=
+					rdtsc() - t0; /* the whole VMM path of the exit */
 			}
 			in_guest = true;
 			enum vireo_status st = sys_vcpu_resume(SEL_VM);

@@ -71,12 +71,12 @@ struct vm {
 	 * if gpa is no such page. NULL: all RAM is given at the start (unit tests). */
 	bool (*map_lazy)(struct vm *vm, uint64_t gpa);
 	unsigned line_len;
-	bool restart;	   /* a stopped guest boots again (word "restart") */
-	uint64_t restarts; /* times it did */
+	bool restart;			      /* a stopped guest boots again (word "restart") */
+	uint64_t restarts;		      /* times it did */
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 	struct vm_machine m;
-	bool console_open; /* a partial console line was printed: continue it bare */
+	bool console_open;		  /* a partial console line was printed: continue it bare */
 	uint64_t exit_tsc[VM_EXIT_COUNT]; /* TSC cycles the VMM spent per exit reason */
 	/* Fetch the groups in st->mtd_req in mid-exit (SYS_VCPU_RESUME with VMTD_FETCH); NULL: the
 	 * page is the whole state (unit tests). */
@@ -86,10 +86,10 @@ struct vm {
 	 * (module word "msrpass"), CR4 bits the VMM owns (word "cr4mask=", test guests). */
 	uint32_t msr_pass;
 	uint64_t cr4_mask, cr4_shadow;
-	uint64_t cr_exits_owned; /* CR4 writes that changed only guest-owned bits */
-	uint64_t cr_exits_vmm;	 /* CR4 writes that changed a bit the VMM owns */
-	uint32_t port_exits[VMM_PORT_STATS];  /* I/O exits per port (ports below 0x400) */
-	uint64_t rtc_epoch_ns;		      /* wall clock at guest time 0 (ns since 1970) */
+	uint64_t cr_exits_owned;	     /* CR4 writes that changed only guest-owned bits */
+	uint64_t cr_exits_vmm;		     /* CR4 writes that changed a bit the VMM owns */
+	uint32_t port_exits[VMM_PORT_STATS]; /* I/O exits per port (ports below 0x400) */
+	uint64_t rtc_epoch_ns;		     /* wall clock at guest time 0 (ns since 1970) */
 	/* Guest time in ns (monotonic); NULL: time stands still at 0. */
 	uint64_t (*clock_ns)(struct vm *vm);
 	/*

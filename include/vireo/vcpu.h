@@ -97,24 +97,24 @@ enum vireo_vm_invalid {
  * VMM changed them); at an exit it writes the exit information (always) and the groups in
  * mtd_exit[exit] | mtd_req, and says in mtd_out which groups the page now holds.
  */
-#define VMTD_GPR 0x0001u	/* gpr[16] */
-#define VMTD_RIP 0x0002u	/* rip, rflags */
-#define VMTD_CR 0x0004u		/* cr0, cr2, cr3, cr4, efer */
-#define VMTD_DR 0x0008u		/* dr6, dr7 */
-#define VMTD_XCR0 0x0010u	/* xcr0 */
-#define VMTD_CS_SS 0x0020u	/* cs, ss */
-#define VMTD_DS_ES 0x0040u	/* ds, es */
-#define VMTD_FS_GS 0x0080u	/* fs, gs */
-#define VMTD_TR_LDTR 0x0100u	/* tr, ldtr */
-#define VMTD_DTR 0x0200u	/* gdtr, idtr */
-#define VMTD_SYSCALL 0x0400u	/* kernel_gs_base, star, lstar, cstar, sfmask */
-#define VMTD_SYSENTER 0x0800u	/* sysenter_cs, sysenter_esp, sysenter_eip */
-#define VMTD_PAT 0x1000u	/* pat */
-#define VMTD_EVENTS 0x2000u	/* pending*, intr_shadow, guest_if, inject*, intr_window */
-#define VMTD_TSC 0x4000u	/* reserved for the TSC offset */
-#define VMTD_STATE 0x7fffu	/* every state group */
+#define VMTD_GPR 0x0001u      /* gpr[16] */
+#define VMTD_RIP 0x0002u      /* rip, rflags */
+#define VMTD_CR 0x0004u	      /* cr0, cr2, cr3, cr4, efer */
+#define VMTD_DR 0x0008u	      /* dr6, dr7 */
+#define VMTD_XCR0 0x0010u     /* xcr0 */
+#define VMTD_CS_SS 0x0020u    /* cs, ss */
+#define VMTD_DS_ES 0x0040u    /* ds, es */
+#define VMTD_FS_GS 0x0080u    /* fs, gs */
+#define VMTD_TR_LDTR 0x0100u  /* tr, ldtr */
+#define VMTD_DTR 0x0200u      /* gdtr, idtr */
+#define VMTD_SYSCALL 0x0400u  /* kernel_gs_base, star, lstar, cstar, sfmask */
+#define VMTD_SYSENTER 0x0800u /* sysenter_cs, sysenter_esp, sysenter_eip */
+#define VMTD_PAT 0x1000u      /* pat */
+#define VMTD_EVENTS 0x2000u   /* pending*, intr_shadow, guest_if, inject*, intr_window */
+#define VMTD_TSC 0x4000u      /* reserved for the TSC offset */
+#define VMTD_STATE 0x7fffu    /* every state group */
 #define VMTD_SEG (VMTD_CS_SS | VMTD_DS_ES | VMTD_FS_GS | VMTD_TR_LDTR)
-#define VMTD_CTRL 0x10000u	/* mtd_in only: the intercept control area ctrl changed */
+#define VMTD_CTRL 0x10000u /* mtd_in only: the intercept control area ctrl changed */
 /* mtd_in only: write the groups in mtd_req to the page and return at once, without entering
  * the guest and without loading anything (the other mtd_in bits stay for the next resume; exit
  * information untouched): more of the state in mid-exit. */
@@ -139,23 +139,23 @@ enum vireo_vm_invalid {
 #define VMSR_PASS_ALL 0x3ffu
 
 /* Optional intercepts (ctrl.intercept): each set bit makes the event exit with its reason. */
-#define VINT_RDTSC 0x0001u   /* VM_EXIT_RDTSC (RDTSC and RDTSCP) */
-#define VINT_PAUSE 0x0002u   /* VM_EXIT_PAUSE */
-#define VINT_INVLPG 0x0004u  /* VM_EXIT_INVLPG */
-#define VINT_DR 0x0008u	     /* VM_EXIT_DR_ACCESS for every MOV DR */
-#define VINT_CR8 0x0010u     /* VM_EXIT_CR_ACCESS for MOV to/from CR8 */
-#define VINT_CR3 0x0020u     /* VM_EXIT_CR_ACCESS for MOV to/from CR3 */
-#define VINT_MWAIT 0x0040u   /* VM_EXIT_MWAIT for MONITOR and MWAIT */
+#define VINT_RDTSC 0x0001u    /* VM_EXIT_RDTSC (RDTSC and RDTSCP) */
+#define VINT_PAUSE 0x0002u    /* VM_EXIT_PAUSE */
+#define VINT_INVLPG 0x0004u   /* VM_EXIT_INVLPG */
+#define VINT_DR 0x0008u	      /* VM_EXIT_DR_ACCESS for every MOV DR */
+#define VINT_CR8 0x0010u      /* VM_EXIT_CR_ACCESS for MOV to/from CR8 */
+#define VINT_CR3 0x0020u      /* VM_EXIT_CR_ACCESS for MOV to/from CR3 */
+#define VINT_MWAIT 0x0040u    /* VM_EXIT_MWAIT for MONITOR and MWAIT */
 #define VINT_HLT_PASS 0x0080u /* HLT does not exit: the CPU waits in the guest (host IRQs end it) */
-#define VINT_XSETBV_PASS                                                                       \
+#define VINT_XSETBV_PASS                                                                           \
 	0x0100u /* XSETBV does not exit (the kernel still checks xcr0 at each resume and loads it) */
 #define VINT_ALL 0x01ffu
 
 struct vireo_vm_ctrl {
-	uint32_t msr_pass;     /* VMSR_PASS_* */
-	uint32_t intercept;    /* VINT_* */
-	uint32_t exc_bitmap;   /* guest exceptions (vector bit) that exit as VM_EXIT_EXCEPTION */
-	uint32_t reserved;     /* 0 */
+	uint32_t msr_pass;   /* VMSR_PASS_* */
+	uint32_t intercept;  /* VINT_* */
+	uint32_t exc_bitmap; /* guest exceptions (vector bit) that exit as VM_EXIT_EXCEPTION */
+	uint32_t reserved;   /* 0 */
 	/*
 	 * CR0/CR4 guest/host masks and read shadows (the VMX model): bits set in a mask belong to
 	 * the VMM; the guest reads them from the shadow, and a MOV to the register that would give
@@ -230,7 +230,7 @@ struct vireo_vm_state {
 	uint8_t pending_len;
 	uint16_t reserved;
 	/* State groups (VMTD_*, docs/ABI.md "State groups"). */
-	uint32_t mtd_in;  /* VMM: groups it changed since the exit; the kernel clears it at resume */
+	uint32_t mtd_in; /* VMM: groups it changed since the exit; the kernel clears it at resume */
 	uint32_t mtd_out; /* kernel: groups this page holds since the last exit (or fetch) */
 	uint32_t mtd_req; /* VMM: groups wanted at the next exit besides mtd_exit[]; cleared then */
 	uint32_t mtd_reserved;

@@ -191,10 +191,10 @@ static void load_ctrl(struct vcpu *v, const struct vireo_vm_ctrl *ctrl)
 		pr_info("svm: no memory for a vCPU's MSR map; MSRs stay intercepted\n");
 	}
 	c->intercept_exc = EXC_ALWAYS | ctrl->exc_bitmap;
-	c->intercept_misc1 = (c->intercept_misc1 & ~MISC1_OPTIONAL) |
-			     (f & VINT_RDTSC ? MISC1_RDTSC : 0) | (f & VINT_PAUSE ? MISC1_PAUSE : 0) |
-			     (f & VINT_INVLPG ? MISC1_INVLPG : 0) |
-			     (f & VINT_HLT_PASS ? 0 : MISC1_HLT);
+	c->intercept_misc1 =
+		(c->intercept_misc1 & ~MISC1_OPTIONAL) | (f & VINT_RDTSC ? MISC1_RDTSC : 0) |
+		(f & VINT_PAUSE ? MISC1_PAUSE : 0) | (f & VINT_INVLPG ? MISC1_INVLPG : 0) |
+		(f & VINT_HLT_PASS ? 0 : MISC1_HLT);
 	c->intercept_misc2 = (c->intercept_misc2 & ~MISC2_OPTIONAL) |
 			     (f & VINT_RDTSC ? MISC2_RDTSCP : 0) |
 			     (f & VINT_MWAIT ? MISC2_MONITOR | MISC2_MWAIT : 0);
@@ -364,7 +364,8 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	if (st->pending & VEVENT_VALID) {
 		return; /* svm_event_exit made the cut-off event pending: it goes in first */
 	}
-	st->pending = VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
+	st->pending =
+		VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
 	st->pending_err = 0;
 	st->pending_len = 0;
 }
@@ -459,12 +460,12 @@ static uint64_t crdr_qual(uint64_t code, uint64_t info1)
 
 /* Exits whose qualification is EXITINFO1 or nothing: vendor code, neutral reason. */
 static const uint32_t exit_map[][2] = {
-	{ SVM_EXIT_CPUID, VM_EXIT_CPUID },	   { SVM_EXIT_HLT, VM_EXIT_HLT },
-	{ SVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN },   { SVM_EXIT_VMMCALL, VM_EXIT_VMCALL },
-	{ SVM_EXIT_INVD, VM_EXIT_CACHE },	   { SVM_EXIT_WBINVD, VM_EXIT_CACHE },
-	{ SVM_EXIT_XSETBV, VM_EXIT_XSETBV },	   { SVM_EXIT_PAUSE, VM_EXIT_PAUSE },
-	{ SVM_EXIT_INIT, VM_EXIT_INIT },	   { SVM_EXIT_RDTSC, VM_EXIT_RDTSC },
-	{ SVM_EXIT_MWAIT, VM_EXIT_MWAIT },	   { SVM_EXIT_TASK_SWITCH, VM_EXIT_TASK_SWITCH },
+	{ SVM_EXIT_CPUID, VM_EXIT_CPUID },	 { SVM_EXIT_HLT, VM_EXIT_HLT },
+	{ SVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN }, { SVM_EXIT_VMMCALL, VM_EXIT_VMCALL },
+	{ SVM_EXIT_INVD, VM_EXIT_CACHE },	 { SVM_EXIT_WBINVD, VM_EXIT_CACHE },
+	{ SVM_EXIT_XSETBV, VM_EXIT_XSETBV },	 { SVM_EXIT_PAUSE, VM_EXIT_PAUSE },
+	{ SVM_EXIT_INIT, VM_EXIT_INIT },	 { SVM_EXIT_RDTSC, VM_EXIT_RDTSC },
+	{ SVM_EXIT_MWAIT, VM_EXIT_MWAIT },	 { SVM_EXIT_TASK_SWITCH, VM_EXIT_TASK_SWITCH },
 };
 
 static void decode_exit(struct vireo_vm_state *st, uint64_t code, const struct vmcb_control *c)
@@ -527,7 +528,7 @@ static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
 	if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {
 		st->exit = VM_EXIT_EXCEPTION;
 		st->qual = code - SVM_EXIT_EXC_BASE;
-		st->gpa = c->exitinfo1; /* error code */
+		st->gpa = c->exitinfo1;					     /* error code */
 		st->gla = code == SVM_EXIT_EXC_BASE + 14 ? c->exitinfo2 : 0; /* #PF address */
 	} else if (code == SVM_EXIT_NPF) {
 		st->exit = VM_EXIT_MMIO;

@@ -111,7 +111,8 @@ Test(kcore_svm, load_sets_svme_which_the_guest_never_sees)
 {
 	struct vireo_vm_state st = sample();
 	svm_ops.load(&vcpu, &st, VMTD_STATE);
-	cr_expect(vmcb->save.efer & EFER_SVME, "VMRUN requires EFER.SVME in the guest (APM 15.5.1)");
+	cr_expect(vmcb->save.efer & EFER_SVME,
+		  "VMRUN requires EFER.SVME in the guest (APM 15.5.1)");
 	cr_expect_eq(vmcb->save.efer & ~EFER_SVME, st.efer);
 	vmcb->ctl.exitcode = SVM_EXIT_HLT;
 	struct vireo_vm_state out = { 0 };
@@ -224,7 +225,8 @@ Test(kcore_svm, vendor_exit_codes_map_to_neutral_reasons)
 	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
 		vmcb->ctl.exitcode = map[i].code;
 		exit_and_store(&st);
-		cr_expect_eq(st.exit, map[i].exit, "exit code %#llx", (unsigned long long)map[i].code);
+		cr_expect_eq(st.exit, map[i].exit, "exit code %#llx",
+			     (unsigned long long)map[i].code);
 	}
 	vmcb->ctl.exitcode = 0x70; /* PUSHF: never intercepted, no neutral name */
 	exit_and_store(&st);
@@ -301,7 +303,8 @@ Test(kcore_svm, interrupt_window_request_sets_virtual_irq_and_its_intercept)
 	svm_event_enter(vmcb, &st, &vcpu.injected);
 	cr_expect(vmcb->ctl.int_ctl & INT_CTL_V_IRQ);
 	cr_expect(vmcb->ctl.intercept_misc1 & MISC1_VINTR);
-	cr_expect(vmcb->ctl.int_ctl & INT_CTL_V_INTR_MASKING, "host interrupts must stay the host's");
+	cr_expect(vmcb->ctl.int_ctl & INT_CTL_V_INTR_MASKING,
+		  "host interrupts must stay the host's");
 	st.intr_window = 0;
 	svm_ops.load(&vcpu, &st, VMTD_STATE);
 	svm_event_enter(vmcb, &st, &vcpu.injected);
@@ -319,4 +322,91 @@ Test(kcore_svm, interrupt_shadow_round_trips)
 	st.intr_shadow = 0;
 	exit_and_store(&st);
 	cr_expect_eq(st.intr_shadow, 1);
+}
+
+Test(kcore_svm, store_of_some_groups_leaves_the_others_alone)
+{
+	struct vireo_vm_state st = sample(), out;
+	svm_ops.load(&vcpu, &st, VMTD_STATE);
+	vmcb->ctl.exitcode = SVM_EXIT_CPUID;
+	memset(&out, 0xa5, sizeof(out));
+	svm_ops.store(&vcpu, &out, VMTD_GPR | VMTD_RIP);
+	cr_expect_eq(out.rip, st.rip);
+	cr_expect_eq(out.gpr[0], st.gpr[0]);
+	cr_expect_eq(out.gpr[4], st.gpr[4]);
+	cr_expect_eq(out.cr3, 0xa5a5a5a5a5a5a5a5ull, "CR3 stored without VMTD_CR");
+	cr_expect_eq(out.cs.base, 0xa5a5a5a5a5a5a5a5ull, "CS stored without VMTD_CS_SS");
+	cr_expect_eq(out.lstar, 0xa5a5a5a5a5a5a5a5ull, "LSTAR stored without VMTD_SYSCALL");
+	cr_expect_eq(out.intr_shadow, 0xa5a5a5a5u, "the shadow stored without VMTD_EVENTS");
+}
+
+Test(kcore_svm, load_of_some_groups_leaves_the_vmcb_alone_elsewhere)
+{
+	struct vireo_vm_state st = sample();
+	svm_ops.load(&vcpu, &st, VMTD_STATE);
+	struct vireo_vm_state other = sample();
+	other.rip = 0x999;
+	other.cr3 = 0x777000;
+	other.fs.base = 0x1234;
+	svm_ops.load(&vcpu, &other, VMTD_RIP);
+	cr_expect_eq(vmcb->save.rip, 0x999);
+	cr_expect_eq(vmcb->save.cr3, st.cr3, "CR3 loaded without VMTD_CR");
+	cr_expect_eq(vmcb->save.fs.base, st.fs.base, "FS loaded without VMTD_FS_GS");
+}
+
+Test(kcore_svm, nested_page_fault_qualification_is_decoded)
+{
+	struct vireo_vm_state st = sample();
+	svm_ops.load(&vcpu, &st, VMTD_STATE);
+	vmcb->ctl.exitcode = SVM_EXIT_NPF;
+	vmcb->ctl.exitinfo1 = (1ull << 33) | 0x1; /* present, read, during the guest's walk */
+	svm_ops.exit_info(&vcpu, &st);
+	cr_expect_eq(st.qual, VNPF_READ | VNPF_PRESENT | VNPF_PAGE_WALK);
+	vmcb->ctl.exitinfo1 = (1ull << 32) | 0x14; /* instruction fetch, final translation */
+	svm_ops.exit_info(&vcpu, &st);
+	cr_expect_eq(st.qual, VNPF_EXEC);
+	cr_expect_eq(st.gla, 0, "SVM gives no guest-linear address");
+}
+
+Test(kcore_svm, new_exit_reasons_have_names_and_qualifications)
+{
+	static const struct {
+		uint64_t code, info1;
+		uint32_t exit;
+		uint64_t qual;
+	} map[] = {
+		{ 0x04, 0, VM_EXIT_CR_ACCESS, 4 },		    /* read CR4 */
+		{ 0x14, 0, VM_EXIT_CR_ACCESS, 4 | VCR_QUAL_WRITE }, /* write CR4 */
+		{ 0x37, 0, VM_EXIT_DR_ACCESS, 7 | VDR_QUAL_WRITE }, /* write DR7 */
+		{ SVM_EXIT_XSETBV, 0, VM_EXIT_XSETBV, 0 },
+		{ SVM_EXIT_INVLPG, 0x1000, VM_EXIT_INVLPG, 0 }, /* no decode assists: no address */
+		{ SVM_EXIT_TASK_SWITCH, 0x28, VM_EXIT_TASK_SWITCH, 0x28 },
+		{ SVM_EXIT_INIT, 0, VM_EXIT_INIT, 0 },
+		{ SVM_EXIT_RDTSC, 0, VM_EXIT_RDTSC, 0 },
+		{ SVM_EXIT_RDTSCP, 0, VM_EXIT_RDTSC, 1 },
+		{ SVM_EXIT_PAUSE, 0, VM_EXIT_PAUSE, 0 },
+		{ SVM_EXIT_MWAIT, 0, VM_EXIT_MWAIT, 0 },
+		{ SVM_EXIT_MONITOR, 0, VM_EXIT_MWAIT, 1 },
+	};
+	struct vireo_vm_state st = sample();
+	svm_ops.load(&vcpu, &st, VMTD_STATE);
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		vmcb->ctl.exitcode = map[i].code;
+		vmcb->ctl.exitinfo1 = map[i].info1;
+		svm_ops.exit_info(&vcpu, &st);
+		cr_expect_eq(st.exit, map[i].exit, "exit code %#llx",
+			     (unsigned long long)map[i].code);
+		cr_expect_eq(st.qual, map[i].qual, "qual of exit code %#llx",
+			     (unsigned long long)map[i].code);
+	}
+}
+
+Test(kcore_svm, without_nrip_save_the_instruction_length_is_zero)
+{
+	struct vireo_vm_state st = sample();
+	svm_ops.load(&vcpu, &st, VMTD_STATE);
+	vmcb->ctl.exitcode = SVM_EXIT_CPUID;
+	vmcb->ctl.next_rip = st.rip + 2; /* a CPU without NRIP-save leaves garbage, not 0 */
+	svm_ops.exit_info(&vcpu, &st);
+	cr_expect_eq(st.insn_len, 0, "a length from a CPU that does not report one");
 }

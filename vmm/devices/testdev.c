@@ -58,7 +58,7 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 	case TESTDEV_PORT_BENCH_EXIT:
 	case TESTDEV_PORT_BENCH_LOOP:
 	case TESTDEV_PORT_BENCH_IO: {
-		unsigned i = port == TESTDEV_PORT_BENCH_EXIT	? TESTDEV_BENCH_EXIT
+		unsigned i = port == TESTDEV_PORT_BENCH_EXIT   ? TESTDEV_BENCH_EXIT
 			     : port == TESTDEV_PORT_BENCH_LOOP ? TESTDEV_BENCH_LOOP
 							       : TESTDEV_BENCH_IO;
 		d->bench[i] = (uint32_t)(value & mask(size));
