@@ -254,6 +254,61 @@ static bool exit_wrmsr(struct vm *vm)
 	return skip(vm);
 }
 
+/* ---------------------------------------------------------------- control registers, XCR0 */
+
+/*
+ * MOV to or from CR4 (or CR0) with a guest/host mask (docs/architecture.md#vcpu): the guest
+ * reads its bits from the register and the VMM's bits from the shadow; a write of its own bits
+ * goes to the register, a write of a VMM bit goes to the shadow (the register keeps the VMM's
+ * value). On SVM every access exits; on VMX only the writes that change a VMM bit would.
+ */
+static bool exit_cr_access(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR | VMTD_RIP | VMTD_CR);
+	struct decode_insn in;
+	if (!fetch(vm, &in) || !in.two_byte || (in.opcode2 != 0x20 && in.opcode2 != 0x22) ||
+	    (in.reg != 0 && in.reg != 4)) {
+		vm_stop(vm, VM_FAILED, "a control-register access the VMM does not emulate");
+		return false;
+	}
+	uint64_t wmask = in.mode == DECODE_64 ? ~0ull : 0xffffffffull;
+	uint64_t *cr = in.reg == 4 ? &st->cr4 : &st->cr0;
+	uint64_t mask = in.reg == 4 ? vm->cr4_mask : 0;
+	uint64_t *shadow = &vm->cr4_shadow;
+	if (in.opcode2 == 0x20) {
+		st->gpr[in.rm] = ((*cr & ~mask) | (*shadow & mask)) & wmask;
+		return skip(vm);
+	}
+	uint64_t v = st->gpr[in.rm] & wmask;
+	if ((v ^ *shadow) & mask) {
+		vm->cr_exits_vmm++;
+		*shadow = (*shadow & ~mask) | (v & mask);
+		vm_apply_ctrl(vm); /* the new shadow (VMX reads it there) */
+	} else {
+		vm->cr_exits_owned++;
+	}
+	*cr = (*cr & mask) | (v & ~mask);
+	return skip(vm);
+}
+
+/* XSETBV: XCR0 only, x87 always on, AVX only with SSE, and only state the host CPU has (CPUID
+ * leaf 0xD); anything else is #GP as on hardware (SDM vol. 2, XSETBV). The kernel checks it
+ * against its own XCR0 again at the resume. */
+static bool exit_xsetbv(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR);
+	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
+	uint32_t r[4];
+	host_cpuid(0xd, 0, r);
+	uint64_t host = ((uint64_t)r[3] << 32) | r[0];
+	if ((uint32_t)st->gpr[GPR_RCX] != 0 || !(v & 1) || ((v & 4) && !(v & 2)) || (v & ~host)) {
+		inject_gp(vm);
+		return true;
+	}
+	vm_state_mod(vm, VMTD_XCR0)->xcr0 = v;
+	return skip(vm);
+}
+
 /* ---------------------------------------------------------------- HLT, interrupts, hypercalls */
 
 /*
@@ -366,6 +421,8 @@ static const exit_handler handlers[VM_EXIT_COUNT] = {
 	[VM_EXIT_RECALL] = exit_recall,
 	[VM_EXIT_CACHE] = exit_cache,
 	[VM_EXIT_OTHER] = exit_unexpected,
+	[VM_EXIT_CR_ACCESS] = exit_cr_access,
+	[VM_EXIT_XSETBV] = exit_xsetbv,
 };
 
 static void trace_exit(struct vm *vm)

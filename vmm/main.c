@@ -139,6 +139,8 @@ static bool restart_guest(void)
 	memset(vm.ram, 0, vm.ram_size);
 	memcpy(vm.ram + GUEST_LOAD_ADDR, image, image_size);
 	vm_reset_state(vm.st);
+	vm.cr4_shadow = 0;
+	vm_apply_ctrl(&vm);
 	vm.line_len = 0;
 	vm.status = VM_RUNNING;
 	if (++vm.restarts % 100 == 0) {
@@ -411,6 +413,47 @@ static void wake_loop(bool input, bool revoke)
 	}
 }
 
+static uint64_t arg_hex(const char *cmdline, const char *key)
+{
+	char val[20];
+	uint64_t v = 0;
+	if (!cmdline_get(cmdline, key, val, sizeof(val))) {
+		return 0;
+	}
+	for (const char *p = val[0] == '0' && val[1] == 'x' ? val + 2 : val; *p; p++) {
+		unsigned d = *p >= '0' && *p <= '9'   ? (unsigned)(*p - '0')
+			     : *p >= 'a' && *p <= 'f' ? (unsigned)(*p - 'a' + 10)
+						      : 16;
+		if (d == 16) {
+			break;
+		}
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* Test port 0xec: the VMM's counters a test guest checks (guests/tests/README.md). */
+static uint32_t counter(void *arg, unsigned which)
+{
+	struct vm *v = arg;
+	switch (which) {
+	case TESTDEV_COUNT_RDMSR:
+		return (uint32_t)v->exits_by_reason[VM_EXIT_RDMSR];
+	case TESTDEV_COUNT_WRMSR:
+		return (uint32_t)v->exits_by_reason[VM_EXIT_WRMSR];
+	case TESTDEV_COUNT_CR_OWNED:
+		return (uint32_t)v->cr_exits_owned;
+	case TESTDEV_COUNT_CR_VMM:
+		return (uint32_t)v->cr_exits_vmm;
+	case TESTDEV_COUNT_CR4_REAL:
+		return (uint32_t)vm_state(v, VMTD_CR)->cr4;
+	case TESTDEV_COUNT_CR_EXITS:
+		return (uint32_t)v->exits_by_reason[VM_EXIT_CR_ACCESS];
+	default:
+		return 0xffffffffu;
+	}
+}
+
 static uint64_t arg_mib(const char *cmdline, const char *key, uint64_t dflt)
 {
 	char val[16];
@@ -440,7 +483,11 @@ static int setup(const struct vireo_taskinfo *ti, enum guest_format fmt, unsigne
 	if (vm.status != VM_RUNNING) {
 		return -1;
 	}
-	return is_linux ? load_bzimage(ti) : load_boot_sector(img, size);
+	int r = is_linux ? load_bzimage(ti) : load_boot_sector(img, size);
+	if (!r) {
+		vm_apply_ctrl(&vm);
+	}
+	return r;
 }
 
 int main(uintptr_t arg)
@@ -475,6 +522,12 @@ int main(uintptr_t arg)
 	vm.input_wired = input;
 	testdev_init(&vm.dev, console_out, result_out, &vm);
 	vm.dev.recall = recall_vcpu;
+	vm.dev.counter = counter;
+	/* Intercept choices (docs/ABI.md "Intercept control"): "msrpass" lets the guest switch
+	 * FS/GS/KERNEL_GS base, the SYSCALL and SYSENTER MSRs without exits; "cr4own=HEX" makes
+	 * the VMM own those CR4 bits (set in the register, the guest sees a shadow). */
+	vm.msr_pass = cmdline_has(ti->cmdline, "msrpass") ? VMSR_PASS_ALL : 0;
+	vm.cr4_mask = arg_hex(ti->cmdline, "cr4own");
 	enum guest_format fmt =
 		guest_image_format((const void *)ti->modules[0].va, ti->modules[0].size);
 	if (fmt == GUEST_UNKNOWN) {

@@ -57,6 +57,17 @@ struct vireo_vm_state *vm_state(struct vm *vm, uint32_t groups)
 	return st;
 }
 
+void vm_apply_ctrl(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_CR);
+	st->ctrl = (struct vireo_vm_ctrl){ .msr_pass = vm->msr_pass,
+					   .cr4_mask = vm->cr4_mask,
+					   .cr4_shadow = vm->cr4_shadow };
+	/* The VMM's CR4 bits are set in the real register; the guest sees the shadow. */
+	st->cr4 |= vm->cr4_mask;
+	st->mtd_in |= VMTD_CTRL;
+}
+
 struct vireo_vm_state *vm_state_mod(struct vm *vm, uint32_t groups)
 {
 	struct vireo_vm_state *st = vm_state(vm, groups);

@@ -85,7 +85,7 @@ struct vm {
 	/* Intercept control (docs/ABI.md): the FS_BASE etc. MSRs the guest writes without exits
 	 * (module word "msrpass"), CR4 bits the VMM owns (word "cr4mask=", test guests). */
 	uint32_t msr_pass;
-	uint64_t cr4_mask, cr4_shadow;
+	uint64_t cr4_mask, cr4_shadow; /* the VMM keeps its bits set; the guest reads the shadow */
 	uint64_t cr_exits_owned;	     /* CR4 writes that changed only guest-owned bits */
 	uint64_t cr_exits_vmm;		     /* CR4 writes that changed a bit the VMM owns */
 	uint32_t port_exits[VMM_PORT_STATS]; /* I/O exits per port (ports below 0x400) */

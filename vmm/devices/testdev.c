@@ -27,6 +27,10 @@ bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *
 	case TESTDEV_PORT_RECALL:
 		*value = (uint32_t)(d->recalls & mask(size));
 		return true;
+	case TESTDEV_PORT_COUNTER:
+		*value = d->counter ? d->counter(d->arg, d->counter_sel) : 0xffffffffu;
+		*value &= (uint32_t)mask(size);
+		return true;
 	default:
 		return false;
 	}
@@ -51,6 +55,9 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 		return true;
 	case TESTDEV_PORT_IRQ2:
 		d->irq2_armed = value & 0xff;
+		return true;
+	case TESTDEV_PORT_COUNTER:
+		d->counter_sel = value & 0xff;
 		return true;
 	case TESTDEV_PORT_IRQ:
 		d->irq_armed = value & 0xff;
