@@ -246,11 +246,15 @@ static unsigned take_groups(struct vcpu *v, uint32_t in)
 	}
 	/* The events live in `st` only: keep the ones in force if the VMM's are refused. */
 	struct vireo_vm_state ev;
-	vcpu_mtd_copy(&ev, &v->st, in & VMTD_EVENTS);
+	if (in & VMTD_EVENTS) {
+		vcpu_mtd_copy(&ev, &v->st, VMTD_EVENTS);
+	}
 	vcpu_mtd_copy(&v->st, page, in);
 	unsigned bad = vcpu_check_groups(&v->st, in, &limits);
 	if (bad) {
-		vcpu_mtd_copy(&v->st, &ev, in & VMTD_EVENTS);
+		if (in & VMTD_EVENTS) {
+			vcpu_mtd_copy(&v->st, &ev, VMTD_EVENTS);
+		}
 		v->fresh &= ~in;
 		return bad;
 	}

@@ -6,6 +6,7 @@
  */
 #include "vcpu_check.h"
 
+#include "kstring.h"
 #include "x86/cpu.h"
 
 #define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
@@ -158,22 +159,12 @@ _Static_assert((__builtin_offsetof(struct vireo_vm_state, mtd_in) -
 	       "the events group is four words");
 _Static_assert(__builtin_offsetof(struct vireo_vm_state, exit) % 8 == 0, "exit info aligned");
 
-static void copy_words(void *dst, const void *src, size_t len)
-{
-	uint64_t *d = dst;
-	const uint64_t *s = src;
-	for (size_t i = 0; i < len / 8; i++) {
-		d[i] = s[i];
-	}
-}
-
 void vcpu_mtd_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src, uint32_t mtd)
 {
-	for (unsigned g = 0; g < sizeof(groups) / sizeof(groups[0]); g++) {
-		if (mtd & (1u << g)) {
-			copy_words((char *)dst + groups[g].off, (const char *)src + groups[g].off,
-				   groups[g].len);
-		}
+	/* One word copy (REP MOVSQ in the kernel, common/string.c) per group named. */
+	for (mtd &= (1u << ARRAY_SIZE(groups)) - 1; mtd; mtd &= mtd - 1) {
+		unsigned g = (unsigned)__builtin_ctz(mtd);
+		memcpy((char *)dst + groups[g].off, (const char *)src + groups[g].off, groups[g].len);
 	}
 }
 
@@ -181,7 +172,7 @@ void vcpu_exit_info_copy(struct vireo_vm_state *dst, const struct vireo_vm_state
 {
 	size_t off = __builtin_offsetof(struct vireo_vm_state, exit);
 	size_t end = __builtin_offsetof(struct vireo_vm_state, exits) + sizeof(src->exits);
-	copy_words((char *)dst + off, (const char *)src + off, end - off);
+	memcpy((char *)dst + off, (const char *)src + off, end - off);
 }
 
 uint32_t vcpu_check_deps(uint32_t mtd)

@@ -458,27 +458,28 @@ static uint64_t crdr_qual(uint64_t code, uint64_t info1)
 	return q;
 }
 
-/* Exits whose qualification is EXITINFO1 or nothing: vendor code, neutral reason. */
-static const uint32_t exit_map[][2] = {
-	{ SVM_EXIT_CPUID, VM_EXIT_CPUID },	 { SVM_EXIT_HLT, VM_EXIT_HLT },
-	{ SVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN }, { SVM_EXIT_VMMCALL, VM_EXIT_VMCALL },
-	{ SVM_EXIT_INVD, VM_EXIT_CACHE },	 { SVM_EXIT_WBINVD, VM_EXIT_CACHE },
-	{ SVM_EXIT_XSETBV, VM_EXIT_XSETBV },	 { SVM_EXIT_PAUSE, VM_EXIT_PAUSE },
-	{ SVM_EXIT_INIT, VM_EXIT_INIT },	 { SVM_EXIT_RDTSC, VM_EXIT_RDTSC },
-	{ SVM_EXIT_MWAIT, VM_EXIT_MWAIT },	 { SVM_EXIT_TASK_SWITCH, VM_EXIT_TASK_SWITCH },
-};
-
+/* The exits with no qualification beyond their name, and the CR/DR/INVLPG/task-switch ones. */
 static void decode_exit(struct vireo_vm_state *st, uint64_t code, const struct vmcb_control *c)
 {
-	st->exit = VM_EXIT_OTHER;
-	st->qual = code;
-	for (size_t i = 0; i < ARRAY_SIZE(exit_map); i++) {
-		if (exit_map[i][0] == code) {
-			st->exit = exit_map[i][1];
-			st->qual = 0;
-		}
-	}
-	if (code == SVM_EXIT_TASK_SWITCH) {
+	static const uint8_t plain[0x90] = {
+		[SVM_EXIT_CPUID] = VM_EXIT_CPUID,	[SVM_EXIT_HLT] = VM_EXIT_HLT,
+		[SVM_EXIT_SHUTDOWN] = VM_EXIT_SHUTDOWN, [SVM_EXIT_VMMCALL] = VM_EXIT_VMCALL,
+		[SVM_EXIT_INVD] = VM_EXIT_CACHE,	[SVM_EXIT_WBINVD] = VM_EXIT_CACHE,
+		[SVM_EXIT_XSETBV] = VM_EXIT_XSETBV,	[SVM_EXIT_PAUSE] = VM_EXIT_PAUSE,
+		[SVM_EXIT_INIT] = VM_EXIT_INIT,		[SVM_EXIT_RDTSC] = VM_EXIT_RDTSC,
+		[SVM_EXIT_MWAIT] = VM_EXIT_MWAIT,
+	};
+	st->qual = 0;
+	if (code < 0x20) {
+		st->exit = VM_EXIT_CR_ACCESS;
+		st->qual = crdr_qual(code, c->exitinfo1);
+	} else if (code < 0x40) {
+		st->exit = VM_EXIT_DR_ACCESS;
+		st->qual = crdr_qual(code, c->exitinfo1);
+	} else if (code < sizeof(plain) && plain[code]) {
+		st->exit = plain[code];
+	} else if (code == SVM_EXIT_TASK_SWITCH) {
+		st->exit = VM_EXIT_TASK_SWITCH;
 		st->qual = c->exitinfo1 & 0xffff; /* the new TSS selector (APM 15.14.2) */
 	} else if (code == SVM_EXIT_RDTSCP) {
 		st->exit = VM_EXIT_RDTSC;
@@ -489,12 +490,9 @@ static void decode_exit(struct vireo_vm_state *st, uint64_t code, const struct v
 	} else if (code == SVM_EXIT_INVLPG) {
 		st->exit = VM_EXIT_INVLPG;
 		st->qual = has_decode ? c->exitinfo1 : 0;
-	} else if (code < 0x20) {
-		st->exit = VM_EXIT_CR_ACCESS;
-		st->qual = crdr_qual(code, c->exitinfo1);
-	} else if (code < 0x40) {
-		st->exit = VM_EXIT_DR_ACCESS;
-		st->qual = crdr_qual(code, c->exitinfo1);
+	} else {
+		st->exit = VM_EXIT_OTHER;
+		st->qual = code;
 	}
 }
 
