@@ -135,7 +135,7 @@ unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_lim
 static const struct {
 	uint16_t off, len;
 } groups[] = {
-	FIELD_SPAN(gpr, gpr),
+	{ __builtin_offsetof(struct vireo_vm_state, gpr), 4 * 8 }, /* rax, rcx, rdx, rbx */
 	FIELD_SPAN(rip, rflags),
 	FIELD_SPAN(cr0, efer),
 	FIELD_SPAN(dr6, dr7),
@@ -149,9 +149,12 @@ static const struct {
 	FIELD_SPAN(sysenter_cs, sysenter_eip),
 	FIELD_SPAN(pat, pat),
 	FIELD_SPAN(pending, reserved),
+	{ 0, 0 },							    /* VMTD_TSC: reserved */
+	{ __builtin_offsetof(struct vireo_vm_state, gpr) + 4 * 8, 12 * 8 }, /* rsp .. r15 */
 };
 
-_Static_assert(sizeof(groups) / sizeof(groups[0]) == 14 && VMTD_EVENTS == 1u << 13,
+_Static_assert(sizeof(groups) / sizeof(groups[0]) == 16 && VMTD_EVENTS == 1u << 13 &&
+		       VMTD_GPR_HI == 1u << 15,
 	       "one span per VMTD_* state group, in bit order");
 _Static_assert(__builtin_offsetof(struct vireo_vm_state, pending) % 8 == 0, "events aligned");
 _Static_assert((__builtin_offsetof(struct vireo_vm_state, mtd_in) -
@@ -164,7 +167,8 @@ void vcpu_mtd_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src,
 	/* One word copy (REP MOVSQ in the kernel, common/string.c) per group named. */
 	for (mtd &= (1u << ARRAY_SIZE(groups)) - 1; mtd; mtd &= mtd - 1) {
 		unsigned g = (unsigned)__builtin_ctz(mtd);
-		memcpy((char *)dst + groups[g].off, (const char *)src + groups[g].off, groups[g].len);
+		memcpy((char *)dst + groups[g].off, (const char *)src + groups[g].off,
+		       groups[g].len);
 	}
 }
 

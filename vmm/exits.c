@@ -144,12 +144,12 @@ static bool exit_io(struct vm *vm)
 	}
 	unsigned size = st->io.size;
 	if (st->io.in) {
-		vm_state_mod(vm, VMTD_GPR);
+		vm_state_mod(vm, VMTD_GPR_ACDB);
 		uint64_t m = size == 4 ? ~0ull : size_mask(size); /* 32-bit writes zero-extend */
 		uint64_t v = io_in(vm, st->io.port, size);
 		st->gpr[GPR_RAX] = size == 4 ? v : (st->gpr[GPR_RAX] & ~m) | v;
 	} else {
-		io_out(vm, st->io.port, size, (uint32_t)vm_state(vm, VMTD_GPR)->gpr[GPR_RAX]);
+		io_out(vm, st->io.port, size, (uint32_t)vm_state(vm, VMTD_GPR_ACDB)->gpr[GPR_RAX]);
 	}
 	if (st->next_rip) {
 		vm_state_mod(vm, VMTD_RIP);
@@ -205,7 +205,7 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 
 static bool exit_cpuid(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR);
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR_ACDB);
 	uint32_t leaf = (uint32_t)st->gpr[GPR_RAX], sub = (uint32_t)st->gpr[GPR_RCX], r[4];
 	host_cpuid(leaf, sub, r);
 	if (leaf == 1) {
@@ -232,7 +232,7 @@ static void inject_gp(struct vm *vm)
 
 static bool exit_rdmsr(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR);
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR_ACDB);
 	uint64_t v;
 	if (!msr_read(vm, (uint32_t)st->gpr[GPR_RCX], &v)) {
 		inject_gp(vm);
@@ -245,7 +245,7 @@ static bool exit_rdmsr(struct vm *vm)
 
 static bool exit_wrmsr(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR);
+	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR_ACDB);
 	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
 	if (!msr_write(vm, (uint32_t)st->gpr[GPR_RCX], v)) {
 		inject_gp(vm);
@@ -296,7 +296,7 @@ static bool exit_cr_access(struct vm *vm)
  * against its own XCR0 again at the resume. */
 static bool exit_xsetbv(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR);
+	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR_ACDB);
 	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
 	uint32_t r[4];
 	host_cpuid(0xd, 0, r);
@@ -352,7 +352,7 @@ static bool exit_intr_window(struct vm *vm)
 
 static bool exit_vmcall(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR);
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR_ACDB);
 	uint64_t *g = st->gpr;
 	switch (g[GPR_RAX]) {
 	case 1:

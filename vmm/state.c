@@ -11,16 +11,18 @@
 
 /* Instruction exits: the registers they read or write, and what skipping the instruction needs
  * (its address and the code mode; QEMU's SVM gives no length, so the VMM decodes it). */
-#define INSN (VMTD_GPR | VMTD_RIP | VMTD_CS_SS | VMTD_CR)
+#define INSN (VMTD_RIP | VMTD_CS_SS | VMTD_CR)
+/* Most handlers use only RAX, RCX, RDX and RBX. */
+#define ACDB VMTD_GPR_ACDB
 
 static const uint32_t exit_groups[VM_EXIT_COUNT] = {
-	[VM_EXIT_IO] = INSN,
-	[VM_EXIT_MMIO] = INSN,
-	[VM_EXIT_CPUID] = INSN,
-	[VM_EXIT_RDMSR] = INSN,
-	[VM_EXIT_WRMSR] = INSN,
+	[VM_EXIT_IO] = INSN | ACDB,
+	[VM_EXIT_MMIO] = INSN | VMTD_GPR,
+	[VM_EXIT_CPUID] = INSN | ACDB,
+	[VM_EXIT_RDMSR] = INSN | ACDB,
+	[VM_EXIT_WRMSR] = INSN | ACDB,
 	[VM_EXIT_HLT] = INSN | VMTD_EVENTS,
-	[VM_EXIT_VMCALL] = INSN,
+	[VM_EXIT_VMCALL] = INSN | ACDB,
 	[VM_EXIT_SHUTDOWN] = 0,
 	[VM_EXIT_INTR_WINDOW] = VMTD_EVENTS,
 	[VM_EXIT_EXCEPTION] = VMTD_STATE,
@@ -28,8 +30,8 @@ static const uint32_t exit_groups[VM_EXIT_COUNT] = {
 	[VM_EXIT_RECALL] = 0,
 	[VM_EXIT_CACHE] = INSN,
 	[VM_EXIT_OTHER] = VMTD_STATE,
-	[VM_EXIT_CR_ACCESS] = INSN,
-	[VM_EXIT_XSETBV] = INSN | VMTD_XCR0,
+	[VM_EXIT_CR_ACCESS] = INSN | VMTD_GPR,
+	[VM_EXIT_XSETBV] = INSN | ACDB | VMTD_XCR0,
 };
 
 void vm_state_defaults(struct vireo_vm_state *st)

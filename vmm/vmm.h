@@ -86,8 +86,8 @@ struct vm {
 	 * (module word "msrpass"), CR4 bits the VMM owns (word "cr4mask=", test guests). */
 	uint32_t msr_pass;
 	uint64_t cr4_mask, cr4_shadow; /* the VMM keeps its bits set; the guest reads the shadow */
-	uint64_t cr_exits_owned;	     /* CR4 writes that changed only guest-owned bits */
-	uint64_t cr_exits_vmm;		     /* CR4 writes that changed a bit the VMM owns */
+	uint64_t cr_exits_owned;       /* CR4 writes that changed only guest-owned bits */
+	uint64_t cr_exits_vmm;	       /* CR4 writes that changed a bit the VMM owns */
 	uint32_t port_exits[VMM_PORT_STATS]; /* I/O exits per port (ports below 0x400) */
 	uint64_t rtc_epoch_ns;		     /* wall clock at guest time 0 (ns since 1970) */
 	/* Guest time in ns (monotonic); NULL: time stands still at 0. */

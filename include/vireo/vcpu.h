@@ -97,7 +97,7 @@ enum vireo_vm_invalid {
  * VMM changed them); at an exit it writes the exit information (always) and the groups in
  * mtd_exit[exit] | mtd_req, and says in mtd_out which groups the page now holds.
  */
-#define VMTD_GPR 0x0001u      /* gpr[16] */
+#define VMTD_GPR_ACDB 0x0001u /* gpr[0..3]: rax, rcx, rdx, rbx */
 #define VMTD_RIP 0x0002u      /* rip, rflags */
 #define VMTD_CR 0x0004u	      /* cr0, cr2, cr3, cr4, efer */
 #define VMTD_DR 0x0008u	      /* dr6, dr7 */
@@ -112,7 +112,9 @@ enum vireo_vm_invalid {
 #define VMTD_PAT 0x1000u      /* pat */
 #define VMTD_EVENTS 0x2000u   /* pending*, intr_shadow, guest_if, inject*, intr_window */
 #define VMTD_TSC 0x4000u      /* reserved for the TSC offset */
-#define VMTD_STATE 0x7fffu    /* every state group */
+#define VMTD_GPR_HI 0x8000u   /* gpr[4..15]: rsp, rbp, rsi, rdi, r8-r15 */
+#define VMTD_STATE 0xffffu    /* every state group */
+#define VMTD_GPR (VMTD_GPR_ACDB | VMTD_GPR_HI) /* gpr[16] */
 #define VMTD_SEG (VMTD_CS_SS | VMTD_DS_ES | VMTD_FS_GS | VMTD_TR_LDTR)
 #define VMTD_CTRL 0x10000u /* mtd_in only: the intercept control area ctrl changed */
 /* mtd_in only: write the groups in mtd_req to the page and return at once, without entering

@@ -211,9 +211,11 @@ static void load_ctrl(struct vcpu *v, const struct vireo_vm_ctrl *ctrl)
 static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
-	if (mtd & VMTD_GPR) {
-		s->rsp = st->gpr[4];
+	if (mtd & VMTD_GPR_ACDB) {
 		s->rax = st->gpr[0];
+	}
+	if (mtd & VMTD_GPR_HI) {
+		s->rsp = st->gpr[4];
 	}
 	if (mtd & VMTD_RIP) {
 		s->rflags = st->rflags;
@@ -289,9 +291,11 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
 		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
 	}
-	if (mtd & VMTD_GPR) {
-		st->gpr[4] = s->rsp;
+	if (mtd & VMTD_GPR_ACDB) {
 		st->gpr[0] = s->rax;
+	}
+	if (mtd & VMTD_GPR_HI) {
+		st->gpr[4] = s->rsp;
 	}
 	if (mtd & VMTD_RIP) {
 		st->rflags = s->rflags;

@@ -50,7 +50,8 @@ static void write_real_mode(struct vireo_vm_state *st)
 	st->cr0 = 0x10;
 	st->cr3 = 0x1000;
 	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs = (struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
+	st->ds = st->es = st->ss = st->fs = st->gs =
+		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
 	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
 	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
 	st->gdtr.limit = st->idtr.limit = 0xffff;
@@ -104,6 +105,29 @@ Test(kcore_mtd, first_resume_loads_everything_and_a_cpuid_exit_moves_only_gpr_an
 	cr_expect_eq(page()->rip, 0x7c02);
 	cr_expect_eq(page()->gpr[0], 0x756e6547);
 	cr_expect_eq(page()->cr3, 0x1000, "CR3 was copied out though the VMM did not ask");
+}
+
+static void cpuid_step_touching_rsp_rsi(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	cpuid_step(v, vmcb, n);
+	vmcb->save.rsp = 0x7777;
+	v->st.gpr[6] = 0x6666; /* RSI: the entry code keeps it in the kernel's copy */
+}
+
+Test(kcore_mtd, an_exit_that_asks_for_rax_to_rbx_moves_no_other_gpr)
+{
+	fake_virt_init(cpuid_step_touching_rsp_rsi);
+	page()->mtd_exit[VM_EXIT_CPUID] = VMTD_GPR_ACDB | VMTD_RIP;
+	resume();
+	cr_expect_eq(page()->mtd_out, VMTD_GPR_ACDB | VMTD_RIP);
+	cr_expect_eq(page()->gpr[0], 0x756e6547);
+	cr_expect_eq(page()->gpr[4], 0, "RSP was copied out");
+	cr_expect_eq(page()->gpr[6], 0, "RSI was copied out");
+	page()->mtd_req = VMTD_GPR_HI;
+	page()->mtd_in = VMTD_FETCH;
+	resume();
+	cr_expect_eq(page()->gpr[4], 0x7777, "the fetch did not bring RSP from the VMCB");
+	cr_expect_eq(page()->gpr[6], 0x6666);
 }
 
 Test(kcore_mtd, state_the_vmm_did_not_mark_survives_a_round_trip_in_the_vmcb)

@@ -47,12 +47,12 @@ struct testdev {
 enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP, TESTDEV_BENCH_IO };
 /* Counters of port 0xec (guests/tests/README.md). */
 enum {
-	TESTDEV_COUNT_RDMSR,	 /* RDMSR exits */
-	TESTDEV_COUNT_WRMSR,	 /* WRMSR exits */
-	TESTDEV_COUNT_CR_OWNED,	 /* CR4 writes that changed only guest-owned bits */
-	TESTDEV_COUNT_CR_VMM,	 /* CR4 writes that changed a VMM-owned bit */
-	TESTDEV_COUNT_CR4_REAL,	 /* the guest's real CR4 (low half) */
-	TESTDEV_COUNT_CR_EXITS,	 /* CR access exits */
+	TESTDEV_COUNT_RDMSR,	/* RDMSR exits */
+	TESTDEV_COUNT_WRMSR,	/* WRMSR exits */
+	TESTDEV_COUNT_CR_OWNED, /* CR4 writes that changed only guest-owned bits */
+	TESTDEV_COUNT_CR_VMM,	/* CR4 writes that changed a VMM-owned bit */
+	TESTDEV_COUNT_CR4_REAL, /* the guest's real CR4 (low half) */
+	TESTDEV_COUNT_CR_EXITS, /* CR access exits */
 };
 
 void testdev_init(struct testdev *d, void (*console)(void *, char),
