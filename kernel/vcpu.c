@@ -209,6 +209,12 @@ static __noreturn void run_loop(struct ec *ec)
 		}
 		if (!handled) {
 			virt->exit_info(v, &v->st);
+			if (v->st.exit == VM_EXIT_INVALID) {
+				/* The CPU refused the entry and may have left anything in the
+				 * hardware state: the next resume loads every group from the page. */
+				v->loaded = false;
+				v->fresh = 0;
+			}
 			exit_to_vmm(ec);
 		}
 		if (ec->recall) {

@@ -297,3 +297,25 @@ Test(kcore_mtd, exception_bitmap_and_options_reach_the_vmcb_and_db_ac_stay)
 	cr_expect_eq(seen->ctl.intercept_cr, (1u << 4) | (1u << 20),
 		     "a CR4 mask intercepts CR4 reads and writes on SVM");
 }
+
+static void refused_by_the_cpu(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v;
+	at_entry = *vmcb;
+	seen = &at_entry;
+	memset(&vmcb->save, 0, sizeof(vmcb->save)); /* whatever the CPU left there */
+	vmcb->ctl.exitcode = n == 1 ? UINT64_MAX : SVM_EXIT_CPUID;
+	vmcb->ctl.exitintinfo = 0;
+}
+
+Test(kcore_mtd, after_the_cpu_refused_an_entry_the_next_resume_loads_everything)
+{
+	fake_virt_init(refused_by_the_cpu);
+	resume();
+	cr_expect_eq(page()->exit, VM_EXIT_INVALID);
+	cr_expect_eq(page()->qual, VM_INVALID_HARDWARE);
+	page()->mtd_in = 0; /* the VMM changed nothing */
+	resume();
+	cr_expect_eq(seen->save.cr3, 0x1000, "the garbage of the refused entry was entered");
+	cr_expect_eq(seen->save.rip, 0x7c00);
+}
