@@ -23,6 +23,7 @@
 #include "sc.h"
 #include "sched.h"
 #include "sm.h"
+#include "timer.h"
 
 /* Does [base, base + 2^order) lie in the receive window `win` of that space? */
 static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
@@ -371,9 +372,7 @@ static void abandon_calls(struct ec *h)
 		if (h->queued_on) {
 			unqueue_caller(h);
 		}
-		if (h->timeout_tick) {
-			sched_timeout_cancel(h);
-		}
+		timer_cancel(h);
 		sm_forget(h);
 		h->state = EC_WAITING;
 		h->wait_next = retired;

@@ -70,6 +70,7 @@ status_t vcpu_attach(struct ec *ec, uint64_t va)
 		return VIREO_NO_MEM;
 	}
 	v->quota = pd_quota(ec->pd);
+	v->msrpm = PADDR_INVALID;
 	void *page;
 	status_t st = pd_map_page(ec->pd, va, MAP_R | MAP_W, &page);
 	if (st == VIREO_OK) {
@@ -88,6 +89,10 @@ status_t vcpu_attach(struct ec *ec, uint64_t va)
 		}
 		quota_free(v->quota, &vcpu_cache, v);
 		return st;
+	}
+	/* Until the VMM says otherwise, every exit gives it the whole state (docs/ABI.md). */
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		v->page->mtd_exit[r] = VMTD_STATE;
 	}
 	ec->vcpu = v;
 	return VIREO_OK;
@@ -111,7 +116,6 @@ void vcpu_free(struct vcpu *v)
 	quota_free(v->quota, &vcpu_cache, v);
 }
 
-/* Give the VMM the state and the exit, and return from its SYS_VCPU_RESUME. */
 /* A posted vector still waiting in the inject slot goes back to the bitmap: the VMM owns the slot
  * and may put its own event there (it never sees a post there, so none can be overwritten). */
 static void return_posted(struct vcpu *v)
@@ -126,18 +130,67 @@ static void return_posted(struct vcpu *v)
 	v->posted_slot = 0;
 }
 
-static __noreturn void exit_to_vmm(struct ec *ec, status_t status)
+/* The VMM's words of the state page, read once: other threads of the VMM may write them any time. */
+static uint32_t page_word(const uint32_t *w)
+{
+	return *(const volatile uint32_t *)w;
+}
+
+/* Return from the VMM's SYS_VCPU_RESUME (the page already holds what it must see). */
+static __noreturn void return_to_vmm(struct ec *ec)
 {
 	struct vcpu *v = ec->vcpu;
-	return_posted(v);
-	memcpy(v->page, &v->st, sizeof(v->st));
 	if (v->vm) {
 		this_cpu()->vm_root = 0;
 		obj_put(&v->vm->obj);
 		v->vm = NULL;
 	}
-	ec->regs.rax = status;
+	ec->regs.rax = VIREO_OK;
 	ec_ret_syscall(ec);
+}
+
+/*
+ * Give the VMM the exit: its information always, and the groups it asked for this reason and
+ * for this one exit (docs/ABI.md "State groups"), read from the hardware state.
+ */
+static __noreturn void exit_to_vmm(struct ec *ec)
+{
+	struct vcpu *v = ec->vcpu;
+	struct vireo_vm_state *page = v->page;
+	return_posted(v);
+	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
+	uint32_t out =
+		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
+	page->mtd_req = 0;
+	uint32_t missing = out & ~v->fresh;
+	if (missing) {
+		virt->store(v, &v->st, missing);
+		v->fresh |= missing;
+	}
+	vcpu_exit_info_copy(page, &v->st);
+	vcpu_mtd_copy(page, &v->st, out);
+	page->mtd_out = out;
+	return_to_vmm(ec);
+}
+
+/*
+ * An exit the kernel decides without entering the guest. A recall gives the groups as any exit;
+ * a refused state gives none: the page still holds what the VMM wrote (mtd_out 0).
+ */
+static __noreturn void refuse_to_vmm(struct ec *ec, uint32_t exit, uint64_t qual)
+{
+	struct vcpu *v = ec->vcpu;
+	v->st.exit = exit;
+	v->st.qual = qual;
+	v->st.gpa = v->st.next_rip = 0;
+	v->st.insn_len = 0;
+	if (exit == VM_EXIT_RECALL) {
+		exit_to_vmm(ec);
+	}
+	v->page->mtd_req = 0;
+	vcpu_exit_info_copy(v->page, &v->st);
+	v->page->mtd_out = 0;
+	return_to_vmm(ec);
 }
 
 static __noreturn void run_loop(struct ec *ec);
@@ -164,19 +217,26 @@ static __noreturn void run_loop(struct ec *ec)
 		/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
 		arch_irq_window();
 		klock_acquire();
+		/* The guest changed its hardware state; the events and the GPRs the hardware does not
+		 * hold are kept in `st` by the backend, but RAX/RSP and the interrupt shadow are not. */
+		v->fresh = 0;
 		v->st.exits++;
 		if (!ec_enter_kernel()) {
 			sched_schedule(); /* the vCPU was destroyed meanwhile */
 		}
 		if (!handled) {
-			virt->store(v, &v->st);
-			exit_to_vmm(ec, VIREO_OK);
+			virt->exit_info(v, &v->st);
+			if (v->st.exit == VM_EXIT_INVALID) {
+				/* The CPU refused the entry and may have left anything in the
+				 * hardware state: the next resume loads every group from the page. */
+				v->loaded = false;
+				v->fresh = 0;
+			}
+			exit_to_vmm(ec);
 		}
 		if (ec->recall) {
 			ec->recall = false;
-			virt->store(v, &v->st);
-			v->st.exit = VM_EXIT_RECALL;
-			exit_to_vmm(ec, VIREO_OK);
+			refuse_to_vmm(ec, VM_EXIT_RECALL, 0);
 		}
 		if (sched_need_resched()) {
 			cpu->vm_root = 0;
@@ -186,33 +246,108 @@ static __noreturn void run_loop(struct ec *ec)
 	}
 }
 
+/*
+ * Take the groups the VMM changed (mtd_in) from the page into `st`, check them (with what they
+ * are checked against brought up to date), and only then load them: a refusal changes nothing
+ * the guest would run with. 0 or a VM_INVALID_* reason.
+ */
+static unsigned take_groups(struct vcpu *v, uint32_t in)
+{
+	struct vireo_vm_state *page = v->page;
+	if (in & VMTD_CTRL) {
+		struct vireo_vm_ctrl c = page->ctrl;
+		__asm__ volatile("" ::: "memory"); /* checked and applied: this one copy */
+		if (vcpu_check_ctrl(&c)) {
+			return VM_INVALID_CTRL;
+		}
+		v->ctrl = c;
+	}
+	uint32_t deps = vcpu_check_deps(in) & ~in & ~v->fresh;
+	if (deps) {
+		virt->store(v, &v->st, deps);
+		v->fresh |= deps;
+	}
+	/* The events live in `st` only: keep the ones in force if the VMM's are refused. */
+	struct vireo_vm_state ev;
+	if (in & VMTD_EVENTS) {
+		vcpu_mtd_copy(&ev, &v->st, VMTD_EVENTS);
+	}
+	vcpu_mtd_copy(&v->st, page, in);
+	unsigned bad = vcpu_check_groups(&v->st, in, &limits);
+	if (bad) {
+		if (in & VMTD_EVENTS) {
+			vcpu_mtd_copy(&v->st, &ev, VMTD_EVENTS);
+		}
+		v->fresh &= ~in;
+		return bad;
+	}
+	virt->load(v, &v->st, in);
+	v->fresh |= in & VMTD_STATE;
+	return 0;
+}
+
+/*
+ * VMTD_FETCH in mid-exit: the VMM wants more of the state the exit left. Only the groups in
+ * mtd_req move; the groups it marked changed stay marked for its real resume; the guest stays out.
+ */
+static __noreturn void fetch_groups(struct ec *ec, uint32_t in, uint32_t req)
+{
+	struct vcpu *v = ec->vcpu;
+	struct vireo_vm_state *page = v->page;
+	page->mtd_in = in & ~VMTD_FETCH;
+	page->mtd_req = 0;
+	uint32_t missing = req & ~v->fresh;
+	if (missing) {
+		virt->store(v, &v->st, missing);
+		v->fresh |= missing;
+	}
+	vcpu_mtd_copy(page, &v->st, req);
+	page->mtd_out |= req;
+	return_to_vmm(ec);
+}
+
 void vcpu_resume(struct ec *ec, struct pd *vm)
 {
 	struct vcpu *v = ec->vcpu;
-	memcpy(&v->st, v->page, sizeof(v->st));
-	unsigned bad = vcpu_check_state(&v->st, &limits);
-	if (bad) {
-		v->st.exit = VM_EXIT_INVALID;
-		v->st.qual = bad;
-		exit_to_vmm(ec, VIREO_OK);
+	struct vireo_vm_state *page = v->page;
+	uint32_t in = page_word(&page->mtd_in);
+	uint32_t req = page_word(&page->mtd_req);
+	if ((in & ~VMTD_IN_VALID) || (req & ~VMTD_STATE) || ((in & VMTD_FETCH) && !v->loaded)) {
+		page->mtd_in = 0;
+		refuse_to_vmm(ec, VM_EXIT_INVALID, VM_INVALID_MTD);
 	}
+	if (in & VMTD_FETCH) {
+		fetch_groups(ec, in, req);
+	}
+	page->mtd_in = 0;
+	if (!v->loaded) {
+		in |= VMTD_STATE | VMTD_CTRL; /* the hardware state holds nothing yet */
+	}
+	unsigned bad = take_groups(v, in);
+	if (bad) {
+		refuse_to_vmm(ec, VM_EXIT_INVALID, bad);
+	}
+	v->loaded = true;
 	if (ec->recall) {
 		/* A recall that came while the VMM ran (ec.c kept it): this resume reports it. */
 		ec->recall = false;
-		v->st.exit = VM_EXIT_RECALL;
-		v->st.qual = 0;
-		exit_to_vmm(ec, VIREO_OK);
+		refuse_to_vmm(ec, VM_EXIT_RECALL, 0);
 	}
-	if (!vcpu_can_enter(&v->st)) {
-		/* Halted with nothing to deliver, or waiting for SIPI: nothing to run (docs/ABI.md). */
-		v->st.exit = VM_EXIT_HLT;
-		v->st.qual = v->st.activity;
-		exit_to_vmm(ec, VIREO_OK);
+	if (v->st.activity != VM_ACTIVITY_RUNNING) {
+		/* The events live in `st`; whether a HALTED vCPU takes an interrupt needs RFLAGS. */
+		if (!(v->fresh & VMTD_RIP)) {
+			virt->store(v, &v->st, VMTD_RIP);
+			v->fresh |= VMTD_RIP;
+		}
+		if (!vcpu_can_enter(&v->st)) {
+			/* Halted with nothing to deliver, or waiting for SIPI: nothing to run
+			 * (docs/ABI.md "Activity"); the page keeps what the VMM wrote. */
+			refuse_to_vmm(ec, VM_EXIT_HLT, v->st.activity);
+		}
 	}
 	v->st.activity = VM_ACTIVITY_RUNNING;
 	obj_get(&vm->obj);
 	v->vm = vm;
-	virt->load(v, &v->st);
 	run_loop(ec);
 }
 

@@ -30,7 +30,11 @@ struct vcpu {
 	struct quota *quota;	  /* its PD's: pays for this, the guest FPU state and hw */
 	void *hw;		  /* the backend's VMCB/VMCS data */
 	paddr_t hw_pa;
-	bool loaded; /* hardware state is current: transparent re-entry allowed */
+	bool loaded;	/* the whole state was loaded once (the first resume loads everything) */
+	uint32_t fresh; /* state groups (VMTD_*) of `st` that equal the hardware's */
+	uint64_t guest_xcr0;	   /* the XCR0 the guest runs with (VMTD_XCR0, checked) */
+	struct vireo_vm_ctrl ctrl; /* the intercept control in force (checked) */
+	paddr_t msrpm;		   /* the backend's per-vCPU MSR map once it needs one */
 	struct vcpu_injected injected;
 	/* Virtual user mode: IRQ labels waiting for vif, oldest first (a ring). */
 	uint64_t pv_irq[VIREO_VCPU_IRQ_QUEUE];

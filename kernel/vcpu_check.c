@@ -6,6 +6,7 @@
  */
 #include "vcpu_check.h"
 
+#include "kstring.h"
 #include "x86/cpu.h"
 
 #define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
@@ -95,28 +96,117 @@ static unsigned check_control(const struct vireo_vm_state *st, const struct vcpu
 	return 0;
 }
 
+static bool segments_ok(const struct vireo_vm_state *st)
+{
+	if ((st->cr0 & CR0_PE) && !(st->cs.attr & VSEG_ATTR_P)) {
+		return false;
+	}
+	return !((st->cs.attr & VSEG_ATTR_L) && (st->cs.attr & VSEG_ATTR_DB));
+}
+
+static bool events_ok(const struct vireo_vm_state *st)
+{
+	/* An injected software interrupt needs its length: its handler returns past it. */
+	bool soft = (st->inject & VEVENT_VALID) && VEVENT_TYPE(st->inject) == VEVENT_TYPE_SOFT;
+	return vcpu_event_ok(st->inject, st->inject_len) && !(soft && !st->inject_len) &&
+	       vcpu_event_ok(st->pending, st->pending_len) && st->intr_window <= 1;
+}
+
 unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_limits *lim)
 {
 	unsigned bad = check_control(st, lim);
 	if (bad) {
 		return bad;
 	}
-	if ((st->rflags & RFLAGS_RESERVED) || !(st->rflags & RFLAGS_FIXED1)) {
+	return vcpu_check_groups(st, VMTD_STATE & ~VMTD_CR, lim);
+}
+
+/* ---------------------------------------------------------------- state groups */
+
+#define FIELD_SPAN(first, last)                                                                    \
+	{                                                                                          \
+		__builtin_offsetof(struct vireo_vm_state, first),                                  \
+			__builtin_offsetof(struct vireo_vm_state, last) +                          \
+				sizeof(((struct vireo_vm_state *)0)->last) -                       \
+				__builtin_offsetof(struct vireo_vm_state, first)                   \
+	}
+
+/* Each group is one contiguous run of 8-byte words in the state (checked below). */
+static const struct {
+	uint16_t off, len;
+} groups[] = {
+	{ __builtin_offsetof(struct vireo_vm_state, gpr), 4 * 8 }, /* rax, rcx, rdx, rbx */
+	FIELD_SPAN(rip, rflags),
+	FIELD_SPAN(cr0, efer),
+	FIELD_SPAN(dr6, dr7),
+	FIELD_SPAN(xcr0, xcr0),
+	FIELD_SPAN(cs, ss),
+	FIELD_SPAN(ds, es),
+	FIELD_SPAN(fs, gs),
+	FIELD_SPAN(tr, ldtr),
+	FIELD_SPAN(gdtr, idtr),
+	FIELD_SPAN(kernel_gs_base, sfmask),
+	FIELD_SPAN(sysenter_cs, sysenter_eip),
+	FIELD_SPAN(pat, pat),
+	FIELD_SPAN(pending, activity),
+	FIELD_SPAN(tsc_offset, tsc_offset),
+	{ __builtin_offsetof(struct vireo_vm_state, gpr) + 4 * 8, 12 * 8 }, /* rsp .. r15 */
+};
+
+_Static_assert(sizeof(groups) / sizeof(groups[0]) == 16 && VMTD_EVENTS == 1u << 13 &&
+		       VMTD_GPR_HI == 1u << 15,
+	       "one span per VMTD_* state group, in bit order");
+_Static_assert(__builtin_offsetof(struct vireo_vm_state, pending) % 8 == 0, "events aligned");
+_Static_assert((__builtin_offsetof(struct vireo_vm_state, mtd_in) -
+		__builtin_offsetof(struct vireo_vm_state, pending)) == 32,
+	       "the events group is four words");
+_Static_assert(__builtin_offsetof(struct vireo_vm_state, exit) % 8 == 0, "exit info aligned");
+
+void vcpu_mtd_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src, uint32_t mtd)
+{
+	/* One word copy (REP MOVSQ in the kernel, common/string.c) per group named. */
+	for (mtd &= (1u << ARRAY_SIZE(groups)) - 1; mtd; mtd &= mtd - 1) {
+		unsigned g = (unsigned)__builtin_ctz(mtd);
+		memcpy((char *)dst + groups[g].off, (const char *)src + groups[g].off,
+		       groups[g].len);
+	}
+}
+
+void vcpu_exit_info_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src)
+{
+	size_t off = __builtin_offsetof(struct vireo_vm_state, exit);
+	size_t end = __builtin_offsetof(struct vireo_vm_state, exits) + sizeof(src->exits);
+	memcpy((char *)dst + off, (const char *)src + off, end - off);
+}
+
+uint32_t vcpu_check_deps(uint32_t mtd)
+{
+	/* The segment check reads CR0 and CS together, the EFER check CR0 and CR4 (one group). */
+	return mtd & (VMTD_CR | VMTD_CS_SS) ? VMTD_CR | VMTD_CS_SS : 0;
+}
+
+unsigned vcpu_check_groups(const struct vireo_vm_state *st, uint32_t mtd,
+			   const struct vcpu_limits *lim)
+{
+	if (mtd & VMTD_CR) {
+		unsigned bad = check_control(st, lim);
+		if (bad && bad != VM_INVALID_XCR0) {
+			return bad;
+		}
+	}
+	if ((mtd & VMTD_XCR0) && !vcpu_xcr0_ok(st->xcr0, lim->host_xcr0)) {
+		return VM_INVALID_XCR0;
+	}
+	if ((mtd & VMTD_RIP) && ((st->rflags & RFLAGS_RESERVED) || !(st->rflags & RFLAGS_FIXED1))) {
 		return VM_INVALID_RFLAGS;
 	}
-	if ((st->cr0 & CR0_PE) && !(st->cs.attr & VSEG_ATTR_P)) {
+	if ((mtd & (VMTD_CR | VMTD_CS_SS)) && !segments_ok(st)) {
 		return VM_INVALID_SEGMENT;
 	}
-	if ((st->cs.attr & VSEG_ATTR_L) && (st->cs.attr & VSEG_ATTR_DB)) {
-		return VM_INVALID_SEGMENT;
-	}
-	if ((st->dr6 >> 32) || (st->dr7 >> 32)) {
+	if ((mtd & VMTD_DR) && ((st->dr6 >> 32) || (st->dr7 >> 32))) {
 		return VM_INVALID_DR;
 	}
-	/* An injected software interrupt needs its length: its handler returns past it. */
-	bool soft = (st->inject & VEVENT_VALID) && VEVENT_TYPE(st->inject) == VEVENT_TYPE_SOFT;
-	if (!vcpu_event_ok(st->inject, st->inject_len) || (soft && !st->inject_len) ||
-	    !vcpu_event_ok(st->pending, st->pending_len) || st->intr_window > 1) {
+	if ((mtd & VMTD_EVENTS) && !events_ok(st)) {
 		return VM_INVALID_EVENT;
 	}
 	if (st->activity > VM_ACTIVITY_WAIT_SIPI) {
@@ -144,4 +234,11 @@ bool vcpu_can_enter(const struct vireo_vm_state *st)
 	default:
 		return false; /* WAIT_SIPI: the VMM makes it RUNNING at the start-up IPI */
 	}
+}
+
+unsigned vcpu_check_ctrl(const struct vireo_vm_ctrl *c)
+{
+	bool ok = !(c->msr_pass & ~VMSR_PASS_ALL) && !(c->intercept & ~VINT_ALL) && !c->reserved &&
+		  !(c->exc_bitmap & (1u << 2)) && !(c->cr0_mask >> 32) && !(c->cr0_shadow >> 32);
+	return ok ? 0 : VM_INVALID_CTRL;
 }

@@ -32,5 +32,17 @@ bool vcpu_xcr0_ok(uint64_t xcr0, uint64_t host_xcr0);
 unsigned vcpu_check_state(const struct vireo_vm_state *st, const struct vcpu_limits *lim);
 /* May a checked state be entered now, given its activity (RUNNING, or HALTED with an event)? */
 bool vcpu_can_enter(const struct vireo_vm_state *st);
+/* The same checks, only those that read a group in `mtd` (VMTD_*): with vcpu_check_deps(mtd)
+ * current in `st` too, this is what a resume that loads `mtd` must pass. */
+unsigned vcpu_check_groups(const struct vireo_vm_state *st, uint32_t mtd,
+			   const struct vcpu_limits *lim);
+/* Groups the checks of `mtd` read besides `mtd` itself. */
+uint32_t vcpu_check_deps(uint32_t mtd);
+/* 0 if the intercept control area may be applied, else VM_INVALID_CTRL. */
+unsigned vcpu_check_ctrl(const struct vireo_vm_ctrl *c);
+/* Copy the state groups in `mtd` (VMTD_STATE bits; the others are ignored), word by word. */
+void vcpu_mtd_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src, uint32_t mtd);
+/* Copy the exit information (exit .. exits), which every exit writes. */
+void vcpu_exit_info_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src);
 
 #endif

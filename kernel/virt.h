@@ -22,13 +22,19 @@ struct virt_ops {
 	/* Per-vCPU hardware state (VMCB / VMCS); NO_MEM on failure. */
 	status_t (*vcpu_init)(struct vcpu *v);
 	void (*vcpu_fini)(struct vcpu *v);
-	/* Load the whole state (after the VMM may have changed anything). */
-	void (*load)(struct vcpu *v, const struct vireo_vm_state *st);
+	/*
+	 * State groups (docs/architecture.md#vcpu): load writes the groups in `mtd` (VMTD_*; with
+	 * VMTD_CTRL also st->ctrl, already checked) from `st` into the hardware state; store reads
+	 * the groups in `mtd` from it into `st`. Neither touches any other field. The general
+	 * registers the hardware does not hold stay in st->gpr (the entry code uses them there).
+	 */
+	void (*load)(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd);
 	/* Enter the guest once; called with interrupts off and the kernel lock released. Returns
 	 * true for an exit the kernel handles itself (a host interrupt), false for one the VMM gets. */
 	bool (*run)(struct vcpu *v, paddr_t gpt_root);
-	/* Store the state and the exit information (after run returned false). */
-	void (*store)(struct vcpu *v, struct vireo_vm_state *st);
+	/* After run returned false: the exit information (exit .. exits but `exits`) into `st`. */
+	void (*exit_info)(struct vcpu *v, struct vireo_vm_state *st);
+	void (*store)(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd);
 	/*
 	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
 	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the

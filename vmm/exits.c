@@ -25,10 +25,10 @@ void vm_stop(struct vm *vm, enum vm_status status, const char *why)
 	}
 }
 
-/* Decode the instruction at CS:RIP. */
+/* Decode the instruction at CS:RIP (the code mode and the guest's paging: CS, CR0/3/4, EFER). */
 static bool fetch(struct vm *vm, struct decode_insn *in)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state(vm, VMTD_RIP | VMTD_CS_SS | VMTD_CR);
 	uint8_t bytes[15];
 	size_t n = sizeof(bytes);
 	uint64_t at = st->cs.base + st->rip;
@@ -47,7 +47,8 @@ static uint64_t rip_mask(const struct vireo_vm_state *st)
 /* Step over the exiting instruction (its length from the hardware when given, else decoded). */
 static bool skip(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_RIP);
+	vm_state(vm, VMTD_CS_SS | VMTD_CR); /* the code mode, for the wrap of RIP */
 	unsigned len = st->insn_len;
 	struct decode_insn in;
 	if (!len) {
@@ -89,7 +90,8 @@ static uint64_t seg_base(const struct vireo_vm_state *st, enum decode_mode mode,
 /* INS/OUTS: the memory side through the guest's segments and paging, DF and address size. */
 static bool io_string(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st =
+		vm_state_mod(vm, VMTD_GPR | VMTD_RIP | VMTD_SEG | VMTD_CR) /* + segment bases */;
 	struct decode_insn in;
 	if (!fetch(vm, &in)) {
 		vm_stop(vm, VM_FAILED, "cannot decode a string I/O instruction");
@@ -133,7 +135,7 @@ static bool io_string(struct vm *vm)
 
 static bool exit_io(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm->st; /* the exit information: io, next_rip */
 	if (st->io.port < VMM_PORT_STATS) {
 		vm->port_exits[st->io.port]++;
 	}
@@ -142,13 +144,15 @@ static bool exit_io(struct vm *vm)
 	}
 	unsigned size = st->io.size;
 	if (st->io.in) {
+		vm_state_mod(vm, VMTD_GPR_ACDB);
 		uint64_t m = size == 4 ? ~0ull : size_mask(size); /* 32-bit writes zero-extend */
 		uint64_t v = io_in(vm, st->io.port, size);
 		st->gpr[GPR_RAX] = size == 4 ? v : (st->gpr[GPR_RAX] & ~m) | v;
 	} else {
-		io_out(vm, st->io.port, size, (uint32_t)st->gpr[GPR_RAX]);
+		io_out(vm, st->io.port, size, (uint32_t)vm_state(vm, VMTD_GPR_ACDB)->gpr[GPR_RAX]);
 	}
 	if (st->next_rip) {
+		vm_state_mod(vm, VMTD_RIP);
 		st->rip = st->next_rip;
 		return true;
 	}
@@ -164,6 +168,7 @@ static bool exit_mmio(struct vm *vm)
 	if (vm->map_lazy && vm->map_lazy(vm, st->gpa)) {
 		return true; /* RAM given now: the access (or the cut-off event in pending) goes on */
 	}
+	vm_state_mod(vm, VMTD_GPR | VMTD_RIP);
 	if (!fetch(vm, &in)) {
 		vm_stop(vm, VM_FAILED, "cannot decode the instruction of an MMIO access");
 		return false;
@@ -200,9 +205,12 @@ static void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4])
 
 static bool exit_cpuid(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR_ACDB);
 	uint32_t leaf = (uint32_t)st->gpr[GPR_RAX], sub = (uint32_t)st->gpr[GPR_RCX], r[4];
 	host_cpuid(leaf, sub, r);
+	if (leaf == 1) {
+		vm_state(vm, VMTD_CR); /* OSXSAVE follows the guest's CR4 */
+	}
 	cpuid_filter(st, leaf, sub, r);
 	for (int i = 0; i < 4; i++) {
 		static const unsigned reg[4] = { GPR_RAX, GPR_RBX, GPR_RCX, GPR_RDX };
@@ -213,8 +221,10 @@ static bool exit_cpuid(struct vm *vm)
 
 /* #GP(0) at the faulting instruction; real mode pushes no error codes (Intel SDM vol. 3A,
  * "Real-Address Mode Operation", interrupt and exception handling). */
-static void inject_gp(struct vireo_vm_state *st)
+static void inject_gp(struct vm *vm)
 {
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_EVENTS);
+	vm_state(vm, VMTD_CR);
 	bool err = st->cr0 & CR0_PE;
 	st->inject = VEVENT_VALID | VEVENT_TYPE_EXC | (err ? VEVENT_ERR_VALID : 0) | EXC_GP;
 	st->inject_err = 0;
@@ -222,10 +232,10 @@ static void inject_gp(struct vireo_vm_state *st)
 
 static bool exit_rdmsr(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR_ACDB);
 	uint64_t v;
 	if (!msr_read(vm, (uint32_t)st->gpr[GPR_RCX], &v)) {
-		inject_gp(st);
+		inject_gp(vm);
 		return true;
 	}
 	st->gpr[GPR_RAX] = (uint32_t)v;
@@ -235,12 +245,67 @@ static bool exit_rdmsr(struct vm *vm)
 
 static bool exit_wrmsr(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR_ACDB);
 	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
 	if (!msr_write(vm, (uint32_t)st->gpr[GPR_RCX], v)) {
-		inject_gp(st);
+		inject_gp(vm);
 		return true;
 	}
+	return skip(vm);
+}
+
+/* ---------------------------------------------------------------- control registers, XCR0 */
+
+/*
+ * MOV to or from CR4 (or CR0) with a guest/host mask (docs/architecture.md#vcpu): the guest
+ * reads its bits from the register and the VMM's bits from the shadow; a write of its own bits
+ * goes to the register, a write of a VMM bit goes to the shadow (the register keeps the VMM's
+ * value). On SVM every access exits; on VMX only the writes that change a VMM bit would.
+ */
+static bool exit_cr_access(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR | VMTD_RIP | VMTD_CR);
+	struct decode_insn in;
+	if (!fetch(vm, &in) || !in.two_byte || (in.opcode2 != 0x20 && in.opcode2 != 0x22) ||
+	    (in.reg != 0 && in.reg != 4)) {
+		vm_stop(vm, VM_FAILED, "a control-register access the VMM does not emulate");
+		return false;
+	}
+	uint64_t wmask = in.mode == DECODE_64 ? ~0ull : 0xffffffffull;
+	uint64_t *cr = in.reg == 4 ? &st->cr4 : &st->cr0;
+	uint64_t mask = in.reg == 4 ? vm->cr4_mask : 0;
+	uint64_t *shadow = &vm->cr4_shadow;
+	if (in.opcode2 == 0x20) {
+		st->gpr[in.rm] = ((*cr & ~mask) | (*shadow & mask)) & wmask;
+		return skip(vm);
+	}
+	uint64_t v = st->gpr[in.rm] & wmask;
+	if ((v ^ *shadow) & mask) {
+		vm->cr_exits_vmm++;
+		*shadow = (*shadow & ~mask) | (v & mask);
+		vm_apply_ctrl(vm); /* the new shadow (VMX reads it there) */
+	} else {
+		vm->cr_exits_owned++;
+	}
+	*cr = (*cr & mask) | (v & ~mask);
+	return skip(vm);
+}
+
+/* XSETBV: XCR0 only, x87 always on, AVX only with SSE, and only state the host CPU has (CPUID
+ * leaf 0xD); anything else is #GP as on hardware (SDM vol. 2, XSETBV). The kernel checks it
+ * against its own XCR0 again at the resume. */
+static bool exit_xsetbv(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm_state(vm, VMTD_GPR_ACDB);
+	uint64_t v = (st->gpr[GPR_RDX] << 32) | (uint32_t)st->gpr[GPR_RAX];
+	uint32_t r[4];
+	host_cpuid(0xd, 0, r);
+	uint64_t host = ((uint64_t)r[3] << 32) | r[0];
+	if ((uint32_t)st->gpr[GPR_RCX] != 0 || !(v & 1) || ((v & 4) && !(v & 2)) || (v & ~host)) {
+		inject_gp(vm);
+		return true;
+	}
+	vm_state_mod(vm, VMTD_XCR0)->xcr0 = v;
 	return skip(vm);
 }
 
@@ -253,7 +318,7 @@ static bool exit_wrmsr(struct vm *vm)
  */
 static bool exit_hlt(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_EVENTS);
 	if (!skip(vm)) {
 		return false;
 	}
@@ -289,7 +354,7 @@ static bool exit_intr_window(struct vm *vm)
 
 static bool exit_vmcall(struct vm *vm)
 {
-	struct vireo_vm_state *st = vm->st;
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_GPR_ACDB);
 	uint64_t *g = st->gpr;
 	switch (g[GPR_RAX]) {
 	case 1:
@@ -330,6 +395,7 @@ static bool exit_invalid(struct vm *vm)
 
 static bool exit_unexpected(struct vm *vm)
 {
+	vm_state(vm, VMTD_RIP);
 	printf("vmm: guest %s: unexpected exit %u (qualification %#lx) at rip %#lx\n", vm->name,
 	       vm->st->exit, (unsigned long)vm->st->qual, (unsigned long)vm->st->rip);
 	vm_stop(vm, VM_FAILED, NULL);
@@ -342,7 +408,7 @@ static bool exit_recall(struct vm *vm)
 	return true;
 }
 
-static const exit_handler handlers[VM_EXIT_OTHER + 1] = {
+static const exit_handler handlers[VM_EXIT_COUNT] = {
 	[VM_EXIT_IO] = exit_io,
 	[VM_EXIT_MMIO] = exit_mmio,
 	[VM_EXIT_CPUID] = exit_cpuid,
@@ -357,11 +423,13 @@ static const exit_handler handlers[VM_EXIT_OTHER + 1] = {
 	[VM_EXIT_RECALL] = exit_recall,
 	[VM_EXIT_CACHE] = exit_cache,
 	[VM_EXIT_OTHER] = exit_unexpected,
+	[VM_EXIT_CR_ACCESS] = exit_cr_access,
+	[VM_EXIT_XSETBV] = exit_xsetbv,
 };
 
-static void trace_exit(const struct vm *vm)
+static void trace_exit(struct vm *vm)
 {
-	const struct vireo_vm_state *st = vm->st;
+	const struct vireo_vm_state *st = vm_state(vm, VMTD_STATE);
 	printf("vmm: exit %u at %04lx:%lx qual %#lx gpa %#lx io %#x/%u%s rax %#lx\n", st->exit,
 	       (unsigned long)st->cs.sel, (unsigned long)st->rip, (unsigned long)st->qual,
 	       (unsigned long)st->gpa, st->io.port, st->io.size, st->io.in ? " in" : "",
@@ -374,8 +442,8 @@ bool vm_handle_exit(struct vm *vm)
 	if (vm->trace) {
 		trace_exit(vm);
 	}
-	exit_handler h = reason <= VM_EXIT_OTHER ? handlers[reason] : NULL;
-	if (reason <= VM_EXIT_OTHER) {
+	exit_handler h = reason < VM_EXIT_COUNT ? handlers[reason] : NULL;
+	if (reason < VM_EXIT_COUNT) {
 		vm->exits_by_reason[reason]++;
 	}
 	vm_hold_time(vm, true);
@@ -383,8 +451,10 @@ bool vm_handle_exit(struct vm *vm)
 	if (go_on && vm->status == VM_RUNNING) {
 		/* Test port 0xfd: inject beside a pending event; the kernel must deliver both. */
 		struct vireo_vm_state *st = vm->st;
-		if (vm->dev.irq2_armed >= 0 && (st->pending & VEVENT_VALID) &&
+		if (vm->dev.irq2_armed >= 0 &&
+		    (vm_state(vm, VMTD_EVENTS)->pending & VEVENT_VALID) &&
 		    !(st->inject & VEVENT_VALID)) {
+			vm_state_mod(vm, VMTD_EVENTS);
 			st->inject = VEVENT_VALID | VEVENT_TYPE_INTR |
 				     (uint32_t)testdev_take_irq2(&vm->dev);
 			st->intr_window = 0;

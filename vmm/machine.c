@@ -92,9 +92,10 @@ void vm_machine_init(struct vm *vm, bool testdev)
 		  pci_attach(&m->pci, &m->bus) && i8042_attach(&m->kbc, &m->bus) &&
 		  sysport_attach(&m->sys, &m->bus);
 	if (ok && testdev) {
-		/* Ports 0xe0-0xff (guests/tests/README.md) and the MMIO window; the range runs to
-		 * 0x103 so that a 4-byte IN from 0xfe or 0xfd (recall count, IRQ2) stays inside it. */
-		ok = iobus_register(&m->bus, IOBUS_PIO, TESTDEV_PORT_BENCH_EXIT, 0x24, &testdev_pio,
+		/* Ports 0xe0-0xff and 0x104-0x10b (guests/tests/README.md) and the MMIO window; the
+		 * range runs to 0x10b so that a 4-byte IN from 0xfe or 0xfd (recall count, IRQ2)
+		 * stays inside it. */
+		ok = iobus_register(&m->bus, IOBUS_PIO, TESTDEV_PORT_BENCH_EXIT, 0x2c, &testdev_pio,
 				    &vm->dev) == IOBUS_OK &&
 		     iobus_register(&m->bus, IOBUS_MMIO, TESTDEV_MMIO_BASE, TESTDEV_MMIO_SIZE,
 				    &testdev_mmio, &vm->dev) == IOBUS_OK;
@@ -205,16 +206,24 @@ bool vm_deliver_irq(struct vm *vm)
 	uint8_t vector;
 	bool testdev = vm->dev.irq_armed >= 0;
 	if (!testdev && !irqchip_pending(&vm->m.pic.irqchip, &vector)) {
-		st->intr_window = 0;
+		/* A window asked for earlier is no longer needed (if the page does not know, it
+		 * costs one window exit at most). */
+		if ((st->mtd_out & VMTD_EVENTS) && st->intr_window) {
+			vm_state_mod(vm, VMTD_EVENTS)->intr_window = 0;
+		}
 		return false;
 	}
+	vm_state(vm, VMTD_EVENTS);
 	if ((st->inject & VEVENT_VALID) || (st->pending & VEVENT_VALID) || !st->guest_if ||
 	    st->intr_shadow) {
 		/* An event goes in first, or the guest cannot take one yet: exit when it can. */
-		st->intr_window = 1;
+		if (!st->intr_window) {
+			vm_state_mod(vm, VMTD_EVENTS)->intr_window = 1;
+		}
 		return false;
 	}
 	/* The INTA cycle happens now: the event is delivered at the coming entry. */
+	vm_state_mod(vm, VMTD_EVENTS);
 	inject_intr(st, testdev ? (uint8_t)testdev_take_irq(&vm->dev)
 				: irqchip_accept(&vm->m.pic.irqchip));
 	return true;
@@ -257,7 +266,7 @@ void vm_console_flush(struct vm *vm)
 
 /* ---------------------------------------------------------------- statistics */
 
-static const char *const exit_names[VM_EXIT_OTHER + 1] = {
+static const char *const exit_names[VM_EXIT_COUNT] = {
 	[VM_EXIT_NONE] = "none",
 	[VM_EXIT_IO] = "io",
 	[VM_EXIT_MMIO] = "mmio",
@@ -272,6 +281,17 @@ static const char *const exit_names[VM_EXIT_OTHER + 1] = {
 	[VM_EXIT_INVALID] = "invalid",
 	[VM_EXIT_RECALL] = "recall",
 	[VM_EXIT_OTHER] = "other",
+	[VM_EXIT_CR_ACCESS] = "cr_access",
+	[VM_EXIT_DR_ACCESS] = "dr_access",
+	[VM_EXIT_XSETBV] = "xsetbv",
+	[VM_EXIT_INVLPG] = "invlpg",
+	[VM_EXIT_TASK_SWITCH] = "task_switch",
+	[VM_EXIT_NMI_WINDOW] = "nmi_window",
+	[VM_EXIT_INIT] = "init",
+	[VM_EXIT_SIPI] = "sipi",
+	[VM_EXIT_RDTSC] = "rdtsc",
+	[VM_EXIT_PAUSE] = "pause",
+	[VM_EXIT_MWAIT] = "mwait",
 };
 
 /* The ports with the most I/O exits (which device costs the guest its exits). */
@@ -303,8 +323,8 @@ static void print_top_ports(const struct vm *vm, uint64_t total)
 void vm_print_exit_stats(const struct vm *vm, uint32_t tsc_khz)
 {
 	uint64_t total = 0;
-	bool done[VM_EXIT_OTHER + 1] = { false };
-	for (unsigned r = 0; r <= VM_EXIT_OTHER; r++) {
+	bool done[VM_EXIT_COUNT] = { false };
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
 		total += vm->exits_by_reason[r];
 	}
 	printf("vmm: exit statistics of %s: %lu exits (VMM time per reason%s)\n", vm->name,
@@ -313,7 +333,7 @@ void vm_print_exit_stats(const struct vm *vm, uint32_t tsc_khz)
 	/* By count, largest first: the table is short, so a selection is plenty. */
 	for (;;) {
 		int best = -1;
-		for (unsigned r = 0; r <= VM_EXIT_OTHER; r++) {
+		for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
 			if (!done[r] && vm->exits_by_reason[r] &&
 			    (best < 0 || vm->exits_by_reason[r] > vm->exits_by_reason[best])) {
 				best = (int)r;

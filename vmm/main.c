@@ -142,17 +142,35 @@ static void print_bench(const struct vm *v)
 {
 	static const char *const names[] = { [TESTDEV_BENCH_EXIT] = "vm_cpuid_roundtrip",
 					     [TESTDEV_BENCH_LOOP] = "vm_loop_overhead",
+					     [TESTDEV_BENCH_IO] = "vm_pio_roundtrip",
 					     [TESTDEV_BENCH_HLT] = "hlt_wakeup_latency",
 					     [TESTDEV_BENCH_POST] = "vm_posted_irq_latency" };
 	static const char *const units[] = { [TESTDEV_BENCH_EXIT] = "insns",
 					     [TESTDEV_BENCH_LOOP] = "insns",
+					     [TESTDEV_BENCH_IO] = "insns",
 					     [TESTDEV_BENCH_HLT] = "us",
 					     [TESTDEV_BENCH_POST] = "insns" };
+	bool any = false;
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		uint32_t value;
 		if (testdev_bench(&v->dev, i, &value)) {
 			printf("bench: %s %u %s\n", names[i], value, units[i]);
+			any = true;
 		}
+	}
+	/* The VMM's share of an exit: TSC (instructions under -icount) from the return of
+	 * SYS_VCPU_RESUME to the next call, per reason. */
+	static const unsigned reasons[][2] = { { VM_EXIT_CPUID, 0 }, { VM_EXIT_IO, 1 } };
+	for (unsigned i = 0; any && i < 2; i++) {
+		uint64_t n = v->exits_by_reason[reasons[i][0]];
+		if (n) {
+			printf("bench: %s %lu insns\n",
+			       reasons[i][1] ? "vm_pio_vmm" : "vm_cpuid_vmm",
+			       (unsigned long)(v->exit_tsc[reasons[i][0]] / n));
+		}
+	}
+	if (any) {
+		printf("bench: vm_state_fetches %lu count\n", (unsigned long)v->fetches);
 	}
 }
 
@@ -169,6 +187,8 @@ static bool restart_guest(void)
 	memset(vm.ram, 0, vm.ram_size);
 	memcpy(vm.ram + GUEST_LOAD_ADDR, image, image_size);
 	reset_state(vm.st);
+	vm.cr4_shadow = 0;
+	vm_apply_ctrl(&vm);
 	vm.line_len = 0;
 	vm.status = VM_RUNNING;
 	if (++vm.restarts % 100 == 0) {
@@ -177,13 +197,31 @@ static bool restart_guest(void)
 	return true;
 }
 
+/* More state groups in mid-exit (vm_state): the kernel writes st->mtd_req without running. */
+static void fetch_state(struct vm *v)
+{
+	uint32_t want = v->st->mtd_req;
+	v->st->mtd_in |= VMTD_FETCH;
+	enum vireo_status st = sys_vcpu_resume(SEL_VM);
+	if (st != VIREO_OK || (want & ~v->st->mtd_out)) {
+		vm_stop(v, VM_FAILED, "the kernel did not give the state groups the VMM asked for");
+		v->st->mtd_out |= want; /* the handler finishes on stale values; the VM ends */
+	}
+}
+
 static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 {
 	(void)arg;
 	do {
+		unsigned reason = VM_EXIT_COUNT;
+		uint64_t t0 = 0;
 		vm.next_event_ns = vm_next_event_ns(&vm);
 		while (vm.status == VM_RUNNING) {
 			next_event_ns = vm.next_event_ns; /* vm_handle_exit keeps it current */
+			if (reason < VM_EXIT_COUNT) {
+				vm.exit_tsc[reason] +=
+					rdtsc() - t0; /* the whole VMM path of the exit */
+			}
 			in_guest = true;
 			__sync_synchronize(); /* the waker sees in_guest, or this its deadline */
 			if (next_event_ns < waker_until) {
@@ -191,17 +229,14 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 			}
 			enum vireo_status st = sys_vcpu_resume(SEL_VM);
 			in_guest = false;
-			uint64_t t0 = rdtsc();
+			t0 = rdtsc();
 			if (st != VIREO_OK) {
 				printf("vmm: vcpu_resume failed with status %d\n", st);
 				vm_stop(&vm, VM_FAILED, NULL);
 				break;
 			}
-			unsigned reason = vm.st->exit;
+			reason = vm.st->exit;
 			vm_handle_exit(&vm);
-			if (reason <= VM_EXIT_OTHER) {
-				vm.exit_tsc[reason] += rdtsc() - t0;
-			}
 		}
 		vm_console_flush(&vm);
 	} while (restart_guest());
@@ -232,6 +267,7 @@ static __attribute__((noreturn)) void ap_main(uint64_t arg)
 	/* The start-up IPI with vector 8: real mode at 0000:8000 (the reset state has CS 0). */
 	st->rip = AP_ENTRY;
 	st->activity = VM_ACTIVITY_RUNNING;
+	st->mtd_in |= VMTD_RIP | VMTD_EVENTS; /* docs/ABI.md "State groups" */
 	while (res == VIREO_OK) {
 		res = sys_vcpu_resume(SEL_VM);
 		if (st->exit != VM_EXIT_RECALL) {
@@ -455,6 +491,7 @@ static int create_vcpu(unsigned cpu)
 		return -1;
 	}
 	vm.st = (struct vireo_vm_state *)VCPU_STATE_VA;
+	vm.fetch = fetch_state;
 	reset_state(vm.st);
 	return 0;
 }
@@ -708,6 +745,35 @@ static void post_loop(unsigned rounds)
 }
 
 /* key=MiB in bytes; `dflt` when absent, not a number or too large to be a size in bytes. */
+/* key=N (decimal, or hex with 0x) as a bit mask; 0 when absent or malformed. */
+static uint64_t arg_mask(const char *cmdline, const char *key)
+{
+	uint64_t v;
+	return cmdline_get_u64(cmdline, key, &v) ? v : 0;
+}
+
+/* Test port 0xec: the VMM's counters a test guest checks (guests/tests/README.md). */
+static uint32_t counter(void *arg, unsigned which)
+{
+	struct vm *v = arg;
+	switch (which) {
+	case TESTDEV_COUNT_RDMSR:
+		return (uint32_t)v->exits_by_reason[VM_EXIT_RDMSR];
+	case TESTDEV_COUNT_WRMSR:
+		return (uint32_t)v->exits_by_reason[VM_EXIT_WRMSR];
+	case TESTDEV_COUNT_CR_OWNED:
+		return (uint32_t)v->cr_exits_owned;
+	case TESTDEV_COUNT_CR_VMM:
+		return (uint32_t)v->cr_exits_vmm;
+	case TESTDEV_COUNT_CR4_REAL:
+		return (uint32_t)vm_state(v, VMTD_CR)->cr4;
+	case TESTDEV_COUNT_CR_EXITS:
+		return (uint32_t)v->exits_by_reason[VM_EXIT_CR_ACCESS];
+	default:
+		return 0xffffffffu;
+	}
+}
+
 static uint64_t arg_mib(const char *cmdline, const char *key, uint64_t dflt)
 {
 	uint64_t mib;
@@ -733,7 +799,11 @@ static int setup(const struct vireo_taskinfo *ti, enum guest_format fmt, unsigne
 	if (vm.status != VM_RUNNING) {
 		return -1;
 	}
-	return is_linux ? load_bzimage(ti) : load_boot_sector(img, size);
+	int r = is_linux ? load_bzimage(ti) : load_boot_sector(img, size);
+	if (!r) {
+		vm_apply_ctrl(&vm);
+	}
+	return r;
 }
 
 int main(uintptr_t arg)
@@ -768,6 +838,12 @@ int main(uintptr_t arg)
 	vm.input_wired = input;
 	testdev_init(&vm.dev, console_out, result_out, &vm);
 	vm.dev.recall = recall_vcpu;
+	vm.dev.counter = counter;
+	/* Intercept choices (docs/ABI.md "Intercept control"): "msrpass" lets the guest switch
+	 * FS/GS/KERNEL_GS base, the SYSCALL and SYSENTER MSRs without exits; "cr4own=MASK" (0x for hex) makes
+	 * the VMM own those CR4 bits (set in the register, the guest sees a shadow). */
+	vm.msr_pass = cmdline_has(ti->cmdline, "msrpass") ? VMSR_PASS_ALL : 0;
+	vm.cr4_mask = arg_mask(ti->cmdline, "cr4own");
 	enum guest_format fmt =
 		guest_image_format((const void *)ti->modules[0].va, ti->modules[0].size);
 	if (fmt == GUEST_UNKNOWN) {

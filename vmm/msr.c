@@ -78,6 +78,26 @@ static uint64_t *state_msr(struct vireo_vm_state *st, uint32_t msr)
 	}
 }
 
+/* The state group of an MSR of state_msr (or of EFER). */
+static uint32_t msr_group(uint32_t msr)
+{
+	switch (msr) {
+	case MSR_FS_BASE:
+	case MSR_GS_BASE:
+		return VMTD_FS_GS;
+	case MSR_SYSENTER_CS:
+	case MSR_SYSENTER_ESP:
+	case MSR_SYSENTER_EIP:
+		return VMTD_SYSENTER;
+	case MSR_PAT:
+		return VMTD_PAT;
+	case MSR_EFER:
+		return VMTD_CR;
+	default:
+		return VMTD_SYSCALL;
+	}
+}
+
 /* Values hardware refuses with #GP for the MSRs of state_msr. */
 static bool state_msr_valid(uint32_t msr, uint64_t v)
 {
@@ -134,9 +154,10 @@ bool msr_read(struct vm *vm, uint32_t msr, uint64_t *value)
 	struct vireo_vm_state *st = vm->st;
 	uint64_t *field = state_msr(st, msr);
 	if (field) {
+		vm_state(vm, msr_group(msr));
 		*value = *field;
 	} else if (msr == MSR_EFER) {
-		*value = st->efer;
+		*value = vm_state(vm, VMTD_CR)->efer;
 	} else if (msr == MSR_TSC) {
 		/* RDTSC is not intercepted: the guest's TSC is the host's plus its offset. */
 		*value = host_tsc() + st->tsc_offset;
@@ -159,11 +180,12 @@ bool msr_write(struct vm *vm, uint32_t msr, uint64_t value)
 		if (!state_msr_valid(msr, value)) {
 			return false;
 		}
+		vm_state_mod(vm, msr_group(msr));
 		*field = value;
 		return true;
 	}
 	if (msr == MSR_EFER) {
-		return efer_write(st, value);
+		return efer_write(vm_state_mod(vm, VMTD_CR), value);
 	}
 	/* MSR_TSC too: the VMM keeps each vCPU's TSC offset fixed (a guest that moved its own TSC
 	 * would be out of step with the device models, which keep time by it). */

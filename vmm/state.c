@@ -1,9 +1,81 @@
 /* SPDX-License-Identifier: MIT */
-/* The states a guest starts in: a boot sector in real mode at 0000:7c00, as after a BIOS boot, or
- * a Linux kernel at its 64-bit entry point. */
+/*
+ * The vCPU state page seen through state groups (docs/ABI.md "State groups"): which groups each
+ * exit brings, a group fetched when a handler needs one the exit did not bring, changes marked
+ * for the next resume. And the states a guest starts in: a boot sector in real mode at 0000:7c00,
+ * as after a BIOS boot, or a Linux kernel at its 64-bit entry point.
+ */
 #include "vmm.h"
 
 #include "x86defs.h"
+
+/* Instruction exits: the registers they read or write, and what skipping the instruction needs
+ * (its address and the code mode; QEMU's SVM gives no length, so the VMM decodes it). */
+#define INSN (VMTD_RIP | VMTD_CS_SS | VMTD_CR)
+/* Most handlers use only RAX, RCX, RDX and RBX. */
+#define ACDB VMTD_GPR_ACDB
+
+static const uint32_t exit_groups[VM_EXIT_COUNT] = {
+	[VM_EXIT_IO] = INSN | ACDB,
+	[VM_EXIT_MMIO] = INSN | VMTD_GPR,
+	[VM_EXIT_CPUID] = INSN | ACDB,
+	[VM_EXIT_RDMSR] = INSN | ACDB,
+	[VM_EXIT_WRMSR] = INSN | ACDB,
+	[VM_EXIT_HLT] = INSN | VMTD_EVENTS,
+	[VM_EXIT_VMCALL] = INSN | ACDB,
+	[VM_EXIT_SHUTDOWN] = 0,
+	[VM_EXIT_INTR_WINDOW] = VMTD_EVENTS,
+	[VM_EXIT_EXCEPTION] = VMTD_STATE,
+	[VM_EXIT_INVALID] = VMTD_STATE,
+	[VM_EXIT_RECALL] = 0,
+	[VM_EXIT_CACHE] = INSN,
+	[VM_EXIT_OTHER] = VMTD_STATE,
+	[VM_EXIT_CR_ACCESS] = INSN | VMTD_GPR,
+	[VM_EXIT_XSETBV] = INSN | ACDB | VMTD_XCR0,
+};
+
+void vm_state_defaults(struct vireo_vm_state *st)
+{
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = exit_groups[r] || r == VM_EXIT_SHUTDOWN || r == VM_EXIT_RECALL
+					  ? exit_groups[r]
+					  : VMTD_STATE;
+	}
+}
+
+struct vireo_vm_state *vm_state(struct vm *vm, uint32_t groups)
+{
+	struct vireo_vm_state *st = vm->st;
+	uint32_t missing = groups & VMTD_STATE & ~st->mtd_out;
+	if (missing) {
+		vm->fetches++;
+		if (vm->fetch) {
+			st->mtd_req = missing;
+			vm->fetch(vm); /* the kernel writes them and adds them to mtd_out */
+		} else {
+			st->mtd_out |= missing; /* no kernel (unit tests): the page is the state */
+		}
+	}
+	return st;
+}
+
+void vm_apply_ctrl(struct vm *vm)
+{
+	struct vireo_vm_state *st = vm_state_mod(vm, VMTD_CR);
+	st->ctrl = (struct vireo_vm_ctrl){ .msr_pass = vm->msr_pass,
+					   .cr4_mask = vm->cr4_mask,
+					   .cr4_shadow = vm->cr4_shadow };
+	/* The VMM's CR4 bits are set in the real register; the guest sees the shadow. */
+	st->cr4 |= vm->cr4_mask;
+	st->mtd_in |= VMTD_CTRL;
+}
+
+struct vireo_vm_state *vm_state_mod(struct vm *vm, uint32_t groups)
+{
+	struct vireo_vm_state *st = vm_state(vm, groups);
+	st->mtd_in |= groups;
+	return st;
+}
 
 static struct vireo_seg real_seg(uint16_t attr)
 {
@@ -28,6 +100,10 @@ void vm_reset_state(struct vireo_vm_state *st)
 	st->rip = GUEST_LOAD_ADDR;
 	st->gpr[2] = 0x80; /* DL: the boot drive */
 	st->pat = 0x0007040600070406ull;
+	/* The VMM wrote every group: the page holds them all, the kernel loads them all. */
+	vm_state_defaults(st);
+	st->mtd_out = VMTD_STATE;
+	st->mtd_in = VMTD_STATE | VMTD_CTRL;
 }
 
 /* Flat 4 GiB segment of the boot GDT with the given type and attributes (APM vol. 2 4.8). */

@@ -65,7 +65,7 @@ struct vm {
 	struct vireo_vm_state *st; /* the vCPU state page */
 	struct testdev dev;
 	enum vm_status status;
-	uint64_t exits_by_reason[VM_EXIT_OTHER + 1];
+	uint64_t exits_by_reason[VM_EXIT_COUNT];
 	char line[256];	 /* guest console line being assembled */
 	bool trace;	 /* print every exit (module command line word "trace") */
 	bool show_exits; /* console lines show the vCPU's VM exits so far (word "exits") */
@@ -78,10 +78,20 @@ struct vm {
 	uint32_t msr_logged[VMM_MSR_LOG_MAX]; /* unknown MSRs already reported */
 	unsigned msr_nlogged;		      /* VMM_MSR_LOG_MAX + 1 once the list is full */
 	struct vm_machine m;
-	bool console_open; /* a partial console line was printed: continue it bare */
-	uint64_t exit_tsc[VM_EXIT_OTHER + 1]; /* TSC cycles the VMM spent per exit reason */
-	uint32_t port_exits[VMM_PORT_STATS];  /* I/O exits per port (ports below 0x400) */
-	uint64_t rtc_epoch_ns;		      /* wall clock at guest time 0 (ns since 1970) */
+	bool console_open;		  /* a partial console line was printed: continue it bare */
+	uint64_t exit_tsc[VM_EXIT_COUNT]; /* TSC cycles the VMM spent per exit reason */
+	/* Fetch the groups in st->mtd_req in mid-exit (SYS_VCPU_RESUME with VMTD_FETCH); NULL: the
+	 * page is the whole state (unit tests). */
+	void (*fetch)(struct vm *vm);
+	uint64_t fetches; /* groups a handler needed that its exit did not bring */
+	/* Intercept control (docs/ABI.md): the FS_BASE etc. MSRs the guest writes without exits
+	 * (module word "msrpass"), CR4 bits the VMM owns (word "cr4mask=", test guests). */
+	uint32_t msr_pass;
+	uint64_t cr4_mask, cr4_shadow; /* the VMM keeps its bits set; the guest reads the shadow */
+	uint64_t cr_exits_owned;       /* CR4 writes that changed only guest-owned bits */
+	uint64_t cr_exits_vmm;	       /* CR4 writes that changed a bit the VMM owns */
+	uint32_t port_exits[VMM_PORT_STATS]; /* I/O exits per port (ports below 0x400) */
+	uint64_t rtc_epoch_ns;		     /* wall clock at guest time 0 (ns since 1970) */
 	/* Guest time in ns (monotonic); NULL: time stands still at 0. */
 	uint64_t (*clock_ns)(struct vm *vm);
 	/*
@@ -114,6 +124,18 @@ struct vm {
 	uint64_t input_lat_n, input_lat_sum_ns, input_lat_max_ns;
 	const char *input_how;
 };
+
+/*
+ * State groups (docs/ABI.md "State groups"). vm_state: the page holds `groups` (VMTD_*) on
+ * return (fetched from the kernel if the exit did not bring them). vm_state_mod: the same, and
+ * they are marked changed, so the next resume loads them: call it before writing a group.
+ */
+struct vireo_vm_state *vm_state(struct vm *vm, uint32_t groups);
+struct vireo_vm_state *vm_state_mod(struct vm *vm, uint32_t groups);
+/* The groups each exit reason brings (mtd_exit[]), what its handler touches. */
+void vm_state_defaults(struct vireo_vm_state *st);
+/* Put the VMM's intercept choices (msr_pass, cr4_mask) into the page for the next resume. */
+void vm_apply_ctrl(struct vm *vm);
 
 /* Guest memory: host pointer for [gpa, gpa + len) in RAM, or NULL. */
 void *vm_gpa(struct vm *vm, uint64_t gpa, uint64_t len);

@@ -12,7 +12,8 @@
  * overflow; the average then saturates at 0xffffffff) is reported on the bench ports
  * (guests/tests/README.md): `out 0xe0, eax` = average per CPUID iteration, `out 0xe4, eax` = average
  * per non-exiting iteration. Their difference is the round trip minus the `add` it replaces.
- * Then PASS.
+ * A third loop writes the echo port instead (a port-I/O exit the VMM emulates): `out 0xe8, eax`
+ * = average per iteration. Then PASS.
  *
  * FAIL codes:
  *   1  leaf 0x40000000 did not return the VMM's signature ("Vire" in EBX): CPUID was not
@@ -23,6 +24,8 @@
 
 	.set	PORT_BENCH_EXIT, 0xe0	/* out (32-bit): average TSC ticks per exiting iteration */
 	.set	PORT_BENCH_LOOP, 0xe4	/* out (32-bit): average TSC ticks per non-exiting iteration */
+	.set	PORT_BENCH_IO, 0xe8	/* out (32-bit): average TSC ticks per port-I/O iteration */
+	.set	PORT_ECHO, 0xf8
 	.set	N, 1000
 	.set	VIRE, 0x65726956	/* "Vire" */
 
@@ -65,6 +68,19 @@
 
 	cmpl	%eax, %ebx
 	EXPECT	a, 2
+
+	/* The same loop with a port write the VMM emulates (the echo port) in place of CPUID. */
+	movl	$N, %ebp
+	rdtsc
+	movl	%eax, %edi
+	movl	%edx, %esi
+1:	xorl	%eax, %eax
+	outl	%eax, $PORT_ECHO
+	decl	%ebp
+	jnz	1b
+	rdtsc
+	call	average
+	outl	%eax, $PORT_BENCH_IO
 	PASS
 
 /* EAX = min((EDX:EAX - ESI:EDI) / N, 0xffffffff), 64-bit difference, two 32-bit divisions.
@@ -86,5 +102,5 @@ average:
 	ret
 
 	HELPERS
-msg:	.asciz	"cpuid_loop: 1000 CPUID exits, then 1000 non-exiting iterations\n"
+msg:	.asciz	"cpuid_loop: 1000 CPUID exits, 1000 non-exiting iterations, 1000 port writes\n"
 	BOOT_SIGNATURE

@@ -11,7 +11,7 @@
  *      10 ms ticks takes 10 N ms: the PIT's edges in between are coalesced).
  *   3. Wake-up latency, guest-visible: M = 10 times hlt, then latch channel 0: 1193 - count is
  *      how long after the edge the guest ran again (plus the latch exit). The mean in
- *      microseconds goes to bench port 0xe8 ("bench: hlt_wakeup_latency <n> us").
+ *      microseconds goes to bench port 0x104 ("bench: hlt_wakeup_latency <n> us").
  *
  * FAIL codes:
  *   1  the calibration measured no TSC ticks
@@ -127,7 +127,8 @@
 	mull	%edx
 	movl	$(1000 * M), %ecx
 	divl	%ecx
-	outl	%eax, $0xe8
+	movw	$0x104, %dx
+	outl	%eax, %dx
 	PUTS	msg_ok
 	PASS
 

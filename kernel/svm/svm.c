@@ -114,6 +114,10 @@ static status_t svm_vcpu_init(struct vcpu *v)
 
 static void svm_vcpu_fini(struct vcpu *v)
 {
+	if (pa_valid(v->msrpm)) {
+		quota_frames_free(v->quota, v->msrpm, MSRPM_ORDER);
+		v->msrpm = PADDR_INVALID;
+	}
 	if (v->hw) {
 		quota_frames_free(v->quota, v->hw_pa, 0);
 		v->hw = NULL;
@@ -130,49 +134,245 @@ static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
 	*d = (struct vireo_seg){ s->sel, s->attr, s->limit, s->base };
 }
 
-static void svm_load(struct vcpu *v, const struct vireo_vm_state *st)
+/* ---------------------------------------------------------------- intercept control */
+
+/* The MSRs a VMM may pass through, in VMSR_PASS_* bit order (VMLOAD/VMSAVE switch all of them). */
+static const uint32_t pass_msrs[] = { 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081, 0xc0000082,
+				      0xc0000083, 0xc0000084, 0x174,	  0x175,      0x176 };
+
+/* The two permission bits of `msr` in the MSR map (APM vol. 2 15.11: three 2-KiB ranges). */
+static bool msrpm_bit(uint32_t msr, size_t *bit)
+{
+	static const uint32_t base[] = { 0, 0xc0000000, 0xc0010000 };
+	for (unsigned i = 0; i < 3; i++) {
+		if (msr - base[i] < 0x2000) {
+			*bit = (i * 0x800 * 8) + (msr - base[i]) * 2;
+			return true;
+		}
+	}
+	return false;
+}
+
+static void msrpm_set(uint8_t *map, uint32_t msr, bool intercept)
+{
+	size_t bit;
+	if (!msrpm_bit(msr, &bit)) {
+		return;
+	}
+	uint8_t both = (uint8_t)(3u << (bit % 8)); /* read and write */
+	map[bit / 8] = intercept ? map[bit / 8] | both : map[bit / 8] & (uint8_t)~both;
+}
+
+/* The vCPU's own MSR map, made (charged to its PD) when the VMM first passes an MSR through. */
+static status_t apply_msr_pass(struct vcpu *v, uint32_t pass)
+{
+	if (!pass && !pa_valid(v->msrpm)) {
+		return VIREO_OK;
+	}
+	if (!pa_valid(v->msrpm)) {
+		paddr_t pa = quota_frames(v->quota, MSRPM_ORDER);
+		if (!pa_valid(pa)) {
+			return VIREO_NO_MEM;
+		}
+		memset(phys_to_virt(pa), 0xff, PAGE_SIZE << MSRPM_ORDER);
+		v->msrpm = pa;
+		vmcb_of(v)->ctl.msrpm_pa = pa_addr(pa);
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(pass_msrs); i++) {
+		msrpm_set(phys_to_virt(v->msrpm), pass_msrs[i], !(pass & (1u << i)));
+	}
+	return VIREO_OK;
+}
+
+#define MISC1_OPTIONAL (MISC1_RDTSC | MISC1_PAUSE | MISC1_INVLPG | MISC1_HLT)
+#define MISC2_OPTIONAL (MISC2_RDTSCP | MISC2_MONITOR | MISC2_MWAIT)
+
+/* ctrl is checked (vcpu_check_ctrl); only the MSR map can fail, and it is applied first. */
+static void load_ctrl(struct vcpu *v, const struct vireo_vm_ctrl *ctrl)
+{
+	struct vmcb_control *c = &vmcb_of(v)->ctl;
+	uint32_t f = ctrl->intercept;
+	if (apply_msr_pass(v, ctrl->msr_pass) != VIREO_OK) {
+		/* No memory for the map: every MSR keeps exiting, which is always correct. */
+		pr_info("svm: no memory for a vCPU's MSR map; MSRs stay intercepted\n");
+	}
+	c->intercept_exc = EXC_ALWAYS | ctrl->exc_bitmap;
+	c->intercept_misc1 =
+		(c->intercept_misc1 & ~MISC1_OPTIONAL) | (f & VINT_RDTSC ? MISC1_RDTSC : 0) |
+		(f & VINT_PAUSE ? MISC1_PAUSE : 0) | (f & VINT_INVLPG ? MISC1_INVLPG : 0) |
+		(f & VINT_HLT_PASS ? 0 : MISC1_HLT);
+	c->intercept_misc2 = (c->intercept_misc2 & ~MISC2_OPTIONAL) |
+			     (f & VINT_RDTSC ? MISC2_RDTSCP : 0) |
+			     (f & VINT_MWAIT ? MISC2_MONITOR | MISC2_MWAIT : 0);
+	/* SVM has no guest/host masks: a register with a mask is intercepted whole, reads and
+	 * writes, and the VMM applies the mask and the shadow (docs/architecture.md#vcpu). */
+	uint32_t cr = (ctrl->cr0_mask ? 1u << 0 : 0) | (ctrl->cr4_mask ? 1u << 4 : 0) |
+		      (f & VINT_CR3 ? 1u << 3 : 0) | (f & VINT_CR8 ? 1u << 8 : 0);
+	c->intercept_cr = cr | cr << 16;
+	c->intercept_dr = f & VINT_DR ? 0x00ff00ffu : 0;
+}
+
+/* ---------------------------------------------------------------- state groups */
+
+static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
-	/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode it
-	 * sets up) do not, so its translations of the old paging state must not be used. */
-	if (s->cr3 != st->cr3 || s->cr0 != st->cr0 || s->cr4 != st->cr4 ||
-	    (s->efer & ~EFER_SVME) != st->efer) {
-		asid_tag_drop(&v->asid);
+	if (mtd & VMTD_GPR_ACDB) {
+		s->rax = st->gpr[0];
 	}
-	seg_in(&s->es, &st->es);
-	seg_in(&s->cs, &st->cs);
-	seg_in(&s->ss, &st->ss);
-	seg_in(&s->ds, &st->ds);
-	seg_in(&s->fs, &st->fs);
-	seg_in(&s->gs, &st->gs);
-	seg_in(&s->ldtr, &st->ldtr);
-	seg_in(&s->tr, &st->tr);
-	seg_in(&s->gdtr, &st->gdtr);
-	seg_in(&s->idtr, &st->idtr);
-	/* Real mode runs at CPL 0; otherwise the CPL is the DPL of SS (APM 15.5.1). */
-	s->cpl = st->cr0 & CR0_PE ? (st->ss.attr >> 5) & 3 : 0;
-	s->efer = st->efer | EFER_SVME;
-	s->cr0 = st->cr0;
-	s->cr2 = st->cr2;
-	s->cr3 = st->cr3;
-	s->cr4 = st->cr4;
-	s->dr6 = st->dr6;
-	s->dr7 = st->dr7;
-	s->rflags = st->rflags;
-	s->rip = st->rip;
-	s->rsp = st->gpr[4];
-	s->rax = st->gpr[0];
-	s->star = st->star;
-	s->lstar = st->lstar;
-	s->cstar = st->cstar;
-	s->sfmask = st->sfmask;
-	s->kernel_gs_base = st->kernel_gs_base;
-	s->sysenter_cs = st->sysenter_cs;
-	s->sysenter_esp = st->sysenter_esp;
-	s->sysenter_eip = st->sysenter_eip;
-	s->g_pat = st->pat;
-	vmcb_of(v)->ctl.int_shadow = st->intr_shadow & 1;
-	vmcb_of(v)->ctl.tsc_offset = st->tsc_offset; /* APM 15.30.3 "TSC offset" */
+	if (mtd & VMTD_GPR_HI) {
+		s->rsp = st->gpr[4];
+	}
+	if (mtd & VMTD_RIP) {
+		s->rflags = st->rflags;
+		s->rip = st->rip;
+	}
+	if (mtd & VMTD_CR) {
+		/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode
+		 * it sets up) do not, so its translations of the old paging state must not be used. */
+		if (s->cr3 != st->cr3 || s->cr0 != st->cr0 || s->cr4 != st->cr4 ||
+		    (s->efer & ~EFER_SVME) != st->efer) {
+			asid_tag_drop(&v->asid);
+		}
+		s->efer = st->efer | EFER_SVME;
+		s->cr0 = st->cr0;
+		s->cr2 = st->cr2;
+		s->cr3 = st->cr3;
+		s->cr4 = st->cr4;
+	}
+	if (mtd & VMTD_DR) {
+		s->dr6 = st->dr6;
+		s->dr7 = st->dr7;
+	}
+	if (mtd & VMTD_XCR0) {
+		v->guest_xcr0 = st->xcr0;
+	}
+	if (mtd & VMTD_CS_SS) {
+		seg_in(&s->cs, &st->cs);
+		seg_in(&s->ss, &st->ss);
+	}
+	if (mtd & VMTD_DS_ES) {
+		seg_in(&s->ds, &st->ds);
+		seg_in(&s->es, &st->es);
+	}
+	if (mtd & VMTD_FS_GS) {
+		seg_in(&s->fs, &st->fs);
+		seg_in(&s->gs, &st->gs);
+	}
+	if (mtd & VMTD_TR_LDTR) {
+		seg_in(&s->tr, &st->tr);
+		seg_in(&s->ldtr, &st->ldtr);
+	}
+	if (mtd & (VMTD_CS_SS | VMTD_CR)) {
+		/* Real mode runs at CPL 0; otherwise the CPL is the DPL of SS (APM 15.5.1). The
+		 * checks brought both groups up to date in `st`. */
+		s->cpl = st->cr0 & CR0_PE ? (st->ss.attr >> 5) & 3 : 0;
+	}
+	if (mtd & VMTD_DTR) {
+		seg_in(&s->gdtr, &st->gdtr);
+		seg_in(&s->idtr, &st->idtr);
+	}
+	if (mtd & VMTD_SYSCALL) {
+		s->star = st->star;
+		s->lstar = st->lstar;
+		s->cstar = st->cstar;
+		s->sfmask = st->sfmask;
+		s->kernel_gs_base = st->kernel_gs_base;
+	}
+	if (mtd & VMTD_SYSENTER) {
+		s->sysenter_cs = st->sysenter_cs;
+		s->sysenter_esp = st->sysenter_esp;
+		s->sysenter_eip = st->sysenter_eip;
+	}
+	if (mtd & VMTD_PAT) {
+		s->g_pat = st->pat;
+	}
+	if (mtd & VMTD_EVENTS) {
+		vmcb_of(v)->ctl.int_shadow = st->intr_shadow & 1;
+	}
+	if (mtd & VMTD_TSC) {
+		vmcb_of(v)->ctl.tsc_offset = st->tsc_offset; /* APM 15.30.3 "TSC offset" */
+	}
+	if (mtd & VMTD_CTRL) {
+		load_ctrl(v, &v->ctrl);
+	}
+}
+
+static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+	const struct vmcb_save *s = &vmcb->save;
+	uint64_t code = vmcb->ctl.exitcode;
+	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
+	}
+	if (mtd & VMTD_GPR_ACDB) {
+		st->gpr[0] = s->rax;
+	}
+	if (mtd & VMTD_GPR_HI) {
+		st->gpr[4] = s->rsp;
+	}
+	if (mtd & VMTD_RIP) {
+		st->rflags = s->rflags;
+		st->rip = s->rip;
+	}
+	if (mtd & VMTD_CR) {
+		st->efer = s->efer & ~EFER_SVME;
+		st->cr0 = s->cr0;
+		st->cr2 = s->cr2;
+		st->cr3 = s->cr3;
+		st->cr4 = s->cr4;
+	}
+	if (mtd & VMTD_DR) {
+		st->dr6 = s->dr6;
+		st->dr7 = s->dr7;
+	}
+	if (mtd & VMTD_XCR0) {
+		st->xcr0 = v->guest_xcr0;
+	}
+	if (mtd & VMTD_CS_SS) {
+		seg_out(&st->cs, &s->cs);
+		seg_out(&st->ss, &s->ss);
+	}
+	if (mtd & VMTD_DS_ES) {
+		seg_out(&st->ds, &s->ds);
+		seg_out(&st->es, &s->es);
+	}
+	if (mtd & VMTD_FS_GS) {
+		seg_out(&st->fs, &s->fs);
+		seg_out(&st->gs, &s->gs);
+	}
+	if (mtd & VMTD_TR_LDTR) {
+		seg_out(&st->tr, &s->tr);
+		seg_out(&st->ldtr, &s->ldtr);
+	}
+	if (mtd & VMTD_DTR) {
+		seg_out(&st->gdtr, &s->gdtr);
+		seg_out(&st->idtr, &s->idtr);
+	}
+	if (mtd & VMTD_SYSCALL) {
+		st->star = s->star;
+		st->lstar = s->lstar;
+		st->cstar = s->cstar;
+		st->sfmask = s->sfmask;
+		st->kernel_gs_base = s->kernel_gs_base;
+	}
+	if (mtd & VMTD_SYSENTER) {
+		st->sysenter_cs = s->sysenter_cs;
+		st->sysenter_esp = s->sysenter_esp;
+		st->sysenter_eip = s->sysenter_eip;
+	}
+	if (mtd & VMTD_PAT) {
+		st->pat = s->g_pat;
+	}
+	if (mtd & VMTD_TSC) {
+		st->tsc_offset = vmcb->ctl.tsc_offset;
+	}
+	if (mtd & VMTD_EVENTS) {
+		/* inject and pending are the run path's (svm_event_enter/exit), already current. */
+		st->intr_shadow = vmcb->ctl.int_shadow & 1;
+		st->guest_if = (s->rflags >> 9) & 1;
+	}
 }
 
 /*
@@ -186,7 +386,8 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	if (st->pending & VEVENT_VALID) {
 		return; /* svm_event_exit made the cut-off event pending: it goes in first */
 	}
-	st->pending = VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
+	st->pending =
+		VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
 	st->pending_err = 0;
 	st->pending_len = 0;
 }
@@ -235,11 +436,11 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 {
 	svm_run_enter(v, gpt_root);
 	uint64_t host_xcr0 = fpu_xcr0();
-	bool own_xcr0 = host_xcr0 && v->st.xcr0 != host_xcr0;
+	bool own_xcr0 = host_xcr0 && v->guest_xcr0 != host_xcr0;
 	clgi();
 	irq_enable();
 	if (own_xcr0) {
-		write_xcr0(v->st.xcr0);
+		write_xcr0(v->guest_xcr0);
 	}
 	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu()->id]));
 	if (own_xcr0) {
@@ -265,20 +466,102 @@ static void store_io(struct vireo_vm_state *st, uint64_t info1, uint64_t info2)
 	st->next_rip = info2;
 }
 
-static void store_exit(struct vcpu *v, struct vireo_vm_state *st)
+/* What the CPU reports beyond the minimum (CPUID 0x8000000A EDX, APM vol. 2 15.2.2). */
+static bool has_nrips, has_decode;
+
+/* The NPF error code (APM vol. 2 15.25.6: #PF bits, 32 final address, 33 page-table walk). */
+static uint64_t npf_qual(uint64_t info1)
 {
-	struct vmcb_control *c = &vmcb_of(v)->ctl;
+	bool write = info1 & 2, fetch = info1 & 0x10;
+	return (write ? VNPF_WRITE : 0) | (fetch ? VNPF_EXEC : 0) |
+	       (!write && !fetch ? VNPF_READ : 0) | (info1 & 1 ? VNPF_PRESENT : 0) |
+	       ((info1 >> 33) & 1 ? VNPF_PAGE_WALK : 0);
+}
+
+/* MOV CR / MOV DR (exit codes 0x00-0x3f): the register number, the direction, and the GPR when
+ * the CPU has decode assists (EXITINFO1 bit 63, APM 15.33). */
+static uint64_t crdr_qual(uint64_t code, uint64_t info1)
+{
+	uint64_t q = (code & 0xf) | ((code & 0x10) ? VCR_QUAL_WRITE : 0);
+	if (has_decode && (info1 >> 63)) {
+		q |= VCR_QUAL_GPR_VALID | (info1 & 0xf) << 8;
+	}
+	return q;
+}
+
+/* The exits with no qualification beyond their name, and the CR/DR/INVLPG/task-switch ones. */
+static void decode_exit(struct vireo_vm_state *st, uint64_t code, const struct vmcb_control *c)
+{
+	static const uint8_t plain[0x90] = {
+		[SVM_EXIT_CPUID] = VM_EXIT_CPUID,	[SVM_EXIT_HLT] = VM_EXIT_HLT,
+		[SVM_EXIT_SHUTDOWN] = VM_EXIT_SHUTDOWN, [SVM_EXIT_VMMCALL] = VM_EXIT_VMCALL,
+		[SVM_EXIT_INVD] = VM_EXIT_CACHE,	[SVM_EXIT_WBINVD] = VM_EXIT_CACHE,
+		[SVM_EXIT_XSETBV] = VM_EXIT_XSETBV,	[SVM_EXIT_PAUSE] = VM_EXIT_PAUSE,
+		[SVM_EXIT_INIT] = VM_EXIT_INIT,		[SVM_EXIT_RDTSC] = VM_EXIT_RDTSC,
+		[SVM_EXIT_MWAIT] = VM_EXIT_MWAIT,
+	};
+	st->qual = 0;
+	if (code < 0x20) {
+		st->exit = VM_EXIT_CR_ACCESS;
+		st->qual = crdr_qual(code, c->exitinfo1);
+	} else if (code < 0x40) {
+		st->exit = VM_EXIT_DR_ACCESS;
+		st->qual = crdr_qual(code, c->exitinfo1);
+	} else if (code < sizeof(plain) && plain[code]) {
+		st->exit = plain[code];
+	} else if (code == SVM_EXIT_TASK_SWITCH) {
+		st->exit = VM_EXIT_TASK_SWITCH;
+		st->qual = c->exitinfo1 & 0xffff; /* the new TSS selector (APM 15.14.2) */
+	} else if (code == SVM_EXIT_RDTSCP) {
+		st->exit = VM_EXIT_RDTSC;
+		st->qual = 1;
+	} else if (code == SVM_EXIT_MONITOR) {
+		st->exit = VM_EXIT_MWAIT;
+		st->qual = 1;
+	} else if (code == SVM_EXIT_INVLPG) {
+		st->exit = VM_EXIT_INVLPG;
+		st->qual = has_decode ? c->exitinfo1 : 0;
+	} else {
+		st->exit = VM_EXIT_OTHER;
+		st->qual = code;
+	}
+}
+
+/* Instruction intercepts for which NRIP-save gives the next RIP (APM vol. 2 15.7.1). */
+static bool nrip_valid(uint64_t code)
+{
+	return code == SVM_EXIT_CPUID || code == SVM_EXIT_HLT || code == SVM_EXIT_MSR ||
+	       code == SVM_EXIT_VMMCALL || code == SVM_EXIT_IOIO || code == SVM_EXIT_RDTSC ||
+	       code == SVM_EXIT_RDTSCP || code == SVM_EXIT_PAUSE || code == SVM_EXIT_INVD ||
+	       code == SVM_EXIT_WBINVD || code == SVM_EXIT_XSETBV || code == SVM_EXIT_INVLPG ||
+	       code == SVM_EXIT_MWAIT || code == SVM_EXIT_MONITOR || code < 0x40;
+}
+
+static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_control *c = &vmcb->ctl;
 	uint64_t code = c->exitcode;
 	st->qual = c->exitinfo1;
-	st->gpa = 0;
+	st->gpa = st->gla = 0;
 	st->next_rip = 0;
 	st->insn_len = 0;
+	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+		st->exit = VM_EXIT_INVALID;
+		st->qual = VM_INVALID_HARDWARE;
+		return;
+	}
+	if (has_nrips && nrip_valid(code) && c->next_rip - vmcb->save.rip - 1 < VEVENT_LEN_MAX) {
+		st->insn_len = (uint32_t)(c->next_rip - vmcb->save.rip);
+	}
 	if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {
 		st->exit = VM_EXIT_EXCEPTION;
 		st->qual = code - SVM_EXIT_EXC_BASE;
-		st->gpa = c->exitinfo1; /* error code */
+		st->gpa = c->exitinfo1;					     /* error code */
+		st->gla = code == SVM_EXIT_EXC_BASE + 14 ? c->exitinfo2 : 0; /* #PF address */
 	} else if (code == SVM_EXIT_NPF) {
 		st->exit = VM_EXIT_MMIO;
+		st->qual = npf_qual(c->exitinfo1);
 		st->gpa = c->exitinfo2;
 	} else if (code == SVM_EXIT_IOIO) {
 		st->exit = VM_EXIT_IO;
@@ -287,71 +570,11 @@ static void store_exit(struct vcpu *v, struct vireo_vm_state *st)
 		st->exit = c->exitinfo1 ? VM_EXIT_WRMSR : VM_EXIT_RDMSR;
 	} else if (code == SVM_EXIT_VINTR) {
 		st->exit = VM_EXIT_INTR_WINDOW;
+		st->qual = 0;
 		st->intr_window = 0;
 	} else {
-		static const uint32_t map[][2] = {
-			{ SVM_EXIT_CPUID, VM_EXIT_CPUID },
-			{ SVM_EXIT_HLT, VM_EXIT_HLT },
-			{ SVM_EXIT_SHUTDOWN, VM_EXIT_SHUTDOWN },
-			{ SVM_EXIT_VMMCALL, VM_EXIT_VMCALL },
-			{ SVM_EXIT_INVD, VM_EXIT_CACHE },
-			{ SVM_EXIT_WBINVD, VM_EXIT_CACHE },
-		};
-		st->exit = VM_EXIT_OTHER;
-		st->qual = code;
-		for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
-			if (map[i][0] == code) {
-				st->exit = map[i][1];
-				st->qual = c->exitinfo1;
-			}
-		}
+		decode_exit(st, code, c);
 	}
-}
-
-static void svm_store(struct vcpu *v, struct vireo_vm_state *st)
-{
-	struct vmcb *vmcb = vmcb_of(v);
-	uint64_t code = vmcb->ctl.exitcode;
-	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
-		/* The save area holds whatever the CPU had: keep the state the VMM gave. */
-		st->exit = VM_EXIT_INVALID;
-		st->qual = VM_INVALID_HARDWARE;
-		return;
-	}
-	const struct vmcb_save *s = &vmcb->save;
-	seg_out(&st->es, &s->es);
-	seg_out(&st->cs, &s->cs);
-	seg_out(&st->ss, &s->ss);
-	seg_out(&st->ds, &s->ds);
-	seg_out(&st->fs, &s->fs);
-	seg_out(&st->gs, &s->gs);
-	seg_out(&st->ldtr, &s->ldtr);
-	seg_out(&st->tr, &s->tr);
-	seg_out(&st->gdtr, &s->gdtr);
-	seg_out(&st->idtr, &s->idtr);
-	st->efer = s->efer & ~EFER_SVME;
-	st->cr0 = s->cr0;
-	st->cr2 = s->cr2;
-	st->cr3 = s->cr3;
-	st->cr4 = s->cr4;
-	st->dr6 = s->dr6;
-	st->dr7 = s->dr7;
-	st->rflags = s->rflags;
-	st->rip = s->rip;
-	st->gpr[4] = s->rsp;
-	st->gpr[0] = s->rax;
-	st->star = s->star;
-	st->lstar = s->lstar;
-	st->cstar = s->cstar;
-	st->sfmask = s->sfmask;
-	st->kernel_gs_base = s->kernel_gs_base;
-	st->sysenter_cs = s->sysenter_cs;
-	st->sysenter_esp = s->sysenter_esp;
-	st->sysenter_eip = s->sysenter_eip;
-	st->pat = s->g_pat;
-	st->intr_shadow = vmcb->ctl.int_shadow & 1;
-	st->guest_if = (s->rflags >> 9) & 1;
-	store_exit(v, st); /* inject and pending are already current (svm_run) */
 }
 
 /* Called under the kernel lock; CPUs in the guest exit on the shoot-down that follows and
@@ -376,6 +599,7 @@ const struct virt_ops svm_ops = {
 	.vcpu_fini = svm_vcpu_fini,
 	.load = svm_load,
 	.run = svm_run,
+	.exit_info = svm_exit_info,
 	.store = svm_store,
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
@@ -394,5 +618,8 @@ const struct virt_ops *svm_probe(void)
 		pr_info("svm: disabled by firmware\n");
 		return NULL;
 	}
+	uint32_t edx = cpuid(0x8000000a, 0).edx;
+	has_nrips = (edx >> 3) & 1;
+	has_decode = (edx >> 7) & 1;
 	return &svm_ops;
 }

@@ -100,9 +100,12 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define MISC1_SMI (1u << 2)
 #define MISC1_INIT (1u << 3)
 #define MISC1_VINTR (1u << 4)
+#define MISC1_RDTSC (1u << 14)
 #define MISC1_CPUID (1u << 18)
 #define MISC1_INVD (1u << 22)
+#define MISC1_PAUSE (1u << 23)
 #define MISC1_HLT (1u << 24)
+#define MISC1_INVLPG (1u << 25)
 #define MISC1_INVLPGA (1u << 26)
 #define MISC1_IOIO (1u << 27)
 #define MISC1_MSR (1u << 28)
@@ -115,7 +118,10 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define MISC2_STGI (1u << 4)
 #define MISC2_CLGI (1u << 5)
 #define MISC2_SKINIT (1u << 6)
+#define MISC2_RDTSCP (1u << 7)
 #define MISC2_WBINVD (1u << 9)
+#define MISC2_MONITOR (1u << 10)
+#define MISC2_MWAIT (1u << 11)
 #define MISC2_XSETBV (1u << 13)
 
 #define INT_CTL_V_IRQ (1ull << 8)
@@ -136,14 +142,22 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB G_PAT
 #define SVM_EXIT_SMI 0x62
 #define SVM_EXIT_INIT 0x63
 #define SVM_EXIT_VINTR 0x64
+#define SVM_EXIT_RDTSC 0x6e
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_WBINVD 0x89
+#define SVM_EXIT_PAUSE 0x77
 #define SVM_EXIT_HLT 0x78
+#define SVM_EXIT_INVLPG 0x79
 #define SVM_EXIT_IOIO 0x7b
 #define SVM_EXIT_MSR 0x7c
+#define SVM_EXIT_TASK_SWITCH 0x7d
 #define SVM_EXIT_SHUTDOWN 0x7f
 #define SVM_EXIT_VMMCALL 0x81
+#define SVM_EXIT_RDTSCP 0x87
+#define SVM_EXIT_MONITOR 0x8a
+#define SVM_EXIT_MWAIT 0x8b
+#define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_NPF 0x400
 /* QEMU stores an invalid-VMRUN exit as a 32-bit -1 (docs/platforms.md#qemu-svm); real CPUs as 64-bit -1. */
 #define SVM_EXIT_INVALID_32 0xffffffffull

@@ -54,6 +54,9 @@ static void write_real_mode(struct vireo_vm_state *st)
 	st->dr6 = 0xffff0ff0;
 	st->dr7 = 0x400;
 	st->xcr0 = 1;
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = VMTD_STATE; /* every exit gives the VMM the whole state */
+	}
 }
 
 static void setup(void)
@@ -274,6 +277,7 @@ Test(kcore_activity, an_interrupt_wakes_a_halted_vcpu_only_with_its_if_set)
 	cr_expect_eq(fake_virt_log.runs, 0, "an interrupt woke a vCPU with IF clear");
 	st->rflags |= 0x200;
 	st->inject = VEVENT_VALID | VEVENT_TYPE_INTR | 0x20;
+	st->mtd_in = VMTD_RIP | VMTD_EVENTS;
 	resume_raw();
 	cr_expect_eq(fake_virt_log.runs, 1);
 	cr_expect_eq(st->activity, VM_ACTIVITY_RUNNING, "entered, it must say it runs");
@@ -306,6 +310,7 @@ Test(kcore_activity, a_vcpu_waiting_for_sipi_is_never_entered)
 	st->rip = 0;
 	st->cs.sel = 0x800;
 	st->cs.base = 0x8000;
+	st->mtd_in = VMTD_RIP | VMTD_EVENTS | VMTD_CS_SS;
 	resume_raw();
 	cr_expect_eq(fake_virt_log.runs, 1);
 }
@@ -326,6 +331,7 @@ Test(kcore_bigmem, a_guest_cr3_the_vmm_loads_gives_the_vcpu_a_new_asid)
 	resume();
 	cr_expect_eq(fake_virt_log.asid, asid, "the same state again must keep the ASID");
 	vcpu_ec->vcpu->page->cr3 = 0x5000;
+	vcpu_ec->vcpu->page->mtd_in = VMTD_CR;
 	resume();
 	cr_expect_neq(fake_virt_log.asid, asid,
 		      "translations of the old CR3 would survive in the guest's ASID");

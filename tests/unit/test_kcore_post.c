@@ -69,6 +69,9 @@ static void setup(void)
 	st->dr6 = 0xffff0ff0;
 	st->dr7 = 0x400;
 	st->xcr0 = 1;
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = VMTD_STATE; /* every exit gives the VMM the whole state */
+	}
 	cr_assert_eq(fake_exit_ec(fake_schedule()), vcpu_ec);
 	fake_cpu_set(1);
 	cr_assert_eq(fake_exit_ec(fake_schedule()), poster);
@@ -246,6 +249,7 @@ Test(kcore_post, a_post_while_the_vmm_runs_goes_in_at_the_next_resume_after_the_
 	/* The vCPU's thread is in the VMM (user mode on CPU 0): the post kicks, and is kept. */
 	cr_assert_eq(post_from_cpu1(0x60), VIREO_OK);
 	page()->inject = VEVENT_VALID | VEVENT_TYPE_INTR | 0x20; /* the VMM's own IRQ */
+	page()->mtd_in |= VMTD_EVENTS;
 	cr_assert_eq(resume(), vcpu_ec);
 	cr_expect_eq(got[0x20], 1, "the VMM's event did not go in first");
 	cr_expect_eq(got[0x60], 0);
@@ -286,6 +290,7 @@ Test(kcore_post, the_vmms_tsc_offset_is_the_vmcbs_tsc_offset_at_entry)
 	cr_expect_eq(fake_virt_log.runs, 1);
 	cr_expect_eq(page()->tsc_offset, (uint64_t)-123456789, "the kernel changed the offset");
 	page()->tsc_offset = 42;
+	page()->mtd_in |= VMTD_TSC;
 	step = hlt_now;
 	cr_assert_eq(resume(), vcpu_ec);
 	cr_expect_eq(fake_vmcb(vcpu_ec->vcpu)->ctl.tsc_offset, 42, "the offset did not follow");

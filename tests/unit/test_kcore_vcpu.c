@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vcpu_check_state: what a VMM may ask the kernel to enter, and what it must refuse. */
 #include <criterion/criterion.h>
+#include <string.h>
 
 #include "vcpu.h"
 #include "vcpu_check.h"
@@ -20,9 +21,9 @@
 #define DATA_ATTR (VSEG_ATTR_P | VSEG_ATTR_S | 0x3)
 
 /* A host that lets a guest own the baseline CR4 bits, PCIDE, OSXSAVE and FSGSBASE, x87+SSE state. */
-static const struct vcpu_limits limits = { .cr4_allowed = 0x7ffull | (1ull << 16) | (1ull << 17) |
-							   (1ull << 18),
-					   .host_xcr0 = 3 };
+static const struct vcpu_limits limits = {
+	.cr4_allowed = 0x7ffull | (1ull << 16) | (1ull << 17) | (1ull << 18), .host_xcr0 = 3
+};
 
 /* The reset state of an x86 CPU (Intel SDM vol. 3A 9.1.1): real mode at f000:fff0. */
 static struct vireo_vm_state real_mode(void)
@@ -31,8 +32,9 @@ static struct vireo_vm_state real_mode(void)
 	st.rip = 0xfff0;
 	st.rflags = 0x2;
 	st.cr0 = CR0_ET | CR0_CD | CR0_NW;
-	st.cs = (struct vireo_seg){ .sel = 0xf000, .attr = CODE_ATTR, .limit = 0xffff,
-				    .base = 0xffff0000 };
+	st.cs = (struct vireo_seg){
+		.sel = 0xf000, .attr = CODE_ATTR, .limit = 0xffff, .base = 0xffff0000
+	};
 	st.ds = st.es = st.ss = st.fs = st.gs =
 		(struct vireo_seg){ .attr = DATA_ATTR, .limit = 0xffff };
 	st.dr6 = 0xffff0ff0;
@@ -49,9 +51,11 @@ static struct vireo_vm_state long_mode(void)
 	st.cr3 = 0x1000;
 	st.cr4 = CR4_PAE;
 	st.efer = EFER_LME | EFER_LMA;
-	st.cs = (struct vireo_seg){ .sel = 0x08, .attr = CODE_ATTR | VSEG_ATTR_L | VSEG_ATTR_G,
+	st.cs = (struct vireo_seg){ .sel = 0x08,
+				    .attr = CODE_ATTR | VSEG_ATTR_L | VSEG_ATTR_G,
 				    .limit = 0xffffffff };
-	st.ss = (struct vireo_seg){ .sel = 0x10, .attr = DATA_ATTR | VSEG_ATTR_DB | VSEG_ATTR_G,
+	st.ss = (struct vireo_seg){ .sel = 0x10,
+				    .attr = DATA_ATTR | VSEG_ATTR_DB | VSEG_ATTR_G,
 				    .limit = 0xffffffff };
 	st.rip = 0xffffffff81000000ull;
 	return st;
@@ -178,4 +182,57 @@ Test(kcore_vcpu, error_code_only_for_exceptions_that_have_one)
 	cr_expect_eq(vcpu_check_state(&st, &limits), 0);
 	st.inject = VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 6; /* #UD has none */
 	cr_expect_eq(vcpu_check_state(&st, &limits), VM_INVALID_EVENT);
+}
+
+/* ------------------------------------------------------------------ pure group checks */
+
+Test(kcore_vcpu, group_copy_moves_only_the_groups_named)
+{
+	struct vireo_vm_state a = long_mode(), b;
+	memset(&b, 0x5a, sizeof(b));
+	vcpu_mtd_copy(&b, &a, VMTD_GPR | VMTD_CS_SS);
+	cr_expect_eq(memcmp(b.gpr, a.gpr, sizeof(a.gpr)), 0);
+	cr_expect_eq(memcmp(&b.cs, &a.cs, sizeof(a.cs)), 0);
+	cr_expect_eq(memcmp(&b.ss, &a.ss, sizeof(a.ss)), 0);
+	cr_expect_eq(b.rip, 0x5a5a5a5a5a5a5a5aull, "RIP moved without VMTD_RIP");
+	cr_expect_eq(b.cr0, 0x5a5a5a5a5a5a5a5aull, "CR0 moved without VMTD_CR");
+	cr_expect_eq(b.ds.base, 0x5a5a5a5a5a5a5a5aull, "DS moved without VMTD_DS_ES");
+	cr_expect_eq(b.mtd_in, 0x5a5a5a5au, "a control word moved");
+}
+
+Test(kcore_vcpu, checks_of_a_group_read_only_that_group_and_its_partners)
+{
+	struct vireo_vm_state st = long_mode();
+	st.rflags = 0; /* invalid, but not in the mask */
+	cr_expect_eq(vcpu_check_groups(&st, VMTD_GPR | VMTD_CR, &limits), 0);
+	cr_expect_eq(vcpu_check_groups(&st, VMTD_RIP, &limits), VM_INVALID_RFLAGS);
+	st = long_mode();
+	st.cs.attr |= VSEG_ATTR_DB; /* L and D/B together */
+	cr_expect_eq(vcpu_check_groups(&st, VMTD_CR, &limits), VM_INVALID_SEGMENT,
+		     "a CR0 change must be checked against CS");
+	cr_expect_eq(vcpu_check_deps(VMTD_CS_SS) & VMTD_CR, VMTD_CR);
+	cr_expect_eq(vcpu_check_deps(VMTD_GPR | VMTD_RIP), 0, "a CPUID exit needs nothing more");
+}
+
+Test(kcore_vcpu, intercept_control_allows_only_the_listed_msrs_and_options)
+{
+	struct vireo_vm_ctrl c = { .msr_pass = VMSR_PASS_ALL,
+				   .intercept = VINT_ALL,
+				   .exc_bitmap = 1u << 14,
+				   .cr4_mask = 1 << 3 };
+	cr_expect_eq(vcpu_check_ctrl(&c), 0);
+	c.msr_pass = VMSR_PASS_ALL + 1;
+	cr_expect_eq(vcpu_check_ctrl(&c), VM_INVALID_CTRL, "an MSR beyond the list passed");
+	c.msr_pass = 0;
+	c.intercept = VINT_ALL + 1;
+	cr_expect_eq(vcpu_check_ctrl(&c), VM_INVALID_CTRL, "an unknown intercept option");
+	c.intercept = 0;
+	c.exc_bitmap = 1u << 2;
+	cr_expect_eq(vcpu_check_ctrl(&c), VM_INVALID_CTRL, "NMI is no exception to intercept");
+	c.exc_bitmap = 0;
+	c.reserved = 1;
+	cr_expect_eq(vcpu_check_ctrl(&c), VM_INVALID_CTRL);
+	c.reserved = 0;
+	c.cr0_mask = 1ull << 32;
+	cr_expect_eq(vcpu_check_ctrl(&c), VM_INVALID_CTRL, "CR0 has 32 bits");
 }

@@ -45,6 +45,10 @@ static void write_real_mode(struct vireo_vm_state *st)
 	st->dr6 = 0xffff0ff0;
 	st->dr7 = 0x400;
 	st->xcr0 = 1; /* x87 state is always enabled (XCR0 bit 0) */
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = VMTD_STATE; /* every exit gives the VMM the whole state */
+	}
+	st->mtd_in = VMTD_STATE | VMTD_CTRL;
 }
 
 static void setup(void)

@@ -27,6 +27,10 @@ bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *
 	case TESTDEV_PORT_RECALL:
 		*value = (uint32_t)(d->recalls & mask(size));
 		return true;
+	case TESTDEV_PORT_COUNTER:
+		*value = d->counter ? d->counter(d->arg, d->counter_sel) : 0xffffffffu;
+		*value &= (uint32_t)mask(size);
+		return true;
 	default:
 		return false;
 	}
@@ -52,14 +56,22 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 	case TESTDEV_PORT_IRQ2:
 		d->irq2_armed = value & 0xff;
 		return true;
+	case TESTDEV_PORT_COUNTER:
+		d->counter_sel = value & 0xff;
+		return true;
 	case TESTDEV_PORT_IRQ:
 		d->irq_armed = value & 0xff;
 		return true;
 	case TESTDEV_PORT_BENCH_EXIT:
 	case TESTDEV_PORT_BENCH_LOOP:
+	case TESTDEV_PORT_BENCH_IO:
 	case TESTDEV_PORT_BENCH_HLT:
 	case TESTDEV_PORT_BENCH_POST: {
-		unsigned i = (port - TESTDEV_PORT_BENCH_EXIT) / 4; /* one 32-bit port per value */
+		unsigned i = port == TESTDEV_PORT_BENCH_EXIT   ? TESTDEV_BENCH_EXIT
+			     : port == TESTDEV_PORT_BENCH_LOOP ? TESTDEV_BENCH_LOOP
+			     : port == TESTDEV_PORT_BENCH_IO   ? TESTDEV_BENCH_IO
+			     : port == TESTDEV_PORT_BENCH_HLT  ? TESTDEV_BENCH_HLT
+							       : TESTDEV_BENCH_POST;
 		d->bench[i] = (uint32_t)(value & mask(size));
 		d->bench_set |= 1u << i;
 		return true;

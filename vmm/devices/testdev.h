@@ -19,8 +19,10 @@
 #define TESTDEV_PORT_RECALL 0xfe     /* out: the VMM recalls its own vCPU; in: recall exits seen */
 #define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
 #define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
-#define TESTDEV_PORT_BENCH_HLT 0xe8  /* out: mean HLT wake-up latency after a PIT edge, us */
-#define TESTDEV_PORT_BENCH_POST 0xec /* out: posted interrupt to its handler, instructions */
+#define TESTDEV_PORT_BENCH_IO 0xe8   /* out: average instructions per port-I/O iteration */
+#define TESTDEV_PORT_COUNTER 0xec    /* out: select a VMM counter; in (32-bit): read it */
+#define TESTDEV_PORT_BENCH_HLT 0x104 /* out: mean HLT wake-up latency after a PIT edge, us */
+#define TESTDEV_PORT_BENCH_POST 0x108 /* out: posted interrupt to its handler, instructions */
 #define TESTDEV_MAGIC 0x56495245u
 #define TESTDEV_MMIO_BASE 0xfeb00000ull
 #define TESTDEV_MMIO_SIZE 0x1000ull
@@ -36,12 +38,24 @@ struct testdev {
 	int irq2_armed; /* vector to inject at the next exit with an event pending, -1 if none */
 	void (*recall)(void *arg); /* port 0xfe: recall the vCPU (NULL: nothing happens) */
 	uint32_t recalls;	   /* VM_EXIT_RECALL exits the VMM has handled */
+	/* Port 0xec: the VMM's counter `which` (TESTDEV_COUNT_*); NULL: reads all-ones. */
+	uint32_t (*counter)(void *arg, unsigned which);
+	unsigned counter_sel;
 	/* Benchmark values: bench[TESTDEV_BENCH_*], valid when bit (1 << index) of bench_set is set. */
-	uint32_t bench[4];
+	uint32_t bench[5];
 	unsigned bench_set;
 };
 
-enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP, TESTDEV_BENCH_HLT, TESTDEV_BENCH_POST };
+enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP, TESTDEV_BENCH_IO, TESTDEV_BENCH_HLT, TESTDEV_BENCH_POST };
+/* Counters of port 0xec (guests/tests/README.md). */
+enum {
+	TESTDEV_COUNT_RDMSR,	/* RDMSR exits */
+	TESTDEV_COUNT_WRMSR,	/* WRMSR exits */
+	TESTDEV_COUNT_CR_OWNED, /* CR4 writes that changed only guest-owned bits */
+	TESTDEV_COUNT_CR_VMM,	/* CR4 writes that changed a VMM-owned bit */
+	TESTDEV_COUNT_CR4_REAL, /* the guest's real CR4 (low half) */
+	TESTDEV_COUNT_CR_EXITS, /* CR access exits */
+};
 
 void testdev_init(struct testdev *d, void (*console)(void *, char),
 		  void (*result)(void *, uint32_t), void *arg);
