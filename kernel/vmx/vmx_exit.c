@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * VMX event injection and exit translation (Intel SDM vol. 3C 24.8.3 VM-entry event injection,
+ * 27.2 exit information, 26.6 event injection, appendix C exit reasons), on the current VMCS
+ * through the accessors of vmcs.h, so host unit tests run it on a fake VMCS. The VM-entry
+ * interruption-information and IDT-vectoring formats share the VEVENT_* layout (vector 7:0, type
+ * 10:8, error code valid 11, valid 31); VMX types 5 and 6 (privileged and other software
+ * exceptions: INT1, INT3, INTO) become VEVENT_TYPE_SOFT with their length, which VMX reports.
+ */
+#include "vmx/vmx.h"
+
+#include "arch.h"
+#include "vcpu.h"
+#include "vmx/vmcs.h"
+#include "x86/cpu.h"
+
+#define TYPE_SW_EXC (6u << 8)
+#define TYPE_PRIV_SW_EXC (5u << 8)
+
+static bool is_soft_type(uint32_t type)
+{
+	return type == VEVENT_TYPE_SOFT || type == TYPE_SW_EXC || type == TYPE_PRIV_SW_EXC;
+}
+
+static uint32_t blocking(void)
+{
+	return vmread32(VMCS_GUEST_INTERRUPTIBILITY);
+}
+
+static bool intr_window_open(void)
+{
+	return (vmreadnat(VMCS_GUEST_RFLAGS) & RFLAGS_IF) &&
+	       !(blocking() & (VMX_INTR_STI | VMX_INTR_MOVSS));
+}
+
+static bool nmi_window_open(void)
+{
+	return !(blocking() & (VMX_INTR_STI | VMX_INTR_MOVSS | VMX_INTR_NMI));
+}
+
+/* The entry form of a vendor-neutral event: INT3/INTO as software exceptions (26.6.1.3); no error
+ * code in real mode, where the CPU pushes none (26.2.1.3). */
+static uint32_t entry_form(uint32_t ev)
+{
+	unsigned v = VEVENT_VECTOR(ev);
+	if (VEVENT_TYPE(ev) == VEVENT_TYPE_SOFT && (v == EXC_BP || v == EXC_OF)) {
+		ev = (ev & ~0x700u) | TYPE_SW_EXC;
+	}
+	if (!(vmreadnat(VMCS_GUEST_CR0) & CR0_PE)) {
+		ev &= ~VEVENT_ERR_VALID;
+	}
+	return ev;
+}
+
+/* The slot for this entry: the cut-off event first, then the VMM's inject when it can go in. */
+static void take_event(struct vireo_vm_state *st, struct vcpu_injected *inj, uint32_t *info,
+		       uint32_t *err, unsigned *len)
+{
+	*info = *err = 0;
+	*len = 0;
+	if (st->pending & VEVENT_VALID) {
+		uint32_t ev = st->pending;
+		bool soft = VEVENT_TYPE(ev) == VEVENT_TYPE_SOFT;
+		if (!soft || st->pending_len) {
+			*info = ev;
+			*err = st->pending_err;
+			*len = soft ? st->pending_len : 0;
+			inj->deferred |= (st->inject & VEVENT_VALID) != 0;
+		}
+		/* A SOFT event of unknown length: the guest executes the instruction again. */
+		st->pending = st->pending_err = 0;
+		st->pending_len = 0;
+		if (*info) {
+			return;
+		}
+	}
+	if (!(st->inject & VEVENT_VALID)) {
+		return;
+	}
+	/* VM entry refuses an external interrupt the guest cannot take (26.3.1.5): it waits for the
+	 * interrupt window, an NMI for the NMI window. */
+	uint32_t type = VEVENT_TYPE(st->inject);
+	if ((type == VEVENT_TYPE_INTR && !intr_window_open()) ||
+	    (type == VEVENT_TYPE_NMI && vmx_ctls.nmi_window && !nmi_window_open())) {
+		return;
+	}
+	*info = st->inject;
+	*err = st->inject_err;
+	*len = type == VEVENT_TYPE_SOFT ? st->inject_len : 0;
+	st->inject = st->inject_err = 0;
+	st->inject_len = 0;
+	inj->deferred = false;
+}
+
+void vmx_run_enter(struct vcpu *v, paddr_t gpt_root)
+{
+	struct vireo_vm_state *st = &v->st;
+	struct vcpu_injected *inj = &v->injected;
+	/* 4-level walk (bits 5:3 = 3), write-back paging structures (bits 2:0 = 6): 24.6.11. */
+	vmwrite64(VMCS_EPT_POINTER, pa_addr(gpt_root) | (3u << 3) | 6u);
+	/* A tag per VM; two VMs that share one are still apart, since EPT tags the translations
+	 * with the EPTP as well (28.3.1). 0 is the host's. */
+	vmwrite16(VMCS_VPID, (uint16_t)(1 + (pa_addr(gpt_root) >> 12) % 0xfffe));
+	uint32_t info, err;
+	unsigned len;
+	take_event(st, inj, &info, &err, &len);
+	if (info) {
+		info = entry_form(info);
+	}
+	vmwrite32(VMCS_ENTRY_INTR_INFO, info);
+	vmwrite32(VMCS_ENTRY_EXC_ERROR, err);
+	vmwrite32(VMCS_ENTRY_INSN_LEN, len);
+	inj->event = info | (uint64_t)err << 32;
+	inj->len = len;
+	uint32_t proc = vmx_ctls.proc;
+	uint32_t waiting = st->inject & VEVENT_VALID ? VEVENT_TYPE(st->inject) : ~0u;
+	/* An inject still waiting (behind a cut-off event, or for the guest's window) gets the next
+	 * window; an NMI its own where the CPU has NMI-window exiting. */
+	if (waiting == VEVENT_TYPE_NMI && vmx_ctls.nmi_window) {
+		proc |= PROC_NMI_WINDOW;
+	} else if (st->intr_window || waiting != ~0u) {
+		proc |= PROC_INTR_WINDOW;
+	}
+	if (st->intr_window) {
+		proc |= PROC_INTR_WINDOW;
+	}
+	vmwrite32(VMCS_PROC_CTLS, proc);
+}
+
+/* The event cut off by the exit (27.2.4): re-delivered at the next entry unless the VMM clears it. */
+static void event_exit(struct vireo_vm_state *st)
+{
+	uint32_t idt = vmread32(VMCS_IDT_VECTORING_INFO);
+	st->pending = st->pending_err = 0;
+	st->pending_len = 0;
+	if (!(idt & VEVENT_VALID)) {
+		return;
+	}
+	uint32_t type = VEVENT_TYPE(idt);
+	if (is_soft_type(type)) {
+		st->pending = (idt & ~(0x700u | VEVENT_ERR_VALID)) | VEVENT_TYPE_SOFT;
+		st->pending_len = (uint8_t)vmread32(VMCS_EXIT_INSN_LEN);
+		return;
+	}
+	st->pending = idt & (VEVENT_VALID | 0x700u | VEVENT_ERR_VALID | 0xffu);
+	st->pending_err = idt & VEVENT_ERR_VALID ? vmread32(VMCS_IDT_VECTORING_ERROR) : 0;
+}
+
+/* The event the failed entry did not deliver goes back to pending, as it was. */
+static void event_back(struct vireo_vm_state *st, const struct vcpu_injected *inj)
+{
+	uint32_t ev = (uint32_t)inj->event;
+	st->pending = st->pending_err = 0;
+	st->pending_len = 0;
+	if (!(ev & VEVENT_VALID)) {
+		return;
+	}
+	if (is_soft_type(VEVENT_TYPE(ev))) {
+		ev = (ev & ~0x700u) | VEVENT_TYPE_SOFT;
+		st->pending_len = (uint8_t)inj->len;
+	}
+	st->pending = ev;
+	st->pending_err = (uint32_t)(inj->event >> 32);
+}
+
+/* Deliver the intercepted #AC or #DB to the guest (the reason is kernel/svm/svm.c's EXC_ALWAYS:
+ * a guest must not loop on their delivery inside the CPU). A cut-off event goes in first. */
+static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
+{
+	if (st->pending & VEVENT_VALID) {
+		return;
+	}
+	st->pending = VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
+	st->pending_err = 0;
+	st->pending_len = 0;
+}
+
+static void skip_insn(void)
+{
+	vmwritenat(VMCS_GUEST_RIP, vmreadnat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
+	vmwrite32(VMCS_GUEST_INTERRUPTIBILITY, blocking() & ~(VMX_INTR_STI | VMX_INTR_MOVSS));
+}
+
+/* MOV to CR0 with a host-owned bit different from the shadow (25.1.3): what the CPU would do,
+ * including IA-32e mode activation (SDM vol. 3A 9.8.5). Invalid values go to the VMM. */
+static bool emulate_cr0(uint64_t val)
+{
+	uint64_t old = vmreadnat(VMCS_CR0_SHADOW);
+	uint64_t efer = vmread64(VMCS_GUEST_EFER);
+	uint32_t entry = vmread32(VMCS_ENTRY_CTLS);
+	bool paging_on = (val & CR0_PG) && !(old & CR0_PG);
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
+		return false; /* #GP: the VMM decides */
+	}
+	if (paging_on && !(efer & EFER_LME) && (vmreadnat(VMCS_GUEST_CR4) & CR4_PAE)) {
+		return false; /* PAE paging loads the PDPTEs: not emulated here */
+	}
+	if (paging_on && (efer & EFER_LME)) {
+		if (!(vmreadnat(VMCS_GUEST_CR4) & CR4_PAE)) {
+			return false;
+		}
+		efer |= EFER_LMA;
+		entry |= ENTRY_IA32E;
+	} else if (!(val & CR0_PG)) {
+		efer &= ~EFER_LMA;
+		entry &= ~ENTRY_IA32E;
+	}
+	vmwritenat(VMCS_CR0_SHADOW, val);
+	vmwritenat(VMCS_GUEST_CR0, val | vmx_cr0_forced());
+	vmwrite64(VMCS_GUEST_EFER, efer);
+	vmwrite32(VMCS_ENTRY_CTLS, entry);
+	return true;
+}
+
+static bool cr_access(struct vcpu *v)
+{
+	uint64_t q = vmreadnat(VMCS_EXIT_QUAL);
+	unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
+	uint64_t val = reg == 4 ? vmreadnat(VMCS_GUEST_RSP) : v->st.gpr[reg];
+	/* Outside 64-bit code the operand is 32 bits wide. */
+	bool wide = (vmread64(VMCS_GUEST_EFER) & EFER_LMA) &&
+		    (vmread32(VMCS_GUEST_ES_AR + 2) & (1u << 13)); /* CS.L */
+	if (!wide) {
+		val = (uint32_t)val;
+	}
+	if (type == 0 && cr == 0) {
+		if (!emulate_cr0(val)) {
+			return false;
+		}
+	} else if (type == 0 && cr == 4) {
+		vmwritenat(VMCS_CR4_SHADOW, val);
+		vmwritenat(VMCS_GUEST_CR4, val | vmx_cr4_forced());
+	} else if (type == 0 && cr == 3) {
+		vmwritenat(VMCS_GUEST_CR3, val & ~(1ull << 63));
+	} else if (type == 1 && cr == 3) {
+		uint64_t cr3 = vmreadnat(VMCS_GUEST_CR3);
+		if (reg == 4) {
+			vmwritenat(VMCS_GUEST_RSP, cr3);
+		} else {
+			v->st.gpr[reg] = cr3;
+		}
+	} else {
+		return false;
+	}
+	skip_insn();
+	return true;
+}
+
+bool vmx_run_exit(struct vcpu *v, bool failed)
+{
+	struct vmx_vcpu *x = v->hw;
+	x->host_nmi = false;
+	x->insn_error = 0;
+	if (failed) {
+		x->reason = VMX_EXIT_INSN_FAILED;
+		x->insn_error = vmread32(VMCS_INSN_ERROR);
+		event_back(&v->st, &v->injected);
+		return false;
+	}
+	x->reason = vmread32(VMCS_EXIT_REASON);
+	if (x->reason & VMX_EXIT_ENTRY_FAILED) {
+		event_back(&v->st, &v->injected);
+		return false;
+	}
+	event_exit(&v->st);
+	switch (x->reason & 0xffff) {
+	case VMX_EXIT_EXT_INTR:
+		return true; /* the host takes it after this; the guest goes on afterwards */
+	case VMX_EXIT_EXC_NMI: {
+		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
+		unsigned vector = VEVENT_VECTOR(info);
+		if (VEVENT_TYPE(info) == VEVENT_TYPE_NMI) {
+			x->host_nmi = true;
+			this_cpu()->nmi_exits++;
+			return true;
+		}
+		if (VEVENT_TYPE(info) == VEVENT_TYPE_EXC && (vector == EXC_DB || vector == EXC_AC)) {
+			reflect_exception(&v->st, vector);
+			return true;
+		}
+		return false;
+	}
+	case VMX_EXIT_INTR_WINDOW:
+		/* Opened for an inject that waited for it, not for the VMM. */
+		return !v->st.intr_window;
+	case VMX_EXIT_NMI_WINDOW:
+		return true;
+	case VMX_EXIT_CR_ACCESS:
+		return cr_access(v);
+	default:
+		return false;
+	}
+}
+
+/* Exit qualification of I/O instructions (27.2.1, table 27-5). */
+static void store_io(struct vireo_vm_state *st, uint64_t q)
+{
+	st->io = (struct vireo_vm_io){
+		.port = (uint16_t)(q >> 16),
+		.size = (uint8_t)((q & 7) + 1),
+		.in = (q >> 3) & 1,
+		.string = (q >> 4) & 1,
+		.rep = (q >> 5) & 1,
+	};
+	st->next_rip = vmreadnat(VMCS_GUEST_RIP) + st->insn_len;
+}
+
+/* EPT violation qualification (27.2.1, table 27-7) as a page-fault error code, like SVM's NPF:
+ * P = the page allowed some access, W = a write, I = a fetch; bit 32: the final translation. */
+static uint64_t ept_error(uint64_t q)
+{
+	return ((q & 0x38) ? 1u : 0) | (q & 2) | ((q & 4) << 2) | ((q & (1u << 8)) << 24);
+}
+
+void vmx_store_exit(struct vcpu *v, struct vireo_vm_state *st)
+{
+	struct vmx_vcpu *x = v->hw;
+	uint32_t reason = x->reason;
+	st->qual = 0;
+	st->gpa = 0;
+	st->next_rip = 0;
+	st->insn_len = 0;
+	if (reason == VMX_EXIT_INSN_FAILED || (reason & VMX_EXIT_ENTRY_FAILED)) {
+		st->exit = VM_EXIT_INVALID;
+		st->qual = VM_INVALID_HARDWARE;
+		st->gpa = reason | (uint64_t)x->insn_error << 32; /* docs/ABI.md "vCPUs" */
+		return;
+	}
+	static const uint32_t map[][2] = {
+		{ VMX_EXIT_CPUID, VM_EXIT_CPUID },   { VMX_EXIT_HLT, VM_EXIT_HLT },
+		{ VMX_EXIT_VMCALL, VM_EXIT_VMCALL }, { VMX_EXIT_INVD, VM_EXIT_CACHE },
+		{ VMX_EXIT_WBINVD, VM_EXIT_CACHE },  { VMX_EXIT_RDMSR, VM_EXIT_RDMSR },
+		{ VMX_EXIT_WRMSR, VM_EXIT_WRMSR },   { VMX_EXIT_TRIPLE_FAULT, VM_EXIT_SHUTDOWN },
+		{ VMX_EXIT_IO, VM_EXIT_IO },
+	};
+	st->exit = VM_EXIT_OTHER;
+	st->qual = reason;
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		if (map[i][0] == reason) {
+			st->exit = map[i][1];
+			st->qual = 0;
+			st->insn_len = reason == VMX_EXIT_TRIPLE_FAULT ? 0 : vmread32(VMCS_EXIT_INSN_LEN);
+		}
+	}
+	uint64_t q = vmreadnat(VMCS_EXIT_QUAL);
+	if (reason == VMX_EXIT_IO) {
+		store_io(st, q);
+	} else if (reason == VMX_EXIT_EPT_VIOLATION) {
+		st->exit = VM_EXIT_MMIO;
+		st->qual = ept_error(q);
+		st->gpa = vmread64(VMCS_GUEST_PHYS_ADDR);
+	} else if (reason == VMX_EXIT_INTR_WINDOW) {
+		st->exit = VM_EXIT_INTR_WINDOW;
+		st->qual = 0;
+		st->intr_window = 0;
+	} else if (reason == VMX_EXIT_EXC_NMI) {
+		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
+		st->exit = VM_EXIT_EXCEPTION;
+		st->qual = VEVENT_VECTOR(info);
+		st->gpa = info & VEVENT_ERR_VALID ? vmread32(VMCS_EXIT_INTR_ERROR) : 0;
+	}
+}
