@@ -18,6 +18,7 @@
 #include "vcpu.h"
 #include "vmx/vmcs.h"
 #include "x86/cpu.h"
+#include "x86/lapic.h"
 #include "x86/percpu.h"
 
 /* Exceptions intercepted whatever the VMM wants (the reason: kernel/svm/svm.c EXC_ALWAYS). */
@@ -27,6 +28,7 @@
 #define INVEPT_ALL 2
 
 struct vmx_ctls vmx_ctls;
+uint32_t vmx_preempt_ticks = 1u << 16;
 static paddr_t current_vmcs[MAX_CPUS]; /* the VMCS VMPTRLD made current on each CPU */
 
 int vmx_enter(uint64_t gpr[16], int launched);
@@ -84,6 +86,15 @@ static status_t vmx_cpu_init(void)
 		return VIREO_BAD_FTR;
 	}
 	current_vmcs[cpu] = PADDR_INVALID;
+	/*
+	 * Every guest run ends within one host tick, whatever the guest's RFLAGS.IF: Bochs 2.7 lets
+	 * no host interrupt end a guest that runs with IF = 0 (guest-loop-bochs spins forever
+	 * otherwise), and the bound costs one exit per tick elsewhere (docs/architecture.md#vmx).
+	 */
+	uint64_t per_tick = lapic_tsc_khz() * 1000 / TIMER_HZ >> vmx_ctls.preempt_shift;
+	if (per_tick) {
+		vmx_preempt_ticks = per_tick > UINT32_MAX ? UINT32_MAX : (uint32_t)per_tick;
+	}
 	return VIREO_OK;
 }
 
@@ -488,6 +499,7 @@ static void read_caps(struct vmx_cap_msrs *m)
 		.proc = rdmsr(MSR_VMX_PROCBASED),
 		.exit = rdmsr(MSR_VMX_EXIT),
 		.entry = rdmsr(MSR_VMX_ENTRY),
+		.misc = rdmsr(MSR_VMX_MISC),
 		.cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0),
 		.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1),
 		.cr4_fixed0 = rdmsr(MSR_VMX_CR4_FIXED0),

@@ -40,6 +40,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_MCE_ENTRY = 41,
 	VMX_EXIT_EPT_VIOLATION = 48,
 	VMX_EXIT_EPT_MISCONFIG = 49,
+	VMX_EXIT_PREEMPT_TIMER = 52,
 	VMX_EXIT_WBINVD = 54,
 };
 #define VMX_EXIT_ENTRY_FAILED (1u << 31)
@@ -64,6 +65,8 @@ struct vmx_vcpu {
 
 /* The controls of every vCPU (vmx_probe computes them; tests set them). */
 extern struct vmx_ctls vmx_ctls;
+/* The VMX-preemption timer's value at each entry (with PIN_PREEMPT_TIMER): one host tick. */
+extern uint32_t vmx_preempt_ticks;
 extern const struct virt_ops vmx_ops;
 
 /* CR0 and CR4 bits the guest cannot clear under VMX (fixed-0 settings, A.7-A.8; with unrestricted

@@ -28,7 +28,7 @@ enum vmx_ctl_error vmx_ctl_adjust(uint64_t cap, uint32_t need, uint32_t want, ui
 
 /* What each field needs, may use, and cannot have. */
 #define PIN_NEED (PIN_EXT_INTR | PIN_NMI)
-#define PIN_WANT PIN_VIRTUAL_NMI
+#define PIN_WANT (PIN_VIRTUAL_NMI | PIN_PREEMPT_TIMER)
 #define PROC_NEED (PROC_HLT | PROC_UNCOND_IO | PROC_SECONDARY)
 /* Interrupts are taken by the host after the exit, with the kernel's own IDT (docs/architecture.md#vmx). */
 #define EXIT_NEED (EXIT_HOST_64 | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER)
@@ -78,6 +78,7 @@ struct vmx_ctl_result vmx_ctls_compute(const struct vmx_cap_msrs *m, struct vmx_
 		return (struct vmx_ctl_result){ VMX_CTL_NO_INVEPT, "ept", (uint32_t)m->ept_vpid };
 	}
 	out->revision = VMX_BASIC_REVISION(m->basic);
+	out->preempt_shift = m->misc & 0x1f;
 	out->ept_vpid = m->ept_vpid;
 	out->cr0_fixed0 = m->cr0_fixed0;
 	out->cr0_fixed1 = m->cr0_fixed1;

@@ -17,6 +17,7 @@
 #define MSR_VMX_PROCBASED 0x482
 #define MSR_VMX_EXIT 0x483
 #define MSR_VMX_ENTRY 0x484
+#define MSR_VMX_MISC 0x485
 #define MSR_VMX_CR0_FIXED0 0x486
 #define MSR_VMX_CR0_FIXED1 0x487
 #define MSR_VMX_CR4_FIXED0 0x488
@@ -35,6 +36,7 @@
 #define PIN_EXT_INTR (1u << 0)
 #define PIN_NMI (1u << 3)
 #define PIN_VIRTUAL_NMI (1u << 5)
+#define PIN_PREEMPT_TIMER (1u << 6)
 /* Primary processor-based controls (24.6.2, table 24-6). */
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_HLT (1u << 7)
@@ -71,7 +73,7 @@
  * and ept_vpid only when the primary controls allow PROC_SECONDARY). */
 struct vmx_cap_msrs {
 	uint64_t basic, pin, proc, exit, entry, true_pin, true_proc, true_exit, true_entry;
-	uint64_t proc2, ept_vpid, cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	uint64_t misc, proc2, ept_vpid, cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 };
 
 /* The controls the backend runs every vCPU with (the windows are added per entry). */
@@ -81,6 +83,7 @@ struct vmx_ctls {
 	uint64_t ept_vpid;
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	bool nmi_window; /* virtual NMIs and NMI-window exiting are available */
+	unsigned preempt_shift; /* the preemption timer counts every 2^shift TSC ticks (A.6) */
 };
 
 /* Why the controls cannot be computed (VMX_CTL_OK: they can). */

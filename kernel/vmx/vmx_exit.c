@@ -125,6 +125,9 @@ void vmx_run_enter(struct vcpu *v, paddr_t gpt_root)
 		proc |= PROC_INTR_WINDOW;
 	}
 	vmwrite32(VMCS_PROC_CTLS, proc);
+	if (vmx_ctls.pin & PIN_PREEMPT_TIMER) {
+		vmwrite32(VMCS_GUEST_PREEMPT_TIMER, vmx_preempt_ticks);
+	}
 }
 
 /* The event cut off by the exit (27.2.4): re-delivered at the next entry unless the VMM clears it. */
@@ -284,6 +287,7 @@ bool vmx_run_exit(struct vcpu *v, bool failed)
 		/* Opened for an inject that waited for it, not for the VMM. */
 		return !v->st.intr_window;
 	case VMX_EXIT_NMI_WINDOW:
+	case VMX_EXIT_PREEMPT_TIMER:
 		return true;
 	case VMX_EXIT_CR_ACCESS:
 		return cr_access(v);
