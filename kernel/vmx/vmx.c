@@ -21,8 +21,9 @@
 #include "x86/lapic.h"
 #include "x86/percpu.h"
 
-/* Exceptions intercepted whatever the VMM wants (the reason: kernel/svm/svm.c EXC_ALWAYS). */
-#define EXC_ALWAYS ((1u << EXC_DB) | (1u << EXC_AC))
+/* Exceptions intercepted whatever the VMM wants (the reason: kernel/svm/svm.c EXC_ALWAYS), and
+ * #UD, which VMMCALL raises on Intel (kernel/vmx/vmx_exit.c). */
+#define EXC_ALWAYS ((1u << EXC_DB) | (1u << EXC_AC) | (1u << EXC_UD))
 #define AR_UNUSABLE (1u << 16)
 #define INVEPT_SINGLE 1
 #define INVEPT_ALL 2

@@ -10,6 +10,9 @@
 #include "vmx/vmx.h"
 
 #include "arch.h"
+#include "kstring.h"
+#include "pd.h"
+#include "pt.h"
 #include "vcpu.h"
 #include "vmx/vmcs.h"
 #include "x86/cpu.h"
@@ -178,6 +181,58 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	st->pending_len = 0;
 }
 
+/* Bytes of guest-physical memory within one page, through the VM's EPT. The tables and frames
+ * stay while this CPU has interrupts off: a revoke waits for its TLB shoot-down (kernel/tlb.h). */
+static bool guest_read(struct vcpu *v, uint64_t gpa, void *buf, size_t n)
+{
+	paddr_t hpa;
+	unsigned attr;
+	if (!v->vm || (gpa & 0xfff) + n > 0x1000 || !pt_lookup(&v->vm->pt, gpa, &hpa, &attr, NULL) ||
+	    !(attr & MAP_R)) {
+		return false;
+	}
+	memcpy(buf, phys_to_virt(hpa), n);
+	return true;
+}
+
+/* A guest-linear address without paging, or with 4-level paging (SDM vol. 3A 4.5). */
+static bool linear_to_gpa(struct vcpu *v, uint64_t la, uint64_t *gpa)
+{
+	const uint64_t addr = 0x000ffffffffff000ull;
+	if (!(vmreadnat(VMCS_CR0_SHADOW) & CR0_PG)) {
+		*gpa = la & 0xffffffffull;
+		return true;
+	}
+	if (!(vmread64(VMCS_GUEST_EFER) & EFER_LMA)) {
+		return false; /* 32-bit paging: not walked here */
+	}
+	uint64_t table = vmreadnat(VMCS_GUEST_CR3) & addr;
+	for (int level = 3; level >= 0; level--) {
+		uint64_t e, shift = 12 + 9 * (unsigned)level;
+		if (!guest_read(v, table + ((la >> shift) & 511) * 8, &e, 8) || !(e & 1)) {
+			return false;
+		}
+		if (level > 0 && level < 3 && (e & 0x80)) {
+			uint64_t page = 1ull << shift;
+			*gpa = (e & addr & ~(page - 1)) | (la & (page - 1));
+			return true;
+		}
+		table = e & addr;
+	}
+	*gpa = table | (la & 0xfff);
+	return true;
+}
+
+/* AMD's VMMCALL (0F 01 D9) raises #UD on Intel: the guests and the VMM use it as the hypercall on
+ * both vendors (docs/architecture.md#vmx), so it is reported as VMCALL. */
+static bool is_vmmcall(struct vcpu *v)
+{
+	uint64_t la = vmreadnat(VMCS_GUEST_ES_BASE + 2) + vmreadnat(VMCS_GUEST_RIP), gpa;
+	uint8_t insn[3];
+	return linear_to_gpa(v, la, &gpa) && guest_read(v, gpa, insn, sizeof(insn)) &&
+	       insn[0] == 0x0f && insn[1] == 0x01 && insn[2] == 0xd9;
+}
+
 static void skip_insn(void)
 {
 	vmwritenat(VMCS_GUEST_RIP, vmreadnat(VMCS_GUEST_RIP) + vmread32(VMCS_EXIT_INSN_LEN));
@@ -253,6 +308,7 @@ bool vmx_run_exit(struct vcpu *v, bool failed)
 {
 	struct vmx_vcpu *x = v->hw;
 	x->host_nmi = false;
+	x->vmmcall = false;
 	x->insn_error = 0;
 	if (failed) {
 		x->reason = VMX_EXIT_INSN_FAILED;
@@ -275,6 +331,15 @@ bool vmx_run_exit(struct vcpu *v, bool failed)
 		if (VEVENT_TYPE(info) == VEVENT_TYPE_NMI) {
 			x->host_nmi = true;
 			this_cpu()->nmi_exits++;
+			return true;
+		}
+		if (VEVENT_TYPE(info) == VEVENT_TYPE_EXC && vector == EXC_UD) {
+			if (is_vmmcall(v)) {
+				x->reason = VMX_EXIT_VMCALL;
+				x->vmmcall = true;
+				return false;
+			}
+			reflect_exception(&v->st, vector);
 			return true;
 		}
 		if (VEVENT_TYPE(info) == VEVENT_TYPE_EXC && (vector == EXC_DB || vector == EXC_AC)) {
@@ -345,6 +410,9 @@ void vmx_store_exit(struct vcpu *v, struct vireo_vm_state *st)
 			st->qual = 0;
 			st->insn_len = reason == VMX_EXIT_TRIPLE_FAULT ? 0 : vmread32(VMCS_EXIT_INSN_LEN);
 		}
+	}
+	if (x->vmmcall) {
+		st->insn_len = 3; /* a #UD exit has no instruction length */
 	}
 	uint64_t q = vmreadnat(VMCS_EXIT_QUAL);
 	if (reason == VMX_EXIT_IO) {

@@ -458,3 +458,15 @@ Test(kcore_vmx, mov_to_cr4_keeps_vmxe_in_the_host_value_only)
 	cr_expect_eq(fake_vmcs_get(VMCS_GUEST_CR4), CR4_PAE | CR4_PGE | CR4_VMXE);
 	cr_expect_eq(fake_vmcs_get(VMCS_CR4_SHADOW), CR4_PAE | CR4_PGE | CR4_VMXE);
 }
+
+Test(kcore_vmx, a_ud_that_is_not_vmmcall_is_reflected_into_the_guest)
+{
+	struct vireo_vm_state st = sample();
+	vmx_ops.load(&vcpu, &st);
+	vcpu.st = st;
+	exit_with(VMX_EXIT_EXC_NMI, 0, 0);
+	fake_vmcs_set(VMCS_EXIT_INTR_INFO, VEVENT_VALID | VEVENT_TYPE_EXC | 6);
+	cr_expect(vmx_run_exit(&vcpu, false), "no guest memory to read: an ordinary #UD");
+	cr_expect_not(vx->vmmcall);
+	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | 6);
+}
