@@ -263,7 +263,7 @@ static void seg_out(unsigned i, struct vireo_seg *s)
 
 /* The VMCS order of the segment fields: ES CS SS DS FS GS LDTR TR. */
 #define SEG_OFF(s) __builtin_offsetof(struct vireo_vm_state, s)
-static const size_t seg_off[8] = { SEG_OFF(es), SEG_OFF(cs), SEG_OFF(ss), SEG_OFF(ds),
+static const size_t seg_off[8] = { SEG_OFF(es), SEG_OFF(cs), SEG_OFF(ss),   SEG_OFF(ds),
 				   SEG_OFF(fs), SEG_OFF(gs), SEG_OFF(ldtr), SEG_OFF(tr) };
 
 static void load_gprs(const struct vireo_vm_state *st)
@@ -396,7 +396,8 @@ static void store_msrs(const struct vmx_vcpu *x, struct vireo_vm_state *st)
 
 static void store_events(struct vireo_vm_state *st)
 {
-	st->intr_shadow = (vmread32(VMCS_GUEST_INTERRUPTIBILITY) & (VMX_INTR_STI | VMX_INTR_MOVSS)) != 0;
+	st->intr_shadow =
+		(vmread32(VMCS_GUEST_INTERRUPTIBILITY) & (VMX_INTR_STI | VMX_INTR_MOVSS)) != 0;
 	st->guest_if = (st->rflags & RFLAGS_IF) != 0;
 }
 
@@ -534,11 +535,12 @@ const struct virt_ops *vmx_probe(void)
 	read_caps(&m);
 	struct vmx_ctl_result r = vmx_ctls_compute(&m, &vmx_ctls);
 	if (r.error != VMX_CTL_OK) {
-		pr_info("vmx: not used: %s: %s (%#x)\n", r.field, vmx_ctl_error_name(r.error), r.bits);
+		pr_info("vmx: not used: %s: %s (%#x)\n", r.field, vmx_ctl_error_name(r.error),
+			r.bits);
 		return NULL;
 	}
-	pr_info("vmx: pin %#x proc %#x proc2 %#x exit %#x entry %#x%s\n", vmx_ctls.pin, vmx_ctls.proc,
-		vmx_ctls.proc2, vmx_ctls.exit, vmx_ctls.entry,
+	pr_info("vmx: pin %#x proc %#x proc2 %#x exit %#x entry %#x%s\n", vmx_ctls.pin,
+		vmx_ctls.proc, vmx_ctls.proc2, vmx_ctls.exit, vmx_ctls.entry,
 		vmx_ctls.nmi_window ? ", virtual NMIs" : "");
 	return &vmx_ops;
 }

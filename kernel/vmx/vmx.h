@@ -56,10 +56,10 @@ struct vmx_vcpu {
 	struct vmx_msr guest_msrs[VMX_MSRS] __aligned(16); /* entry load and exit store */
 	struct vmx_msr host_msrs[VMX_MSRS] __aligned(16);  /* exit load */
 	paddr_t vmcs;
-	int cpu;	/* where the VMCS is active, -1 when clear */
-	bool launched;	/* VMRESUME, not VMLAUNCH, enters it */
-	bool host_nmi;	/* the last exit was an NMI for the host */
-	bool vmmcall;	/* the last exit was AMD's VMMCALL, seen as #UD: reported as VMCALL */
+	int cpu;	 /* where the VMCS is active, -1 when clear */
+	bool launched;	 /* VMRESUME, not VMLAUNCH, enters it */
+	bool host_nmi;	 /* the last exit was an NMI for the host */
+	bool vmmcall;	 /* the last exit was AMD's VMMCALL, seen as #UD: reported as VMCALL */
 	uint32_t reason; /* of the last exit (VMX_EXIT_INSN_FAILED: the instruction failed) */
 	uint32_t insn_error;
 };

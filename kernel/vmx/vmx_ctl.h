@@ -82,7 +82,7 @@ struct vmx_ctls {
 	uint32_t revision;
 	uint64_t ept_vpid;
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-	bool nmi_window; /* virtual NMIs and NMI-window exiting are available */
+	bool nmi_window;	/* virtual NMIs and NMI-window exiting are available */
 	unsigned preempt_shift; /* the preemption timer counts every 2^shift TSC ticks (A.6) */
 };
 

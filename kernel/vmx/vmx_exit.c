@@ -176,7 +176,8 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	if (st->pending & VEVENT_VALID) {
 		return;
 	}
-	st->pending = VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
+	st->pending =
+		VEVENT_VALID | VEVENT_TYPE_EXC | vector | (vector == EXC_AC ? VEVENT_ERR_VALID : 0);
 	st->pending_err = 0;
 	st->pending_len = 0;
 }
@@ -187,8 +188,8 @@ static bool guest_read(struct vcpu *v, uint64_t gpa, void *buf, size_t n)
 {
 	paddr_t hpa;
 	unsigned attr;
-	if (!v->vm || (gpa & 0xfff) + n > 0x1000 || !pt_lookup(&v->vm->pt, gpa, &hpa, &attr, NULL) ||
-	    !(attr & MAP_R)) {
+	if (!v->vm || (gpa & 0xfff) + n > 0x1000 ||
+	    !pt_lookup(&v->vm->pt, gpa, &hpa, &attr, NULL) || !(attr & MAP_R)) {
 		return false;
 	}
 	memcpy(buf, phys_to_virt(hpa), n);
@@ -247,7 +248,8 @@ static bool emulate_cr0(uint64_t val)
 	uint64_t efer = vmread64(VMCS_GUEST_EFER);
 	uint32_t entry = vmread32(VMCS_ENTRY_CTLS);
 	bool paging_on = (val & CR0_PG) && !(old & CR0_PG);
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) || ((val & CR0_NW) && !(val & CR0_CD))) {
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
+	    ((val & CR0_NW) && !(val & CR0_CD))) {
 		return false; /* #GP: the VMM decides */
 	}
 	if (paging_on && !(efer & EFER_LME) && (vmreadnat(VMCS_GUEST_CR4) & CR4_PAE)) {
@@ -342,7 +344,8 @@ bool vmx_run_exit(struct vcpu *v, bool failed)
 			reflect_exception(&v->st, vector);
 			return true;
 		}
-		if (VEVENT_TYPE(info) == VEVENT_TYPE_EXC && (vector == EXC_DB || vector == EXC_AC)) {
+		if (VEVENT_TYPE(info) == VEVENT_TYPE_EXC &&
+		    (vector == EXC_DB || vector == EXC_AC)) {
 			reflect_exception(&v->st, vector);
 			return true;
 		}
@@ -408,7 +411,8 @@ void vmx_store_exit(struct vcpu *v, struct vireo_vm_state *st)
 		if (map[i][0] == reason) {
 			st->exit = map[i][1];
 			st->qual = 0;
-			st->insn_len = reason == VMX_EXIT_TRIPLE_FAULT ? 0 : vmread32(VMCS_EXIT_INSN_LEN);
+			st->insn_len =
+				reason == VMX_EXIT_TRIPLE_FAULT ? 0 : vmread32(VMCS_EXIT_INSN_LEN);
 		}
 	}
 	if (x->vmmcall) {

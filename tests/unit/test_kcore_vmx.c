@@ -197,16 +197,21 @@ Test(kcore_vmx, an_ept_violation_is_an_mmio_exit_with_the_guest_physical_address
 	vmx_ops.store(&vcpu, &st);
 	cr_expect_eq(st.exit, VM_EXIT_MMIO);
 	cr_expect_eq(st.gpa, 0xfee00030);
-	cr_expect_eq(st.qual, 2ull | 1ull << 32, "W, not present, final translation (as SVM's NPF)");
+	cr_expect_eq(st.qual, 2ull | 1ull << 32,
+		     "W, not present, final translation (as SVM's NPF)");
 }
 
 Test(kcore_vmx, cpuid_vmcall_msr_cache_and_triple_fault_have_their_neutral_names)
 {
 	static const uint32_t cases[][2] = {
-		{ VMX_EXIT_CPUID, VM_EXIT_CPUID },	 { VMX_EXIT_VMCALL, VM_EXIT_VMCALL },
-		{ VMX_EXIT_RDMSR, VM_EXIT_RDMSR },	 { VMX_EXIT_WRMSR, VM_EXIT_WRMSR },
-		{ VMX_EXIT_INVD, VM_EXIT_CACHE },	 { VMX_EXIT_WBINVD, VM_EXIT_CACHE },
-		{ VMX_EXIT_TRIPLE_FAULT, VM_EXIT_SHUTDOWN }, { VMX_EXIT_EPT_MISCONFIG, VM_EXIT_OTHER },
+		{ VMX_EXIT_CPUID, VM_EXIT_CPUID },
+		{ VMX_EXIT_VMCALL, VM_EXIT_VMCALL },
+		{ VMX_EXIT_RDMSR, VM_EXIT_RDMSR },
+		{ VMX_EXIT_WRMSR, VM_EXIT_WRMSR },
+		{ VMX_EXIT_INVD, VM_EXIT_CACHE },
+		{ VMX_EXIT_WBINVD, VM_EXIT_CACHE },
+		{ VMX_EXIT_TRIPLE_FAULT, VM_EXIT_SHUTDOWN },
+		{ VMX_EXIT_EPT_MISCONFIG, VM_EXIT_OTHER },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct vireo_vm_state st = sample();
@@ -273,7 +278,8 @@ Test(kcore_vmx, a_failed_vm_entry_is_invalid_with_the_hardware_reason_and_keeps_
 	cr_expect_eq(vcpu.st.qual, VM_INVALID_HARDWARE);
 	cr_expect_eq(vcpu.st.gpa, VMX_EXIT_ENTRY_FAILED | VMX_EXIT_BAD_GUEST);
 	cr_expect_eq(vcpu.st.rip, st.rip, "the state the VMM gave");
-	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | 6, "the event did not go in");
+	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | 6,
+		     "the event did not go in");
 }
 
 Test(kcore_vmx, a_failed_vmlaunch_is_invalid_with_the_instruction_error)
@@ -375,7 +381,8 @@ Test(kcore_vmx, a_cut_off_page_fault_comes_back_pending_with_its_error_code_befo
 	vmx_ops.load(&vcpu, &st);
 	vcpu.st = st;
 	exit_with(VMX_EXIT_EPT_VIOLATION, 2, 0);
-	fake_vmcs_set(VMCS_IDT_VECTORING_INFO, VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 14);
+	fake_vmcs_set(VMCS_IDT_VECTORING_INFO,
+		      VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 14);
 	fake_vmcs_set(VMCS_IDT_VECTORING_ERROR, 6);
 	vmx_run_exit(&vcpu, false);
 	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 14);

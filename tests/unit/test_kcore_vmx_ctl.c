@@ -39,7 +39,8 @@ Test(kcore_vmx_ctl, adjust_sets_needed_and_forced_bits_and_allowed_wanted_ones)
 	uint32_t out = 0, bits = 0;
 	enum vmx_ctl_error e = vmx_ctl_adjust(cap(0x16, 0x3f), 0x1, 0x20 | 0x40, 0, &out, &bits);
 	cr_assert_eq(e, VMX_CTL_OK);
-	cr_expect_eq(out, 0x16 | 0x1 | 0x20, "needed 0x1, forced 0x16, wanted 0x20 (0x40 not allowed)");
+	cr_expect_eq(out, 0x16 | 0x1 | 0x20,
+		     "needed 0x1, forced 0x16, wanted 0x20 (0x40 not allowed)");
 	cr_expect_eq(bits, 0);
 }
 
@@ -55,7 +56,8 @@ Test(kcore_vmx_ctl, adjust_refuses_a_needed_bit_the_cpu_forbids)
 Test(kcore_vmx_ctl, adjust_refuses_a_forced_bit_the_backend_cannot_run_with)
 {
 	uint32_t out = 0, bits = 0;
-	cr_expect_eq(vmx_ctl_adjust(cap(0x8000, 0xffff), 0, 0, 0x8000, &out, &bits), VMX_CTL_FORCED);
+	cr_expect_eq(vmx_ctl_adjust(cap(0x8000, 0xffff), 0, 0, 0x8000, &out, &bits),
+		     VMX_CTL_FORCED);
 	cr_expect_eq(bits, 0x8000);
 }
 
