@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "arch.h"
+#include "fake_kernel.h"
 #include "fake_vmcs.h"
+#include "quota.h"
 #include "vcpu.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
@@ -476,4 +479,31 @@ Test(kcore_vmx, a_ud_that_is_not_vmmcall_is_reflected_into_the_guest)
 	cr_expect(vmx_run_exit(&vcpu, false), "no guest memory to read: an ordinary #UD");
 	cr_expect_not(vx->vmmcall);
 	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | 6);
+}
+
+/* The VMCS and the MSR-area page are charged to the vCPU's PD and refunded when it goes. */
+Test(kcore_vmx, vcpu_init_charges_two_frames_to_the_quota_and_fini_refunds_them)
+{
+	fake_kernel_init(16ull << 20, 1);
+	struct quota q = { .limit = 2 * PAGE_SIZE };
+	struct vcpu v = { .quota = &q };
+	cr_assert_eq(vmx_ops.vcpu_init(&v), VIREO_OK);
+	cr_expect_eq(q.used, 2 * PAGE_SIZE);
+	cr_expect_eq(fake_vmx_log.vmclear, 2, "set up between two VMCLEARs");
+	cr_expect_eq(*(uint32_t *)phys_to_virt(((struct vmx_vcpu *)v.hw)->vmcs), vmx_ctls.revision);
+	vmx_ops.vcpu_fini(&v);
+	cr_expect_eq(q.used, 0);
+	cr_expect_null(v.hw);
+	fake_kernel_fini();
+}
+
+Test(kcore_vmx, vcpu_init_over_quota_is_no_mem_and_charges_nothing)
+{
+	fake_kernel_init(16ull << 20, 1);
+	struct quota q = { .limit = PAGE_SIZE };
+	struct vcpu v = { .quota = &q };
+	cr_expect_eq(vmx_ops.vcpu_init(&v), VIREO_NO_MEM);
+	cr_expect_eq(q.used, 0);
+	cr_expect_null(v.hw);
+	fake_kernel_fini();
 }
