@@ -42,6 +42,7 @@ enum vmx_exit_reason {
 	VMX_EXIT_EPT_MISCONFIG = 49,
 	VMX_EXIT_PREEMPT_TIMER = 52,
 	VMX_EXIT_WBINVD = 54,
+	VMX_EXIT_XSETBV = 55,
 };
 #define VMX_EXIT_ENTRY_FAILED (1u << 31)
 /* Not a hardware reason: VMLAUNCH/VMRESUME itself failed (VMfail; VM-instruction error in the VMCS). */

@@ -36,6 +36,9 @@ enum vmx_ctl_error vmx_ctl_adjust(uint64_t cap, uint32_t need, uint32_t want, ui
 #define ENTRY_NEED (ENTRY_LOAD_PAT | ENTRY_LOAD_EFER)
 #define ENTRY_AVOID ENTRY_IA32E /* set per entry from the guest's EFER.LMA */
 #define PROC2_NEED (PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD)
+/* Without these, RDTSCP and INVPCID raise #UD in the guest although CPUID reports them (table
+ * 24-7): Linux uses INVPCID for its TLB flushes where CPUID says it exists. */
+#define PROC2_WANT (PROC2_RDTSCP | PROC2_INVPCID)
 
 static bool step(struct vmx_ctl_result *r, const char *field, uint64_t cap, uint32_t need,
 		 uint32_t want, uint32_t avoid, uint32_t *out)
@@ -55,7 +58,7 @@ struct vmx_ctl_result vmx_ctls_compute(const struct vmx_cap_msrs *m, struct vmx_
 	if (!step(&r, "pin", true_ctls ? m->true_pin : m->pin, PIN_NEED, PIN_WANT, 0, &out->pin) ||
 	    !step(&r, "proc", true_ctls ? m->true_proc : m->proc, PROC_NEED | PROC_INTR_WINDOW,
 		  proc_want, 0, &out->proc) ||
-	    !step(&r, "proc2", m->proc2, PROC2_NEED, 0, 0, &out->proc2) ||
+	    !step(&r, "proc2", m->proc2, PROC2_NEED, PROC2_WANT, 0, &out->proc2) ||
 	    !step(&r, "exit", true_ctls ? m->true_exit : m->exit, EXIT_NEED, 0, EXIT_AVOID,
 		  &out->exit) ||
 	    !step(&r, "entry", true_ctls ? m->true_entry : m->entry, ENTRY_NEED, 0, ENTRY_AVOID,

@@ -47,9 +47,11 @@
 #define PROC_SECONDARY (1u << 31)
 /* Secondary processor-based controls (table 24-7). */
 #define PROC2_EPT (1u << 1)
+#define PROC2_RDTSCP (1u << 3)
 #define PROC2_VPID (1u << 5)
 #define PROC2_WBINVD (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
+#define PROC2_INVPCID (1u << 12)
 /* VM-exit controls (24.7.1). */
 #define EXIT_HOST_64 (1u << 9)
 #define EXIT_ACK_INTR (1u << 15)

@@ -10,6 +10,7 @@
 #include "vmx/vmx.h"
 
 #include "arch.h"
+#include "fpu.h"
 #include "kstring.h"
 #include "pd.h"
 #include "pt.h"
@@ -306,6 +307,29 @@ static bool cr_access(struct vcpu *v)
 	return true;
 }
 
+/* XSETBV always exits under VMX (25.1.2). XCR0 is guest state the kernel switches at each entry:
+ * a value the host's XCR0 covers, with x87, and AVX only with SSE (SDM vol. 1 13.3), goes in;
+ * anything else is the #GP the CPU would raise. */
+static bool xsetbv(struct vcpu *v)
+{
+	uint64_t *g = v->st.gpr;
+	uint64_t val = (g[2] & 0xffffffffull) << 32 | (g[0] & 0xffffffffull);
+	uint64_t host = fpu_xcr0();
+	bool ok = (uint32_t)g[1] == 0 && (val & XCR0_X87) && host && !(val & ~host) &&
+		  (!(val & XCR0_AVX) || (val & XCR0_SSE));
+	if (!ok) {
+		if (!(v->st.pending & VEVENT_VALID)) {
+			v->st.pending = VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | EXC_GP;
+			v->st.pending_err = 0;
+			v->st.pending_len = 0;
+		}
+		return true;
+	}
+	v->st.xcr0 = val;
+	skip_insn();
+	return true;
+}
+
 bool vmx_run_exit(struct vcpu *v, bool failed)
 {
 	struct vmx_vcpu *x = v->hw;
@@ -359,6 +383,8 @@ bool vmx_run_exit(struct vcpu *v, bool failed)
 		return true;
 	case VMX_EXIT_CR_ACCESS:
 		return cr_access(v);
+	case VMX_EXIT_XSETBV:
+		return xsetbv(v);
 	default:
 		return false;
 	}

@@ -74,7 +74,8 @@ Test(kcore_vmx_ctl, a_haswell_gives_ept_vpid_unrestricted_guest_and_the_needed_e
 		     PROC_HLT | PROC_UNCOND_IO | PROC_SECONDARY);
 	cr_expect_eq(c.proc & (PROC_INTR_WINDOW | PROC_NMI_WINDOW), 0, "windows only per entry");
 	cr_expect_eq(c.proc & (PROC_CR3_LOAD | PROC_CR3_STORE), 0, "TRUE_PROCBASED lets them go");
-	cr_expect_eq(c.proc2, PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD);
+	cr_expect_eq(c.proc2, PROC2_EPT | PROC2_VPID | PROC2_UNRESTRICTED | PROC2_WBINVD |
+				      PROC2_RDTSCP | PROC2_INVPCID);
 	cr_expect(c.exit & EXIT_HOST_64);
 	cr_expect_eq(c.exit & EXIT_ACK_INTR, 0, "the host takes interrupts through its IDT");
 	cr_expect_eq(c.exit & (EXIT_LOAD_EFER | EXIT_SAVE_EFER), EXIT_LOAD_EFER | EXIT_SAVE_EFER);
