@@ -507,3 +507,34 @@ Test(kcore_vmx, vcpu_init_over_quota_is_no_mem_and_charges_nothing)
 	cr_expect_null(v.hw);
 	fake_kernel_fini();
 }
+
+/* The fake host's XCR0 is x87 | SSE (tests/fake/fake_fpu.c). */
+Test(kcore_vmx, xsetbv_within_the_hosts_xcr0_becomes_the_guests_and_skips_the_instruction)
+{
+	struct vireo_vm_state st = sample();
+	vmx_ops.load(&vcpu, &st);
+	vcpu.st = st;
+	vcpu.st.xcr0 = 1;
+	vcpu.st.gpr[0] = 3; /* EAX */
+	vcpu.st.gpr[1] = 0; /* ECX: XCR0 */
+	vcpu.st.gpr[2] = 0;
+	exit_with(VMX_EXIT_XSETBV, 0, 3);
+	cr_expect(vmx_run_exit(&vcpu, false));
+	cr_expect_eq(vcpu.st.xcr0, 3);
+	cr_expect_eq(fake_vmcs_get(VMCS_GUEST_RIP), st.rip + 3);
+	cr_expect_eq(vcpu.st.pending, 0);
+}
+
+Test(kcore_vmx, xsetbv_beyond_the_hosts_xcr0_is_a_gp_in_the_guest)
+{
+	struct vireo_vm_state st = sample();
+	vmx_ops.load(&vcpu, &st);
+	vcpu.st = st;
+	vcpu.st.xcr0 = 1;
+	vcpu.st.gpr[0] = 7; /* AVX: the host has none */
+	exit_with(VMX_EXIT_XSETBV, 0, 3);
+	cr_expect(vmx_run_exit(&vcpu, false));
+	cr_expect_eq(vcpu.st.xcr0, 1);
+	cr_expect_eq(fake_vmcs_get(VMCS_GUEST_RIP), st.rip, "faults on the instruction");
+	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13);
+}
