@@ -100,7 +100,7 @@ static bool state_msr_valid(uint32_t msr, uint64_t v)
 }
 
 #define MSR_K8_INT_PENDING_MSG 0xc0010055u /* AMD BKDG fam 10h: C1E and SMI on pending message */
-#define MSR_MISC_ENABLE 0x1a0u /* Intel SDM vol. 4 table 2-2: IA32_MISC_ENABLE */
+#define MSR_MISC_ENABLE 0x1a0u		   /* Intel SDM vol. 4 table 2-2: IA32_MISC_ENABLE */
 
 static uint64_t host_tsc(void)
 {
