@@ -9,6 +9,7 @@
 #   make fuzz-devices  libFuzzer runs of the VMM device models (FUZZ_TIME seconds each)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
 #   make test-long  the hostile-guest tests: each guest runs a minute beside a native task
+#   make test-slow  the Linux boot under Bochs (VMX)
 #   make selftest   the test harness checked against fixture kernels
 #   make bench      micro-benchmarks (IPC round trip, FPU switching) under QEMU -icount
 #   make fuzz       SEED=n CALLS=n: one fuzzer run in QEMU, calls/s, "no leaks" or the leak
@@ -164,7 +165,7 @@ endif
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test test-long unit vmtest selftest bench fuzz deps compdb \
+.PHONY: all kernel user iso run run-bochs test test-long test-slow unit vmtest selftest bench fuzz deps compdb \
 	format check-format clean clang fuzz-devices
 all: $(ISO)
 kernel: $(KERNEL)
@@ -248,13 +249,17 @@ $(B)/testdata/not-an-elf.bin:
 
 # The group `long` (hostile guests, a minute each) is `make test-long`, not part of `make test`.
 vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD)
-	tests/run-all --vm-only --build $(B) -x long
+	tests/run-all --vm-only --build $(B) -x long -x slow
 
 test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD) $(UNIT_BIN) $(FUZZ_DEVICES)
-	tests/run-all --build $(B) -x long --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
+	tests/run-all --build $(B) -x long -x slow --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
 
 test-long: $(ISO) $(GUEST_IMAGES)
 	tests/run-all --vm-only --build $(B) -g long
+
+# The group `slow` (the Linux boot under Bochs, VMX) is `make test-slow`, not part of `make test`.
+test-slow: $(ISO) $(LINUX_BZIMAGE) $(LINUX_INITRD)
+	tests/run-all --vm-only --build $(B) -g slow
 
 # Micro-benchmarks under QEMU -icount (deterministic instruction counts), lazy vs eager FPU.
 bench: $(ISO) $(LINUX_BZIMAGE) $(LINUX_INITRD)

@@ -120,6 +120,7 @@ static bool state_msr_valid(uint32_t msr, uint64_t v)
 }
 
 #define MSR_K8_INT_PENDING_MSG 0xc0010055u /* AMD BKDG fam 10h: C1E and SMI on pending message */
+#define MSR_MISC_ENABLE 0x1a0u		   /* Intel SDM vol. 4 table 2-2: IA32_MISC_ENABLE */
 
 static uint64_t host_tsc(void)
 {
@@ -165,6 +166,10 @@ bool msr_read(struct vm *vm, uint32_t msr, uint64_t *value)
 		/* AMD family 0Fh/10h (erratum 400): Linux reads it on such a CPU model (QEMU's
 		 * qemu64 is one) to see whether C1E is on. It is not: the vCPU idles in HLT. */
 		*value = 0;
+	} else if (msr == MSR_MISC_ENABLE) {
+		/* Intel CPUs: Linux's verify_cpu reads it with a plain RDMSR before it has an IDT (a
+		 * #GP there is a triple fault). Fast strings on, nothing disabled. */
+		*value = 1;
 	} else {
 		refuse(vm, msr, false);
 		return false;

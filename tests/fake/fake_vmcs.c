@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: MIT */
+/* The fake VMCS and VMX instructions (tests/fake/fake_vmcs.h). */
+#include "fake_vmcs.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FIELDS 0x8000
+
+static uint64_t fields[FIELDS];
+struct fake_vmx_log fake_vmx_log;
+int fake_vmx_enter_result;
+
+static uint64_t width_mask(uint32_t enc)
+{
+	switch ((enc >> 13) & 3) {
+	case 0:
+		return 0xffff;
+	case 2:
+		return 0xffffffff;
+	default:
+		return ~0ull;
+	}
+}
+
+static uint64_t *slot(uint32_t enc)
+{
+	if (enc >= FIELDS || (enc & 1)) {
+		fprintf(stderr, "fake_vmcs: no field %#x\n", enc);
+		abort();
+	}
+	return &fields[enc];
+}
+
+void fake_vmcs_reset(void)
+{
+	memset(fields, 0, sizeof(fields));
+	memset(&fake_vmx_log, 0, sizeof(fake_vmx_log));
+	fake_vmx_enter_result = 0;
+}
+
+uint64_t fake_vmcs_get(uint32_t enc)
+{
+	return *slot(enc);
+}
+
+void fake_vmcs_set(uint32_t enc, uint64_t v)
+{
+	*slot(enc) = v & width_mask(enc);
+}
+
+uint64_t vmcs_raw_read(uint32_t enc);
+void vmcs_raw_write(uint32_t enc, uint64_t v);
+bool vmx_vmxon(uint64_t pa);
+bool vmx_vmclear(uint64_t pa);
+bool vmx_vmptrld(uint64_t pa);
+bool vmx_invept(uint64_t type, uint64_t eptp);
+int vmx_enter(uint64_t gpr[16], int launched);
+void vmx_exit_host(void);
+
+uint64_t vmcs_raw_read(uint32_t enc)
+{
+	return fake_vmcs_get(enc);
+}
+
+void vmcs_raw_write(uint32_t enc, uint64_t v)
+{
+	fake_vmcs_set(enc, v);
+}
+
+bool vmx_vmxon(uint64_t pa)
+{
+	(void)pa;
+	fake_vmx_log.vmxon++;
+	return true;
+}
+
+bool vmx_vmclear(uint64_t pa)
+{
+	(void)pa;
+	fake_vmx_log.vmclear++;
+	return true;
+}
+
+bool vmx_vmptrld(uint64_t pa)
+{
+	fake_vmx_log.vmptrld++;
+	fake_vmx_log.last_vmptrld = pa;
+	return true;
+}
+
+bool vmx_invept(uint64_t type, uint64_t eptp)
+{
+	fake_vmx_log.invept++;
+	fake_vmx_log.last_invept_type = type;
+	fake_vmx_log.last_invept_eptp = eptp;
+	return true;
+}
+
+int vmx_enter(uint64_t gpr[16], int launched)
+{
+	(void)gpr;
+	(void)launched;
+	fake_vmx_log.enters++;
+	return fake_vmx_enter_result;
+}
+
+void vmx_exit_host(void)
+{
+	abort(); /* never jumped to on the fake machine */
+}
