@@ -4,6 +4,7 @@
 
 #include "arch.h"
 #include "ec.h"
+#include "fastpath.h"
 #include "fpu.h"
 #include "frame.h"
 #include "ipc.h"
@@ -687,6 +688,12 @@ void syscall_dispatch(struct regs *r)
 	}
 	ec->cont = ec_ret_syscall;
 	uint64_t nr = r->rax;
+	/* The IPC fast path returns only when the general path must take the call. */
+	if (nr == SYS_CALL) {
+		fastpath_call(ec, r);
+	} else if (nr == SYS_REPLY_WAIT) {
+		fastpath_reply_wait(ec);
+	}
 	status_t st;
 	refusal[this_cpu()->id] = NULL;
 	if (nr < SYS_COUNT) {
