@@ -185,6 +185,14 @@ void ec_reap(void)
 	}
 }
 
+/* The EC we come from was destroyed while we ran it (kept out of line: every entry passes by). */
+static __attribute__((noinline)) struct ec *enter_destroyed(struct percpu *cpu, struct ec *ec)
+{
+	ec_free(ec);
+	cpu->current = NULL;
+	return NULL;
+}
+
 /* On kernel entry: the EC we come from may have been destroyed while we ran it. */
 struct ec *ec_enter_kernel(void)
 {
@@ -193,16 +201,14 @@ struct ec *ec_enter_kernel(void)
 	if (ec) {
 		ec->running = false;
 		if (ec->obj.type == OBJ_NULL) {
-			ec_free(ec);
-			cpu->current = NULL;
-			return NULL;
+			return enter_destroyed(cpu, ec);
 		}
 	}
 	return ec;
 }
 
 /* A recalled EC enters its recall event before it may run on (docs/architecture.md#vcpu). */
-static void check_recall(struct ec *ec)
+static inline __attribute__((always_inline)) void check_recall(struct ec *ec)
 {
 	/* A vCPU EC in its own code (its VMM) keeps a recall for its next SYS_VCPU_RESUME, which
 	 * returns VM_EXIT_RECALL: it has no recall portal to lose it to (docs/ABI.md). */
@@ -216,7 +222,8 @@ static void check_recall(struct ec *ec)
 	}
 }
 
-static void prepare_exit(struct ec *ec)
+/* Inlined into both ways out: they are the hot end of every system call and IPC. */
+static inline __attribute__((always_inline)) void prepare_exit(struct ec *ec)
 {
 	struct percpu *cpu = this_cpu();
 	/* In virtual user mode the EC runs in its task's memory and I/O space. */
@@ -233,7 +240,9 @@ static void prepare_exit(struct ec *ec)
 
 void ec_ret_syscall(struct ec *ec)
 {
-	vcpu_pv_check(ec);
+	if (ec->vcpu) {
+		vcpu_pv_check(ec);
+	}
 	check_recall(ec);
 	prepare_exit(ec);
 	/* SYSRET is only safe with a canonical RIP (Intel raises #GP in ring 0 otherwise). */
@@ -245,7 +254,9 @@ void ec_ret_syscall(struct ec *ec)
 
 void ec_ret_iret(struct ec *ec)
 {
-	vcpu_pv_check(ec);
+	if (ec->vcpu) {
+		vcpu_pv_check(ec);
+	}
 	check_recall(ec);
 	prepare_exit(ec);
 	ret_user_iret(&ec->regs);
