@@ -18,17 +18,17 @@ struct ec;
 /* Why a call or reply left the fast path (counted per reason; FASTPATH_TAKEN counts the rest). */
 enum fastpath_why {
 	FASTPATH_TAKEN,
-	FASTPATH_OFF,	   /* switched off (`nofastpath` on the kernel command line) */
-	FASTPATH_NO_CAP,   /* call: no portal capability with CALL at that selector */
-	FASTPATH_NO_PEER,  /* call: portal without a live handler; reply: no caller, or a global EC */
-	FASTPATH_BUSY,	   /* call: the handler serves someone else, or is not waiting */
-	FASTPATH_CPU,	   /* the other side lives on another CPU */
-	FASTPATH_TYPED,	   /* typed items in the message */
-	FASTPATH_LONG,	   /* more than FASTPATH_WORDS untyped words */
-	FASTPATH_EXC,	   /* reply: the call being served is an exception */
-	FASTPATH_WAITERS,  /* reply: callers queued for the handler */
-	FASTPATH_SCHED,	   /* a reschedule is due, or the chain's SC is not queued on this CPU */
-	FASTPATH_CONT,	   /* reply: the caller does not continue as a plain system call return */
+	FASTPATH_OFF,	  /* switched off (`nofastpath` on the kernel command line) */
+	FASTPATH_NO_CAP,  /* call: no portal capability with CALL at that selector */
+	FASTPATH_NO_PEER, /* call: portal without a live handler; reply: no caller, or a global EC */
+	FASTPATH_BUSY,	  /* call: the handler serves someone else, or is not waiting */
+	FASTPATH_CPU,	  /* the other side lives on another CPU */
+	FASTPATH_TYPED,	  /* typed items in the message */
+	FASTPATH_LONG,	  /* more than FASTPATH_WORDS untyped words */
+	FASTPATH_EXC,	  /* reply: the call being served is an exception */
+	FASTPATH_WAITERS, /* reply: callers queued for the handler */
+	FASTPATH_SCHED,	  /* a reschedule is due, or the chain's SC is not queued on this CPU */
+	FASTPATH_CONT,	  /* reply: the caller does not continue as a plain system call return */
 	FASTPATH_WHY_COUNT
 };
 
