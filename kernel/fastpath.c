@@ -72,7 +72,11 @@ static inline enum fastpath_why check_msg(struct msg_hdr m)
  */
 static inline enum fastpath_why check_sched(struct ec *next)
 {
-	struct sc *sc = sched_chain_sc(next);
+	/* sched_chain_sc, inline: the root of the chain is a global EC, most often `next` itself. */
+	while (next->caller) {
+		next = next->caller;
+	}
+	struct sc *sc = next->sc;
 	if (!sc || !sc->queued || sc->cpu != this_cpu()->id || sched_need_resched()) {
 		return FASTPATH_SCHED;
 	}
@@ -120,7 +124,9 @@ void fastpath_call(struct ec *c, const struct regs *r)
 	}
 	/* From here on, what ipc_call and begin_call in ipc.c do for an ordinary call. */
 	struct ec *h = pt->ec;
-	CHECK(h->local && h->state == EC_WAITING && !h->caller);
+	struct vireo_utcb *hu = h->utcb;
+	/* begin_call's CHECKs that check_call has not just decided. */
+	CHECK(h->local);
 	CHECK(c->state == EC_READY && !c->callee && !c->queued_on && c != h);
 	c->cont = ec_ret_syscall;
 	h->caller = c;
@@ -128,8 +134,8 @@ void fastpath_call(struct ec *c, const struct regs *r)
 	c->exc_call = false;
 	c->callee = h;
 	c->state = EC_CALLING;
-	copy_words(h->utcb, c->utcb, m.untyped);
-	h->utcb->mtd = 0;
+	copy_words(hu, c->utcb, m.untyped);
+	hu->mtd = 0;
 	h->regs.rip = pt->ip;
 	h->regs.rsp = h->initial_sp;
 	h->regs.rdi = pt->id;

@@ -8,7 +8,7 @@
 #include "arch.h"
 
 static spinlock_t kernel_lock = SPINLOCK_INIT;
-static volatile int owner = -1;
+volatile int klock_owner = -1; /* CPU id holding it, or -1 */
 
 /* One attempt: take the lock if it is free right now. */
 static inline bool try_take(void)
@@ -33,21 +33,16 @@ static __attribute__((noinline)) void wait_and_take(void)
 
 void klock_acquire(void)
 {
-	assert(owner != (int)this_cpu()->id);
+	assert(klock_owner != (int)this_cpu()->id);
 	if (!try_take()) {
 		wait_and_take();
 	}
-	owner = (int)this_cpu()->id; /* read again: nothing to keep across the slow call */
+	klock_owner = (int)this_cpu()->id; /* read again: nothing to keep across the slow call */
 }
 
 void klock_release(void)
 {
-	assert(owner == (int)this_cpu()->id);
-	owner = -1;
+	assert(klock_owner == (int)this_cpu()->id);
+	klock_owner = -1;
 	spin_unlock(&kernel_lock);
-}
-
-bool klock_held(void)
-{
-	return owner == (int)this_cpu()->id;
 }

@@ -13,6 +13,16 @@
  * spinning, a CPU still answers TLB shoot-down requests so a CPU holding the lock can wait for it. */
 void klock_acquire(void);
 void klock_release(void);
+#ifdef HOST_TEST
 bool klock_held(void);
+#else
+#include "x86/percpu.h"
+/* Inline: CHECK(klock_held()) guards every IPC and scheduler step. */
+extern volatile int klock_owner;
+static inline bool klock_held(void)
+{
+	return klock_owner == (int)this_cpu()->id;
+}
+#endif
 
 #endif
