@@ -577,6 +577,7 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 		.fpu_switches = fpu_switches(),
 		.quota_limit = pd ? pd->quota.limit : 0,
 		.quota_used = pd ? pd->quota.used : 0,
+		.ipc_fastpath = fastpath_taken(),
 	};
 	return outcome(pd_copy_to_user(ec->pd, out, &k, sizeof(k)), "kstat: buffer not writable");
 }
