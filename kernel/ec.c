@@ -185,26 +185,11 @@ void ec_reap(void)
 	}
 }
 
-/* The EC we come from was destroyed while we ran it (kept out of line: every entry passes by). */
-static __attribute__((noinline)) struct ec *enter_destroyed(struct percpu *cpu, struct ec *ec)
+struct ec *ec_enter_destroyed(struct ec *ec)
 {
 	ec_free(ec);
-	cpu->current = NULL;
+	this_cpu()->current = NULL;
 	return NULL;
-}
-
-/* On kernel entry: the EC we come from may have been destroyed while we ran it. */
-struct ec *ec_enter_kernel(void)
-{
-	struct percpu *cpu = this_cpu();
-	struct ec *ec = cpu->current;
-	if (ec) {
-		ec->running = false;
-		if (ec->obj.type == OBJ_NULL) {
-			return enter_destroyed(cpu, ec);
-		}
-	}
-	return ec;
 }
 
 /* A recalled EC enters its recall event before it may run on (docs/architecture.md#vcpu). */

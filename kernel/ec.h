@@ -90,8 +90,21 @@ __noreturn void ec_user_exception(struct ec *ec);
 __noreturn void ec_ret_syscall(struct ec *ec);
 /* Return to user mode with the full frame (a continuation). */
 __noreturn void ec_ret_iret(struct ec *ec);
-/* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile. */
-struct ec *ec_enter_kernel(void);
+/* Free the current EC `ec`, destroyed while this CPU ran it in user mode; returns NULL. */
+struct ec *ec_enter_destroyed(struct ec *ec);
+/* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile (inline:
+ * every entry passes here). */
+static inline struct ec *ec_enter_kernel(void)
+{
+	struct ec *ec = this_cpu()->current;
+	if (ec) {
+		ec->running = false;
+		if (ec->obj.type == OBJ_NULL) {
+			return ec_enter_destroyed(ec);
+		}
+	}
+	return ec;
+}
 /* Free an EC destroyed during its own system call (the scheduler calls it before switching). */
 void ec_reap(void);
 /* Global ECs that have not exited (native "tasks alive"). */
