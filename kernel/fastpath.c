@@ -37,6 +37,11 @@ void fastpath_enable(bool on)
 	enabled = on;
 }
 
+bool fastpath_enabled(void)
+{
+	return enabled;
+}
+
 const struct fastpath_stats *fastpath_stats(void)
 {
 	return &stats;

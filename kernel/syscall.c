@@ -578,6 +578,7 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 		.quota_limit = pd ? pd->quota.limit : 0,
 		.quota_used = pd ? pd->quota.used : 0,
 		.ipc_fastpath = fastpath_taken(),
+		.ipc_fastpath_on = fastpath_enabled(),
 	};
 	return outcome(pd_copy_to_user(ec->pd, out, &k, sizeof(k)), "kstat: buffer not writable");
 }
