@@ -758,7 +758,7 @@ Test(kcore_ipc, a_caller_that_does_not_return_from_a_system_call_falls_back)
 	cr_expect_eq(x.kind, FAKE_EXIT_IRET);
 }
 
-Test(kcore_ipc, nofastpath_sends_everything_the_general_way)
+Test(kcore_ipc, fast_path_switched_off_sends_everything_the_general_way)
 {
 	run_client();
 	fastpath_enable(false);
