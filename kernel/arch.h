@@ -26,12 +26,19 @@ paddr_t virt_to_phys(const void *va);
 
 /* Faulting address of the last page fault taken on this CPU. */
 uint64_t arch_fault_addr(void);
-/* Root of the memory space this CPU translates with now, and switching to another one. */
+/*
+ * Root of the memory space this CPU translates with now, and switching to another one; and
+ * arch_set_entry_frame(r): the next entry from user mode on this CPU saves the user state into
+ * `r` (docs/architecture.md#kernel-stack: the frame lives in the EC). Inline in the kernel
+ * (kernel/x86/arch_inline.h): they are on every way back to user mode.
+ */
+#ifdef HOST_TEST
 uint64_t arch_space_root(void);
 void arch_space_load(uint64_t root);
-/* The next entry from user mode on this CPU saves the user state into `r` (docs/architecture.md#kernel-stack: the frame
- * lives in the EC). */
 void arch_set_entry_frame(struct regs *r);
+#else
+#include "x86/arch_inline.h"
+#endif
 /* Let a host interrupt that is pending right now be taken (after a guest ran with it masked). */
 void arch_irq_window(void);
 /* Idle: enable interrupts and wait for one, atomically (no wake-up lost in between); returns
@@ -46,7 +53,18 @@ void arch_kick(unsigned cpu);
 /* ---------------------------------------------------------------- I/O space */
 
 /* Make `bitmap` (8 KiB, 0 = allowed; NULL = no ports) this CPU's I/O permissions. */
+#ifdef HOST_TEST
 void iobitmap_load(const uint8_t *bitmap);
+#else
+/* The copy, for a bitmap this CPU does not hold yet (kernel/x86/iobitmap.c). */
+void iobitmap_copy_in(const uint8_t *bitmap);
+static inline void iobitmap_load(const uint8_t *bitmap)
+{
+	if (this_cpu()->io_owner != bitmap) {
+		iobitmap_copy_in(bitmap);
+	}
+}
+#endif
 /* A PD's bitmap changed: CPUs that copied it reload it at their next kernel exit (callers then
  * shoot down, so CPUs in user mode on that PD take an IPI and exit through the kernel first). */
 void iobitmap_invalidate(const uint8_t *bitmap);

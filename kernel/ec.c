@@ -188,30 +188,25 @@ void ec_reap(void)
 	}
 }
 
-/* On kernel entry: the EC we come from may have been destroyed while we ran it, or be a handler
- * whose caller died meanwhile (ipc_retire_orphan): then there is nothing to go on with. */
-struct ec *ec_enter_kernel(void)
+struct ec *ec_enter_destroyed(struct ec *ec)
 {
-	struct percpu *cpu = this_cpu();
-	struct ec *ec = cpu->current;
-	if (ec) {
-		ec->running = false;
-		if (ec->obj.type == OBJ_NULL) {
-			ec_free(ec);
-			cpu->current = NULL;
-			return NULL;
-		}
-		if (ipc_retire_orphan(ec)) {
-			/* A handler whose caller died while it ran: the work it was doing is void. */
-			cpu->current = NULL;
-			return NULL;
-		}
+	ec_free(ec);
+	this_cpu()->current = NULL;
+	return NULL;
+}
+
+/* A handler whose caller died while it ran (ipc_retire_orphan): the work it was doing is void. */
+struct ec *ec_enter_orphan(struct ec *ec)
+{
+	if (ipc_retire_orphan(ec)) {
+		this_cpu()->current = NULL;
+		return NULL;
 	}
 	return ec;
 }
 
 /* A recalled EC enters its recall event before it may run on (docs/architecture.md#vcpu). */
-static void check_recall(struct ec *ec)
+static inline __attribute__((always_inline)) void check_recall(struct ec *ec)
 {
 	/* A vCPU EC in its own code (its VMM) keeps a recall for its next SYS_VCPU_RESUME, which
 	 * returns VM_EXIT_RECALL: it has no recall portal to lose it to (docs/ABI.md). */
@@ -225,7 +220,8 @@ static void check_recall(struct ec *ec)
 	}
 }
 
-static void prepare_exit(struct ec *ec)
+/* Inlined into both ways out: they are the hot end of every system call and IPC. */
+static inline __attribute__((always_inline)) void prepare_exit(struct ec *ec)
 {
 	struct percpu *cpu = this_cpu();
 	/* In virtual user mode the EC runs in its task's memory and I/O space. */
@@ -242,7 +238,9 @@ static void prepare_exit(struct ec *ec)
 
 void ec_ret_syscall(struct ec *ec)
 {
-	vcpu_pv_check(ec);
+	if (ec->vcpu) {
+		vcpu_pv_check(ec);
+	}
 	check_recall(ec);
 	prepare_exit(ec);
 	/* SYSRET is only safe with a canonical RIP (Intel raises #GP in ring 0 otherwise). */
@@ -254,7 +252,9 @@ void ec_ret_syscall(struct ec *ec)
 
 void ec_ret_iret(struct ec *ec)
 {
-	vcpu_pv_check(ec);
+	if (ec->vcpu) {
+		vcpu_pv_check(ec);
+	}
 	check_recall(ec);
 	prepare_exit(ec);
 	ret_user_iret(&ec->regs);

@@ -91,9 +91,26 @@ __noreturn void ec_user_exception(struct ec *ec);
 __noreturn void ec_ret_syscall(struct ec *ec);
 /* Return to user mode with the full frame (a continuation). */
 __noreturn void ec_ret_iret(struct ec *ec);
+/* Free the current EC `ec`, destroyed while this CPU ran it in user mode; returns NULL. */
+struct ec *ec_enter_destroyed(struct ec *ec);
+/* The current EC `ec` looks like a handler whose caller died meanwhile: NULL if it was one. */
+struct ec *ec_enter_orphan(struct ec *ec);
 /* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile or its
- * work was abandoned (ipc_retire_orphan). */
-struct ec *ec_enter_kernel(void);
+ * work was abandoned (ipc_retire_orphan). Inline: every entry passes here. */
+static inline struct ec *ec_enter_kernel(void)
+{
+	struct ec *ec = this_cpu()->current;
+	if (ec) {
+		ec->running = false;
+		if (ec->obj.type == OBJ_NULL) {
+			return ec_enter_destroyed(ec);
+		}
+		if (ec->local && ec->state == EC_READY && !ec->caller) {
+			return ec_enter_orphan(ec);
+		}
+	}
+	return ec;
+}
 /* Free an EC destroyed during its own system call (the scheduler calls it before switching). */
 void ec_reap(void);
 /* Global ECs that have not exited (native "tasks alive"). */

@@ -215,15 +215,6 @@ void pd_unmap_page(struct pd *pd, uint64_t va)
 	CHECK(mdb_remove_kernel(&pd->mem, va >> PAGE_SHIFT, unmap_node, NULL, &res) == VIREO_OK);
 }
 
-void pd_activate(struct pd *pd)
-{
-	uint64_t root = pa_addr(pd ? pd->pt.root : kernel_pt.root);
-	if (arch_space_root() != root) {
-		arch_space_load(root);
-	}
-	__atomic_store_n(&this_cpu()->cr3, root, __ATOMIC_RELEASE);
-}
-
 /* ---------------------------------------------------------------- user copies */
 
 /* Kernel pointer to user address `uva` if the page is mapped with at least `need` rights. */

@@ -3,6 +3,7 @@
 #ifndef KERNEL_PD_H
 #define KERNEL_PD_H
 
+#include "arch.h"
 #include "kobj.h"
 #include "mdb.h"
 #include "pt.h"
@@ -69,8 +70,9 @@ status_t pd_map_anon(struct pd *pd, uint64_t va, uint64_t size, unsigned attr);
 status_t pd_map_page(struct pd *pd, uint64_t va, unsigned attr, void **kptr);
 /* Undo pd_map_page: unmap, shoot down, free exactly the frame pd_map_page put there. */
 void pd_unmap_page(struct pd *pd, uint64_t va);
-/* Switch this CPU to the PD's memory space (NULL: the kernel's). */
-void pd_activate(struct pd *pd);
+/* Switch this CPU to the PD's memory space (NULL: the kernel's); inline, as it is on every way
+ * back to user mode. Defined below, after kernel_pt. */
+static inline void pd_activate(struct pd *pd);
 
 /*
  * Copy between kernel memory and the PD's user half. The kernel never dereferences a user pointer:
@@ -96,6 +98,15 @@ status_t pd_grant_ports(struct pd *pd, uint32_t port, unsigned order);
 
 /* The kernel's own page table and its allocator for table pages. */
 extern struct pt kernel_pt;
+
+static inline __attribute__((always_inline)) void pd_activate(struct pd *pd)
+{
+	uint64_t root = pa_addr(pd ? pd->pt.root : kernel_pt.root);
+	if (arch_space_root() != root) {
+		arch_space_load(root);
+	}
+	__atomic_store_n(&this_cpu()->cr3, root, __ATOMIC_RELEASE);
+}
 extern const struct pt_alloc kernel_pt_alloc;
 void pd_init_kernel(paddr_t root);
 unsigned pd_count(void);

@@ -4,6 +4,7 @@
 
 #include "arch.h"
 #include "ec.h"
+#include "fastpath.h"
 #include "fpu.h"
 #include "frame.h"
 #include "ipc.h"
@@ -576,6 +577,8 @@ static status_t sys_kstat(struct ec *ec, struct regs *r)
 		.fpu_switches = fpu_switches(),
 		.quota_limit = pd ? pd->quota.limit : 0,
 		.quota_used = pd ? pd->quota.used : 0,
+		.ipc_fastpath = fastpath_taken(),
+		.ipc_fastpath_on = fastpath_enabled(),
 	};
 	return outcome(pd_copy_to_user(ec->pd, out, &k, sizeof(k)), "kstat: buffer not writable");
 }
@@ -703,6 +706,12 @@ void syscall_dispatch(struct regs *r)
 	}
 	ec->cont = ec_ret_syscall;
 	uint64_t nr = r->rax;
+	/* The IPC fast path returns only when the general path must take the call. */
+	if (nr == SYS_CALL) {
+		fastpath_call(ec, r);
+	} else if (nr == SYS_REPLY_WAIT) {
+		fastpath_reply_wait(ec);
+	}
 	status_t st;
 	refusal[this_cpu()->id] = NULL;
 	if (nr < SYS_COUNT) {

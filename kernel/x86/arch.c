@@ -11,24 +11,6 @@ uint64_t arch_fault_addr(void)
 	return read_cr2();
 }
 
-uint64_t arch_space_root(void)
-{
-	return read_cr3();
-}
-
-void arch_space_load(uint64_t root)
-{
-	write_cr3(root);
-}
-
-void arch_set_entry_frame(struct regs *r)
-{
-	/* Interrupts push their frame below TSS.RSP0; the SYSCALL entry stores below regs_top. */
-	struct percpu *cpu = this_cpu();
-	cpu->regs_top = (uint64_t)(r + 1);
-	cpu->tss.rsp[0] = cpu->regs_top;
-}
-
 void arch_irq_window(void)
 {
 	/* STI takes effect after the next instruction: the NOP is the window. */

@@ -7,12 +7,9 @@
 
 #define IO_BITMAP_BYTES 8192
 
-void iobitmap_load(const uint8_t *bitmap)
+void iobitmap_copy_in(const uint8_t *bitmap)
 {
 	struct percpu *cpu = this_cpu();
-	if (cpu->io_owner == bitmap) {
-		return;
-	}
 	if (bitmap) {
 		memcpy(cpu->io_bitmap, bitmap, IO_BITMAP_BYTES);
 	} else {

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # The kernel core (objects, capabilities, IPC, scheduler, system calls, vCPU checks, the SVM and VMX state
 # translation) linked unchanged over the fake arch layer, with the harness in tests/fake/core/.
-UNIT_KSRCS += kernel/ipc.c kernel/pd.c kernel/sched.c kernel/syscall.c kernel/vcpu.c \
+UNIT_KSRCS += kernel/ipc.c kernel/fastpath.c kernel/pd.c kernel/sched.c kernel/syscall.c kernel/vcpu.c \
 	kernel/ec.c kernel/sc.c kernel/sm.c kernel/portal.c kernel/obj.c kernel/runq.c \
 	kernel/mdb.c kernel/quota.c kernel/slab.c kernel/frame.c kernel/pt.c kernel/svm/svm.c kernel/svm/svm_event.c \
 	kernel/asid.c \

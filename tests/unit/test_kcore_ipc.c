@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 
 #include "fake_kernel.h"
+#include "fastpath.h"
 #include "frame.h"
 #include "klock.h"
 #include "obj.h"
@@ -548,4 +549,390 @@ Test(kcore_ipc, nested_call_is_abandoned_with_the_caller_that_died)
 	x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
 	cr_expect_eq(fake_exit_ec(x), third);
 	cr_expect_eq(third->regs.rax, VIREO_OK);
+}
+
+/* ---------------------------------------------------------------- the fast path */
+
+/* What a call or a reply leaves behind, everything the fast and the general path both decide. */
+struct ipc_snap {
+	struct regs client_regs, handler_regs;
+	struct vireo_utcb client_utcb, handler_utcb;
+	enum ec_state client_state, handler_state;
+	struct ec *handler_caller, *client_callee, *runner, *exit_ec, *current;
+	bool client_exc, handler_exc, client_running, handler_running, sc_queued;
+	ec_cont_fn client_cont, handler_cont;
+	enum fake_exit_kind kind;
+	uint64_t space_root;
+	const uint8_t *io_loaded;
+	const void *fpu_owner;
+	unsigned sc_cpu;
+};
+
+static void snap(struct ipc_snap *s, struct fake_exit x)
+{
+	memset(s, 0, sizeof(*s));
+	s->client_regs = client->regs;
+	s->handler_regs = handler->regs;
+	memcpy(&s->client_utcb, client->utcb, sizeof(s->client_utcb));
+	memcpy(&s->handler_utcb, handler->utcb, sizeof(s->handler_utcb));
+	s->client_state = client->state;
+	s->handler_state = handler->state;
+	s->handler_caller = handler->caller;
+	s->client_callee = client->callee;
+	s->runner = sched_runner(client_sc);
+	s->exit_ec = fake_exit_ec(x);
+	s->current = this_cpu()->current;
+	s->client_exc = client->exc_call;
+	s->handler_exc = handler->exc_call;
+	s->client_running = client->running;
+	s->handler_running = handler->running;
+	s->sc_queued = client_sc->queued;
+	s->sc_cpu = client_sc->cpu;
+	s->client_cont = client->cont;
+	s->handler_cont = handler->cont;
+	s->kind = x.kind;
+	s->space_root = fake_cpu_log.space_root[0];
+	s->io_loaded = fake_cpu_log.io_loaded[0];
+	s->fpu_owner = this_cpu()->fpu_owner;
+}
+
+static void expect_same(const struct ipc_snap *fast, const struct ipc_snap *slow, const char *what,
+			unsigned round)
+{
+	cr_expect_eq(memcmp(&fast->client_regs, &slow->client_regs, sizeof(struct regs)), 0,
+		     "%s, round %u: the caller's registers differ", what, round);
+	cr_expect_eq(memcmp(&fast->handler_regs, &slow->handler_regs, sizeof(struct regs)), 0,
+		     "%s, round %u: the handler's registers differ", what, round);
+	cr_expect_eq(memcmp(&fast->client_utcb, &slow->client_utcb, sizeof(struct vireo_utcb)), 0,
+		     "%s, round %u: the caller's UTCB differs", what, round);
+	cr_expect_eq(memcmp(&fast->handler_utcb, &slow->handler_utcb, sizeof(struct vireo_utcb)), 0,
+		     "%s, round %u: the handler's UTCB differs", what, round);
+	/* The rest has no padding worth comparing: field by field. */
+	cr_expect_eq(fast->client_state, slow->client_state, "%s, round %u: caller state", what,
+		     round);
+	cr_expect_eq(fast->handler_state, slow->handler_state, "%s, round %u: handler state", what,
+		     round);
+	cr_expect_eq(fast->handler_caller, slow->handler_caller, "%s, round %u", what, round);
+	cr_expect_eq(fast->client_callee, slow->client_callee, "%s, round %u", what, round);
+	cr_expect_eq(fast->runner, slow->runner, "%s, round %u: SC runner", what, round);
+	cr_expect_eq(fast->exit_ec, slow->exit_ec, "%s, round %u: exit EC", what, round);
+	cr_expect_eq(fast->current, slow->current, "%s, round %u: current EC", what, round);
+	cr_expect_eq(fast->client_exc, slow->client_exc, "%s, round %u", what, round);
+	cr_expect_eq(fast->handler_exc, slow->handler_exc, "%s, round %u", what, round);
+	cr_expect_eq(fast->client_running, slow->client_running, "%s, round %u", what, round);
+	cr_expect_eq(fast->handler_running, slow->handler_running, "%s, round %u", what, round);
+	cr_expect_eq(fast->sc_queued, slow->sc_queued, "%s, round %u", what, round);
+	cr_expect_eq(fast->sc_cpu, slow->sc_cpu, "%s, round %u", what, round);
+	cr_expect_eq(fast->client_cont, slow->client_cont, "%s, round %u: continuation", what,
+		     round);
+	cr_expect_eq(fast->handler_cont, slow->handler_cont, "%s, round %u: continuation", what,
+		     round);
+	cr_expect_eq(fast->kind, slow->kind, "%s, round %u: way out (SYSRET/IRET)", what, round);
+	cr_expect_eq(fast->space_root, slow->space_root, "%s, round %u: CR3", what, round);
+	cr_expect_eq(fast->io_loaded, slow->io_loaded, "%s, round %u: I/O bitmap", what, round);
+	cr_expect_eq(fast->fpu_owner, slow->fpu_owner, "%s, round %u: FPU owner", what, round);
+}
+
+static uint64_t rng_state;
+
+static uint64_t rng(void)
+{
+	/* xorshift64*: any fixed sequence will do, the same for both paths. */
+	rng_state ^= rng_state >> 12;
+	rng_state ^= rng_state << 25;
+	rng_state ^= rng_state >> 27;
+	return rng_state * 0x2545f4914f6cdd1dull;
+}
+
+/* Registers and UTCBs of both ECs set from `seed` alone, so that both paths start alike. */
+static void ipc_start_state(uint64_t seed)
+{
+	rng_state = seed | 1;
+	uint64_t gprs[2][15]; /* r15 .. rax, the head of struct regs */
+	for (unsigned i = 0; i < 15; i++) {
+		gprs[0][i] = rng();
+		gprs[1][i] = rng();
+	}
+	memcpy(&client->regs, gprs[0], sizeof(gprs[0]));
+	memcpy(&handler->regs, gprs[1], sizeof(gprs[1]));
+	client->regs.vector = handler->regs.vector = 0;
+	client->regs.error = handler->regs.error = 0;
+	memset(client->utcb, 0x5a, sizeof(*client->utcb));
+	memset(handler->utcb, 0xa5, sizeof(*handler->utcb));
+	client->utcb->rcv_window[CRD_OBJ] = 0;
+	handler->utcb->rcv_window[CRD_OBJ] = 0;
+}
+
+static void fill_msg(struct vireo_utcb *u, unsigned n)
+{
+	u->untyped = (uint16_t)n;
+	u->typed = 0;
+	for (unsigned i = 0; i < n; i++) {
+		u->mr[i] = rng();
+	}
+}
+
+/* One call and its reply with messages of the lengths `seed` picks; snapshots after each. */
+static void round_trip(uint64_t seed, bool fast, struct ipc_snap *after_call,
+		       struct ipc_snap *after_reply)
+{
+	const struct fastpath_stats *st = fastpath_stats();
+	uint64_t calls = st->call[FASTPATH_TAKEN], replies = st->reply[FASTPATH_TAKEN];
+	fastpath_enable(fast);
+	ipc_start_state(seed);
+	unsigned n = (unsigned)(rng() % (FASTPATH_WORDS + 1)),
+		 m = (unsigned)(rng() % (FASTPATH_WORDS + 1));
+	fill_msg(client->utcb, n);
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	snap(after_call, x);
+	cr_assert_eq(fake_exit_ec(x), handler);
+	fill_msg(handler->utcb, m);
+	x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	snap(after_reply, x);
+	cr_assert_eq(fake_exit_ec(x), client);
+	/* The comparison means something only if each path was the one taken. */
+	cr_assert_eq(st->call[FASTPATH_TAKEN] - calls, fast ? 1 : 0, "seed %lu: call path",
+		     (unsigned long)seed);
+	cr_assert_eq(st->reply[FASTPATH_TAKEN] - replies, fast ? 1 : 0, "seed %lu: reply path",
+		     (unsigned long)seed);
+}
+
+/* The client's SC is the one this CPU runs, as it is when a task makes a system call. */
+static void run_client(void)
+{
+	struct fake_exit x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), client);
+	cr_assert(!sched_need_resched());
+}
+
+Test(kcore_ipc, fast_path_and_general_path_agree_on_random_short_messages)
+{
+	run_client();
+	for (unsigned round = 0; round < 200; round++) {
+		uint64_t seed = 0x9e3779b97f4a7c15ull * (round + 1);
+		struct ipc_snap fast_call, fast_reply, slow_call, slow_reply;
+		round_trip(seed, true, &fast_call, &fast_reply);
+		round_trip(seed, false, &slow_call, &slow_reply);
+		expect_same(&fast_call, &slow_call, "after the call", round);
+		expect_same(&fast_reply, &slow_reply, "after the reply", round);
+	}
+	cr_expect_geq(fastpath_stats()->call[FASTPATH_TAKEN], 200);
+	cr_expect_eq(fastpath_stats()->call[FASTPATH_OFF], 200);
+}
+
+Test(kcore_ipc, fast_path_carries_the_message_both_ways)
+{
+	run_client();
+	const uint64_t msg[] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	const uint64_t answer[] = { 0xa, 0xb };
+	uint64_t taken = fastpath_taken();
+	call(msg, FASTPATH_WORDS);
+	cr_expect_eq(handler->utcb->untyped, FASTPATH_WORDS);
+	cr_expect_eq(handler->utcb->mr[7], 8);
+	cr_expect_eq(handler->regs.rdi, PT_ID);
+	reply(answer, 2);
+	cr_expect_eq(client->utcb->mr[1], 0xb);
+	cr_expect_eq(client->regs.rax, VIREO_OK);
+	cr_expect_eq(fastpath_taken() - taken, 2, "the short call and reply left the fast path");
+}
+
+/* The next call or reply must fall back for `why`, exactly once. */
+struct fallback_watch {
+	uint64_t call, reply, taken;
+};
+
+static struct fallback_watch watch_fallbacks(enum fastpath_why call_why,
+					     enum fastpath_why reply_why)
+{
+	const struct fastpath_stats *st = fastpath_stats();
+	return (struct fallback_watch){ .call = st->call[call_why],
+					.reply = st->reply[reply_why],
+					.taken = fastpath_taken() };
+}
+
+static void expect_call_fell_back(struct fallback_watch w, enum fastpath_why why)
+{
+	cr_expect_eq(fastpath_stats()->call[why] - w.call, 1, "the call did not fall back for %d",
+		     why);
+	cr_expect_eq(fastpath_taken(), w.taken, "the fast path was taken anyway");
+}
+
+static void expect_reply_fell_back(struct fallback_watch w, enum fastpath_why why)
+{
+	cr_expect_eq(fastpath_stats()->reply[why] - w.reply, 1,
+		     "the reply did not fall back for %d", why);
+	cr_expect_eq(fastpath_taken(), w.taken, "the fast path was taken anyway");
+}
+
+Test(kcore_ipc, call_without_a_portal_capability_falls_back_and_is_refused)
+{
+	run_client();
+	fake_cap(client_pd, SEL_PT + 1, &pt->obj, RIGHT_PT_CTRL);
+	struct fallback_watch w = watch_fallbacks(FASTPATH_NO_CAP, 0);
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT + 1, 0, 0, 0, 0);
+	expect_call_fell_back(w, FASTPATH_NO_CAP);
+	cr_expect_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->regs.rax, VIREO_BAD_CAP);
+}
+
+Test(kcore_ipc, call_to_a_dead_handler_falls_back_and_is_aborted)
+{
+	run_client();
+	const uint64_t msg[] = { 1 };
+	call(msg, 1);
+	fake_syscall(handler, SYS_EC_EXIT, 0, 0, 0, 0, 0);
+	struct fallback_watch w = watch_fallbacks(FASTPATH_NO_PEER, 0);
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	expect_call_fell_back(w, FASTPATH_NO_PEER);
+	cr_expect_eq(fake_exit_ec(x), client);
+	cr_expect_eq(client->regs.rax, VIREO_ABORTED);
+}
+
+Test(kcore_ipc, call_to_a_busy_handler_and_the_reply_to_a_queue_fall_back)
+{
+	run_client();
+	struct ec *second = fake_ec(client_pd, "second", false, 0, EVT_BASE);
+	fake_sc(second, 1, 10000);
+	const uint64_t one[] = { 1 };
+	call(one, 1);
+	struct fallback_watch w = watch_fallbacks(FASTPATH_BUSY, FASTPATH_WAITERS);
+	second->utcb->untyped = 1;
+	second->utcb->mr[0] = 2;
+	fake_syscall(second, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	expect_call_fell_back(w, FASTPATH_BUSY);
+	cr_expect_eq(handler->waiters, second);
+	const uint64_t answer[] = { 10 };
+	reply(answer, 1);
+	expect_reply_fell_back(w, FASTPATH_WAITERS);
+	cr_expect_eq(client->utcb->mr[0], 10);
+	cr_expect_eq(handler->caller, second, "the queued caller was not served next");
+}
+
+Test(kcore_ipc, calls_and_replies_across_cpus_fall_back)
+{
+	run_client();
+	struct pd *far_pd = fake_pd("far", 1 << 20);
+	struct ec *far = fake_ec(far_pd, "far", true, 1, 0);
+	struct portal *fpt = fake_portal(far, HANDLER_IP, 0, 77);
+	fake_cap(client_pd, SEL_PT + 2, &fpt->obj, RIGHT_PT_CALL);
+	client->utcb->untyped = 0;
+	struct fallback_watch w = watch_fallbacks(FASTPATH_CPU, FASTPATH_CPU);
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT + 2, 0, 0, 0, 0);
+	expect_call_fell_back(w, FASTPATH_CPU);
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK, "CPU 0 should go idle");
+	fake_cpu_set(1);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), far);
+	far->utcb->untyped = 0;
+	x = fake_syscall(far, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	expect_reply_fell_back(w, FASTPATH_CPU);
+	cr_expect_eq(client_sc->cpu, 0, "the SC did not go home");
+}
+
+Test(kcore_ipc, messages_with_typed_items_fall_back)
+{
+	run_client();
+	server_sm(50);
+	client->utcb->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, 64, 4, 0);
+	struct fallback_watch w = watch_fallbacks(FASTPATH_TYPED, FASTPATH_TYPED);
+	client->utcb->untyped = 1;
+	client->utcb->typed = 1;
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	expect_call_fell_back(w, FASTPATH_TYPED);
+	cr_assert_eq(fake_exit_ec(x), handler);
+	cr_expect_eq(handler->utcb->typed, 0, "a call carries no items");
+	reply_item(vireo_crd(CRD_OBJ, 50, 0, RIGHT_SM_UP), 70);
+	expect_reply_fell_back(w, FASTPATH_TYPED);
+	cr_expect_eq(client->regs.rax, VIREO_OK);
+	cr_expect_not_null(pd_lookup_obj(client_pd, 70, OBJ_SM, RIGHT_SM_UP));
+}
+
+Test(kcore_ipc, messages_longer_than_the_fast_path_takes_fall_back)
+{
+	run_client();
+	uint64_t msg[FASTPATH_WORDS + 1];
+	for (unsigned i = 0; i < FASTPATH_WORDS + 1; i++) {
+		msg[i] = 100 + i;
+	}
+	struct fallback_watch w = watch_fallbacks(FASTPATH_LONG, FASTPATH_LONG);
+	call(msg, FASTPATH_WORDS + 1);
+	expect_call_fell_back(w, FASTPATH_LONG);
+	cr_expect_eq(handler->utcb->mr[FASTPATH_WORDS], 100 + FASTPATH_WORDS);
+	reply(msg, FASTPATH_WORDS + 1);
+	expect_reply_fell_back(w, FASTPATH_LONG);
+	cr_expect_eq(client->utcb->untyped, FASTPATH_WORDS + 1);
+	cr_expect_eq(client->utcb->mr[FASTPATH_WORDS], 100 + FASTPATH_WORDS);
+}
+
+Test(kcore_ipc, exception_replies_and_replies_without_a_caller_fall_back)
+{
+	run_client();
+	exc_portal(6, MTD_RIP | MTD_QUAL);
+	client->regs.rip = 0x402000;
+	fake_exception(client, 6, 0, 0);
+	handler->utcb->exc.rip = 0x402002;
+	handler->utcb->mtd = MTD_RIP;
+	struct fallback_watch w = watch_fallbacks(0, FASTPATH_EXC);
+	reply(NULL, 0);
+	expect_reply_fell_back(w, FASTPATH_EXC);
+	cr_expect_eq(client->regs.rip, 0x402002);
+	/* A global EC has nothing to reply to. */
+	w = watch_fallbacks(0, FASTPATH_NO_PEER);
+	struct fake_exit x = fake_syscall(client, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	expect_reply_fell_back(w, FASTPATH_NO_PEER);
+	cr_expect_eq(client->regs.rax, VIREO_BAD_CAP);
+	/* A handler whose caller died meanwhile has nobody to answer: it just waits again. */
+	call(NULL, 0);
+	klock_acquire();
+	ec_kill(client, NULL);
+	klock_release();
+	cr_assert_null(handler->caller);
+	w = watch_fallbacks(0, FASTPATH_NO_PEER);
+	x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	expect_reply_fell_back(w, FASTPATH_NO_PEER);
+	cr_expect_eq(handler->state, EC_WAITING);
+	cr_expect_neq(fake_exit_ec(x), handler);
+}
+
+Test(kcore_ipc, a_due_reschedule_makes_call_and_reply_fall_back)
+{
+	/* No SC is current yet, so the next runnable one makes a reschedule due. */
+	struct fallback_watch w = watch_fallbacks(FASTPATH_SCHED, FASTPATH_SCHED);
+	cr_assert(sched_need_resched());
+	struct fake_exit x = fake_syscall(client, SYS_CALL, SEL_PT, 0, 0, 0, 0);
+	expect_call_fell_back(w, FASTPATH_SCHED);
+	cr_assert_eq(fake_exit_ec(x), handler, "the scheduler ran the donated SC's handler");
+	/* A higher priority becomes runnable while the handler works: the reply must not skip it. */
+	struct ec *urgent = fake_ec(client_pd, "urgent", false, 0, EVT_BASE);
+	fake_sc(urgent, 5, 10000);
+	cr_assert(sched_need_resched());
+	x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	expect_reply_fell_back(w, FASTPATH_SCHED);
+	cr_expect_eq(fake_exit_ec(x), urgent, "the higher priority did not run first");
+	cr_expect_eq(client->state, EC_READY);
+}
+
+Test(kcore_ipc, a_caller_that_does_not_return_from_a_system_call_falls_back)
+{
+	run_client();
+	call(NULL, 0);
+	client->cont = ec_ret_iret; /* as after a recall: the full frame goes back */
+	struct fallback_watch w = watch_fallbacks(0, FASTPATH_CONT);
+	struct fake_exit x = fake_syscall(handler, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	expect_reply_fell_back(w, FASTPATH_CONT);
+	cr_expect_eq(fake_exit_ec(x), client);
+	cr_expect_eq(x.kind, FAKE_EXIT_IRET);
+}
+
+Test(kcore_ipc, fast_path_switched_off_sends_everything_the_general_way)
+{
+	run_client();
+	fastpath_enable(false);
+	struct fallback_watch w = watch_fallbacks(FASTPATH_OFF, FASTPATH_OFF);
+	const uint64_t msg[] = { 3 };
+	call(msg, 1);
+	expect_call_fell_back(w, FASTPATH_OFF);
+	reply(msg, 1);
+	expect_reply_fell_back(w, FASTPATH_OFF);
+	cr_expect_eq(client->utcb->mr[0], 3);
 }

@@ -129,6 +129,67 @@ static int t_portal_call_transfers_untyped_words_both_ways(void)
 	return KT_PASS;
 }
 
+/* `n` words to the invert handler (id 3) `rounds` times; each reply checked. */
+static int invert_calls(uint64_t pt, unsigned n, unsigned rounds)
+{
+	struct vireo_utcb *u = KT_UTCB;
+	for (unsigned r = 0; r < rounds; r++) {
+		for (unsigned i = 0; i < n; i++) {
+			u->mr[i] = (uint64_t)r << 32 | i;
+		}
+		u->untyped = (uint16_t)n;
+		u->typed = 0;
+		EXPECT_OK(sys_call(pt));
+		EXPECT_EQ(h_seen_untyped, n);
+		EXPECT_EQ(u->untyped, n + 1);
+		for (unsigned i = 0; i < n; i++) {
+			EXPECT_EQ(u->mr[i], ~((uint64_t)r << 32 | i));
+		}
+		EXPECT_EQ(u->mr[n], 0x5eed0000 + 3);
+	}
+	return KT_PASS;
+}
+
+/*
+ * The kernel's IPC fast path (docs/architecture.md#ipc-fast-path), when it is on (`fastpath` on
+ * the kernel command line, kstat.ipc_fastpath_on), takes a short call to a handler on this CPU
+ * and its short reply; a message over its 8 words (FASTPATH_WORDS) goes the general way. When
+ * it is off it takes nothing. Both ways deliver the same. kstat.ipc_fastpath counts its steps.
+ */
+static int t_short_calls_take_the_ipc_fast_path_long_ones_do_not(void)
+{
+	struct env e;
+	uint64_t pt, ec;
+	struct vireo_kstat k0, k1;
+	EXPECT_OK(env_open(&e, ENV_DEFAULT));
+	EXPECT_OK(make_invert_portal(&e, 0, 3, &pt, &ec));
+	EXPECT_OK(sys_kstat(&k0));
+	int r = invert_calls(pt, 2, 20); /* 2 words there, 3 back */
+	if (r != KT_PASS) {
+		return r;
+	}
+	EXPECT_OK(sys_kstat(&k1));
+	if (k1.ipc_fastpath_on) {
+		/* A timer tick may make a reschedule due and send a step the general way. */
+		EXPECT(k1.ipc_fastpath - k0.ipc_fastpath >= 30,
+		       "only %lu of 40 short calls and replies took the fast path",
+		       (unsigned long)(k1.ipc_fastpath - k0.ipc_fastpath));
+	} else {
+		EXPECT(k1.ipc_fastpath == k0.ipc_fastpath,
+		       "the fast path is off but took %lu steps",
+		       (unsigned long)(k1.ipc_fastpath - k0.ipc_fastpath));
+	}
+	EXPECT_OK(sys_kstat(&k0));
+	r = invert_calls(pt, 9, 20); /* 9 words there, 10 back */
+	if (r != KT_PASS) {
+		return r;
+	}
+	EXPECT_OK(sys_kstat(&k1));
+	EXPECT(k1.ipc_fastpath == k0.ipc_fastpath, "%lu long calls or replies took the fast path",
+	       (unsigned long)(k1.ipc_fastpath - k0.ipc_fastpath));
+	return KT_PASS;
+}
+
 static int t_portal_call_transfers_all_400_words(void)
 {
 	struct env e;
@@ -876,6 +937,8 @@ const struct kt_test kt_ipc_tests[] = {
 	{ "portal_call_transfers_untyped_words_both_ways",
 	  t_portal_call_transfers_untyped_words_both_ways },
 	{ "portal_call_transfers_all_400_words", t_portal_call_transfers_all_400_words },
+	{ "short_calls_take_the_ipc_fast_path_long_ones_do_not",
+	  t_short_calls_take_the_ipc_fast_path_long_ones_do_not },
 	{ "portal_id_reaches_handler_in_rdi", t_portal_id_reaches_handler_in_rdi },
 	{ "portal_id_set_through_copy_applies_to_all_holders",
 	  t_portal_id_set_through_copy_applies_to_all_holders },
