@@ -18,7 +18,7 @@ struct ec;
 /* Why a call or reply left the fast path (counted per reason; FASTPATH_TAKEN counts the rest). */
 enum fastpath_why {
 	FASTPATH_TAKEN,
-	FASTPATH_OFF,	  /* switched off (no `fastpath` on the kernel command line) */
+	FASTPATH_OFF,	  /* switched off (`nofastpath` on the kernel command line) */
 	FASTPATH_NO_CAP,  /* call: no portal capability with CALL at that selector */
 	FASTPATH_NO_PEER, /* call: portal without a live handler; reply: no caller, or a global EC */
 	FASTPATH_BUSY,	  /* call: the handler serves someone else, or is not waiting */
@@ -37,7 +37,7 @@ struct fastpath_stats {
 	uint64_t reply[FASTPATH_WHY_COUNT];
 };
 
-/* Boot: the fast path on or off (on with `fastpath` on the kernel command line). */
+/* Boot: the fast path on or off (off with `nofastpath` on the kernel command line). */
 void fastpath_enable(bool on);
 bool fastpath_enabled(void);
 /* Counts since boot (under the kernel lock). */

@@ -210,7 +210,7 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	memory_init(pa_init(info_pa));
 	fpu_init(cmdline_has(mbi.cmdline, "fpu=eager") ? FPU_EAGER : FPU_LAZY);
 	/* Opt-in for now: fuzz-seed1 hangs with it on (docs/architecture.md#ipc-fast-path). */
-	fastpath_enable(cmdline_has(mbi.cmdline, "fastpath"));
+	fastpath_enable(!cmdline_has(mbi.cmdline, "nofastpath"));
 	virt_init();
 	acpi_init();
 	power_init(&acpi, cmdline_has(mbi.cmdline, "poweroff"));

@@ -99,7 +99,7 @@ static void measure_calls(const char *name, uint64_t pt, bool fpu)
 	struct vireo_kstat k1 = kstat_now();
 	printf("bench: %s %lu insns\n", name, (unsigned long)t);
 	print_per_roundtrip(name, "fpu_switches", k1.fpu_switches - k0.fpu_switches);
-	/* 2.00 when both the call and the reply took the IPC fast path (0 without `fastpath`). */
+	/* 2.00 when both the call and the reply took the IPC fast path (0 with `nofastpath`). */
 	print_per_roundtrip(name, "fastpath", k1.ipc_fastpath - k0.ipc_fastpath);
 }
 

@@ -151,8 +151,8 @@ static int invert_calls(uint64_t pt, unsigned n, unsigned rounds)
 }
 
 /*
- * The kernel's IPC fast path (docs/architecture.md#ipc-fast-path), when it is on (`fastpath` on
- * the kernel command line, kstat.ipc_fastpath_on), takes a short call to a handler on this CPU
+ * The kernel's IPC fast path (docs/architecture.md#ipc-fast-path), when it is on (unless
+ * `nofastpath` is on the kernel command line, kstat.ipc_fastpath_on), takes a short call to a handler on this CPU
  * and its short reply; a message over its 8 words (FASTPATH_WORDS) goes the general way. When
  * it is off it takes nothing. Both ways deliver the same. kstat.ipc_fastpath counts its steps.
  */
