@@ -9,10 +9,12 @@
 #include "vmx/vmx.h"
 
 #include "arch.h"
+#include "asid.h"
 #include "assert.h"
 #include "fpu.h"
 #include "frame.h"
 #include "kstring.h"
+#include "pd.h"
 #include "printk.h"
 #include "quota.h"
 #include "vcpu.h"
@@ -363,6 +365,12 @@ static void vmx_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 		load_rip_rflags(st);
 	}
 	if (mtd & VMTD_CR) {
+		/* The guest's own CR3 writes flush its VPID; the VMM's do not: no translation of the
+		 * old paging state may stay. */
+		if (vmreadnat(VMCS_GUEST_CR3) != st->cr3 || vmreadnat(VMCS_CR0_SHADOW) != st->cr0 ||
+		    vmreadnat(VMCS_CR4_SHADOW) != st->cr4 || vmread64(VMCS_GUEST_EFER) != st->efer) {
+			x->flushed_tag = 0;
+		}
 		load_crs(st);
 	}
 	if (mtd & VMTD_DR) {
@@ -512,16 +520,36 @@ static void host_state_entry(struct vmx_vcpu *x)
 	}
 }
 
-static void flush_guest_tlb(paddr_t gpt_root)
+/*
+ * The guest-physical and combined translations of this EPT go (single-context INVEPT, 28.3.3.1)
+ * when the guest space lost a translation since this vCPU's last flush (its tag changed: a
+ * revoke, vmx_flush_guest), when the vCPU runs on another CPU than at that flush, or when the VMM
+ * loaded another paging state (load_crs): a revoked page is never reached through a stale entry,
+ * and an unchanged space keeps its TLB entries across exits.
+ */
+static void flush_guest_tlb(struct vcpu *v, paddr_t gpt_root)
 {
-	/* The guest-physical and combined translations of this EPT go at every entry, as SVM flushes
-	 * at every VMRUN: a revoked page is never reached through a stale entry (28.3.3.1). */
+	struct vmx_vcpu *x = vmx_of(v);
+	uint64_t tag = v->vm ? __atomic_load_n(&v->vm->guest_tlb_tag, __ATOMIC_ACQUIRE) : 0;
+	int cpu = (int)this_cpu()->id;
+	if (x->flushed_tag == tag && tag && x->flushed_cpu == cpu) {
+		return;
+	}
 	uint64_t eptp = pa_addr(gpt_root) | (3u << 3) | 6u;
 	if (vmx_ctls.ept_vpid & EPT_CAP_INVEPT_SINGLE) {
 		vmx_invept(INVEPT_SINGLE, eptp);
 	} else {
 		vmx_invept(INVEPT_ALL, 0);
 	}
+	x->flushed_tag = tag;
+	x->flushed_cpu = cpu;
+}
+
+/* Called under the kernel lock before the shoot-down: CPUs in the guest exit, and each vCPU's
+ * next entry sees the new tag and flushes (docs/architecture.md#asids). */
+static void vmx_flush_guest(struct pd *vm)
+{
+	__atomic_store_n(&vm->guest_tlb_tag, asid_space_tag(), __ATOMIC_RELEASE);
 }
 
 static bool vmx_run(struct vcpu *v, paddr_t gpt_root)
@@ -530,7 +558,7 @@ static bool vmx_run(struct vcpu *v, paddr_t gpt_root)
 	make_current(x);
 	vmx_run_enter(v, gpt_root);
 	host_state_entry(x);
-	flush_guest_tlb(gpt_root);
+	flush_guest_tlb(v, gpt_root);
 	uint64_t host_xcr0 = fpu_xcr0();
 	bool own_xcr0 = host_xcr0 && v->guest_xcr0 != host_xcr0;
 	if (own_xcr0) {
@@ -562,6 +590,7 @@ const struct virt_ops vmx_ops = {
 	.run = vmx_run,
 	.exit_info = vmx_store_exit,
 	.store = vmx_store,
+	.flush_guest = vmx_flush_guest,
 };
 
 static void read_caps(struct vmx_cap_msrs *m)

@@ -63,6 +63,10 @@ struct vmx_vcpu {
 	bool vmmcall;	 /* the last exit was AMD's VMMCALL, seen as #UD: reported as VMCALL */
 	uint32_t reason; /* of the last exit (VMX_EXIT_INSN_FAILED: the instruction failed) */
 	uint32_t insn_error;
+	/* The guest space's flush tag and the CPU at its last INVEPT: a revoke (flush_guest), a move
+	 * to another CPU or a paging state the VMM loads makes the next entry flush again. */
+	uint64_t flushed_tag;
+	int flushed_cpu;
 };
 
 /* The controls of every vCPU (vmx_probe computes them; tests set them). */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arch.h"
+#include "fake_cpu.h"
 #include "fake_kernel.h"
 #include "fake_vmcs.h"
 #include "quota.h"
@@ -550,4 +551,39 @@ Test(kcore_vmx, xsetbv_beyond_the_hosts_xcr0_is_a_gp_in_the_guest)
 	cr_expect_eq(vcpu.st.xcr0, 1);
 	cr_expect_eq(fake_vmcs_get(VMCS_GUEST_RIP), st.rip, "faults on the instruction");
 	cr_expect_eq(vcpu.st.pending, VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13);
+}
+
+/* INVEPT only when it is needed: the first entry, a revoke in the guest space (its flush tag
+ * changes), another CPU, or a paging state the VMM loads; an unchanged space keeps its TLB. */
+Test(kcore_vmx, the_ept_is_flushed_after_a_revoke_a_move_or_a_new_paging_state_only)
+{
+	fake_cpu_init(2);
+	static struct pd vm;
+	vm.guest_tlb_tag = 7;
+	vcpu.vm = &vm;
+	paddr_t root = pa_init(0x200000);
+	struct vireo_vm_state st = sample();
+	vmx_ops.load(&vcpu, &st, VMTD_STATE | VMTD_CTRL);
+	exit_with(VMX_EXIT_CPUID, 0, 2);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 1, "the first entry must flush");
+	vmx_ops.run(&vcpu, root);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 1, "an unchanged guest space was flushed again");
+	vmx_ops.flush_guest(&vm); /* a revoke */
+	cr_expect_neq(vm.guest_tlb_tag, 7);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 2, "a revoked translation could survive");
+	st.cr3 = 0x456000; /* the VMM loads another page table */
+	vmx_ops.load(&vcpu, &st, VMTD_CR);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 3, "translations of the old CR3 could survive");
+	vmx_ops.load(&vcpu, &st, VMTD_CR); /* the same again: nothing to flush */
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 3);
+	fake_cpu_set(1);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 4, "another CPU's TLB may hold old translations");
+	fake_cpu_set(0);
+	vcpu.vm = NULL;
 }
