@@ -39,26 +39,6 @@ static void cpu_has_1g_pages(bool yes)
 		       (struct cpuid_regs){ .ecx = 1u << 2, .edx = yes ? 1u << 26 : 0 });
 }
 
-static void write_real_mode(struct vireo_vm_state *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->rip = 0x7c00;
-	st->rflags = 0x2;
-	st->cr0 = 0x10;
-	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs =
-		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
-	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
-	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
-	st->gdtr.limit = st->idtr.limit = 0xffff;
-	st->dr6 = 0xffff0ff0;
-	st->dr7 = 0x400;
-	st->xcr0 = 1;
-	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
-		st->mtd_exit[r] = VMTD_STATE; /* every exit gives the VMM the whole state */
-	}
-}
-
 static void setup(void)
 {
 	fake_kernel_init(32 << 20, 2);
@@ -69,7 +49,7 @@ static void setup(void)
 	vcpu_ec = fake_ec(vmm, "vcpu", false, 0, 0);
 	cr_assert_eq(vcpu_attach(vcpu_ec, VA_STATE), VIREO_OK);
 	fake_sc(vcpu_ec, 5, 10000);
-	write_real_mode(vcpu_ec->vcpu->page);
+	fake_vm_reset_state(vcpu_ec->vcpu->page);
 	cr_assert_eq(fake_exit_ec(fake_schedule()), vcpu_ec);
 }
 
@@ -114,7 +94,7 @@ static void resume(void)
 	struct fake_exit x = fake_syscall(vcpu_ec, SYS_VCPU_RESUME, SEL_VM, 0, 0, 0, 0);
 	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
 	cr_assert_eq(vcpu_ec->vcpu->page->exit, VM_EXIT_HLT);
-	write_real_mode(vcpu_ec->vcpu->page);
+	fake_vm_reset_state(vcpu_ec->vcpu->page);
 }
 
 Test(kcore_bigmem, one_gib_to_a_vm_is_one_node_and_one_1g_leaf_where_the_cpu_has_1g_pages)

@@ -56,22 +56,8 @@ static void setup(void)
 	fake_cap(vmm_pd, SEL_OTHER, &poster->obj, RIGHTS_ALL);
 	fake_sc(poster, 5, 10000);
 	struct vireo_vm_state *st = vcpu_ec->vcpu->page;
-	memset(st, 0, sizeof(*st));
-	st->rip = 0x7c00;
+	fake_vm_reset_state(st);
 	st->rflags = 0x202; /* IF on: the guest takes interrupts */
-	st->cr0 = 0x10;
-	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs =
-		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
-	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
-	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
-	st->gdtr.limit = st->idtr.limit = 0xffff;
-	st->dr6 = 0xffff0ff0;
-	st->dr7 = 0x400;
-	st->xcr0 = 1;
-	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
-		st->mtd_exit[r] = VMTD_STATE; /* every exit gives the VMM the whole state */
-	}
 	cr_assert_eq(fake_exit_ec(fake_schedule()), vcpu_ec);
 	fake_cpu_set(1);
 	cr_assert_eq(fake_exit_ec(fake_schedule()), poster);

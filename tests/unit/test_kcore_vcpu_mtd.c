@@ -42,26 +42,6 @@ static struct vireo_vm_state *page(void)
 	return vcpu_ec->vcpu->page;
 }
 
-static void write_real_mode(struct vireo_vm_state *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->rip = 0x7c00;
-	st->rflags = 0x2;
-	st->cr0 = 0x10;
-	st->cr3 = 0x1000;
-	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs =
-		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
-	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
-	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
-	st->gdtr.limit = st->idtr.limit = 0xffff;
-	st->dr6 = 0xffff0ff0;
-	st->dr7 = 0x400;
-	st->xcr0 = 1;
-	st->mtd_exit[VM_EXIT_CPUID] = VMTD_GPR | VMTD_RIP; /* a CPUID moves a few words */
-	st->mtd_exit[VM_EXIT_INVALID] = VMTD_STATE;
-}
-
 static void setup(void)
 {
 	fake_kernel_init(32 << 20, 2);
@@ -74,7 +54,15 @@ static void setup(void)
 	fake_sc(vcpu_ec, 5, ONE_TICK);
 	cr_assert_eq(page()->mtd_exit[VM_EXIT_CPUID], VMTD_STATE,
 		     "a fresh state page must give a VMM that knows no groups the whole state");
-	write_real_mode(page());
+	struct vireo_vm_state *st = page();
+	fake_vm_reset_state(st);
+	st->cr3 = 0x1000;
+	st->mtd_in = 0; /* the first resume loads everything anyway */
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = 0;
+	}
+	st->mtd_exit[VM_EXIT_CPUID] = VMTD_GPR | VMTD_RIP; /* a CPUID moves a few words */
+	st->mtd_exit[VM_EXIT_INVALID] = VMTD_STATE;
 	struct fake_exit x = fake_schedule();
 	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
 	seen = NULL;

@@ -30,27 +30,6 @@ static void guest(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 	step(v, vmcb, n);
 }
 
-/* The reset state of an x86 CPU in real mode at 0000:7c00 (a boot sector). */
-static void write_real_mode(struct vireo_vm_state *st)
-{
-	memset(st, 0, sizeof(*st));
-	st->rip = 0x7c00;
-	st->rflags = 0x2;
-	st->cr0 = 0x10;
-	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
-	st->ds = st->es = st->ss = st->fs = st->gs = (struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
-	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
-	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
-	st->gdtr.limit = st->idtr.limit = 0xffff;
-	st->dr6 = 0xffff0ff0;
-	st->dr7 = 0x400;
-	st->xcr0 = 1; /* x87 state is always enabled (XCR0 bit 0) */
-	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
-		st->mtd_exit[r] = VMTD_STATE; /* every exit gives the VMM the whole state */
-	}
-	st->mtd_in = VMTD_STATE | VMTD_CTRL;
-}
-
 static void setup(void)
 {
 	fake_kernel_init(32 << 20, 2);
@@ -62,7 +41,7 @@ static void setup(void)
 	vcpu_ec = fake_ec(vmm_pd, "vcpu", false, 0, 0);
 	cr_assert_eq(vcpu_attach(vcpu_ec, VA_STATE), VIREO_OK);
 	vcpu_sc = fake_sc(vcpu_ec, 5, ONE_TICK);
-	write_real_mode(vcpu_ec->vcpu->page);
+	fake_vm_reset_state(vcpu_ec->vcpu->page);
 	/* The vCPU's thread runs: it is the one that calls SYS_VCPU_RESUME. */
 	struct fake_exit x = fake_schedule();
 	cr_assert_eq(fake_exit_ec(x), vcpu_ec);

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fake_apic.h"
 #include "fake_cpu.h"
@@ -88,4 +89,25 @@ void fake_virt_init(fake_guest_fn guest)
 	fake_virt_log = (struct fake_virt_log){ 0 };
 	fake_irq_hook = take_tick;
 	tick_pending = false;
+}
+
+void fake_vm_reset_state(struct vireo_vm_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->rip = 0x7c00;
+	st->rflags = 0x2;
+	st->cr0 = 0x10;
+	st->cs = (struct vireo_seg){ .attr = 0x9b, .limit = 0xffff };
+	st->ds = st->es = st->ss = st->fs = st->gs =
+		(struct vireo_seg){ .attr = 0x93, .limit = 0xffff };
+	st->ldtr = (struct vireo_seg){ .attr = 0x82, .limit = 0xffff };
+	st->tr = (struct vireo_seg){ .attr = 0x8b, .limit = 0xffff };
+	st->gdtr.limit = st->idtr.limit = 0xffff;
+	st->dr6 = 0xffff0ff0;
+	st->dr7 = 0x400;
+	st->xcr0 = 1; /* x87 state is always enabled (XCR0 bit 0) */
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = VMTD_STATE;
+	}
+	st->mtd_in = VMTD_STATE | VMTD_CTRL;
 }

@@ -31,6 +31,9 @@ extern struct fake_virt_log fake_virt_log;
 /* CPUID says AMD SVM with nested paging; svm_probe and virt_cpu_init run; then every run() goes
  * to `guest`. After this `virt` is the fake-VMRUN copy of the SVM ops table. */
 void fake_virt_init(fake_guest_fn guest);
+/* The reset state of an x86 CPU in real mode at 0000:7c00 (a boot sector), as a VMM writes it
+ * before the first resume: every exit gives it the whole state, every group marked changed. */
+void fake_vm_reset_state(struct vireo_vm_state *st);
 /* The VMCB of a vCPU. */
 struct vmcb *fake_vmcb(struct vcpu *v);
 /* A timer tick "arrives" at the next arch_irq_window (after a guest run ended by an interrupt). */
