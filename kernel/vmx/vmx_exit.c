@@ -303,6 +303,12 @@ static bool cr_access(struct vcpu *v)
 	} else {
 		return false;
 	}
+	if (type == 0) {
+		/* The CPU would have flushed the guest's translations for this write (a new CR3, or
+		 * paging bits of CR0/CR4); emulated, it did not: the next entry flushes the EPT's
+		 * combined mappings (vmx.c flush_guest_tlb). */
+		((struct vmx_vcpu *)v->hw)->flushed_tag = 0;
+	}
 	skip_insn();
 	return true;
 }

@@ -584,6 +584,15 @@ Test(kcore_vmx, the_ept_is_flushed_after_a_revoke_a_move_or_a_new_paging_state_o
 	fake_cpu_set(1);
 	vmx_ops.run(&vcpu, root);
 	cr_expect_eq(fake_vmx_log.invept, 4, "another CPU's TLB may hold old translations");
+	/* The guest's own MOV to CR3, emulated by the kernel (CR3-load exiting): the CPU would
+	 * have flushed, so the next entry must. */
+	vcpu.st.gpr[0] = 0x789000;
+	exit_with(VMX_EXIT_CR_ACCESS, 3 | (0 << 4) | (0 << 8), 3); /* MOV CR3, RAX */
+	cr_expect(vmx_ops.run(&vcpu, root), "the kernel handles a MOV to CR3 itself");
+	cr_expect_eq(fake_vmx_log.invept, 4);
+	exit_with(VMX_EXIT_CPUID, 0, 2);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.invept, 5, "translations of the guest's old CR3 could survive");
 	fake_cpu_set(0);
 	vcpu.vm = NULL;
 }
