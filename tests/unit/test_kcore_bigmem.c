@@ -41,13 +41,7 @@ static void cpu_has_1g_pages(bool yes)
 
 static void setup(void)
 {
-	fake_kernel_init(32 << 20, 2);
-	fake_virt_init(hlt);
-	vmm = fake_pd("vmm", 4 << 20);
-	cr_assert_eq(pd_create_vm(vmm, 1 << 20, virt->gpt_format, &vm), VIREO_OK);
-	fake_cap(vmm, SEL_VM, &vm->obj, RIGHTS_ALL);
-	vcpu_ec = fake_ec(vmm, "vcpu", false, 0, 0);
-	cr_assert_eq(vcpu_attach(vcpu_ec, VA_STATE), VIREO_OK);
+	vcpu_ec = fake_vm_world(hlt, SEL_VM, VA_STATE, &vmm, &vm);
 	fake_sc(vcpu_ec, 5, 10000);
 	fake_vm_reset_state(vcpu_ec->vcpu->page);
 	cr_assert_eq(fake_exit_ec(fake_schedule()), vcpu_ec);

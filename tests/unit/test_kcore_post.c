@@ -42,14 +42,8 @@ static void guest(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 
 static void setup(void)
 {
-	fake_kernel_init(32 << 20, 2);
-	fake_virt_init(guest);
-	vmm_pd = fake_pd("vmm", 4 << 20);
+	vcpu_ec = fake_vm_world(guest, SEL_VM, VA_STATE, &vmm_pd, &vm);
 	fake_cap(vmm_pd, SEL_PD, &vmm_pd->obj, RIGHTS_ALL);
-	cr_assert_eq(pd_create_vm(vmm_pd, 1 << 20, virt->gpt_format, &vm), VIREO_OK);
-	fake_cap(vmm_pd, SEL_VM, &vm->obj, RIGHTS_ALL);
-	vcpu_ec = fake_ec(vmm_pd, "vcpu", false, 0, 0);
-	cr_assert_eq(vcpu_attach(vcpu_ec, VA_STATE), VIREO_OK);
 	fake_cap(vmm_pd, SEL_VCPU, &vcpu_ec->obj, RIGHTS_ALL);
 	fake_sc(vcpu_ec, 5, 10000);
 	poster = fake_ec(vmm_pd, "poster", false, 1, 0);

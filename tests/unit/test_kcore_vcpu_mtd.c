@@ -44,13 +44,7 @@ static struct vireo_vm_state *page(void)
 
 static void setup(void)
 {
-	fake_kernel_init(32 << 20, 2);
-	fake_virt_init(cpuid_step);
-	vmm_pd = fake_pd("vmm", 4 << 20);
-	cr_assert_eq(pd_create_vm(vmm_pd, 1 << 20, virt->gpt_format, &vm), VIREO_OK);
-	fake_cap(vmm_pd, SEL_VM, &vm->obj, RIGHTS_ALL);
-	vcpu_ec = fake_ec(vmm_pd, "vcpu", false, 0, 0);
-	cr_assert_eq(vcpu_attach(vcpu_ec, VA_STATE), VIREO_OK);
+	vcpu_ec = fake_vm_world(cpuid_step, SEL_VM, VA_STATE, &vmm_pd, &vm);
 	fake_sc(vcpu_ec, 5, ONE_TICK);
 	cr_assert_eq(page()->mtd_exit[VM_EXIT_CPUID], VMTD_STATE,
 		     "a fresh state page must give a VMM that knows no groups the whole state");

@@ -8,8 +8,10 @@
 
 #include "fake_apic.h"
 #include "fake_cpu.h"
+#include "fake_kernel.h"
 #include "fake_x86.h"
 #include "klock.h"
+#include "pd.h"
 #include "sched.h"
 #include "svm/svm.h"
 #include "timer.h"
@@ -110,4 +112,23 @@ void fake_vm_reset_state(struct vireo_vm_state *st)
 		st->mtd_exit[r] = VMTD_STATE;
 	}
 	st->mtd_in = VMTD_STATE | VMTD_CTRL;
+}
+
+struct ec *fake_vm_world(fake_guest_fn guest, uint64_t sel_vm, uint64_t state_va, struct pd **vmm,
+			 struct pd **vm)
+{
+	fake_kernel_init(32 << 20, 2);
+	fake_virt_init(guest);
+	*vmm = fake_pd("vmm", 4 << 20);
+	if (pd_create_vm(*vmm, 1 << 20, virt->gpt_format, vm) != VIREO_OK) {
+		fprintf(stderr, "fake_vm_world: no VM\n");
+		abort();
+	}
+	fake_cap(*vmm, sel_vm, &(*vm)->obj, RIGHTS_ALL);
+	struct ec *ec = fake_ec(*vmm, "vcpu", false, 0, 0);
+	if (vcpu_attach(ec, state_va) != VIREO_OK) {
+		fprintf(stderr, "fake_vm_world: no vCPU\n");
+		abort();
+	}
+	return ec;
 }

@@ -34,6 +34,11 @@ void fake_virt_init(fake_guest_fn guest);
 /* The reset state of an x86 CPU in real mode at 0000:7c00 (a boot sector), as a VMM writes it
  * before the first resume: every exit gives it the whole state, every group marked changed. */
 void fake_vm_reset_state(struct vireo_vm_state *st);
+/* The usual VM test world on a fresh 2-CPU fake kernel with `guest` as the scripted guest: a VMM
+ * PD "vmm" (4 MiB quota) holding its VM (1 MiB quota) at selector `sel_vm`, and a vCPU EC of the
+ * VMM on CPU 0 with its state page at `state_va`. Returns the vCPU EC; aborts on any failure. */
+struct ec *fake_vm_world(fake_guest_fn guest, uint64_t sel_vm, uint64_t state_va, struct pd **vmm,
+			 struct pd **vm);
 /* The VMCB of a vCPU. */
 struct vmcb *fake_vmcb(struct vcpu *v);
 /* A timer tick "arrives" at the next arch_irq_window (after a guest run ended by an interrupt). */
