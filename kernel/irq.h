@@ -3,8 +3,8 @@
 #ifndef KERNEL_IRQ_H
 #define KERNEL_IRQ_H
 
-#include "types.h"
 #include "arch.h"
+#include "types.h"
 
 struct sm;
 

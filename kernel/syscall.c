@@ -164,7 +164,8 @@ static status_t decode_create_pd(struct ec *ec, const struct regs *r, struct sys
 		return REFUSE(VIREO_BAD_PAR, "create_pd: unknown flags");
 	}
 	a->vm = r->r10 & VIREO_PD_VM;
-	a->max_prio = r->r10 & VIREO_PD_MAX_PRIO ? (unsigned)MIN(r->r8, 0xffffull) : PD_PRIO_INHERIT;
+	a->max_prio =
+		r->r10 & VIREO_PD_MAX_PRIO ? (unsigned)MIN(r->r8, 0xffffull) : PD_PRIO_INHERIT;
 	if (a->vm && !virt) {
 		return REFUSE(VIREO_BAD_FTR, "create_pd: VM without hardware virtualization");
 	}
@@ -181,8 +182,9 @@ static status_t sys_create_pd(struct ec *ec, struct regs *r)
 	}
 	st = a.vm ? pd_create_vm(a.pd, a.quota, virt->gpt_format, &pd)
 		  : pd_create(a.pd, a.quota, a.max_prio, "pd", &pd);
-	return st == VIREO_OK ? publish(ec, a.dst, &pd->obj)
-			      : outcome(st, "create_pd: quota, or a maximum priority above the parent's");
+	return st == VIREO_OK
+		       ? publish(ec, a.dst, &pd->obj)
+		       : outcome(st, "create_pd: quota, or a maximum priority above the parent's");
 }
 
 /* ---------------------------------------------------------------- create_ec */
@@ -283,9 +285,9 @@ static status_t sys_create_sc(struct ec *ec, struct regs *r)
 		return st;
 	}
 	st = sc_create(a.pd, a.ec, a.prio, a.quantum_us, &sc);
-	return st == VIREO_OK
-		       ? publish(ec, a.dst, &sc->obj)
-		       : outcome(st, "create_sc: priority above the PD's maximum, bad quantum, EC bound or local, or quota");
+	return st == VIREO_OK ? publish(ec, a.dst, &sc->obj)
+			      : outcome(st, "create_sc: priority above the PD's maximum, bad "
+					    "quantum, EC bound or local, or quota");
 }
 
 /* ---------------------------------------------------------------- create_pt */

@@ -18,7 +18,7 @@ struct vcpu_injected {
 	uint64_t event;
 	unsigned len;
 	bool deferred; /* inject waited behind pending: an INTR then needs the guest's window */
-	bool more;     /* more posted vectors wait: exit (to the kernel) at the guest's next window */
+	bool more; /* more posted vectors wait: exit (to the kernel) at the guest's next window */
 };
 
 struct vcpu {

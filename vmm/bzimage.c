@@ -142,7 +142,8 @@ const char *bzimage_plan(const struct bzimage_info *info, uint64_t ram_size, siz
 	if (l.kernel < (1ull << 20)) {
 		l.kernel = 1ull << 20;
 	}
-	l.kernel = (l.kernel + info->kernel_alignment - 1) & ~(uint64_t)(info->kernel_alignment - 1);
+	l.kernel =
+		(l.kernel + info->kernel_alignment - 1) & ~(uint64_t)(info->kernel_alignment - 1);
 	uint64_t kernel_end = l.kernel + info->init_size;
 	if (kernel_end > ram_size) {
 		return "guest RAM too small for the kernel (pref_address + init_size)";
@@ -171,7 +172,8 @@ unsigned bzimage_pc_e820(uint64_t ram_size, struct e820_entry *map, unsigned max
 	const struct e820_entry pc[] = {
 		{ 0, BZ_LOW_END, E820_RAM },
 		{ BZ_LOW_END, 0xa0000 - BZ_LOW_END, E820_RESERVED },
-		{ 0xf0000, 0x10000, E820_RESERVED }, /* the BIOS area, where Linux scans for tables */
+		{ 0xf0000, 0x10000,
+		  E820_RESERVED }, /* the BIOS area, where Linux scans for tables */
 		{ 1ull << 20, ram_size > (1ull << 20) ? ram_size - (1ull << 20) : 0, E820_RAM },
 	};
 	unsigned n = 0;

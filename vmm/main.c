@@ -39,7 +39,7 @@
 #define AP_UTCB_VA (TASK_FREE_VA + 0x30000)
 #define AP_STATE_VA (TASK_FREE_VA + 0x50000)
 #define AP_ENTRY 0x8000 /* real mode 0000:8000, as a SIPI with vector 8 would start it */
-#define SEL_POST_SM 50 /* "post=R": the poster sleeps on it between its looks at the guest */
+#define SEL_POST_SM 50	/* "post=R": the poster sleeps on it between its looks at the guest */
 #define VCPU_PRIO 4
 #define VCPU_QUANTUM_US 10000
 #define COM1 0x3f8

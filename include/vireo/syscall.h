@@ -97,7 +97,8 @@ struct vireo_kstat {
 	uint64_t quota_limit;  /* kernel-memory quota of the PD RSI names (0: not a PD), bytes */
 	uint64_t quota_used;   /* of that quota: charged now */
 	uint64_t ipc_fastpath; /* calls and replies the IPC fast path took so far (all CPUs) */
-	uint64_t ipc_fastpath_on; /* 1: the fast path is on (no `nofastpath` on the kernel command line) */
+	uint64_t
+		ipc_fastpath_on; /* 1: the fast path is on (no `nofastpath` on the kernel command line) */
 };
 
 #endif

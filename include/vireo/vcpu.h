@@ -84,10 +84,10 @@ enum vireo_vm_invalid {
 	VM_INVALID_SEGMENT = 5,
 	VM_INVALID_EVENT = 6,
 	VM_INVALID_DR = 7,
-	VM_INVALID_HARDWARE = 8, /* the CPU refused VMRUN / VM entry */
-	VM_INVALID_XCR0 = 9,	 /* x87 bit clear, AVX without SSE, or a bit the host lacks */
-	VM_INVALID_MTD = 10,	 /* mtd_in, mtd_req or an mtd_exit[] word has an unknown bit */
-	VM_INVALID_CTRL = 11,	 /* the intercept control area (ctrl) asks for what it may not */
+	VM_INVALID_HARDWARE = 8,  /* the CPU refused VMRUN / VM entry */
+	VM_INVALID_XCR0 = 9,	  /* x87 bit clear, AVX without SSE, or a bit the host lacks */
+	VM_INVALID_MTD = 10,	  /* mtd_in, mtd_req or an mtd_exit[] word has an unknown bit */
+	VM_INVALID_CTRL = 11,	  /* the intercept control area (ctrl) asks for what it may not */
 	VM_INVALID_ACTIVITY = 12, /* activity is not a vireo_vm_activity */
 };
 

@@ -296,8 +296,9 @@ static void load_crs(const struct vireo_vm_state *st)
 static const struct {
 	uint32_t group;
 	unsigned a, b;
-} seg_pairs[] = { { VMTD_CS_SS, 1, 2 }, { VMTD_DS_ES, 3, 0 }, { VMTD_FS_GS, 4, 5 },
-		  { VMTD_TR_LDTR, 7, 6 } };
+} seg_pairs[] = {
+	{ VMTD_CS_SS, 1, 2 }, { VMTD_DS_ES, 3, 0 }, { VMTD_FS_GS, 4, 5 }, { VMTD_TR_LDTR, 7, 6 }
+};
 
 static void load_segs(const struct vireo_vm_state *st, uint32_t mtd)
 {
@@ -368,7 +369,8 @@ static void vmx_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 		/* The guest's own CR3 writes flush its VPID; the VMM's do not: no translation of the
 		 * old paging state may stay. */
 		if (vmreadnat(VMCS_GUEST_CR3) != st->cr3 || vmreadnat(VMCS_CR0_SHADOW) != st->cr0 ||
-		    vmreadnat(VMCS_CR4_SHADOW) != st->cr4 || vmread64(VMCS_GUEST_EFER) != st->efer) {
+		    vmreadnat(VMCS_CR4_SHADOW) != st->cr4 ||
+		    vmread64(VMCS_GUEST_EFER) != st->efer) {
 			x->flushed_tag = 0;
 		}
 		load_crs(st);

@@ -52,7 +52,7 @@ struct percpu {
 	unsigned char *ist_stacks;
 	volatile uint64_t nmis;	     /* NMIs handled (each returns; only a panic halts) */
 	volatile uint64_t nmi_exits; /* of them, NMIs that ended a guest run (SVM NMI exit) */
-	struct ec *cont_ec; /* the EC whose continuation runs once the stack is reset */
+	struct ec *cont_ec;	     /* the EC whose continuation runs once the stack is reset */
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");

@@ -7,10 +7,10 @@
 
 /* What the kernel asked of the "hardware"; tests read it, and set fault_addr before a #PF. */
 struct fake_cpu_log {
-	uint64_t fault_addr[MAX_CPUS];	       /* what arch_fault_addr() returns (CR2) */
-	uint64_t space_root[MAX_CPUS];	       /* the loaded memory space (CR3) */
-	const uint8_t *io_loaded[MAX_CPUS];    /* the I/O bitmap copied in */
-	unsigned kicks[MAX_CPUS];	       /* reschedule IPIs received */
+	uint64_t fault_addr[MAX_CPUS];	    /* what arch_fault_addr() returns (CR2) */
+	uint64_t space_root[MAX_CPUS];	    /* the loaded memory space (CR3) */
+	const uint8_t *io_loaded[MAX_CPUS]; /* the I/O bitmap copied in */
+	unsigned kicks[MAX_CPUS];	    /* reschedule IPIs received */
 	unsigned kicks_total;
 	unsigned space_loads;
 	unsigned shootdowns;

@@ -226,7 +226,8 @@ Test(bzimage, load_builds_zero_page_e820_cmdline_initrd_and_boot_tables)
 	}
 	cr_assert_eq(get64(ram, l.gdt + BZ_BOOT_CS) >> 40 & 0xff, 0x9b, "code: present, exec/read");
 	cr_assert(get64(ram, l.gdt + BZ_BOOT_CS) & (1ull << 53), "code is 64-bit (L)");
-	cr_assert_eq(get64(ram, l.gdt + BZ_BOOT_DS) >> 40 & 0xff, 0x93, "data: present, read/write");
+	cr_assert_eq(get64(ram, l.gdt + BZ_BOOT_DS) >> 40 & 0xff, 0x93,
+		     "data: present, read/write");
 	free(ram);
 }
 
@@ -244,5 +245,6 @@ Test(bzimage, debian_kernel_if_built_parses_and_plans)
 	const char *why = bzimage_parse(big, n, &in);
 	cr_assert_null(why, "%s", why);
 	cr_assert_null(bzimage_plan(&in, 256u << 20, 100, 2u << 20, &l));
-	cr_assert_not_null(bzimage_parse(big, n - 4096, &in), "a truncated Debian kernel is refused");
+	cr_assert_not_null(bzimage_parse(big, n - 4096, &in),
+			   "a truncated Debian kernel is refused");
 }

@@ -95,8 +95,8 @@ Test(kcore_irq, interrupt_wakes_the_driver_blocked_on_its_semaphore)
 	struct ec *other = fake_ec(root, "other", false, 0, 0);
 	fake_sc(other, 1, 10000);
 	/* The driver waits; the low-priority EC runs until the device interrupts it. */
-	struct fake_exit x = fake_syscall(drv, SYS_SM_CTRL, SEL_SM, VIREO_SM_DOWN,
-					  VIREO_TIMEOUT_NEVER, 0, 0);
+	struct fake_exit x =
+		fake_syscall(drv, SYS_SM_CTRL, SEL_SM, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0, 0);
 	cr_assert_eq(fake_exit_ec(x), other);
 	x = fake_interrupt(other, VEC_IRQ_BASE + GSI);
 	cr_expect_eq(fake_exit_ec(x), drv, "the higher-priority driver did not run at once");
@@ -118,8 +118,9 @@ Test(kcore_irq, destroying_the_semaphore_masks_its_line)
 {
 	make_sm();
 	cr_assert_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI, 0), VIREO_OK);
-	cr_assert_eq(sys(SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF, 0),
-		     VIREO_OK);
+	cr_assert_eq(
+		sys(SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF, 0),
+		VIREO_OK);
 	cr_expect(fake_apic.gsi[GSI].masked);
 	/* A late interrupt on the line finds no semaphore and is masked, not delivered. */
 	fake_interrupt(drv, VEC_IRQ_BASE + GSI);
@@ -135,8 +136,9 @@ Test(kcore_irq, a_semaphore_on_two_gsis_leaves_neither_line_pointing_at_it_when_
 	make_sm();
 	cr_assert_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI, 0), VIREO_OK);
 	cr_assert_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI2, 0), VIREO_OK);
-	cr_assert_eq(sys(SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF, 0),
-		     VIREO_OK);
+	cr_assert_eq(
+		sys(SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_SM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF, 0),
+		VIREO_OK);
 	cr_expect(fake_apic.gsi[GSI].masked && fake_apic.gsi[GSI2].masked,
 		  "a line of the destroyed semaphore stayed unmasked");
 	/* A new semaphore on the same selector: neither old line may count it up (ASan would also
@@ -144,7 +146,8 @@ Test(kcore_irq, a_semaphore_on_two_gsis_leaves_neither_line_pointing_at_it_when_
 	struct sm *fresh = make_sm();
 	fake_interrupt(drv, VEC_IRQ_BASE + GSI);
 	fake_interrupt(drv, VEC_IRQ_BASE + GSI2);
-	cr_expect_eq(fresh->count, 0, "an interrupt of a destroyed semaphore's line reached another");
+	cr_expect_eq(fresh->count, 0,
+		     "an interrupt of a destroyed semaphore's line reached another");
 	/* Both lines are free to be bound again. */
 	cr_expect_eq(sys(SYS_ASSIGN_GSI, SEL_SM, GSI2, 0), VIREO_OK);
 }

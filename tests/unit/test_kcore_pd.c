@@ -24,7 +24,8 @@ TestSuite(kcore_pd, .init = setup, .fini = teardown);
 Test(kcore_pd, quota_smaller_than_the_pd_itself_is_refused)
 {
 	struct pd *pd;
-	cr_expect_eq(pd_create(NULL, sizeof(struct pd) - 1, PD_PRIO_INHERIT, "tiny", &pd), VIREO_NO_MEM);
+	cr_expect_eq(pd_create(NULL, sizeof(struct pd) - 1, PD_PRIO_INHERIT, "tiny", &pd),
+		     VIREO_NO_MEM);
 	cr_expect_eq(obj_live[OBJ_PD], 0);
 }
 
@@ -102,7 +103,8 @@ Test(kcore_pd, destroying_a_pd_frees_its_memory)
 static void child_round(struct ec *root_ec, struct pd *root)
 {
 	struct vireo_ec_create g = { .ip = 0x401000, .sp = 0x7000, .utcb = 0x7f0000100000ull };
-	struct vireo_ec_create l = { .sp = 0x8000, .utcb = 0x7f0000101000ull,
+	struct vireo_ec_create l = { .sp = 0x8000,
+				     .utcb = 0x7f0000101000ull,
 				     .flags = VIREO_EC_LOCAL };
 	cr_assert_eq(pd_copy_to_user(root, VA, &g, sizeof(g)), VIREO_OK);
 	cr_assert_eq(pd_copy_to_user(root, VA + sizeof(g), &l, sizeof(l)), VIREO_OK);
@@ -124,7 +126,8 @@ static void child_round(struct ec *root_ec, struct pd *root)
 	}
 	klock_acquire(); /* as SYS_REVOKE: destroying an SC dequeues it */
 	for (uint64_t sel = 15; sel >= 10; sel--) {
-		cr_assert_eq(pd_revoke(root, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), true), VIREO_OK);
+		cr_assert_eq(pd_revoke(root, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), true),
+			     VIREO_OK);
 	}
 	klock_release();
 }

@@ -87,7 +87,8 @@ Test(kcore_pv, system_call_in_the_task_is_an_event_not_a_kernel_call)
 	struct fake_exit x = fake_syscall(gk, SYS_CREATE_SM, 40, 0, 0, 0, 0);
 	expect_at_entry(x, VCPU_CAUSE_SYSCALL);
 	cr_expect_eq(pv->user.rax, SYS_CREATE_SM, "the guest kernel must see the task's RAX");
-	cr_expect_null(pd_lookup_obj(gk_pd, 40, OBJ_SM, 0), "the task's syscall reached the kernel");
+	cr_expect_null(pd_lookup_obj(gk_pd, 40, OBJ_SM, 0),
+		       "the task's syscall reached the kernel");
 	cr_expect_eq(pv->events, 1);
 }
 

@@ -97,11 +97,14 @@ static uint64_t gen(enum kind k)
 	case K_DST:
 		return SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST);
 	case K_PD:
-		return pick(4) ? SEL_PD : SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST);
+		return pick(4) ? SEL_PD
+			       : SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST);
 	case K_EC:
-		return pick(2) ? SEL_HANDLER : SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST);
+		return pick(2) ? SEL_HANDLER
+			       : SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST);
 	case K_OBJ:
-		return pick(4) ? SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST) : pick(0x40);
+		return pick(4) ? SEL_RANDOM_FIRST + pick(SEL_RANDOM_END - SEL_RANDOM_FIRST)
+			       : pick(0x40);
 	case K_MEM:
 		return pick(4) ? VA_MEM : VA_MEM + pick(2 * PAGE_SIZE);
 	case K_CRD:

@@ -113,9 +113,9 @@ Test(kcore_sched, blocking_on_a_semaphore_runs_the_other_sc_until_an_up)
 	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
 	cr_assert_eq(running(fake_schedule()), a);
 	/* a blocks: b runs, and keeps running while a waits. */
-	cr_assert_eq(running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0,
-					  0)),
-		     b);
+	cr_assert_eq(
+		running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0, 0)),
+		b);
 	cr_expect_eq(a->state, EC_WAITING);
 	cr_expect_eq(running(fake_timer(b)), b);
 	/* b's up makes a runnable again; a finishes its down with OK at its next turn. */
@@ -154,8 +154,8 @@ Test(kcore_sched, down_with_a_timeout_gives_up_after_that_many_ticks)
 	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
 	cr_assert_eq(running(fake_schedule()), a);
 	/* 2 ticks of timeout; b runs meanwhile. */
-	struct ec *now = running(
-		fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 2 * ONE_TICK, 0, 0));
+	struct ec *now =
+		running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 2 * ONE_TICK, 0, 0));
 	cr_assert_eq(now, b);
 	now = running(fake_timer(b));
 	cr_expect_eq(now, b, "the timeout expired a tick early");
@@ -181,9 +181,9 @@ Test(kcore_sched, up_before_the_timeout_cancels_it)
 	cr_expect_eq(a->regs.rax, VIREO_OK);
 	cr_expect_eq(a->timeout_at, 0, "the timeout stayed armed after the up");
 	/* A later down blocks again with no stale timeout waking it. */
-	cr_assert_eq(running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0,
-					  0)),
-		     b);
+	cr_assert_eq(
+		running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, VIREO_TIMEOUT_NEVER, 0, 0)),
+		b);
 	for (int i = 0; i < 4; i++) {
 		cr_expect_eq(running(fake_timer(b)), b, "tick %d woke the waiter", i);
 	}
@@ -202,8 +202,7 @@ Test(kcore_sched, a_huge_finite_timeout_does_not_wrap_into_a_short_one)
 	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
 	fake_cap(pd, 50, &sm->obj, RIGHTS_ALL);
 	cr_assert_eq(running(fake_schedule()), a);
-	struct ec *now =
-		running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 1ull << 62, 0, 0));
+	struct ec *now = running(fake_syscall(a, SYS_SM_CTRL, 50, VIREO_SM_DOWN, 1ull << 62, 0, 0));
 	cr_assert_eq(now, b);
 	for (int t = 0; t < 5; t++) {
 		now = running(fake_timer(b));

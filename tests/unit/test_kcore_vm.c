@@ -234,7 +234,8 @@ Test(kcore_vm, injected_event_reaches_the_guest_entry_once)
 	page()->inject = gp;
 	page()->inject_err = 0x10;
 	cr_assert_eq(resume(), vcpu_ec);
-	cr_expect_eq(seen_at_entry[1], (0x10ull << 32) | gp, "the #GP was not in EVENTINJ at VMRUN");
+	cr_expect_eq(seen_at_entry[1], (0x10ull << 32) | gp,
+		     "the #GP was not in EVENTINJ at VMRUN");
 	cr_expect_eq(page()->inject, 0, "the VMM must see the injection consumed");
 	/* The next resume injects nothing new. */
 	cr_assert_eq(resume(), vcpu_ec);

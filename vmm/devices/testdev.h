@@ -15,13 +15,13 @@
 #define TESTDEV_PORT_MAGIC 0xf4
 #define TESTDEV_PORT_ECHO 0xf8
 #define TESTDEV_PORT_IRQ 0xfc
-#define TESTDEV_PORT_IRQ2 0xfd	     /* out: a one-shot injected beside the next pending event */
-#define TESTDEV_PORT_RECALL 0xfe     /* out: the VMM recalls its own vCPU; in: recall exits seen */
-#define TESTDEV_PORT_BENCH_EXIT 0xe0 /* out: average instructions per exiting (CPUID) iteration */
-#define TESTDEV_PORT_BENCH_LOOP 0xe4 /* out: average instructions per non-exiting iteration */
-#define TESTDEV_PORT_BENCH_IO 0xe8   /* out: average instructions per port-I/O iteration */
-#define TESTDEV_PORT_COUNTER 0xec    /* out: select a VMM counter; in (32-bit): read it */
-#define TESTDEV_PORT_BENCH_HLT 0x104 /* out: mean HLT wake-up latency after a PIT edge, us */
+#define TESTDEV_PORT_IRQ2 0xfd	      /* out: a one-shot injected beside the next pending event */
+#define TESTDEV_PORT_RECALL 0xfe      /* out: the VMM recalls its own vCPU; in: recall exits seen */
+#define TESTDEV_PORT_BENCH_EXIT 0xe0  /* out: average instructions per exiting (CPUID) iteration */
+#define TESTDEV_PORT_BENCH_LOOP 0xe4  /* out: average instructions per non-exiting iteration */
+#define TESTDEV_PORT_BENCH_IO 0xe8    /* out: average instructions per port-I/O iteration */
+#define TESTDEV_PORT_COUNTER 0xec     /* out: select a VMM counter; in (32-bit): read it */
+#define TESTDEV_PORT_BENCH_HLT 0x104  /* out: mean HLT wake-up latency after a PIT edge, us */
 #define TESTDEV_PORT_BENCH_POST 0x108 /* out: posted interrupt to its handler, instructions */
 #define TESTDEV_MAGIC 0x56495245u
 #define TESTDEV_MMIO_BASE 0xfeb00000ull
@@ -46,7 +46,13 @@ struct testdev {
 	unsigned bench_set;
 };
 
-enum { TESTDEV_BENCH_EXIT, TESTDEV_BENCH_LOOP, TESTDEV_BENCH_IO, TESTDEV_BENCH_HLT, TESTDEV_BENCH_POST };
+enum {
+	TESTDEV_BENCH_EXIT,
+	TESTDEV_BENCH_LOOP,
+	TESTDEV_BENCH_IO,
+	TESTDEV_BENCH_HLT,
+	TESTDEV_BENCH_POST
+};
 /* Counters of port 0xec (guests/tests/README.md). */
 enum {
 	TESTDEV_COUNT_RDMSR,	/* RDMSR exits */

@@ -69,8 +69,8 @@ struct ec *fake_ec(struct pd *pd, const char *name, bool local, unsigned cpu, ui
 	struct ec *ec;
 	uint64_t utcb = FAKE_UTCB_BASE + (uint64_t)(n++ % 4096) * PAGE_SIZE;
 	klock_acquire();
-	status_t st = ec_create(pd, name, FAKE_USER_IP, FAKE_USER_SP, utcb, evt_base, 0, cpu, local,
-				&ec);
+	status_t st =
+		ec_create(pd, name, FAKE_USER_IP, FAKE_USER_SP, utcb, evt_base, 0, cpu, local, &ec);
 	klock_release();
 	if (st != VIREO_OK) {
 		die("ec_create", st);
@@ -144,7 +144,8 @@ bool fake_counts_equal(const struct fake_counts *before, const struct fake_count
 	for (unsigned t = 0; t <= OBJ_SM; t++) {
 		if (before->objs[t] != after->objs[t]) {
 			fprintf(stderr, "live %s objects: %u before, %u after\n",
-				t < ARRAY_SIZE(names) ? names[t] : "?", before->objs[t], after->objs[t]);
+				t < ARRAY_SIZE(names) ? names[t] : "?", before->objs[t],
+				after->objs[t]);
 			same = false;
 		}
 	}
@@ -155,7 +156,8 @@ bool fake_counts_equal(const struct fake_counts *before, const struct fake_count
 	}
 	if (before->free_pages != after->free_pages) {
 		fprintf(stderr, "free pages: %llu before, %llu after\n",
-			(unsigned long long)before->free_pages, (unsigned long long)after->free_pages);
+			(unsigned long long)before->free_pages,
+			(unsigned long long)after->free_pages);
 		same = false;
 	}
 	return same;
@@ -214,8 +216,7 @@ static void do_trap(void *arg)
 	x86_trap_user(&ec->regs);
 }
 
-struct fake_exit fake_exception(struct ec *ec, uint64_t vector, uint64_t error,
-				uint64_t fault_addr)
+struct fake_exit fake_exception(struct ec *ec, uint64_t vector, uint64_t error, uint64_t fault_addr)
 {
 	from_user(ec);
 	ec->regs.vector = vector;

@@ -15,16 +15,16 @@
 typedef void (*fake_guest_fn)(struct vcpu *v, struct vmcb *vmcb, unsigned n);
 
 struct fake_virt_log {
-	unsigned runs;		    /* guest entries */
-	uintptr_t stack_first;	    /* address of a local in the first run: the stack depth then */
-	uintptr_t stack_deepest;    /* the lowest such address over all runs (the stack grows down) */
-	paddr_t gpt_root;	    /* the guest-physical table the last run used */
-	bool lock_held_in_guest;    /* the kernel lock was held while a guest ran */
-	uint64_t injected;	    /* EVENTINJ at the entry of the last run (0: none) */
-	unsigned injections;	    /* entries that delivered an event */
-	uint32_t asid;		    /* the VMCB's ASID at the last entry */
-	uint8_t tlb_control;	    /* and its TLB control */
-	unsigned tlb_flushes;	    /* entries with TLB control "flush all" */
+	unsigned runs;		 /* guest entries */
+	uintptr_t stack_first;	 /* address of a local in the first run: the stack depth then */
+	uintptr_t stack_deepest; /* the lowest such address over all runs (the stack grows down) */
+	paddr_t gpt_root;	 /* the guest-physical table the last run used */
+	bool lock_held_in_guest; /* the kernel lock was held while a guest ran */
+	uint64_t injected;	 /* EVENTINJ at the entry of the last run (0: none) */
+	unsigned injections;	 /* entries that delivered an event */
+	uint32_t asid;		 /* the VMCB's ASID at the last entry */
+	uint8_t tlb_control;	 /* and its TLB control */
+	unsigned tlb_flushes;	 /* entries with TLB control "flush all" */
 };
 extern struct fake_virt_log fake_virt_log;
 
