@@ -8,6 +8,7 @@
 #   make unit       host unit tests only (Criterion, ASan+UBSan)
 #   make fuzz-devices  libFuzzer runs of the VMM device models (FUZZ_TIME seconds each)
 #   make vmtest     emulated-machine tests only (QEMU TCG and Bochs)
+#   make vmdeps     build everything the emulated tests boot (then tests/run-all -k NAME runs one)
 #   make test-long  the hostile-guest tests: each guest runs a minute beside a native task
 #   make test-slow  the Linux boot under Bochs (VMX)
 #   make selftest   the test harness checked against fixture kernels
@@ -165,7 +166,7 @@ endif
 endif
 
 .DEFAULT_GOAL := all
-.PHONY: all kernel user iso run run-bochs test test-long test-slow unit vmtest selftest bench fuzz deps compdb \
+.PHONY: all kernel user iso run run-bochs test test-long test-slow unit vmtest vmdeps selftest bench fuzz deps compdb \
 	format check-format clean clang fuzz-devices
 all: $(ISO)
 kernel: $(KERNEL)
@@ -248,8 +249,11 @@ $(B)/testdata/not-an-elf.bin:
 	printf 'this boot module is plain text, not an ELF image\n' > $@
 
 # The group `long` (hostile guests, a minute each) is `make test-long`, not part of `make test`.
-vmtest: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD)
+vmtest: vmdeps
 	tests/run-all --vm-only --build $(B) -x long -x slow
+
+# Everything the emulated tests boot, built but not run (for `tests/run-all -k NAME`).
+vmdeps: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD)
 
 test: $(ISO) $(TESTDATA) $(GUEST_IMAGES) $(LINUX_BZIMAGE) $(LINUX_INITRD) $(UNIT_BIN) $(FUZZ_DEVICES)
 	tests/run-all --build $(B) -x long -x slow --fuzz "tests/fuzz/run -t $(FUZZ_SMOKE_TIME) $(FUZZ_DEVICES)" $(UNIT_BIN)
