@@ -331,6 +331,9 @@ status_t pd_install_obj(struct pd *pd, uint64_t sel, struct kobj *obj, unsigned 
 	status_t st = mdb_insert_root(&pd->objs, sel, 0, rights, (uint64_t)(uintptr_t)obj, &n);
 	if (st == VIREO_OK) {
 		pd_cap_get(obj);
+		if (obj->type == OBJ_PD && !((struct pd *)obj)->root_cap) {
+			((struct pd *)obj)->root_cap = n;
+		}
 	}
 	return st;
 }
@@ -400,9 +403,14 @@ static void unmap_node(struct mdb_node *n, void *arg)
 	struct pd *pd = n->space->owner;
 	(void)arg;
 	switch (n->space->kind) {
-	case MDB_OBJ:
-		pd_cap_put((struct kobj *)(uintptr_t)n->res);
+	case MDB_OBJ: {
+		struct kobj *o = (struct kobj *)(uintptr_t)n->res;
+		if (o->type == OBJ_PD && ((struct pd *)o)->root_cap == n) {
+			((struct pd *)o)->root_cap = NULL;
+		}
+		pd_cap_put(o);
 		break;
+	}
 	case MDB_MEM:
 		/* Splitting a large page can need memory; a failure leaves it mapped, which we must not. */
 		CHECK(pt_unmap(&pd->pt, n->base << PAGE_SHIFT, PAGE_SIZE << n->order) == VIREO_OK);
@@ -527,6 +535,35 @@ static void unapply_source(struct pd *src, unsigned sp, uint64_t base, unsigned 
 	}
 }
 
+/*
+ * Whether granting selector `sel` of `src` into `dst` would leave a PD beyond anyone's revoke.
+ * Every capability to a PD derives from its root capability (the one its creation made), so a
+ * PD stays reachable exactly as long as the PD holding that root does: reachability is a chain
+ * of holders, up to a PD that holds its own root (the roottask: the kernel made it). Granting
+ * X's root into `dst` makes `dst` X's holder; if X already holds `dst`, through any number of
+ * steps, or is `dst`, the two would keep each other alive once everyone else let go
+ * (docs/ABI.md, SYS_DELEGATE). A copy or the grant of a derived capability changes no holder.
+ */
+static bool grant_makes_cycle(struct pd *src, uint64_t sel, struct pd *dst)
+{
+	struct mdb_node *n = mdb_lookup(&src->objs, sel);
+	struct kobj *o = n ? (struct kobj *)(uintptr_t)n->res : NULL;
+	if (!o || o->type != OBJ_PD || ((struct pd *)o)->root_cap != n) {
+		return false;
+	}
+	struct pd *x = (struct pd *)o;
+	/* The chain has no cycle (this check keeps it so): it ends at a PD with no root capability
+	 * (orphaned) or one that holds its own. */
+	for (struct pd *p = dst; p;) {
+		if (p == x) {
+			return true;
+		}
+		struct pd *holder = p->root_cap ? p->root_cap->space->owner : NULL;
+		p = holder == p ? NULL : holder;
+	}
+	return false;
+}
+
 status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_base,
 		     unsigned flags)
 {
@@ -540,10 +577,8 @@ status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_
 	}
 	bool grant = flags & VIREO_DELEGATE_GRANT;
 	if (grant && sp == CRD_OBJ) {
-		/* A PD granted the capability to itself would be its own last holder: nobody could
-		 * revoke or destroy it again (docs/ABI.md, SYS_DELEGATE). */
 		for (uint64_t i = 0; i < (1ull << order); i++) {
-			if (pd_lookup_obj(src, base + i, OBJ_PD, 0) == &dst->obj) {
+			if (grant_makes_cycle(src, base + i, dst)) {
 				return VIREO_BAD_PAR;
 			}
 		}

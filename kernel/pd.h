@@ -31,6 +31,9 @@ struct pd {
 	unsigned live_ecs;	/* ECs of this PD that have not exited */
 	struct sm *charged_sms; /* semaphores its quota pays for (kernel/sm.c) */
 	unsigned caps;		/* capabilities naming it (its reachability, see pd_cap_put) */
+	/* The capability its creation made (the root of all others to it), while it exists: the PD
+	 * whose object space holds it keeps this one reachable (pd_delegate refuses cycles). */
+	struct mdb_node *root_cap;
 	void *pv_fpu; /* its FPU state as a vCPU's task (virtual user mode); NULL until then */
 	uint64_t guest_tlb_tag; /* VM: its flush tag (kernel/asid.h), set by virt->flush_guest */
 };

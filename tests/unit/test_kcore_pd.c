@@ -179,3 +179,59 @@ Test(kcore_pd, pd_granted_into_itself_does_not_outlive_its_creator)
 	cr_expect_eq(obj_live[OBJ_PD], pds, "the PD that holds itself is still alive");
 	cr_expect_eq(root->quota.used, used, "its quota was not refunded");
 }
+
+/*
+ * Two PDs granted each other's (root) capabilities would keep each other reachable once their
+ * creator let go: the second grant closes the cycle and is refused, also around three PDs; copies
+ * and holder chains without a cycle are fine, and the creator's revoke takes every PD back.
+ */
+Test(kcore_pd, grants_that_would_make_pds_hold_each_other_are_refused)
+{
+	struct pd *root = fake_pd("root", 4 << 20);
+	fake_cap(root, 1, &root->obj, RIGHTS_ALL);
+	struct ec *root_ec = fake_ec(root, "root", false, 0, 0);
+	fake_sc(root_ec, 10, 10000);
+	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	unsigned pds = obj_live[OBJ_PD];
+	uint64_t used = root->quota.used;
+	/* A, B, C at 10, 11, 12 (their roots), and copies at 20, 21, 22 to name them by later. */
+	for (uint64_t sel = 10; sel < 13; sel++) {
+		fake_syscall(root_ec, SYS_CREATE_PD, sel, 1, 256 << 10, 0, 0);
+		cr_assert_eq(root_ec->regs.rax, VIREO_OK);
+		fake_syscall(root_ec, SYS_DELEGATE, 1, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL),
+			     sel + 10, 0, 0);
+		cr_assert_eq(root_ec->regs.rax, VIREO_OK);
+	}
+	struct pd *a = (struct pd *)pd_lookup_obj(root, 10, OBJ_PD, 0);
+	struct pd *b = (struct pd *)pd_lookup_obj(root, 11, OBJ_PD, 0);
+	struct pd *c = (struct pd *)pd_lookup_obj(root, 12, OBJ_PD, 0);
+	/* A holds B. */
+	fake_syscall(root_ec, SYS_DELEGATE, 20, vireo_crd(CRD_OBJ, 11, 0, RIGHTS_ALL), 5,
+		     VIREO_DELEGATE_GRANT, 0);
+	cr_assert_eq(root_ec->regs.rax, VIREO_OK);
+	/* B cannot hold A now; a copy of A into B is fine (it goes with the creator's root). */
+	fake_syscall(root_ec, SYS_DELEGATE, 21, vireo_crd(CRD_OBJ, 10, 0, RIGHTS_ALL), 5,
+		     VIREO_DELEGATE_GRANT, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_BAD_PAR, "A and B were made to hold each other");
+	cr_expect_not_null(pd_lookup_obj(root, 10, OBJ_PD, 0), "the refused grant moved it anyway");
+	fake_syscall(root_ec, SYS_DELEGATE, 21, vireo_crd(CRD_OBJ, 10, 0, RIGHTS_ALL), 5, 0, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_OK);
+	/* C holds A: a chain C -> A -> B. B holding C would close it; B holding a copy would not. */
+	fake_syscall(root_ec, SYS_DELEGATE, 22, vireo_crd(CRD_OBJ, 10, 0, RIGHTS_ALL), 6,
+		     VIREO_DELEGATE_GRANT, 0);
+	cr_assert_eq(root_ec->regs.rax, VIREO_OK);
+	fake_syscall(root_ec, SYS_DELEGATE, 21, vireo_crd(CRD_OBJ, 12, 0, RIGHTS_ALL), 6,
+		     VIREO_DELEGATE_GRANT, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_BAD_PAR, "C, A and B were made a cycle");
+	fake_syscall(root_ec, SYS_DELEGATE, 21, vireo_crd(CRD_OBJ, 22, 0, RIGHTS_ALL), 6,
+		     VIREO_DELEGATE_GRANT, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_OK, "granting a derived capability was refused");
+	cr_expect_eq(a->root_cap->space, &c->objs, "A's root is not C's");
+	cr_expect_eq(b->root_cap->space, &a->objs, "B's root is not A's");
+	cr_expect_eq(c->root_cap->space, &root->objs, "C's root left its creator");
+	/* The creator lets go of C: C, then A (C held it), then B (A held it) go. */
+	fake_syscall(root_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, 12, 0, 0), VIREO_REVOKE_SELF, 0, 0, 0);
+	cr_expect_eq(root_ec->regs.rax, VIREO_OK);
+	cr_expect_eq(obj_live[OBJ_PD], pds, "PDs that held each other outlived their creator");
+	cr_expect_eq(root->quota.used, used, "their quota was not refunded");
+}
