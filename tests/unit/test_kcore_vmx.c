@@ -36,7 +36,7 @@ static void setup(void)
 	cr_assert_not_null(vx);
 	memset(vx, 0, 4096);
 	vx->cpu = -1;
-	vcpu = (struct vcpu){ .hw = vx };
+	vcpu = (struct vcpu){ .hw = vx, .msrpm = PADDR_INVALID };
 	vmx_ctls = (struct vmx_ctls){
 		.pin = PIN_EXT_INTR | PIN_NMI | PIN_VIRTUAL_NMI,
 		.proc = PROC_HLT | PROC_UNCOND_IO | PROC_SECONDARY,
