@@ -420,7 +420,12 @@ static void apply_msr_pass(struct vcpu *v, uint32_t pass)
 		return;
 	}
 	if (!vmx_ctls.msr_bitmaps) {
-		pr_info("vmx: this CPU has no MSR bitmaps; passed-through MSRs keep exiting\n");
+		static bool told;
+		if (!told) {
+			told = true;
+			pr_info("vmx: this CPU has no MSR bitmaps; passed-through MSRs keep "
+				"exiting\n");
+		}
 		return;
 	}
 	if (!pa_valid(v->msrpm)) {
