@@ -257,7 +257,7 @@ static unsigned take_groups(struct vcpu *v, uint32_t in)
 	if (in & VMTD_CTRL) {
 		struct vireo_vm_ctrl c = page->ctrl;
 		__asm__ volatile("" ::: "memory"); /* checked and applied: this one copy */
-		if (vcpu_check_ctrl(&c)) {
+		if (vcpu_check_ctrl(&c) || (virt->check_ctrl && virt->check_ctrl(&c))) {
 			return VM_INVALID_CTRL;
 		}
 		v->ctrl = c;

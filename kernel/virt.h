@@ -44,6 +44,9 @@ struct virt_ops {
 	void (*flush_guest)(struct pd *vm);
 	/* Guest page tables may use 1 GiB leaves on this CPU (2 MiB ones they always may). */
 	bool (*gpt_1g)(void);
+	/* Optional: the intercept control area (already checked against the ABI) against what this
+	 * CPU can do; VM_INVALID_CTRL refuses it before any of it applies, 0 accepts it. */
+	unsigned (*check_ctrl)(const struct vireo_vm_ctrl *c);
 };
 
 /* The backend in use, or NULL when the CPU has no usable hardware virtualization. */

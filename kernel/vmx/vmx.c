@@ -200,6 +200,7 @@ static status_t vmx_vcpu_init(struct vcpu *v)
 	struct vmx_vcpu *x = phys_to_virt(page);
 	x->vmcs = vmcs;
 	x->cpu = -1;
+	v->msrpm = PADDR_INVALID; /* made at the first MSR pass-through (apply_msr_pass) */
 	v->hw = x;
 	v->hw_pa = page;
 	/* Set up here, then cleared: the CPU that runs it first makes it current again. */
@@ -224,6 +225,10 @@ static void vmx_vcpu_fini(struct vcpu *v)
 		if (pa_addr(current_vmcs[this_cpu()->id]) == pa_addr(x->vmcs)) {
 			current_vmcs[this_cpu()->id] = PADDR_INVALID;
 		}
+	}
+	if (pa_valid(v->msrpm)) {
+		quota_frames_free(v->quota, v->msrpm, 0);
+		v->msrpm = PADDR_INVALID;
 	}
 	paddr_t vmcs = x->vmcs;
 	quota_frames_free(v->quota, vmcs, 0);
@@ -279,13 +284,41 @@ static void load_rip_rflags(const struct vireo_vm_state *st)
 	vmwritenat(VMCS_GUEST_RFLAGS, st->rflags);
 }
 
-static void load_crs(const struct vireo_vm_state *st)
+/*
+ * CR0 and CR4 under VMX (SDM vol. 3C 24.6.6, 25.3): bits in a guest/host mask read from the read
+ * shadow and exit when a MOV gives them another value. The mask holds the bits VMX forces, which
+ * the kernel owns (the guest reads its own value of them: `st` keeps it in the shadow), and the
+ * VMM's bits (ctrl, docs/ABI.md "Intercept control": `st` has the real register, the guest reads
+ * the VMM's shadow). A bit in both reads as the VMM's shadow and is 1 in `st`.
+ */
+struct cr_fields {
+	enum vmcs_field_nat reg, shadow, mask;
+};
+static const struct cr_fields cr0_fields = { VMCS_GUEST_CR0, VMCS_CR0_SHADOW, VMCS_CR0_MASK };
+static const struct cr_fields cr4_fields = { VMCS_GUEST_CR4, VMCS_CR4_SHADOW, VMCS_CR4_MASK };
+
+/* The register as `st` has it, under the VMM mask in force. */
+static uint64_t cr_view(const struct cr_fields *f, uint64_t forced, uint64_t vmm)
 {
-	vmwritenat(VMCS_GUEST_CR0, st->cr0 | vmx_cr0_forced());
-	vmwritenat(VMCS_CR0_SHADOW, st->cr0);
+	uint64_t kernel_only = forced & ~vmm;
+	return (vmreadnat(f->reg) & ~kernel_only) | (vmreadnat(f->shadow) & kernel_only);
+}
+
+/* Write the register from its `st` value, the forced bits added, and the mask and shadow. */
+static void cr_put(const struct cr_fields *f, uint64_t val, uint64_t forced, uint64_t vmm,
+		   uint64_t vmm_shadow)
+{
+	vmwritenat(f->reg, val | forced);
+	vmwritenat(f->shadow, (val & ~vmm) | (vmm_shadow & vmm));
+	vmwritenat(f->mask, forced | vmm);
+}
+
+static void load_crs(struct vcpu *v, const struct vireo_vm_state *st)
+{
+	struct vmx_vcpu *x = vmx_of(v);
+	cr_put(&cr0_fields, st->cr0, vmx_cr0_forced(), x->cr0_vmm, v->ctrl.cr0_shadow);
 	vmwritenat(VMCS_GUEST_CR3, st->cr3);
-	vmwritenat(VMCS_GUEST_CR4, st->cr4 | vmx_cr4_forced());
-	vmwritenat(VMCS_CR4_SHADOW, st->cr4);
+	cr_put(&cr4_fields, st->cr4, vmx_cr4_forced(), x->cr4_vmm, v->ctrl.cr4_shadow);
 	vmwrite64(VMCS_GUEST_EFER, st->efer);
 	/* IA-32e mode guest follows EFER.LMA (26.2.4). */
 	uint32_t entry = vmx_ctls.entry & ~ENTRY_IA32E;
@@ -346,11 +379,101 @@ static void load_events(const struct vireo_vm_state *st)
 	vmwrite32(VMCS_GUEST_INTERRUPTIBILITY, b);
 }
 
-/* The intercept control area (docs/ABI.md "Intercept control"): on VMX the exception bitmap;
- * MSR pass-through, the optional intercepts and CR masks are not applied yet (docs/ABI.md). */
-static void load_ctrl(const struct vcpu *v)
+/* ---------------------------------------------------------------- intercept control */
+
+const uint32_t vmx_pass_msrs[10] = { 0xc0000100, 0xc0000101, 0xc0000102, 0xc0000081, 0xc0000082,
+				     0xc0000083, 0xc0000084, 0x174,	 0x175,	     0x176 };
+
+bool vmx_msr_bitmap_bit(uint32_t msr, bool write, size_t *bit)
 {
-	vmwrite32(VMCS_EXC_BITMAP, EXC_ALWAYS | v->ctrl.exc_bitmap);
+	size_t half = write ? 2048 * 8 : 0;
+	if (msr < 0x2000) {
+		*bit = half + msr;
+	} else if (msr - 0xc0000000u < 0x2000) {
+		*bit = half + 1024 * 8 + (msr - 0xc0000000u);
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void msr_bitmap_set(uint8_t *map, uint32_t msr, bool intercept)
+{
+	for (int w = 0; w < 2; w++) {
+		size_t bit;
+		if (vmx_msr_bitmap_bit(msr, w, &bit)) {
+			uint8_t b = (uint8_t)(1u << (bit % 8));
+			map[bit / 8] = intercept ? map[bit / 8] | b : map[bit / 8] & (uint8_t)~b;
+		}
+	}
+}
+
+/*
+ * The vCPU's MSR bitmap (4 KiB, charged to its PD like SVM's MSR map), made when the VMM first
+ * passes an MSR through; until then "use MSR bitmaps" is off and every RDMSR/WRMSR exits. A CPU
+ * without the control, or no memory: every MSR keeps exiting, which is always correct.
+ */
+static void apply_msr_pass(struct vcpu *v, uint32_t pass)
+{
+	struct vmx_vcpu *x = vmx_of(v);
+	if (!pass && !pa_valid(v->msrpm)) {
+		return;
+	}
+	if (!vmx_ctls.msr_bitmaps) {
+		static bool told;
+		if (!told) {
+			told = true;
+			pr_info("vmx: this CPU has no MSR bitmaps; passed-through MSRs keep "
+				"exiting\n");
+		}
+		return;
+	}
+	if (!pa_valid(v->msrpm)) {
+		paddr_t pa = quota_frames(v->quota, 0);
+		if (!pa_valid(pa)) {
+			pr_info("vmx: no memory for a vCPU's MSR bitmap; MSRs stay intercepted\n");
+			return;
+		}
+		memset(phys_to_virt(pa), 0xff, PAGE_SIZE);
+		v->msrpm = pa;
+		vmwrite64(VMCS_MSR_BITMAP, pa_addr(pa));
+		x->proc_set |= PROC_MSR_BITMAPS;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(vmx_pass_msrs); i++) {
+		msr_bitmap_set(phys_to_virt(v->msrpm), vmx_pass_msrs[i], !(pass & (1u << i)));
+	}
+}
+
+unsigned vmx_check_ctrl(const struct vireo_vm_ctrl *c)
+{
+	uint32_t set, clear, bad;
+	return vmx_ctrl_proc(&vmx_ctls, c->intercept, &set, &clear, &bad) ? 0 : VM_INVALID_CTRL;
+}
+
+/*
+ * The intercept control area (docs/ABI.md "Intercept control"), checked by vcpu_check_ctrl and
+ * vmx_check_ctrl: the exception bitmap, the MSR bitmap, the optional exits as processor controls
+ * (the windows are added per entry, vmx_run_enter) and the VMM's CR0/CR4 masks and shadows,
+ * which keep the bits VMX forces in the kernel's hands. The registers keep their values.
+ */
+static void load_ctrl(struct vcpu *v)
+{
+	struct vmx_vcpu *x = vmx_of(v);
+	const struct vireo_vm_ctrl *c = &v->ctrl;
+	uint32_t set, clear, bad;
+	vmwrite32(VMCS_EXC_BITMAP, EXC_ALWAYS | c->exc_bitmap);
+	apply_msr_pass(v, c->msr_pass);
+	bool ok = vmx_ctrl_proc(&vmx_ctls, c->intercept, &set, &clear, &bad);
+	assert(ok); /* vmx_check_ctrl refused it otherwise */
+	(void)ok;
+	x->proc_set = (x->proc_set & PROC_MSR_BITMAPS) | set;
+	x->proc_clear = clear;
+	uint64_t cr0 = cr_view(&cr0_fields, vmx_cr0_forced(), x->cr0_vmm);
+	uint64_t cr4 = cr_view(&cr4_fields, vmx_cr4_forced(), x->cr4_vmm);
+	x->cr0_vmm = c->cr0_mask;
+	x->cr4_vmm = c->cr4_mask;
+	cr_put(&cr0_fields, cr0, vmx_cr0_forced(), x->cr0_vmm, c->cr0_shadow);
+	cr_put(&cr4_fields, cr4, vmx_cr4_forced(), x->cr4_vmm, c->cr4_shadow);
 }
 
 /* Load the state groups in `mtd` (docs/architecture.md#vm-interface); XCR0 and the GPRs but RSP
@@ -365,15 +488,19 @@ static void vmx_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	if (mtd & VMTD_RIP) {
 		load_rip_rflags(st);
 	}
+	if (mtd & VMTD_CTRL) {
+		load_ctrl(v); /* first: the CRs below go in under the new masks */
+	}
 	if (mtd & VMTD_CR) {
 		/* The guest's own CR3 writes flush its VPID; the VMM's do not: no translation of the
 		 * old paging state may stay. */
-		if (vmreadnat(VMCS_GUEST_CR3) != st->cr3 || vmreadnat(VMCS_CR0_SHADOW) != st->cr0 ||
-		    vmreadnat(VMCS_CR4_SHADOW) != st->cr4 ||
+		if (vmreadnat(VMCS_GUEST_CR3) != st->cr3 ||
+		    cr_view(&cr0_fields, vmx_cr0_forced(), x->cr0_vmm) != st->cr0 ||
+		    cr_view(&cr4_fields, vmx_cr4_forced(), x->cr4_vmm) != st->cr4 ||
 		    vmread64(VMCS_GUEST_EFER) != st->efer) {
 			x->flushed_tag = 0;
 		}
-		load_crs(st);
+		load_crs(v, st);
 	}
 	if (mtd & VMTD_DR) {
 		vmwritenat(VMCS_GUEST_DR7, st->dr7);
@@ -400,19 +527,17 @@ static void vmx_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	if (mtd & VMTD_EVENTS) {
 		load_events(st);
 	}
-	if (mtd & VMTD_CTRL) {
-		load_ctrl(v);
-	}
 }
 
 /* ---------------------------------------------------------------- state groups: store */
 
-/* What the guest sees: its own value of the host-owned bits, from the read shadows (24.6.6). */
-static void store_crs(struct vireo_vm_state *st)
+/* The registers as `st` has them (cr_view): the guest's own value of the bits VMX forces, the real
+ * value of the VMM's. */
+static void store_crs(struct vcpu *v, struct vireo_vm_state *st)
 {
-	uint64_t m0 = vmreadnat(VMCS_CR0_MASK), m4 = vmreadnat(VMCS_CR4_MASK);
-	st->cr0 = (vmreadnat(VMCS_GUEST_CR0) & ~m0) | (vmreadnat(VMCS_CR0_SHADOW) & m0);
-	st->cr4 = (vmreadnat(VMCS_GUEST_CR4) & ~m4) | (vmreadnat(VMCS_CR4_SHADOW) & m4);
+	struct vmx_vcpu *x = vmx_of(v);
+	st->cr0 = cr_view(&cr0_fields, vmx_cr0_forced(), x->cr0_vmm);
+	st->cr4 = cr_view(&cr4_fields, vmx_cr4_forced(), x->cr4_vmm);
 	st->cr3 = vmreadnat(VMCS_GUEST_CR3);
 	st->efer = vmread64(VMCS_GUEST_EFER);
 }
@@ -467,7 +592,7 @@ static void vmx_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 		st->rflags = vmreadnat(VMCS_GUEST_RFLAGS);
 	}
 	if (mtd & VMTD_CR) {
-		store_crs(st);
+		store_crs(v, st);
 	}
 	if (mtd & VMTD_DR) {
 		st->dr7 = vmreadnat(VMCS_GUEST_DR7);
@@ -593,6 +718,7 @@ const struct virt_ops vmx_ops = {
 	.exit_info = vmx_store_exit,
 	.store = vmx_store,
 	.flush_guest = vmx_flush_guest,
+	.check_ctrl = vmx_check_ctrl,
 };
 
 static void read_caps(struct vmx_cap_msrs *m)

@@ -7,6 +7,8 @@
  */
 #include "vmx/vmx_ctl.h"
 
+#include <vireo/vcpu.h>
+
 #include "kstring.h"
 
 enum vmx_ctl_error vmx_ctl_adjust(uint64_t cap, uint32_t need, uint32_t want, uint32_t avoid,
@@ -29,7 +31,11 @@ enum vmx_ctl_error vmx_ctl_adjust(uint64_t cap, uint32_t need, uint32_t want, ui
 /* What each field needs, may use, and cannot have. */
 #define PIN_NEED (PIN_EXT_INTR | PIN_NMI)
 #define PIN_WANT (PIN_VIRTUAL_NMI | PIN_PREEMPT_TIMER)
-#define PROC_NEED (PROC_HLT | PROC_UNCOND_IO | PROC_SECONDARY)
+/* CR8 exiting: without it (and without a TPR shadow) a 64-bit guest's MOV to CR8 would write the
+ * host's own task priority (SDM vol. 3C 25.3); the kernel keeps a virtual TPR instead (vmx_exit.c). */
+#define PROC_NEED (PROC_HLT | PROC_UNCOND_IO | PROC_SECONDARY | PROC_CR8_LOAD | PROC_CR8_STORE)
+/* Set per vCPU once it has an MSR bitmap (vmx.c); a CPU forcing it would read page 0 as one. */
+#define PROC_AVOID PROC_MSR_BITMAPS
 /* Interrupts are taken by the host after the exit, with the kernel's own IDT (docs/architecture.md#vmx). */
 #define EXIT_NEED (EXIT_HOST_64 | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER | EXIT_LOAD_EFER)
 #define EXIT_AVOID EXIT_ACK_INTR
@@ -57,7 +63,7 @@ struct vmx_ctl_result vmx_ctls_compute(const struct vmx_cap_msrs *m, struct vmx_
 	/* Window exiting is set per entry; here only whether the CPU has it. */
 	if (!step(&r, "pin", true_ctls ? m->true_pin : m->pin, PIN_NEED, PIN_WANT, 0, &out->pin) ||
 	    !step(&r, "proc", true_ctls ? m->true_proc : m->proc, PROC_NEED | PROC_INTR_WINDOW,
-		  proc_want, 0, &out->proc) ||
+		  proc_want, PROC_AVOID, &out->proc) ||
 	    !step(&r, "proc2", m->proc2, PROC2_NEED, PROC2_WANT, 0, &out->proc2) ||
 	    !step(&r, "exit", true_ctls ? m->true_exit : m->exit, EXIT_NEED, 0, EXIT_AVOID,
 		  &out->exit) ||
@@ -68,6 +74,9 @@ struct vmx_ctl_result vmx_ctls_compute(const struct vmx_cap_msrs *m, struct vmx_
 	/* The windows are requested per entry, not always on: keep them out of the base value unless
 	 * the CPU forces them. */
 	uint32_t proc_must1 = (uint32_t)(true_ctls ? m->true_proc : m->proc);
+	out->proc_must1 = proc_must1;
+	out->proc_may1 = (uint32_t)((true_ctls ? m->true_proc : m->proc) >> 32);
+	out->msr_bitmaps = (out->proc_may1 & PROC_MSR_BITMAPS) != 0;
 	out->nmi_window = (out->pin & PIN_VIRTUAL_NMI) && (out->proc & PROC_NMI_WINDOW);
 	out->proc &= ~((PROC_INTR_WINDOW | PROC_NMI_WINDOW) & ~proc_must1);
 	if (!out->nmi_window) {
@@ -100,4 +109,44 @@ const char *vmx_ctl_error_name(enum vmx_ctl_error e)
 		[VMX_CTL_NO_INVEPT] = "EPT without INVEPT",
 	};
 	return (unsigned)e < ARRAY_SIZE(what) ? what[e] : "?";
+}
+
+/* Each option and the exit controls that give it (24.6.2, table 24-6): RDTSCP exits with RDTSC
+ * exiting once "enable RDTSCP" is set (25.1.3); MOV to and from CR3 have a control each. CR8 is
+ * always intercepted (PROC_NEED): VINT_CR8 only says whether the VMM or the kernel handles it. */
+static const struct {
+	uint32_t vint, proc;
+} vint_proc[] = {
+	{ VINT_RDTSC, PROC_RDTSC },
+	{ VINT_PAUSE, PROC_PAUSE },
+	{ VINT_INVLPG, PROC_INVLPG },
+	{ VINT_DR, PROC_MOV_DR },
+	{ VINT_CR3, PROC_CR3_LOAD | PROC_CR3_STORE },
+	{ VINT_MWAIT, PROC_MWAIT | PROC_MONITOR },
+};
+
+bool vmx_ctrl_proc(const struct vmx_ctls *c, uint32_t intercept, uint32_t *set, uint32_t *clear,
+		   uint32_t *bad)
+{
+	*set = *clear = *bad = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(vint_proc); i++) {
+		if (!(intercept & vint_proc[i].vint)) {
+			continue;
+		}
+		if (vint_proc[i].proc & ~c->proc_may1) {
+			*bad |= vint_proc[i].vint;
+		}
+		*set |= vint_proc[i].proc;
+	}
+	if (intercept & VINT_HLT_PASS) {
+		if (c->proc_must1 & PROC_HLT) {
+			*bad |= VINT_HLT_PASS;
+		}
+		*clear |= PROC_HLT;
+	}
+	if (*bad) {
+		*set = *clear = 0;
+		return false;
+	}
+	return true;
 }

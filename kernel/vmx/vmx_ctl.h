@@ -41,10 +41,19 @@
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_TSC_OFFSET (1u << 3)
 #define PROC_HLT (1u << 7)
+#define PROC_INVLPG (1u << 9)
+#define PROC_MWAIT (1u << 10)
+#define PROC_RDTSC (1u << 12)
 #define PROC_CR3_LOAD (1u << 15)
 #define PROC_CR3_STORE (1u << 16)
+#define PROC_CR8_LOAD (1u << 19)
+#define PROC_CR8_STORE (1u << 20)
 #define PROC_NMI_WINDOW (1u << 22)
+#define PROC_MOV_DR (1u << 23)
 #define PROC_UNCOND_IO (1u << 24)
+#define PROC_MSR_BITMAPS (1u << 28)
+#define PROC_MONITOR (1u << 29)
+#define PROC_PAUSE (1u << 30)
 #define PROC_SECONDARY (1u << 31)
 /* Secondary processor-based controls (table 24-7). */
 #define PROC2_EPT (1u << 1)
@@ -87,6 +96,10 @@ struct vmx_ctls {
 	uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	bool nmi_window;	/* virtual NMIs and NMI-window exiting are available */
 	unsigned preempt_shift; /* the preemption timer counts every 2^shift TSC ticks (A.6) */
+	/* The primary controls' allowed settings (A.3.2; TRUE_PROCBASED where it exists), which the
+	 * VMM's optional intercepts are checked against (vmx_ctrl_proc). */
+	uint32_t proc_must1, proc_may1;
+	bool msr_bitmaps; /* "use MSR bitmaps" may be 1: MSR pass-through is possible */
 };
 
 /* Why the controls cannot be computed (VMX_CTL_OK: they can). */
@@ -116,5 +129,14 @@ enum vmx_ctl_error vmx_ctl_adjust(uint64_t cap, uint32_t need, uint32_t want, ui
 struct vmx_ctl_result vmx_ctls_compute(const struct vmx_cap_msrs *m, struct vmx_ctls *out);
 /* What an error means, for the log line that names its field and bits. */
 const char *vmx_ctl_error_name(enum vmx_ctl_error e);
+
+/*
+ * The VMM's optional intercepts (ctrl.intercept, VINT_*) as primary processor-based controls
+ * (SDM vol. 3C 24.6.2, table 24-6): *set are the bits to add to c->proc, *clear the ones to take
+ * away (HLT exiting for VINT_HLT_PASS). False, with *bad the VINT_* bits at fault, when the CPU
+ * cannot honour an option: an exit control it does not allow to be 1, or HLT exiting it forces.
+ */
+bool vmx_ctrl_proc(const struct vmx_ctls *c, uint32_t intercept, uint32_t *set, uint32_t *clear,
+		   uint32_t *bad);
 
 #endif

@@ -116,7 +116,8 @@ void vmx_run_enter(struct vcpu *v, paddr_t gpt_root)
 	vmwrite32(VMCS_ENTRY_INSN_LEN, len);
 	inj->event = info | (uint64_t)err << 32;
 	inj->len = len;
-	uint32_t proc = vmx_ctls.proc;
+	struct vmx_vcpu *x = v->hw;
+	uint32_t proc = (vmx_ctls.proc & ~x->proc_clear) | x->proc_set; /* the VMM's (load_ctrl) */
 	uint32_t waiting = st->inject & VEVENT_VALID ? VEVENT_TYPE(st->inject) : ~0u;
 	/* An inject still waiting (behind a cut-off event, or for the guest's window) gets the next
 	 * window; an NMI its own where the CPU has NMI-window exiting. */
@@ -241,16 +242,18 @@ static void skip_insn(void)
 	vmwrite32(VMCS_GUEST_INTERRUPTIBILITY, blocking() & ~(VMX_INTR_STI | VMX_INTR_MOVSS));
 }
 
-/* MOV to CR0 with a host-owned bit different from the shadow (25.1.3): what the CPU would do,
- * including IA-32e mode activation (SDM vol. 3A 9.8.5). Invalid values go to the VMM. */
-static bool emulate_cr0(uint64_t val)
+/* MOV to CR0 with a kernel-owned bit different from the shadow (25.1.3): what the CPU would do,
+ * including IA-32e mode activation (SDM vol. 3A 9.8.5), with the VMM's bits (`vmm`, equal to
+ * their shadow in `val`, else the exit is the VMM's) kept as they are. Invalid values go to the VMM. */
+static bool emulate_cr0(uint64_t val, uint64_t vmm)
 {
-	uint64_t old = vmreadnat(VMCS_CR0_SHADOW);
+	uint64_t old = vmreadnat(VMCS_GUEST_CR0);
+	uint64_t real = (val & ~vmm) | (old & vmm);
 	uint64_t efer = vmread64(VMCS_GUEST_EFER);
 	uint32_t entry = vmread32(VMCS_ENTRY_CTLS);
-	bool paging_on = (val & CR0_PG) && !(old & CR0_PG);
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD))) {
+	bool paging_on = (real & CR0_PG) && !(old & CR0_PG);
+	if ((val >> 32) || ((real & CR0_PG) && !(real & CR0_PE)) ||
+	    ((real & CR0_NW) && !(real & CR0_CD))) {
 		return false; /* #GP: the VMM decides */
 	}
 	if (paging_on && !(efer & EFER_LME) && (vmreadnat(VMCS_GUEST_CR4) & CR4_PAE)) {
@@ -262,19 +265,46 @@ static bool emulate_cr0(uint64_t val)
 		}
 		efer |= EFER_LMA;
 		entry |= ENTRY_IA32E;
-	} else if (!(val & CR0_PG)) {
+	} else if (!(real & CR0_PG)) {
 		efer &= ~EFER_LMA;
 		entry &= ~ENTRY_IA32E;
 	}
 	vmwritenat(VMCS_CR0_SHADOW, val);
-	vmwritenat(VMCS_GUEST_CR0, val | vmx_cr0_forced());
+	vmwritenat(VMCS_GUEST_CR0, real | vmx_cr0_forced());
 	vmwrite64(VMCS_GUEST_EFER, efer);
 	vmwrite32(VMCS_ENTRY_CTLS, entry);
 	return true;
 }
 
+static void emulate_cr4(uint64_t val, uint64_t vmm)
+{
+	uint64_t real = (val & ~vmm) | (vmreadnat(VMCS_GUEST_CR4) & vmm);
+	vmwritenat(VMCS_CR4_SHADOW, val);
+	vmwritenat(VMCS_GUEST_CR4, real | vmx_cr4_forced());
+}
+
+/* A CR access exit is the VMM's when it asked for it (docs/ABI.md "Intercept control"): MOV
+ * to/from CR3 or CR8 with VINT_CR3/VINT_CR8, a write that gives a bit of its CR0/CR4 mask another
+ * value than its shadow, CLTS and LMSW (which exit only for the VMM's bits: the kernel owns none
+ * of TS, PE, MP, EM). The others are the kernel's: the bits VMX forces, CR3 exiting the CPU
+ * forces, CR8 (a virtual task priority, never the host's). */
+static bool cr_is_vmms(struct vcpu *v, unsigned cr, unsigned type, uint64_t val)
+{
+	struct vmx_vcpu *x = v->hw;
+	if (type >= 2) {
+		return true;
+	}
+	if (cr == 3 || cr == 8) {
+		return (v->ctrl.intercept & (cr == 3 ? VINT_CR3 : VINT_CR8)) != 0;
+	}
+	uint64_t vmm = cr == 0 ? x->cr0_vmm : x->cr4_vmm;
+	uint64_t shadow = vmreadnat(cr == 0 ? VMCS_CR0_SHADOW : VMCS_CR4_SHADOW);
+	return type == 0 && ((val ^ shadow) & vmm) != 0;
+}
+
 static bool cr_access(struct vcpu *v)
 {
+	struct vmx_vcpu *x = v->hw;
 	uint64_t q = vmreadnat(VMCS_EXIT_QUAL);
 	unsigned cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15;
 	uint64_t val = reg == 4 ? vmreadnat(VMCS_GUEST_RSP) : v->st.gpr[reg];
@@ -284,30 +314,35 @@ static bool cr_access(struct vcpu *v)
 	if (!wide) {
 		val = (uint32_t)val;
 	}
+	x->cr_vmm = cr_is_vmms(v, cr, type, val);
+	if (x->cr_vmm) {
+		return false;
+	}
 	if (type == 0 && cr == 0) {
-		if (!emulate_cr0(val)) {
+		if (!emulate_cr0(val, x->cr0_vmm)) {
 			return false;
 		}
 	} else if (type == 0 && cr == 4) {
-		vmwritenat(VMCS_CR4_SHADOW, val);
-		vmwritenat(VMCS_GUEST_CR4, val | vmx_cr4_forced());
+		emulate_cr4(val, x->cr4_vmm);
 	} else if (type == 0 && cr == 3) {
 		vmwritenat(VMCS_GUEST_CR3, val & ~(1ull << 63));
-	} else if (type == 1 && cr == 3) {
-		uint64_t cr3 = vmreadnat(VMCS_GUEST_CR3);
+	} else if (type == 0 && cr == 8) {
+		x->cr8 = val & 0xf;
+	} else if (type == 1 && (cr == 3 || cr == 8)) {
+		uint64_t out = cr == 3 ? vmreadnat(VMCS_GUEST_CR3) : x->cr8;
 		if (reg == 4) {
-			vmwritenat(VMCS_GUEST_RSP, cr3);
+			vmwritenat(VMCS_GUEST_RSP, out);
 		} else {
-			v->st.gpr[reg] = cr3;
+			v->st.gpr[reg] = out;
 		}
 	} else {
 		return false;
 	}
-	if (type == 0) {
+	if (type == 0 && cr != 8) {
 		/* The CPU would have flushed the guest's translations for this write (a new CR3, or
 		 * paging bits of CR0/CR4); emulated, it did not: the next entry flushes the EPT's
 		 * combined mappings (vmx.c flush_guest_tlb). */
-		((struct vmx_vcpu *)v->hw)->flushed_tag = 0;
+		x->flushed_tag = 0;
 	}
 	skip_insn();
 	return true;
@@ -342,6 +377,7 @@ bool vmx_run_exit(struct vcpu *v, bool failed)
 	struct vmx_vcpu *x = v->hw;
 	x->host_nmi = false;
 	x->vmmcall = false;
+	x->cr_vmm = false;
 	x->insn_error = 0;
 	if (failed) {
 		x->reason = VMX_EXIT_INSN_FAILED;
@@ -422,6 +458,52 @@ static uint64_t ept_error(uint64_t q)
 	return e;
 }
 
+/* Control-register access qualification (27.2.1, table 27-3): CR number 3:0, access type 5:4
+ * (0 MOV to CR, 1 MOV from CR, 2 CLTS, 3 LMSW), GPR 11:8 for MOV; as VCR_QUAL_*. */
+static uint64_t cr_qual(uint64_t q)
+{
+	unsigned type = (q >> 4) & 3;
+	uint64_t n = (q & 0xf) | (type != 1 ? VCR_QUAL_WRITE : 0);
+	return type < 2 ? n | VCR_QUAL_GPR_VALID | (q & 0xf00) : n;
+}
+
+/* MOV DR qualification (table 27-4): DR number 2:0, direction 4 (1: MOV from DR), GPR 11:8. */
+static uint64_t dr_qual(uint64_t q)
+{
+	return (q & 7) | (q & 0x10 ? 0 : VDR_QUAL_WRITE) | VCR_QUAL_GPR_VALID | (q & 0xf00);
+}
+
+/* The exits of the VMM's optional intercepts (docs/ABI.md "Intercept control"). */
+static bool store_intercept(const struct vmx_vcpu *x, struct vireo_vm_state *st, uint32_t reason,
+			    uint64_t q)
+{
+	static const uint32_t simple[][3] = {
+		{ VMX_EXIT_RDTSC, VM_EXIT_RDTSC, 0 },	{ VMX_EXIT_RDTSCP, VM_EXIT_RDTSC, 1 },
+		{ VMX_EXIT_PAUSE, VM_EXIT_PAUSE, 0 },	{ VMX_EXIT_MWAIT, VM_EXIT_MWAIT, 0 },
+		{ VMX_EXIT_MONITOR, VM_EXIT_MWAIT, 1 }, { VMX_EXIT_INVPCID, VM_EXIT_INVLPG, 0 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(simple); i++) {
+		if (simple[i][0] == reason) {
+			st->exit = simple[i][1];
+			st->qual = simple[i][2];
+			return true;
+		}
+	}
+	if (reason == VMX_EXIT_INVLPG) {
+		st->exit = VM_EXIT_INVLPG;
+		st->qual = q; /* the linear-address operand (27.2.1) */
+	} else if (reason == VMX_EXIT_DR_ACCESS) {
+		st->exit = VM_EXIT_DR_ACCESS;
+		st->qual = dr_qual(q);
+	} else if (reason == VMX_EXIT_CR_ACCESS && x->cr_vmm) {
+		st->exit = VM_EXIT_CR_ACCESS;
+		st->qual = cr_qual(q);
+	} else {
+		return false;
+	}
+	return true;
+}
+
 void vmx_store_exit(struct vcpu *v, struct vireo_vm_state *st)
 {
 	struct vmx_vcpu *x = v->hw;
@@ -468,6 +550,8 @@ void vmx_store_exit(struct vcpu *v, struct vireo_vm_state *st)
 		st->exit = VM_EXIT_INTR_WINDOW;
 		st->qual = 0;
 		st->intr_window = 0;
+	} else if (store_intercept(x, st, reason, q)) {
+		st->insn_len = vmread32(VMCS_EXIT_INSN_LEN);
 	} else if (reason == VMX_EXIT_EXC_NMI) {
 		uint32_t info = vmread32(VMCS_EXIT_INTR_INFO);
 		st->exit = VM_EXIT_EXCEPTION;

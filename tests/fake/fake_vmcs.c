@@ -79,7 +79,7 @@ bool vmx_vmxon(uint64_t pa)
 
 bool vmx_vmclear(uint64_t pa)
 {
-	(void)pa;
+	fake_vmx_log.last_vmclear = pa;
 	fake_vmx_log.vmclear++;
 	return true;
 }
@@ -102,8 +102,8 @@ bool vmx_invept(uint64_t type, uint64_t eptp)
 int vmx_enter(uint64_t gpr[16], int launched)
 {
 	(void)gpr;
-	(void)launched;
 	fake_vmx_log.enters++;
+	fake_vmx_log.launches += !launched;
 	return fake_vmx_enter_result;
 }
 

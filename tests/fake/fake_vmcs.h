@@ -13,6 +13,8 @@
 struct fake_vmx_log {
 	unsigned vmxon, vmclear, vmptrld, invept, enters;
 	uint64_t last_vmptrld, last_invept_type, last_invept_eptp;
+	uint64_t last_vmclear;
+	unsigned launches; /* enters with VMLAUNCH (launched == 0); the others were VMRESUME */
 };
 extern struct fake_vmx_log fake_vmx_log;
 /* vmx_enter's result: 0 = the guest ran and exited, 1 = VMLAUNCH/VMRESUME failed. */

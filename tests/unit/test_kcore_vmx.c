@@ -36,7 +36,7 @@ static void setup(void)
 	cr_assert_not_null(vx);
 	memset(vx, 0, 4096);
 	vx->cpu = -1;
-	vcpu = (struct vcpu){ .hw = vx };
+	vcpu = (struct vcpu){ .hw = vx, .msrpm = PADDR_INVALID };
 	vmx_ctls = (struct vmx_ctls){
 		.pin = PIN_EXT_INTR | PIN_NMI | PIN_VIRTUAL_NMI,
 		.proc = PROC_HLT | PROC_UNCOND_IO | PROC_SECONDARY,
@@ -595,4 +595,52 @@ Test(kcore_vmx, the_ept_is_flushed_after_a_revoke_a_move_or_a_new_paging_state_o
 	cr_expect_eq(fake_vmx_log.invept, 5, "translations of the guest's old CR3 could survive");
 	fake_cpu_set(0);
 	vcpu.vm = NULL;
+}
+
+/*
+ * A vCPU whose VMCS was last current on another CPU (SDM vol. 3C 24.1, 24.11.3): VMCLEAR, VMPTRLD
+ * and VMLAUNCH (not VMRESUME) there, the per-CPU host state of the new CPU, an INVEPT on it, and
+ * the guest state kept; then VMRESUME again while it stays. (ECs do not change CPUs today,
+ * docs/architecture.md#vmx: this is the backend's half of such a move.)
+ */
+Test(kcore_vmx, a_vcpu_on_another_cpu_is_cleared_loaded_and_launched_afresh_there)
+{
+	fake_cpu_init(2);
+	vx->vmcs = pa_init(0x3000);
+	paddr_t root = pa_init(0x200000);
+	struct vireo_vm_state st = sample();
+	vmx_ops.load(&vcpu, &st, VMTD_STATE | VMTD_CTRL);
+	vcpu.st = st;
+	exit_with(VMX_EXIT_CPUID, 0, 2);
+	vmx_ops.run(&vcpu, root);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.launches, 1, "VMLAUNCH first, then VMRESUME");
+	cr_expect_eq(fake_vmx_log.enters, 2);
+	cr_expect_eq(fake_vmcs_get(VMCS_HOST_TR_BASE), (uint64_t)&this_cpu()->tss);
+	unsigned clears = fake_vmx_log.vmclear, loads = fake_vmx_log.vmptrld;
+	unsigned flushes = fake_vmx_log.invept;
+
+	fake_cpu_set(1);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.vmclear, clears + 1, "the VMCS was not cleared before the move");
+	cr_expect_eq(fake_vmx_log.last_vmclear, 0x3000);
+	cr_expect_eq(fake_vmx_log.vmptrld, loads + 1);
+	cr_expect_eq(fake_vmx_log.last_vmptrld, 0x3000);
+	cr_expect_eq(fake_vmx_log.launches, 2, "a cleared VMCS must be entered with VMLAUNCH");
+	cr_expect_eq(vx->cpu, 1);
+	cr_expect_eq(fake_vmcs_get(VMCS_HOST_TR_BASE), (uint64_t)&this_cpu()->tss,
+		     "the host TSS is still the old CPU's");
+	cr_expect_eq(fake_vmcs_get(VMCS_HOST_GDTR_BASE), (uint64_t)this_cpu()->gdt);
+	cr_expect_eq(fake_vmx_log.invept, flushes + 1, "the new CPU may hold stale translations");
+	cr_expect_eq(fake_vmcs_get(VMCS_GUEST_RIP), st.rip, "the guest state did not survive");
+	cr_expect_eq(fake_vmcs_get(VMCS_GUEST_CR3), st.cr3);
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.launches, 2, "VMRESUME once launched on the new CPU");
+	cr_expect_eq(fake_vmx_log.vmclear, clears + 1);
+
+	fake_cpu_set(0); /* and back */
+	vmx_ops.run(&vcpu, root);
+	cr_expect_eq(fake_vmx_log.vmclear, clears + 2);
+	cr_expect_eq(fake_vmx_log.launches, 3);
+	cr_expect_eq(vx->cpu, 0);
 }

@@ -2,6 +2,7 @@
 /* VMX control fields computed from capability-MSR values (kernel/vmx/vmx_ctl.c). */
 #include <criterion/criterion.h>
 #include <string.h>
+#include <vireo/vcpu.h>
 
 #include "vmx/vmx_ctl.h"
 
@@ -179,4 +180,99 @@ Test(kcore_vmx_ctl, ept_without_invept_is_refused)
 	m.ept_vpid &= ~(EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL);
 	struct vmx_ctls c;
 	cr_expect_eq(vmx_ctls_compute(&m, &c).error, VMX_CTL_NO_INVEPT);
+}
+
+Test(kcore_vmx_ctl, a_haswell_intercepts_cr8_and_records_what_the_vmm_options_may_use)
+{
+	struct vmx_cap_msrs m = haswell();
+	struct vmx_ctls c;
+	cr_assert_eq(vmx_ctls_compute(&m, &c).error, VMX_CTL_OK);
+	cr_expect_eq(c.proc & (PROC_CR8_LOAD | PROC_CR8_STORE), PROC_CR8_LOAD | PROC_CR8_STORE,
+		     "a guest's MOV to CR8 would reach the host's task priority");
+	cr_expect_eq(c.proc & PROC_MSR_BITMAPS, 0, "set per vCPU once it has a bitmap");
+	cr_expect(c.msr_bitmaps);
+	cr_expect_eq(c.proc_must1, 0x04006172u, "TRUE_PROCBASED's allowed-0 settings");
+	cr_expect_eq(c.proc_may1, 0xfff9fffeu);
+	cr_expect_eq(c.proc & (PROC_RDTSC | PROC_PAUSE | PROC_INVLPG | PROC_MOV_DR | PROC_MWAIT |
+			       PROC_MONITOR),
+		     0, "an optional intercept nobody asked for");
+}
+
+Test(kcore_vmx_ctl, no_cr8_exiting_is_refused)
+{
+	struct vmx_cap_msrs m = haswell();
+	m.true_proc &= ~((uint64_t)PROC_CR8_LOAD << 32);
+	struct vmx_ctls c;
+	struct vmx_ctl_result r = vmx_ctls_compute(&m, &c);
+	cr_expect_eq(r.error, VMX_CTL_FORBIDDEN);
+	cr_expect_str_eq(r.field, "proc");
+	cr_expect_eq(r.bits, PROC_CR8_LOAD);
+}
+
+Test(kcore_vmx_ctl, without_msr_bitmaps_the_cpu_is_used_and_msrs_always_exit)
+{
+	struct vmx_cap_msrs m = haswell();
+	m.true_proc &= ~((uint64_t)PROC_MSR_BITMAPS << 32);
+	struct vmx_ctls c;
+	cr_assert_eq(vmx_ctls_compute(&m, &c).error, VMX_CTL_OK);
+	cr_expect_not(c.msr_bitmaps);
+}
+
+Test(kcore_vmx_ctl, forced_msr_bitmaps_are_refused)
+{
+	struct vmx_cap_msrs m = haswell();
+	m.true_proc |= PROC_MSR_BITMAPS;
+	struct vmx_ctls c;
+	struct vmx_ctl_result r = vmx_ctls_compute(&m, &c);
+	cr_expect_eq(r.error, VMX_CTL_FORCED);
+	cr_expect_eq(r.bits, PROC_MSR_BITMAPS);
+}
+
+/* Each VINT_* option as the exit controls that give it (SDM vol. 3C table 24-6). */
+Test(kcore_vmx_ctl, every_option_maps_to_its_controls_on_a_haswell)
+{
+	struct vmx_cap_msrs m = haswell();
+	struct vmx_ctls c;
+	cr_assert_eq(vmx_ctls_compute(&m, &c).error, VMX_CTL_OK);
+	static const struct {
+		uint32_t vint, set, clear;
+	} map[] = {
+		{ VINT_RDTSC, PROC_RDTSC, 0 },
+		{ VINT_PAUSE, PROC_PAUSE, 0 },
+		{ VINT_INVLPG, PROC_INVLPG, 0 },
+		{ VINT_DR, PROC_MOV_DR, 0 },
+		{ VINT_CR3, PROC_CR3_LOAD | PROC_CR3_STORE, 0 },
+		{ VINT_CR8, 0, 0 }, /* always intercepted: who handles it is the option */
+		{ VINT_MWAIT, PROC_MWAIT | PROC_MONITOR, 0 },
+		{ VINT_HLT_PASS, 0, PROC_HLT },
+		{ VINT_XSETBV_PASS, 0, 0 }, /* the kernel handles XSETBV itself on VMX */
+	};
+	uint32_t all_set = 0, all_clear = 0;
+	for (unsigned i = 0; i < sizeof(map) / sizeof(map[0]); i++) {
+		uint32_t set, clear, bad;
+		cr_expect(vmx_ctrl_proc(&c, map[i].vint, &set, &clear, &bad), "VINT %#x",
+			  map[i].vint);
+		cr_expect_eq(set, map[i].set, "VINT %#x", map[i].vint);
+		cr_expect_eq(clear, map[i].clear, "VINT %#x", map[i].vint);
+		all_set |= map[i].set;
+		all_clear |= map[i].clear;
+	}
+	uint32_t set, clear, bad;
+	cr_expect(vmx_ctrl_proc(&c, VINT_ALL, &set, &clear, &bad));
+	cr_expect_eq(set, all_set, "the options together are their union");
+	cr_expect_eq(clear, all_clear);
+}
+
+Test(kcore_vmx_ctl, without_true_msrs_hlt_pass_is_still_possible_but_not_on_a_cpu_forcing_hlt)
+{
+	struct vmx_cap_msrs m = haswell();
+	m.basic &= ~VMX_BASIC_TRUE_CTLS;
+	struct vmx_ctls c;
+	cr_assert_eq(vmx_ctls_compute(&m, &c).error, VMX_CTL_OK);
+	uint32_t set, clear, bad;
+	cr_expect(vmx_ctrl_proc(&c, VINT_HLT_PASS, &set, &clear, &bad));
+	m.proc |= PROC_HLT; /* allowed-0 bit 7 set: HLT exiting cannot be 0 */
+	cr_assert_eq(vmx_ctls_compute(&m, &c).error, VMX_CTL_OK);
+	cr_expect_not(vmx_ctrl_proc(&c, VINT_HLT_PASS | VINT_RDTSC, &set, &clear, &bad));
+	cr_expect_eq(bad, VINT_HLT_PASS);
 }
