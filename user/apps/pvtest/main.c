@@ -28,7 +28,8 @@
 #define TIMER_UTCB_VA (TASK_FREE_VA + 0x30000)
 #define CALLER_UTCB_VA (TASK_FREE_VA + 0x40000)
 #define VCPU_PT_ID 0x9c0ffee
-#define CALLS_WANTED 10			     /* answered and checked while the process runs */
+#define CALLS_WANTED 10 /* answered and checked while the process runs */
+#define OWN_CALLS 3	/* ... and then while the guest kernel runs its own code */
 #define PROC_STACK_VA 0x0000000010000000ull  /* in the process's task */
 #define PROC_DEMAND_VA 0x0000000040000000ull /* filled on first touch by the guest kernel */
 #define BENCH_ROUNDS 1000
@@ -65,6 +66,8 @@ static struct {
 	/* Calls to the vCPU: served by it, into a process (from_own 0); one held while vif was
 	 * closed and delivered once the process reopened it. */
 	unsigned calls_served, calls_in_process;
+	volatile unsigned calls_in_own; /* delivered while the vCPU ran its own code (from_own 1) */
+	bool own_timeout;
 	bool call_held_while_closed, call_on_reopen;
 	uint64_t first_label;
 } vk;
@@ -161,7 +164,7 @@ static void finish(void)
 	bool ok = !vk.failed && vk.faults >= 1 && vk.int80 == 1 && vk.irqs >= 2 &&
 		  vk.held_while_closed && vk.irq_on_reopen && !caller.failed &&
 		  caller.ok >= CALLS_WANTED && vk.calls_in_process >= CALLS_WANTED &&
-		  vk.call_held_while_closed && vk.call_on_reopen;
+		  vk.call_held_while_closed && vk.call_on_reopen && vk.calls_in_own >= OWN_CALLS;
 	printf("pvtest: %u page faults, %u INT 0x80 and %u SYSCALL system calls, %u IRQs\n",
 	       vk.faults, vk.int80, vk.syscalls, vk.irqs);
 	if (vk.calls_in_process) {
@@ -174,6 +177,13 @@ static void finish(void)
 	}
 	printf("pvtest: %u calls served (%u into the process), %u replies checked by the caller\n",
 	       vk.calls_served, vk.calls_in_process, caller.ok);
+	if (vk.calls_in_own >= OWN_CALLS) {
+		printf("pvtest: %u calls interrupted the guest kernel's own code (vif_own open)\n",
+		       vk.calls_in_own);
+	} else if (vk.own_timeout) {
+		printf("pvtest: FAIL: only %u calls came into the guest kernel's own code\n",
+		       vk.calls_in_own);
+	}
 	if (caller.ok) {
 		printf("bench: pv_ipc_call_roundtrip %lu cycles (fastest)\n",
 		       (unsigned long)caller.best_cycles);
@@ -199,6 +209,37 @@ static void serve_fault(struct vireo_vcpu_pv *p)
 		printf("pvtest: page fault at %#lx (error %#lx) served at the entry point\n",
 		       (unsigned long)p->fault_addr, (unsigned long)p->error);
 	}
+}
+
+/*
+ * The guest kernel's own code with its virtual IF open (vif_own): calls interrupt it as they
+ * interrupted the process. It runs on the vCPU's first stack, not on the entry stack every event
+ * starts on; the entry point continues it with a resume of its own PD.
+ */
+static __attribute__((noreturn)) void own_idle(void)
+{
+	for (unsigned long i = 0; vk.calls_in_own < OWN_CALLS; i++) {
+		if (i == 200000000ul) {
+			vk.own_timeout = true;
+			break;
+		}
+	}
+	pv()->vif_own = 0; /* cli: what follows must not be interrupted */
+	finish();
+	__builtin_unreachable();
+}
+
+static __attribute__((noreturn)) void own_phase(struct vireo_vcpu_pv *p)
+{
+	p->user = (struct vireo_exc_state){ .rip = (uintptr_t)own_idle,
+					    .rsp = (uintptr_t)&vcpu_stack[1024] - 8,
+					    .rflags = 0x202 };
+	p->vif = 1;
+	enum vireo_status st = sys_vcpu_resume(SEL_SELF_PD);
+	printf("pvtest: resume of the guest kernel's own code failed (%d)\n", st);
+	fail("own resume");
+	finish();
+	__builtin_unreachable();
 }
 
 /* A system call of the process: number in RAX, argument in RDI, result in RAX. */
@@ -236,7 +277,7 @@ static void serve_call(struct vireo_vcpu_pv *p, const char *how)
 		printf("bench: pv_trap_roundtrip %lu insns\n", (unsigned long)arg);
 		break;
 	case P_DONE:
-		finish();
+		own_phase(p);
 		break;
 	case P_FAIL:
 		fail("the process found a wrong result");
@@ -264,7 +305,9 @@ static void serve_ipc(struct vireo_vcpu_pv *p)
 	uint64_t w0 = u->mr[0], w1 = u->mr[1];
 	unsigned n = u->untyped;
 	vk.calls_served++;
-	if (!p->from_own) {
+	if (p->from_own) {
+		vk.calls_in_own++;
+	} else {
 		vk.calls_in_process++;
 	}
 	if (vk.calls_served == 1) {
@@ -327,6 +370,12 @@ static __attribute__((noreturn)) void vcpu_entry(void)
 		break;
 	default:
 		fail("unknown entry cause");
+		finish();
+	}
+	if (p->from_own) {
+		p->vif = 1; /* own code had vif_own open, or the event could not have come */
+		sys_vcpu_resume(SEL_SELF_PD);
+		fail("resume of own code");
 		finish();
 	}
 	p->vif = vk.task_vif;
