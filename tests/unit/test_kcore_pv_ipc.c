@@ -445,3 +445,27 @@ Test(kcore_pv_ipc, exception_portal_bound_to_a_vcpu_is_not_used)
 	cr_expect_null(gk->waiters);
 	cr_expect_eq(pv->ipc_pending, 0);
 }
+
+Test(kcore_pv_ipc, call_from_another_cpu_kicks_the_running_vcpu_and_the_reply_goes_back)
+{
+	run_task(1);
+	struct ec *far = fake_ec(cl_pd, "far caller", false, 1, 0);
+	fake_sc(far, 3, 10000);
+	unsigned kicks0 = fake_cpu_log.kicks[0];
+	fake_cpu_set(1);
+	struct fake_exit x = call(far, 0x90);
+	cr_expect_eq(x.kind, FAKE_EXIT_STACK, "CPU 1 has nothing else to run");
+	cr_expect_gt(fake_cpu_log.kicks[0], kicks0, "the vCPU's CPU was not told");
+	cr_expect_eq(pv->ipc_pending, 1);
+	/* CPU 0 enters the kernel for the kick; on the way back the call comes in. */
+	fake_cpu_set(0);
+	expect_call_at_entry(fake_timer(gk), 0x90, 0);
+	unsigned kicks1 = fake_cpu_log.kicks[1];
+	cr_expect_eq(vreply(0x91), VIREO_OK);
+	cr_expect_gt(fake_cpu_log.kicks[1], kicks1, "the caller's CPU was not told of the reply");
+	fake_cpu_set(1);
+	x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), far, "CPU 1 does not continue the caller");
+	cr_expect_eq(far->regs.rax, VIREO_OK);
+	cr_expect_eq(far->utcb->mr[0], 0x91);
+}
