@@ -210,9 +210,10 @@ static void queue_caller(struct ec *h, struct ec *c, const struct ipc_entry *pt)
  */
 static __noreturn void call_vcpu(struct ec *c, struct ec *h, const struct ipc_entry *pt)
 {
-	if (c == h || !h->vcpu->page) {
-		/* Itself: nobody else could ever take the call. No state page: it is going. */
-		c->regs.rax = c == h ? VIREO_BAD_CAP : VIREO_ABORTED;
+	if (c == h || !h->vcpu->page || !vcpu_pv_accepts_calls(h)) {
+		/* Itself: nobody else could ever take the call. Not accepting: it would never be
+		 * taken either. No state page: the vCPU is going. */
+		c->regs.rax = h->vcpu->page ? VIREO_BAD_CAP : VIREO_ABORTED;
 		sched_continue(c);
 	}
 	c->exc_call = false;

@@ -497,6 +497,11 @@ void vcpu_pv_check(struct ec *ec)
 	vcpu_pv_event(ec, VCPU_CAUSE_IRQ, 0, 0, 0);
 }
 
+bool vcpu_pv_accepts_calls(struct ec *ec)
+{
+	return *(volatile uint32_t *)&pv_of(ec->vcpu)->ipc_accept != 0;
+}
+
 void vcpu_pv_calls_changed(struct ec *ec)
 {
 	struct vcpu *v = ec->vcpu;

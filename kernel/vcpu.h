@@ -71,6 +71,8 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 void vcpu_pv_fpu_restore(struct ec *ec);
 /* On the way back to user mode: deliver a pending IRQ if the task runs with vif open. */
 void vcpu_pv_check(struct ec *ec);
+/* Does vCPU `ec` take portal calls (its state page's ipc_accept)? */
+bool vcpu_pv_accepts_calls(struct ec *ec);
 /* The line of callers waiting for vCPU `ec` changed: publish its length, kick a running vCPU. */
 void vcpu_pv_calls_changed(struct ec *ec);
 /* SYS_VCPU_IRQ: queue an IRQ with `label`; BUSY when VIREO_VCPU_IRQ_QUEUE are waiting. */

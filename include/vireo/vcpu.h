@@ -301,6 +301,11 @@ struct vireo_vcpu_pv {
 	 * is served at a time: the next is delivered after the reply. */
 	uint32_t ipc_pending;
 	uint64_t ipc_label; /* VCPU_CAUSE_IPC: the id of the portal the caller called */
+	/* Written by the vCPU: 1 while it takes portal calls as events. A call made while it is 0
+	 * returns BAD_CAP at once (a vCPU that never serves calls cannot hold a caller for good);
+	 * calls already waiting stay queued when it is cleared. */
+	uint32_t ipc_accept;
+	uint32_t pv_reserved;
 };
 
 #define VIREO_VCPU_PV_OFFSET 2048

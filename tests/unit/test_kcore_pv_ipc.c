@@ -58,6 +58,7 @@ static void setup(void)
 	pv->entry_sp = ENTRY_SP;
 	pv->user.rip = TASK_IP;
 	pv->user.rsp = TASK_SP;
+	pv->ipc_accept = 1;
 	cr_assert_eq(fake_exit_ec(fake_schedule()), gk);
 }
 
@@ -386,6 +387,28 @@ Test(kcore_pv_ipc, reply_without_a_delivered_call_is_bad_cap)
 	fake_exception(gk, 3, 0, 0);
 	cr_expect_eq(vreply(0), VIREO_BAD_CAP, "a queued call is not yet the vCPU's to reply to");
 	cr_expect_eq(cl[0]->state, EC_WAITING);
+}
+
+Test(kcore_pv_ipc, call_to_a_vcpu_that_does_not_accept_calls_is_refused_at_once)
+{
+	run_task(1);
+	pv->ipc_accept = 0;
+	struct fake_exit x = call(cl[0], 0x10);
+	cr_assert_eq(fake_exit_ec(x), cl[0], "the caller must not wait");
+	cr_expect_eq(cl[0]->regs.rax, VIREO_BAD_CAP);
+	cr_expect_null(gk->waiters);
+	cr_expect_eq(pv->ipc_pending, 0);
+	cr_expect_eq(gk->pv_task, task, "the vCPU was disturbed");
+}
+
+Test(kcore_pv_ipc, calls_already_waiting_stay_when_the_vcpu_stops_accepting)
+{
+	run_task(0);
+	call(cl[0], 0x10);
+	pv->ipc_accept = 0;
+	fake_exception(gk, 3, 0, 0);
+	pv->vif = 1;
+	expect_call_at_entry(resume(SEL_TASK), 0x10, 0);
 }
 
 Test(kcore_pv_ipc, vcpu_calling_its_own_portal_is_refused)

@@ -396,6 +396,7 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 					    .rsp = PROC_STACK_VA + 4096 - 8,
 					    .rflags = 0x202 };
 	vk.task_vif = 1;
+	p->ipc_accept = 1; /* the native EC's calls come as events */
 	p->vif = 1;
 	enum vireo_status st = sys_vcpu_resume(SEL_TASK);
 	printf("pvtest: first resume failed (%d)\n", st);
@@ -421,6 +422,11 @@ static __attribute__((noreturn)) void caller_main(uint64_t arg)
 	(void)arg;
 	struct vireo_utcb *u = (struct vireo_utcb *)CALLER_UTCB_VA;
 	caller.best_cycles = ~0ull;
+	/* Until the guest kernel takes calls and its process is past the first steps the log
+	 * checks in order (the timer IRQ comes last of them). */
+	while (!*(volatile uint32_t *)&pv()->ipc_accept || !*(volatile unsigned *)&vk.irqs) {
+		sys_sm_down(SEL_NAP_SM, 1000);
+	}
 	for (uint64_t i = 1; !vk.done; i++) {
 		sys_sm_down(SEL_NAP_SM, 2000);
 		uint64_t w0 = 0xc0de0000 + i, w1 = i;
