@@ -12,6 +12,7 @@
 #include "fastpath.h"
 #include "klock.h"
 #include "obj.h"
+#include "sm.h"
 #include "vcpu.h"
 
 #define SEL_TASK 2
@@ -491,4 +492,44 @@ Test(kcore_pv_ipc, call_from_another_cpu_kicks_the_running_vcpu_and_the_reply_go
 	cr_assert_eq(fake_exit_ec(x), far, "CPU 1 does not continue the caller");
 	cr_expect_eq(far->regs.rax, VIREO_OK);
 	cr_expect_eq(far->utcb->mr[0], 0x91);
+}
+
+/* The vCPU replies with one typed item: capability `crd` of its PD to selector `dst`. */
+static uint64_t vreply_item(uint64_t crd, uint64_t dst)
+{
+	gk->utcb->untyped = 0;
+	gk->utcb->typed = 1;
+	gk->utcb->mr[VIREO_UTCB_WORDS - 2] = crd;
+	gk->utcb->mr[VIREO_UTCB_WORDS - 1] = dst << 12;
+	struct fake_exit x = fake_syscall(gk, SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), gk);
+	return gk->regs.rax;
+}
+
+Test(kcore_pv_ipc, reply_delegates_an_item_into_the_callers_receive_window)
+{
+	struct sm *sm;
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
+	fake_cap(gk_pd, 50, &sm->obj, RIGHTS_ALL);
+	cl[0]->utcb->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, 64, 4, 0); /* selectors 64..79 */
+	run_task(1);
+	expect_call_at_entry(call(cl[0], 1), 1, 0);
+	cr_expect_eq(vreply_item(vireo_crd(CRD_OBJ, 50, 0, RIGHT_SM_UP), 70), VIREO_OK);
+	cr_expect_eq(cl[0]->regs.rax, VIREO_OK);
+	cr_expect_eq(pd_lookup_obj(cl_pd, 70, OBJ_SM, RIGHT_SM_UP), &sm->obj);
+	cr_expect_null(pd_lookup_obj(cl_pd, 70, OBJ_SM, RIGHT_SM_DOWN));
+}
+
+Test(kcore_pv_ipc, reply_item_outside_the_window_is_the_callers_error_not_the_vcpus)
+{
+	struct sm *sm;
+	cr_assert_eq(sm_create(NULL, 0, &sm), VIREO_OK);
+	fake_cap(gk_pd, 50, &sm->obj, RIGHTS_ALL);
+	cl[0]->utcb->rcv_window[CRD_OBJ] = vireo_crd(CRD_OBJ, 64, 4, 0);
+	run_task(1);
+	expect_call_at_entry(call(cl[0], 1), 1, 0);
+	cr_expect_eq(vreply_item(vireo_crd(CRD_OBJ, 50, 0, RIGHT_SM_UP), 90), VIREO_OK);
+	cr_expect_eq(cl[0]->regs.rax, VIREO_BAD_PAR, "the caller must learn its item was refused");
+	cr_expect_null(pd_lookup_obj(cl_pd, 90, OBJ_SM, 0));
+	cr_expect_eq(cl[0]->state, EC_READY);
 }
