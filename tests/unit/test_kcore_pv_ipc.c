@@ -533,3 +533,25 @@ Test(kcore_pv_ipc, reply_item_outside_the_window_is_the_callers_error_not_the_vc
 	cr_expect_null(pd_lookup_obj(cl_pd, 90, OBJ_SM, 0));
 	cr_expect_eq(cl[0]->state, EC_READY);
 }
+
+Test(kcore_pv_ipc, a_cycle_through_the_vcpu_is_undone_when_the_vcpu_dies)
+{
+	/* The vCPU calls a local handler, which calls the vCPU back: neither can go on (as any
+	 * call cycle), and the vCPU's death must leave every EC in a consistent state. */
+	struct ec *mid = fake_ec(cl_pd, "mid", true, 0, 0);
+	struct portal *mp = fake_portal(mid, MID_IP, 0, 0x31d);
+	fake_cap(gk_pd, SEL_PT_MID, &mp->obj, RIGHT_PT_CALL);
+	pv->vif_own = 1;
+	struct fake_exit x = fake_syscall(gk, SYS_CALL, SEL_PT_MID, 0, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), mid);
+	x = call(mid, 0x40);
+	cr_expect_eq(mid->state, EC_WAITING, "the handler waits in the vCPU's line");
+	cr_expect_eq(gk->state, EC_CALLING);
+	cr_expect_eq(pv->ipc_pending, 1);
+	kill(gk);
+	cr_expect_eq(gk->state, EC_DEAD);
+	cr_expect_eq(mid->state, EC_WAITING, "the handler is free for its next call");
+	cr_expect_null(mid->queued_on);
+	cr_expect_null(mid->caller);
+	cr_expect(!gk->sc->queued, "a dead vCPU's SC still runs");
+}
