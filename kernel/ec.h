@@ -54,6 +54,7 @@ struct ec {
 	struct ipc_entry
 		entry;	      /* ... and what the call needs of the portal (it may go meanwhile) */
 	bool exc_call;	      /* the call being served is an exception IPC */
+	uint64_t pv_seq;      /* a call queued for a vCPU: its place among the vCPU's events */
 	struct ec *wait_next; /* link in a semaphore's or busy handler's queue */
 	struct sm *wait_sm;   /* semaphore it is blocked on */
 	struct ec *waiters;   /* local EC: callers queued while it is busy */

@@ -94,6 +94,9 @@ static enum fastpath_why check_call(struct ec *c, const struct portal *pt, struc
 	if (!h || h->state == EC_DEAD) {
 		return FASTPATH_NO_PEER;
 	}
+	if (!h->local) {
+		return FASTPATH_VCPU; /* the call becomes a vCPU event: ipc.c queues it */
+	}
 	if (h->state != EC_WAITING || h->caller) {
 		return FASTPATH_BUSY;
 	}

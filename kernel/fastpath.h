@@ -29,6 +29,7 @@ enum fastpath_why {
 	FASTPATH_WAITERS, /* reply: callers queued for the handler */
 	FASTPATH_SCHED,	  /* a reschedule is due, or the chain's SC is not queued on this CPU */
 	FASTPATH_CONT,	  /* reply: the caller does not continue as a plain system call return */
+	FASTPATH_VCPU,	  /* call: the portal leads to a vCPU, which takes calls as events */
 	FASTPATH_WHY_COUNT
 };
 

@@ -24,6 +24,7 @@
 #include "sched.h"
 #include "sm.h"
 #include "timer.h"
+#include "vcpu.h"
 
 /* Does [base, base + 2^order) lie in the receive window `win` of that space? */
 static bool in_window(uint64_t win, unsigned sp, uint64_t base, unsigned order)
@@ -201,6 +202,27 @@ static void queue_caller(struct ec *h, struct ec *c, const struct ipc_entry *pt)
 	*pp = c;
 }
 
+/*
+ * A call to a vCPU EC (docs/ABI.md "Calls to a vCPU"): not a handler that waits for calls but a
+ * thread that runs on its own SC. The call waits in the vCPU's line and becomes a vCPU event
+ * (VCPU_CAUSE_IPC) when its virtual IF lets it (vcpu_pv_check); the caller's SC stops meanwhile
+ * and is not donated: the guest kernel schedules its own processes on its own time.
+ */
+static __noreturn void call_vcpu(struct ec *c, struct ec *h, const struct ipc_entry *pt)
+{
+	if (c == h || !h->vcpu->page || !vcpu_pv_accepts_calls(h)) {
+		/* Itself: nobody else could ever take the call. Not accepting: it would never be
+		 * taken either. No state page: the vCPU is going. */
+		c->regs.rax = h->vcpu->page ? VIREO_BAD_CAP : VIREO_ABORTED;
+		sched_continue(c);
+	}
+	c->exc_call = false;
+	queue_caller(h, c, pt);
+	c->pv_seq = h->vcpu->pv_seq++;
+	vcpu_pv_calls_changed(h);
+	sched_block(c);
+}
+
 static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 {
 	CHECK(klock_held());
@@ -209,6 +231,10 @@ static __noreturn void do_call(struct ec *c, struct portal *pt, bool exc)
 	if (!h || h->state == EC_DEAD) {
 		c->regs.rax = VIREO_ABORTED;
 		sched_continue(c);
+	}
+	if (!h->local) {
+		CHECK(!exc && h->vcpu); /* portal_create and ipc_exception see to that */
+		call_vcpu(c, h, &entry);
 	}
 	if (!handler_free(h)) {
 		/* Busy: wait in line; the handler takes us when it replies to its current caller. */
@@ -307,8 +333,9 @@ void ipc_exception(struct ec *ec)
 	CHECK(klock_held());
 	uint64_t sel = ec->evt_base + ec->regs.vector;
 	struct portal *pt = (struct portal *)pd_lookup_obj(ec->pd, sel, OBJ_PT, RIGHT_PT_CALL);
+	/* A vCPU takes calls, not exceptions: their reply would rewrite the faulting state. */
 	if (ec->regs.vector >= EVT_COUNT || !pt || !pt->ec || pt->ec->state == EC_DEAD ||
-	    pt->ec == ec) {
+	    pt->ec == ec || !pt->ec->local) {
 		return;
 	}
 	do_call(ec, pt, true);
@@ -343,6 +370,25 @@ static void unqueue_caller(struct ec *c)
 }
 
 /*
+ * `c` dies, or its work is abandoned, while it waits for handler or vCPU `c->queued_on`: in line,
+ * or (a vCPU only) with its call delivered. A delivered call stays served: the vCPU's reply then
+ * learns that the caller went (VIREO_ABORTED).
+ */
+static void leave_line(struct ec *c)
+{
+	struct ec *h = c->queued_on;
+	if (!h->local && h->vcpu->pv_caller == c) {
+		h->vcpu->pv_caller = NULL;
+		c->queued_on = NULL;
+		return;
+	}
+	unqueue_caller(c);
+	if (!h->local) {
+		vcpu_pv_calls_changed(h);
+	}
+}
+
+/*
  * The caller `h` served is gone (it died), and with it the SC the call ran on: the work is
  * abandoned (its next call restarts it at the portal's entry), and so is any call `h` made for it,
  * down the chain. A handler in user mode right now cannot be stopped from here: it stays READY
@@ -370,7 +416,7 @@ static void abandon_calls(struct ec *h)
 			h->callee = NULL;
 		}
 		if (h->queued_on) {
-			unqueue_caller(h);
+			leave_line(h);
 		}
 		timer_cancel(h);
 		sm_forget(h);
@@ -392,7 +438,16 @@ void ipc_abort_ec(struct ec *ec)
 {
 	CHECK(klock_held());
 	if (ec->queued_on) {
-		unqueue_caller(ec);
+		leave_line(ec);
+	}
+	if (ec->vcpu && ec->vcpu->pv_caller) {
+		/* A vCPU dies with a call delivered: that caller gets no reply either. */
+		struct ec *c = ec->vcpu->pv_caller;
+		CHECK(c->queued_on == ec);
+		ec->vcpu->pv_caller = NULL;
+		ec->vcpu->pv_serving = false;
+		c->queued_on = NULL;
+		abort_caller(c);
 	}
 	while (ec->waiters) {
 		struct ec *w = ec->waiters;
@@ -424,4 +479,45 @@ bool ipc_retire_orphan(struct ec *ec)
 	ec->exc_call = false;
 	next_waiter(ec);
 	return true;
+}
+
+struct ec *ipc_vcpu_take_call(struct ec *h)
+{
+	CHECK(klock_held());
+	struct vcpu *v = h->vcpu;
+	struct ec *c = h->waiters;
+	CHECK(!h->local && v && c && !v->pv_serving);
+	CHECK(c->state == EC_WAITING && c->queued_on == h && !c->callee);
+	h->waiters = c->wait_next;
+	c->wait_next = NULL;
+	c->state = EC_CALLING; /* queued_on stays: leave_line finds it there */
+	v->pv_caller = c;
+	v->pv_serving = true;
+	copy_untyped(c, msg_decode(c->utcb), h);
+	h->utcb->mtd = 0; /* an ordinary call, as for a portal handler */
+	vcpu_pv_calls_changed(h);
+	return c;
+}
+
+status_t ipc_vcpu_reply(struct ec *h)
+{
+	CHECK(klock_held());
+	struct vcpu *v = h->vcpu;
+	if (!v || !v->pv_serving) {
+		return VIREO_BAD_CAP;
+	}
+	struct ec *c = v->pv_caller;
+	v->pv_serving = false;
+	v->pv_caller = NULL;
+	if (!c) {
+		return VIREO_ABORTED; /* the caller died while the vCPU handled its call */
+	}
+	CHECK(c->state == EC_CALLING && c->queued_on == h && !c->callee);
+	struct msg_hdr m = msg_decode(h->utcb);
+	c->queued_on = NULL;
+	c->state = EC_READY;
+	copy_untyped(h, m, c);
+	c->regs.rax = transfer_items(h, m, c->pd, c->utcb->rcv_window);
+	sched_wake(c);
+	return VIREO_OK;
 }

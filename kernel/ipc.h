@@ -32,5 +32,13 @@ void ipc_abort_ec(struct ec *ec);
  * entry (system call, exception or interrupt) belongs to abandoned work and is not carried out.
  */
 bool ipc_retire_orphan(struct ec *ec);
+/*
+ * Calls to a vCPU EC (docs/ABI.md "Calls to a vCPU"). Take the oldest queued call for delivery
+ * as a vCPU event: its words into the vCPU's UTCB, the caller served from now on; returns it.
+ */
+struct ec *ipc_vcpu_take_call(struct ec *vcpu);
+/* SYS_REPLY_WAIT of a vCPU: reply to the call it was delivered and return. BAD_CAP if none was,
+ * ABORTED if the caller died meanwhile. */
+status_t ipc_vcpu_reply(struct ec *vcpu);
 
 #endif

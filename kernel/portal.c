@@ -15,7 +15,8 @@ status_t portal_create(struct pd *pd, struct ec *handler, uint64_t ip, uint64_t 
 	if (!pt_cache.name) {
 		slab_cache_init(&pt_cache, "portal", sizeof(struct portal), 32);
 	}
-	if (!handler->local) {
+	/* A vCPU takes calls as events (docs/ABI.md "Calls to a vCPU"); other global ECs none. */
+	if (!handler->local && !handler->vcpu) {
 		return VIREO_BAD_CAP;
 	}
 	struct portal *pt = pd_alloc(pd, &pt_cache);

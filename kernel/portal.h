@@ -18,7 +18,8 @@ struct portal {
 	uint64_t id;	    /* passed to the handler in RDI; set by whoever holds RIGHT_PT_CTRL */
 };
 
-/* A portal to local EC `handler`, charged to `pd` (BAD_CAP if handler is global, NO_MEM). */
+/* A portal to local EC or vCPU `handler`, charged to `pd` (BAD_CAP if handler is another global
+ * EC, NO_MEM). */
 status_t portal_create(struct pd *pd, struct ec *handler, uint64_t ip, uint64_t mtd,
 		       struct portal **out);
 void portal_destroy(struct portal *pt);

@@ -137,6 +137,11 @@ static status_t sys_call(struct ec *ec, struct regs *r)
 static status_t sys_reply_wait(struct ec *ec, struct regs *r)
 {
 	(void)r;
+	if (!ec->local && ec->vcpu) {
+		/* A vCPU replies to the call delivered as its event and goes on (docs/ABI.md). */
+		return outcome(ipc_vcpu_reply(ec), "reply_wait: the vCPU serves no call, or its "
+						   "caller died meanwhile");
+	}
 	if (!ec->local) {
 		return REFUSE(VIREO_BAD_CAP, "reply_wait: caller is not a local EC");
 	}

@@ -455,19 +455,38 @@ void vcpu_pv_fpu_restore(struct ec *ec)
 	}
 }
 
+/* The oldest queued call becomes the event: the caller's portal id and words, as for a handler. */
+static void deliver_call(struct ec *ec, struct vireo_vcpu_pv *pv)
+{
+	struct ec *c = ipc_vcpu_take_call(ec);
+	uint64_t id = c->entry.id;
+	vcpu_pv_event(ec, VCPU_CAUSE_IPC, 0, 0, 0);
+	pv->ipc_label = id;
+	ec->regs.rdi = id;
+}
+
 /*
- * On the way back to user mode: the oldest queued IRQ enters at the entry point if the virtual
- * IF of where the vCPU goes is open: `vif` for its task, `vif_own` for its own code. A VMM never
+ * On the way back to user mode: the oldest queued event (an IRQ or a call, in the order they
+ * came) enters at the entry point if the virtual IF of where the vCPU goes is open: `vif` for its
+ * task, `vif_own` for its own code. Calls wait while one is served (until its reply). A VMM never
  * opens vif_own, so this never touches the VM path.
  */
 void vcpu_pv_check(struct ec *ec)
 {
 	struct vcpu *v = ec->vcpu;
-	if (!v || !v->page || !v->pv_irq_count) {
+	if (!v || !v->page) {
+		return;
+	}
+	bool call = ec->waiters && !v->pv_serving;
+	if (!v->pv_irq_count && !call) {
 		return;
 	}
 	struct vireo_vcpu_pv *pv = pv_of(v);
 	if (!*(volatile uint32_t *)(ec->pv_task ? &pv->vif : &pv->vif_own)) {
+		return;
+	}
+	if (call && (!v->pv_irq_count || ec->waiters->pv_seq < v->pv_irq_seq[v->pv_irq_head])) {
+		deliver_call(ec, pv);
 		return;
 	}
 	uint64_t label = v->pv_irq[v->pv_irq_head];
@@ -476,6 +495,27 @@ void vcpu_pv_check(struct ec *ec)
 	pv->irq_pending = v->pv_irq_count;
 	pv->irq_label = label;
 	vcpu_pv_event(ec, VCPU_CAUSE_IRQ, 0, 0, 0);
+}
+
+bool vcpu_pv_accepts_calls(struct ec *ec)
+{
+	return *(volatile uint32_t *)&pv_of(ec->vcpu)->ipc_accept != 0;
+}
+
+void vcpu_pv_calls_changed(struct ec *ec)
+{
+	struct vcpu *v = ec->vcpu;
+	if (!v->page) {
+		return; /* going: nothing will be delivered */
+	}
+	uint32_t n = 0;
+	for (struct ec *w = ec->waiters; w; w = w->wait_next) {
+		n++;
+	}
+	pv_of(v)->ipc_pending = n;
+	if (n && ec->running && ec->cpu != this_cpu()->id) {
+		arch_kick(ec->cpu); /* it takes the call on its way back to user mode */
+	}
 }
 
 status_t vcpu_pv_irq(struct ec *target, uint64_t label)
@@ -487,7 +527,9 @@ status_t vcpu_pv_irq(struct ec *target, uint64_t label)
 	if (v->pv_irq_count == VIREO_VCPU_IRQ_QUEUE) {
 		return VIREO_BUSY; /* queued events are never dropped: the raiser learns it */
 	}
-	v->pv_irq[(v->pv_irq_head + v->pv_irq_count) % VIREO_VCPU_IRQ_QUEUE] = label;
+	unsigned slot = (v->pv_irq_head + v->pv_irq_count) % VIREO_VCPU_IRQ_QUEUE;
+	v->pv_irq[slot] = label;
+	v->pv_irq_seq[slot] = v->pv_seq++;
 	v->pv_irq_count++;
 	pv_of(v)->irq_pending = v->pv_irq_count;
 	if (target->running && target->cpu != this_cpu()->id) {

@@ -39,6 +39,13 @@ struct vcpu {
 	/* Virtual user mode: IRQ labels waiting for vif, oldest first (a ring). */
 	uint64_t pv_irq[VIREO_VCPU_IRQ_QUEUE];
 	unsigned pv_irq_head, pv_irq_count;
+	/* Virtual user mode, calls (docs/ABI.md "Calls to a vCPU"): the callers wait in the EC's
+	 * `waiters` line; each queued IRQ and call takes the next number of `pv_seq`, so that the
+	 * two kinds are delivered in the order they came. */
+	uint64_t pv_irq_seq[VIREO_VCPU_IRQ_QUEUE];
+	uint64_t pv_seq;
+	struct ec *pv_caller; /* the caller whose call was delivered (NULL once it died) */
+	bool pv_serving;      /* a call was delivered and is not replied to yet */
 	void *pv_own_fpu; /* in virtual user mode: the vCPU's own FPU state (ec->fpu is the task's) */
 	struct asid_tag asid; /* the ASID/VPID the backend last entered with */
 	/* SYS_VCPU_POST: one bit per vector, set atomically by any CPU, taken (highest vector
@@ -64,6 +71,10 @@ void vcpu_pv_event(struct ec *ec, unsigned cause, unsigned vector, uint64_t erro
 void vcpu_pv_fpu_restore(struct ec *ec);
 /* On the way back to user mode: deliver a pending IRQ if the task runs with vif open. */
 void vcpu_pv_check(struct ec *ec);
+/* Does vCPU `ec` take portal calls (its state page's ipc_accept)? */
+bool vcpu_pv_accepts_calls(struct ec *ec);
+/* The line of callers waiting for vCPU `ec` changed: publish its length, kick a running vCPU. */
+void vcpu_pv_calls_changed(struct ec *ec);
 /* SYS_VCPU_IRQ: queue an IRQ with `label`; BUSY when VIREO_VCPU_IRQ_QUEUE are waiting. */
 status_t vcpu_pv_irq(struct ec *target, uint64_t label);
 /* SYS_VCPU_POST: request external interrupt `vector` (< 256) at `target`'s next entry; a CPU

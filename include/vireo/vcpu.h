@@ -263,14 +263,19 @@ struct vireo_vm_state {
 /*
  * The para-virtual half of the state page (docs/architecture.md#virtual-user-mode), at
  * VIREO_VCPU_PV_OFFSET: SYS_VCPU_RESUME on an ordinary PD runs `user` in that task; an exception
- * or page fault there, a SYSCALL from it, or an IRQ while `vif` is 1 saves the task's state into
- * `user`, clears `vif` and continues the vCPU EC at entry_ip/entry_sp in its own PD.
+ * or page fault there, a SYSCALL from it, or an IRQ or a portal call while `vif` is 1 saves the
+ * task's state into `user`, clears `vif` and continues the vCPU EC at entry_ip/entry_sp in its
+ * own PD.
  */
 enum vireo_vcpu_cause {
 	VCPU_CAUSE_NONE = 0,
 	VCPU_CAUSE_EXCEPTION = 1, /* vector, error; fault_addr for page faults (14) */
 	VCPU_CAUSE_SYSCALL = 2,	  /* the task executed SYSCALL: user.rip is after it */
 	VCPU_CAUSE_IRQ = 3,	  /* an IRQ (SYS_VCPU_IRQ) arrived while vif was 1; irq_label */
+	/* A portal call to the vCPU EC arrived while vif was 1 (docs/ABI.md "Calls to a vCPU"):
+	 * ipc_label = the portal's id (also in RDI), the message words in the vCPU's UTCB as for a
+	 * portal handler; SYS_REPLY_WAIT replies and returns, then the vCPU resumes. */
+	VCPU_CAUSE_IPC = 4,
 };
 
 /* IRQs waiting for vif are queued in the kernel, in order, up to this many (then BUSY). */
@@ -292,6 +297,15 @@ struct vireo_vcpu_pv {
 	 * is the one SYS_VCPU_RESUME applies: to the task, or to vif_own when it resumes its own
 	 * PD (so that reopening and returning are one step). Every event clears both. */
 	uint32_t vif_own;
+	/* Calls (VCPU_CAUSE_IPC) queued for the vCPU, not yet delivered (kernel-written). One call
+	 * is served at a time: the next is delivered after the reply. */
+	uint32_t ipc_pending;
+	uint64_t ipc_label; /* VCPU_CAUSE_IPC: the id of the portal the caller called */
+	/* Written by the vCPU: 1 while it takes portal calls as events. A call made while it is 0
+	 * returns BAD_CAP at once (a vCPU that never serves calls cannot hold a caller for good);
+	 * calls already waiting stay queued when it is cleared. */
+	uint32_t ipc_accept;
+	uint32_t pv_reserved;
 };
 
 #define VIREO_VCPU_PV_OFFSET 2048

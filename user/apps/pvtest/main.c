@@ -3,7 +3,10 @@
  * Para-virtualisation test (docs/architecture.md#virtual-user-mode): a vCPU EC acts as a small guest kernel
  * whose process runs in another task. The process's page fault, its INT 0x80 and SYSCALL system
  * calls and a timer IRQ all arrive at the vCPU's entry point; with the virtual IF closed the IRQ
- * waits until it is reopened. Also measures the trap round trip process -> entry -> process.
+ * waits until it is reopened. A native EC of the same task calls the vCPU through a portal while
+ * the process runs (docs/ABI.md "Calls to a vCPU"): each call arrives at the entry point too, is
+ * replied to and checked by the caller; with the virtual IF closed a call waits. Also measures the
+ * trap round trip process -> entry -> process and the call round trip caller -> vCPU -> caller.
  */
 #include "taskinfo.h"
 #include "vireo.h"
@@ -15,21 +18,41 @@
 #define SEL_TIMER_SC 44
 #define SEL_SLEEP_SM 45
 #define SEL_DONE_SM 46
+#define SEL_CALLER 47
+#define SEL_CALLER_SC 48
+#define SEL_VCPU_PT 49
+#define SEL_NAP_SM 50
 
 #define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
 #define TIMER_UTCB_VA (TASK_FREE_VA + 0x30000)
+#define CALLER_UTCB_VA (TASK_FREE_VA + 0x40000)
+#define VCPU_PT_ID 0x9c0ffee
+#define CALLS_WANTED 10 /* answered and checked while the process runs */
+#define OWN_CALLS 3	/* ... and then while the guest kernel runs its own code */
 #define PROC_STACK_VA 0x0000000010000000ull  /* in the process's task */
 #define PROC_DEMAND_VA 0x0000000040000000ull /* filled on first touch by the guest kernel */
 #define BENCH_ROUNDS 1000
 
 /* The process's system calls (RAX), served by the guest kernel. */
-enum { P_NULL, P_PUTC, P_IRQS, P_CLOSE_VIF, P_PENDING, P_OPEN_VIF, P_BENCH, P_DONE, P_FAIL };
+enum {
+	P_NULL,
+	P_PUTC,
+	P_IRQS,
+	P_CLOSE_VIF,
+	P_PENDING,
+	P_OPEN_VIF,
+	P_BENCH,
+	P_DONE,
+	P_FAIL,
+	P_CALLS_OK
+};
 
 extern char _text_start[], _rodata_end[];
 static uint64_t vcpu_stack[1024] __attribute__((aligned(16)));
 static uint64_t entry_stack[1024] __attribute__((aligned(16)));
 static uint64_t timer_stack[512] __attribute__((aligned(16)));
+static uint64_t caller_stack[512] __attribute__((aligned(16)));
 
 /* Guest-kernel state: lives in the pvtest PD, never seen by the process. */
 static struct {
@@ -40,7 +63,21 @@ static struct {
 	unsigned last_call;
 	volatile bool done;
 	bool failed;
+	/* Calls to the vCPU: served by it, into a process (from_own 0); one held while vif was
+	 * closed and delivered once the process reopened it. */
+	unsigned calls_served, calls_in_process;
+	volatile unsigned calls_in_own; /* delivered while the vCPU ran its own code (from_own 1) */
+	bool own_timeout;
+	bool call_held_while_closed, call_on_reopen;
+	uint64_t first_label;
 } vk;
+
+/* The native caller's side (same PD, its own EC): written by it, read by the guest kernel. */
+static struct {
+	volatile unsigned ok; /* replies checked correct */
+	volatile bool failed;
+	uint64_t best_cycles; /* fastest call round trip seen (TSC: instructions under -icount) */
+} caller;
 
 /* ---------------------------------------------------------------- the process (another task) */
 
@@ -81,6 +118,9 @@ static __attribute__((noreturn)) void process_main(void)
 	while (psys(P_IRQS, 0) < 1) {
 		spin(); /* the timer IRQ comes while we compute */
 	}
+	while (psys(P_CALLS_OK, 0) < CALLS_WANTED / 2) {
+		spin(); /* calls from the native EC come while we compute */
+	}
 	psys(P_CLOSE_VIF, 0);
 	while (!psys(P_PENDING, 0)) {
 		spin();
@@ -95,6 +135,9 @@ static __attribute__((noreturn)) void process_main(void)
 		psys(P_NULL, 0);
 	}
 	psys(P_BENCH, (ptsc() - t0) / BENCH_ROUNDS);
+	while (psys(P_CALLS_OK, 0) < CALLS_WANTED) {
+		spin();
+	}
 	psys(P_DONE, 0);
 	for (;;) {
 		psys(P_FAIL, 3);
@@ -119,9 +162,32 @@ static void fail(const char *what)
 static void finish(void)
 {
 	bool ok = !vk.failed && vk.faults >= 1 && vk.int80 == 1 && vk.irqs >= 2 &&
-		  vk.held_while_closed && vk.irq_on_reopen;
+		  vk.held_while_closed && vk.irq_on_reopen && !caller.failed &&
+		  caller.ok >= CALLS_WANTED && vk.calls_in_process >= CALLS_WANTED &&
+		  vk.call_held_while_closed && vk.call_on_reopen && vk.calls_in_own >= OWN_CALLS;
 	printf("pvtest: %u page faults, %u INT 0x80 and %u SYSCALL system calls, %u IRQs\n",
 	       vk.faults, vk.int80, vk.syscalls, vk.irqs);
+	if (vk.calls_in_process) {
+		printf("pvtest: call arrived at the entry point while the process ran (portal id "
+		       "%#lx)\n",
+		       (unsigned long)vk.first_label);
+	}
+	if (vk.call_on_reopen) {
+		printf("pvtest: the pending call came as soon as the virtual IF was reopened\n");
+	}
+	printf("pvtest: %u calls served (%u into the process), %u replies checked by the caller\n",
+	       vk.calls_served, vk.calls_in_process, caller.ok);
+	if (vk.calls_in_own >= OWN_CALLS) {
+		printf("pvtest: %u calls interrupted the guest kernel's own code (vif_own open)\n",
+		       vk.calls_in_own);
+	} else if (vk.own_timeout) {
+		printf("pvtest: FAIL: only %u calls came into the guest kernel's own code\n",
+		       vk.calls_in_own);
+	}
+	if (caller.ok) {
+		printf("bench: pv_ipc_call_roundtrip %lu insns\n",
+		       (unsigned long)caller.best_cycles);
+	}
 	printf("pvtest: %s\n", ok ? "PASS" : "FAIL");
 	vk.done = true;
 	sys_sm_up(SEL_DONE_SM);
@@ -145,6 +211,37 @@ static void serve_fault(struct vireo_vcpu_pv *p)
 	}
 }
 
+/*
+ * The guest kernel's own code with its virtual IF open (vif_own): calls interrupt it as they
+ * interrupted the process. It runs on the vCPU's first stack, not on the entry stack every event
+ * starts on; the entry point continues it with a resume of its own PD.
+ */
+static __attribute__((noreturn)) void own_idle(void)
+{
+	for (unsigned long i = 0; vk.calls_in_own < OWN_CALLS; i++) {
+		if (i == 200000000ul) {
+			vk.own_timeout = true;
+			break;
+		}
+	}
+	pv()->vif_own = 0; /* cli: what follows must not be interrupted */
+	finish();
+	__builtin_unreachable();
+}
+
+static __attribute__((noreturn)) void own_phase(struct vireo_vcpu_pv *p)
+{
+	p->user = (struct vireo_exc_state){ .rip = (uintptr_t)own_idle,
+					    .rsp = (uintptr_t)&vcpu_stack[1024] - 8,
+					    .rflags = 0x202 };
+	p->vif = 1;
+	enum vireo_status st = sys_vcpu_resume(SEL_SELF_PD);
+	printf("pvtest: resume of the guest kernel's own code failed (%d)\n", st);
+	fail("own resume");
+	finish();
+	__builtin_unreachable();
+}
+
 /* A system call of the process: number in RAX, argument in RDI, result in RAX. */
 static void serve_call(struct vireo_vcpu_pv *p, const char *how)
 {
@@ -161,11 +258,17 @@ static void serve_call(struct vireo_vcpu_pv *p, const char *how)
 		vk.task_vif = 0;
 		break;
 	case P_PENDING:
-		ret = p->irq_pending;
+		/* Wait for both: an IRQ and a call held while the virtual IF is closed. */
+		ret = p->irq_pending && p->ipc_pending;
 		if (ret && !vk.held_while_closed) {
 			vk.held_while_closed = true;
+			vk.call_held_while_closed = true;
 			printf("pvtest: IRQ held pending while the virtual IF is closed\n");
+			printf("pvtest: a call held pending while the virtual IF is closed\n");
 		}
+		break;
+	case P_CALLS_OK:
+		ret = caller.ok;
 		break;
 	case P_OPEN_VIF:
 		vk.task_vif = 1;
@@ -174,7 +277,7 @@ static void serve_call(struct vireo_vcpu_pv *p, const char *how)
 		printf("bench: pv_trap_roundtrip %lu insns\n", (unsigned long)arg);
 		break;
 	case P_DONE:
-		finish();
+		own_phase(p);
 		break;
 	case P_FAIL:
 		fail("the process found a wrong result");
@@ -192,6 +295,37 @@ static void serve_irq(void)
 	if (vk.last_call == P_OPEN_VIF && !vk.irq_on_reopen) {
 		vk.irq_on_reopen = true;
 		printf("pvtest: the pending IRQ came as soon as the virtual IF was reopened\n");
+	}
+}
+
+/* A call from the native EC: words and portal id in, an answer the caller can check out. */
+static void serve_ipc(struct vireo_vcpu_pv *p)
+{
+	struct vireo_utcb *u = (struct vireo_utcb *)VCPU_UTCB_VA;
+	uint64_t w0 = u->mr[0], w1 = u->mr[1];
+	unsigned n = u->untyped;
+	vk.calls_served++;
+	if (p->from_own) {
+		vk.calls_in_own++;
+	} else {
+		vk.calls_in_process++;
+	}
+	if (vk.calls_served == 1) {
+		vk.first_label = p->ipc_label; /* reported by finish, in a fixed place in the log */
+	}
+	if (vk.last_call == P_OPEN_VIF) {
+		vk.call_on_reopen = true; /* reported by finish: the IRQ may come first or second */
+	}
+	u->mr[0] = n == 2 ? ~w0 : 0;
+	u->mr[1] = w1 * 3;
+	u->mr[2] = p->ipc_label;
+	u->untyped = 3;
+	u->typed = 0;
+	/* The reply returns here; then the vCPU resumes the process it interrupted. */
+	enum vireo_status st = (enum vireo_status)vireo_sys(SYS_REPLY_WAIT, 0, 0, 0, 0, 0);
+	if (st != VIREO_OK) {
+		printf("pvtest: reply to a call failed (%d)\n", st);
+		fail("reply");
 	}
 }
 
@@ -231,8 +365,17 @@ static __attribute__((noreturn)) void vcpu_entry(void)
 	case VCPU_CAUSE_IRQ:
 		serve_irq();
 		break;
+	case VCPU_CAUSE_IPC:
+		serve_ipc(p);
+		break;
 	default:
 		fail("unknown entry cause");
+		finish();
+	}
+	if (p->from_own) {
+		p->vif = 1; /* own code had vif_own open, or the event could not have come */
+		sys_vcpu_resume(SEL_SELF_PD);
+		fail("resume of own code");
 		finish();
 	}
 	p->vif = vk.task_vif;
@@ -253,6 +396,7 @@ static __attribute__((noreturn)) void vcpu_main(uint64_t arg)
 					    .rsp = PROC_STACK_VA + 4096 - 8,
 					    .rflags = 0x202 };
 	vk.task_vif = 1;
+	p->ipc_accept = 1; /* the native EC's calls come as events */
 	p->vif = 1;
 	enum vireo_status st = sys_vcpu_resume(SEL_TASK);
 	printf("pvtest: first resume failed (%d)\n", st);
@@ -267,7 +411,51 @@ static __attribute__((noreturn)) void timer_main(uint64_t arg)
 	(void)arg;
 	while (!vk.done) {
 		sys_sm_down(SEL_SLEEP_SM, 20000);
-		sys_vcpu_irq(SEL_VCPU);
+		/* Not before the process's first SYSCALL: on a loaded host 20 ms may pass before it,
+		 * and the log checks its first steps in order. */
+		if (*(volatile unsigned *)&vk.syscalls) {
+			sys_vcpu_irq(SEL_VCPU);
+		}
+	}
+	sys_ec_exit();
+}
+
+/* The native caller: calls the guest kernel's vCPU every 2 ms and checks every answer. */
+static __attribute__((noreturn)) void caller_main(uint64_t arg)
+{
+	(void)arg;
+	struct vireo_utcb *u = (struct vireo_utcb *)CALLER_UTCB_VA;
+	caller.best_cycles = ~0ull;
+	/* Until the guest kernel takes calls and its process is past the first steps the log
+	 * checks in order (the timer IRQ comes last of them). */
+	while (!*(volatile uint32_t *)&pv()->ipc_accept || !*(volatile unsigned *)&vk.irqs) {
+		sys_sm_down(SEL_NAP_SM, 1000);
+	}
+	for (uint64_t i = 1; !vk.done; i++) {
+		sys_sm_down(SEL_NAP_SM, 2000);
+		uint64_t w0 = 0xc0de0000 + i, w1 = i;
+		u->mr[0] = w0;
+		u->mr[1] = w1;
+		u->untyped = 2;
+		u->typed = 0;
+		uint64_t t0 = ptsc();
+		enum vireo_status st = sys_call(SEL_VCPU_PT);
+		uint64_t dt = ptsc() - t0;
+		if (st == VIREO_ABORTED && vk.done) {
+			break; /* the guest kernel finished and went */
+		}
+		if (st != VIREO_OK || u->untyped != 3 || u->mr[0] != ~w0 || u->mr[1] != w1 * 3 ||
+		    u->mr[2] != VCPU_PT_ID) {
+			printf("pvtest: FAIL: call %lu: status %d, %u words, %#lx %#lx %#lx\n",
+			       (unsigned long)i, st, u->untyped, (unsigned long)u->mr[0],
+			       (unsigned long)u->mr[1], (unsigned long)u->mr[2]);
+			caller.failed = true;
+			break;
+		}
+		if (dt < caller.best_cycles) {
+			caller.best_cycles = dt;
+		}
+		caller.ok++;
 	}
 	sys_ec_exit();
 }
@@ -314,7 +502,12 @@ int main(uintptr_t arg)
 	    sys_create_sm(SEL_DONE_SM, SEL_SELF_PD, 0) ||
 	    start_ec(SEL_VCPU, SEL_VCPU_SC, vcpu_main, &vcpu_stack[1024], VCPU_UTCB_VA,
 		     VCPU_STATE_VA, 4) ||
-	    start_ec(SEL_TIMER, SEL_TIMER_SC, timer_main, &timer_stack[512], TIMER_UTCB_VA, 0, 6)) {
+	    start_ec(SEL_TIMER, SEL_TIMER_SC, timer_main, &timer_stack[512], TIMER_UTCB_VA, 0, 6) ||
+	    sys_create_sm(SEL_NAP_SM, SEL_SELF_PD, 0) ||
+	    sys_create_pt(SEL_VCPU_PT, SEL_SELF_PD, SEL_VCPU, (uintptr_t)vcpu_entry, 0) ||
+	    sys_pt_ctrl(SEL_VCPU_PT, VCPU_PT_ID) ||
+	    start_ec(SEL_CALLER, SEL_CALLER_SC, caller_main, &caller_stack[512], CALLER_UTCB_VA, 0,
+		     5)) {
 		printf("pvtest: FAIL: cannot set up the guest kernel and its process\n");
 		return 1;
 	}
