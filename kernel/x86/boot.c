@@ -152,7 +152,7 @@ void cpu_local_init(unsigned id, uint64_t stack_top)
 static void fill_bootinfo(void)
 {
 	bootinfo.magic = VIREO_BOOTINFO_MAGIC;
-	bootinfo.version = 2;
+	bootinfo.version = 3;
 	bootinfo.cpus_online = cpus_online;
 	bootinfo.mem_free_bytes = frame_free_pages() * PAGE_SIZE;
 	bootinfo.tsc_khz = lapic_tsc_khz();
