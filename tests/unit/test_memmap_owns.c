@@ -15,7 +15,8 @@ Test(memmap_owns, page_aligned_module_alone_owns_its_pages)
 Test(memmap_owns, modules_on_separate_pages_each_own_theirs)
 {
 	/* GRUB's layout: every module starts on a page, the next one after the last page. */
-	const struct mem_range m[] = { R(0x200000, 0x1001), R(0x202000, 0x10), R(0x100000, 0x1000) };
+	const struct mem_range m[] = { R(0x200000, 0x1001), R(0x202000, 0x10),
+				       R(0x100000, 0x1000) };
 	for (size_t i = 0; i < 3; i++) {
 		cr_expect(memmap_owns_pages(m, 3, i), "module %zu", i);
 	}
