@@ -21,8 +21,8 @@
 #define MB1_MMAP_LENGTH 44u
 #define MB1_MMAP_ADDR 48u
 #define MB1_LOADER_NAME 64u
-#define MB1_MODULE_SIZE 16u	/* u32 mod_start, mod_end, string, reserved */
-#define MB1_MMAP_ENTRY_MIN 20u	/* after the u32 size: u64 base_addr, u64 length, u32 type */
+#define MB1_MODULE_SIZE 16u    /* u32 mod_start, mod_end, string, reserved */
+#define MB1_MMAP_ENTRY_MIN 20u /* after the u32 size: u64 base_addr, u64 length, u32 type */
 #define MB1_STRING_MAX 4096u
 #define MB1_MAX_MODULES_READ 64u /* more are counted as dropped without reading them */
 

@@ -118,7 +118,8 @@ Test(mb1, qemu_style_information_gives_modules_map_and_strings)
 	cr_expect(reserved_has(&o, INFO, 88), "the structure itself");
 	cr_expect(reserved_has(&o, MODS, 32), "the module list");
 	cr_expect(reserved_has(&o, MMAP, 72), "the memory map");
-	cr_expect(reserved_has(&o, STRINGS, sizeof("vireo.elf poweroff debug")), "the command line");
+	cr_expect(reserved_has(&o, STRINGS, sizeof("vireo.elf poweroff debug")),
+		  "the command line");
 	cr_expect_eq(o.total_size, 88);
 }
 
