@@ -129,3 +129,30 @@ size_t memmap_usable(const struct mem_range *avail, size_t navail, const struct 
 	}
 	return n;
 }
+
+/* The first and last page numbers r touches; false for an empty range. */
+static bool page_span(const struct mem_range *r, uint64_t *first, uint64_t *last)
+{
+	if (r->size == 0) {
+		return false;
+	}
+	*first = r->base >> PAGE_SHIFT;
+	*last = (mem_range_end(r) - 1) >> PAGE_SHIFT;
+	return true;
+}
+
+bool memmap_owns_pages(const struct mem_range *r, size_t n, size_t i)
+{
+	uint64_t first, last;
+	if (i >= n || !page_span(&r[i], &first, &last) || (r[i].base & PAGE_MASK) ||
+	    r[i].size > UINT64_MAX - r[i].base || ALIGN_UP(mem_range_end(&r[i]), PAGE_SIZE) == 0) {
+		return false;
+	}
+	for (size_t j = 0; j < n; j++) {
+		uint64_t f, l;
+		if (j != i && page_span(&r[j], &f, &l) && f <= last && first <= l) {
+			return false;
+		}
+	}
+	return true;
+}

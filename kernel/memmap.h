@@ -27,6 +27,14 @@ struct mem_range {
 size_t memmap_usable(const struct mem_range *avail, size_t navail, const struct mem_range *reserved,
 		     size_t nreserved, struct mem_range *out, size_t outmax, uint64_t min_addr);
 
+/*
+ * Whether r[i] owns its pages: it is not empty, starts on a page boundary, its last page does not
+ * wrap past 2^64, and no other non-empty range of r touches any of its pages. Boot modules that
+ * own their pages can be handed out as capabilities (kernel/roottask.c); others cannot, since a
+ * shared page would give one module's holder part of another.
+ */
+bool memmap_owns_pages(const struct mem_range *r, size_t n, size_t i);
+
 /* Exclusive end of r, clamped to UINT64_MAX when base + size wraps past 2^64. */
 static inline uint64_t mem_range_end(const struct mem_range *r)
 {

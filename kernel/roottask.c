@@ -14,6 +14,7 @@
 #include "elf.h"
 #include "frame.h"
 #include "kstring.h"
+#include "memmap.h"
 #include "obj.h"
 #include "pd.h"
 #include "printk.h"
@@ -81,27 +82,32 @@ static bool record_block(struct vireo_bootinfo *bi, paddr_t pa, uint64_t block)
 }
 
 /*
- * One region as capabilities: the largest naturally aligned pieces that fit (the window keeps
- * physical alignment, VIREO_ROOT_PHYS_WINDOW being aligned far beyond any piece), so that the
- * roottask can hand on 1 GiB of RAM as one capability and the VMM delegate it to a VM in one call
- * (docs/architecture.md#mapping-database).
+ * [phys, phys + size) as capabilities with `rights`: the largest naturally aligned pieces that fit
+ * (the window keeps physical alignment, VIREO_ROOT_PHYS_WINDOW being aligned far beyond any piece),
+ * so that the roottask can hand on 1 GiB of RAM as one capability and the VMM delegate it to a VM
+ * in one call (docs/architecture.md#mapping-database).
  */
-static status_t grant_region(struct pd *pd, const struct vireo_mem_region *r)
+static status_t grant_pieces(struct pd *pd, uint64_t va, uint64_t phys, uint64_t size,
+			     unsigned rights)
 {
-	for (uint64_t off = 0; off < r->size;) {
-		uint64_t pfn = (r->phys + off) >> PAGE_SHIFT, left = (r->size - off) >> PAGE_SHIFT;
+	for (uint64_t off = 0; off < size;) {
+		uint64_t pfn = (phys + off) >> PAGE_SHIFT, left = (size - off) >> PAGE_SHIFT;
 		unsigned order = 0;
 		while (order < 40 && IS_ALIGNED(pfn, 2ull << order) && (2ull << order) <= left) {
 			order++;
 		}
-		status_t st = pd_grant_memory(pd, r->va + off, pa_init(r->phys + off), order,
-					      MEM_R | MEM_W | MEM_X);
+		status_t st = pd_grant_memory(pd, va + off, pa_init(phys + off), order, rights);
 		if (st != VIREO_OK) {
 			return st;
 		}
 		off += PAGE_SIZE << order;
 	}
 	return VIREO_OK;
+}
+
+static status_t grant_region(struct pd *pd, const struct vireo_mem_region *r)
+{
+	return grant_pieces(pd, r->va, r->phys, r->size, MEM_R | MEM_W | MEM_X);
 }
 
 /* Hand RAM above the kernel's reserve to the roottask, recorded in `bi`: taken from the frame
@@ -157,17 +163,35 @@ static status_t give_caps(struct pd *pd, struct ec *ec, struct sc *sc)
 	return st;
 }
 
-/* Boot modules appear read-only in the window too, so the roottask can load them (not delegatable). */
-static status_t map_modules(struct pd *pd, const struct vireo_bootinfo *bi)
+/*
+ * Boot modules appear read-only in the window too. A module that owns its pages (page-aligned, no
+ * page shared with another module: GRUB's layout) is held as read-only capabilities, so the
+ * roottask can hand it to a task by delegation instead of a copy; bit i of bi->module_caps says
+ * which. The bytes after its end in its last page come with it: the kernel never allocates from
+ * a partial page (memmap_usable), so they are padding or boot information, never kernel data.
+ */
+static status_t map_modules(struct pd *pd, struct vireo_bootinfo *bi)
 {
+	struct mem_range r[VIREO_BOOTINFO_MAX_MODULES];
+	for (uint32_t i = 0; i < bi->nmodules; i++) {
+		r[i] = (struct mem_range){ bi->modules[i].phys, bi->modules[i].size };
+	}
+	bi->module_caps = 0;
 	for (uint32_t i = 0; i < bi->nmodules; i++) {
 		uint64_t start = ALIGN_DOWN(bi->modules[i].phys, PAGE_SIZE);
 		uint64_t end = ALIGN_UP(bi->modules[i].phys + bi->modules[i].size, PAGE_SIZE);
+		status_t st = VIREO_OK;
 		if (end == start) {
 			continue;
 		}
-		status_t st = pt_map(&pd->pt, VIREO_ROOT_PHYS_WINDOW + start, pa_init(start),
-				     end - start, MAP_R | MAP_U, 0);
+		if (memmap_owns_pages(r, bi->nmodules, i)) {
+			st = grant_pieces(pd, VIREO_ROOT_PHYS_WINDOW + start, start, end - start,
+					  MEM_R);
+			bi->module_caps |= 1u << i;
+		} else {
+			st = pt_map(&pd->pt, VIREO_ROOT_PHYS_WINDOW + start, pa_init(start),
+				    end - start, MAP_R | MAP_U, 0);
+		}
 		if (st != VIREO_OK) {
 			return st;
 		}

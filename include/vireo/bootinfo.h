@@ -36,7 +36,7 @@ struct vireo_mem_region {
 /* Selector base of the roottask's event portals (its exceptions go to EVT_ROOT_BASE + vector). */
 #define VIREO_ROOT_EVT_BASE 64
 
-/* Version 2. Mapped read-only into the roottask; its address is passed in RDI at start. */
+/* Version 3. Mapped read-only into the roottask; its address is passed in RDI at start. */
 struct vireo_bootinfo {
 	uint64_t magic;
 	uint32_t version;
@@ -49,7 +49,7 @@ struct vireo_bootinfo {
 	uint64_t kernel_quota; /* kernel memory the roottask may spend on objects, bytes */
 	uint64_t utcb;	       /* address of the roottask's UTCB */
 	uint32_t nmem;
-	uint32_t reserved;
+	uint32_t module_caps; /* bit i: module i is held as read-only capabilities (delegatable) */
 	struct vireo_mem_region mem[VIREO_BOOTINFO_MAX_MEM];
 };
 

@@ -24,6 +24,7 @@
 #include "x86/ioapic.h"
 #include "x86/lapic.h"
 #include "x86/memlayout.h"
+#include "x86/multiboot1.h"
 #include "x86/multiboot2.h"
 #include "x86/percpu.h"
 #include "x86/pic.h"
@@ -42,6 +43,13 @@ extern char boot_stack_top[];
 #define FRAME_LIMIT (3ull << 30)
 
 static struct mb2_info mbi;
+
+/* Physical memory for the multiboot 1 parser: what the boot tables map (all below FRAME_LIMIT). */
+static const void *boot_phys(uint64_t pa, size_t len, void *ctx)
+{
+	(void)ctx;
+	return pa < FRAME_LIMIT && len <= FRAME_LIMIT - pa ? phys_to_virt(pa_init(pa)) : NULL;
+}
 static struct acpi_info acpi;
 static struct vireo_bootinfo bootinfo;
 
@@ -152,7 +160,7 @@ void cpu_local_init(unsigned id, uint64_t stack_top)
 static void fill_bootinfo(void)
 {
 	bootinfo.magic = VIREO_BOOTINFO_MAGIC;
-	bootinfo.version = 2;
+	bootinfo.version = 3;
 	bootinfo.cpus_online = cpus_online;
 	bootinfo.mem_free_bytes = frame_free_pages() * PAGE_SIZE;
 	bootinfo.tsc_khz = lapic_tsc_khz();
@@ -195,9 +203,15 @@ void kmain(uint32_t magic, uint32_t info_pa)
 	idt_load();
 	printk(LOG_INFO, "\nVireo x86_64 microkernel\n");
 
-	const uint32_t *hdr = phys_to_virt(pa_init(info_pa));
-	if (magic != 0x36d76289 || mb2_parse(hdr, hdr[0], &mbi) != VIREO_OK) {
-		panic("boot: multiboot2 information missing or malformed");
+	status_t st = VIREO_BAD_PAR;
+	if (magic == MB2_BOOTLOADER_MAGIC) {
+		const uint32_t *hdr = phys_to_virt(pa_init(info_pa));
+		st = mb2_parse(hdr, hdr[0], &mbi);
+	} else if (magic == MB1_BOOTLOADER_MAGIC) {
+		st = mb1_parse(info_pa, boot_phys, NULL, &mbi);
+	}
+	if (st != VIREO_OK) {
+		panic("boot: multiboot information missing or malformed");
 	}
 	if (cmdline_has(mbi.cmdline, "debug")) {
 		console_set_level(LOG_DEBUG);

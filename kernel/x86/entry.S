@@ -9,6 +9,10 @@
 
 #define MB2_MAGIC 0xe85250d6
 #define MB2_BOOT_MAGIC 0x36d76289
+#define MB1_MAGIC 0x1badb002
+#define MB1_BOOT_MAGIC 0x2badb002
+/* Multiboot 1 flags: modules page-aligned, memory information, load addresses in the header. */
+#define MB1_FLAGS ((1 << 0) | (1 << 1) | (1 << 16))
 #define PHYS(x) ((x) - KERNEL_VBASE)
 
 #define PTE_P 0x1
@@ -34,6 +38,23 @@ mb2_header:
 	.long 8
 mb2_header_end:
 
+	/*
+	 * Multiboot (version 1) header, for loaders that speak only that (QEMU's -kernel). The
+	 * address fields (Multiboot Specification 0.6.96, 3.1.3) give the load layout, since such a
+	 * loader does not read ELF64: the file holds the image from _load_start to _load_end at
+	 * offsets linear in the physical addresses (kernel.ld), then zeroed memory up to _kernel_end.
+	 */
+	.balign 4
+mb1_header:
+	.long MB1_MAGIC
+	.long MB1_FLAGS
+	.long -(MB1_MAGIC + MB1_FLAGS)
+	.long mb1_header                        /* header_addr (identity-linked: physical) */
+	.long _load_start                       /* load_addr */
+	.long PHYS(_load_end)                   /* load_end_addr */
+	.long PHYS(_kernel_end)                 /* bss_end_addr */
+	.long _start                            /* entry_addr */
+
 	.section .boot.text, "ax"
 	.code32
 	.globl _start
@@ -45,7 +66,10 @@ _start:
 	mov %ebx, %esi                          /* info physical address: second C argument */
 
 	cmp $MB2_BOOT_MAGIC, %eax
+	je 2f
+	cmp $MB1_BOOT_MAGIC, %eax
 	jne no_multiboot
+2:
 
 	/* Long mode present? (CPUID 0x80000001 EDX bit 29) */
 	mov $0x80000000, %eax
@@ -128,7 +152,7 @@ higher_half:
 
 	.section .boot.data, "aw"
 msg_no_mb:
-	.asciz "Vireo: not started by a multiboot2 loader\r\n"
+	.asciz "Vireo: not started by a multiboot loader\r\n"
 msg_no_lm:
 	.asciz "Vireo: this CPU has no 64-bit long mode\r\n"
 

@@ -293,6 +293,56 @@ bool module_is_elf(const struct vireo_bootinfo *bi, unsigned index)
 	       p[3] == 'F';
 }
 
+/* Where a delegated module goes: the next free address with the same offset in a 2 MiB page as
+ * its physical address, so that it can be passed on in 2 MiB flexpages. */
+#define MODULE_ALIGN (2ull << 20)
+
+/* The largest flexpage order that starts at both page numbers and fits in `left` pages. */
+static unsigned flex_order(uint64_t src, uint64_t dst, uint64_t left)
+{
+	unsigned order = 0;
+	while (order < 30 && !(src & ((2ull << order) - 1)) && !(dst & ((2ull << order) - 1)) &&
+	       (2ull << order) <= left) {
+		order++;
+	}
+	return order;
+}
+
+/* A module the kernel holds as read-only capabilities, mapped in the task without a copy. */
+static int delegate_module(struct task *t, const struct vireo_module *m, uint64_t va,
+			   unsigned *calls)
+{
+	uint64_t src = (VIREO_ROOT_PHYS_WINDOW + m->phys) >> 12, dst = va >> 12;
+	uint64_t pages = (m->size + PAGE - 1) / PAGE;
+	for (uint64_t off = 0; off < pages; (*calls)++) {
+		unsigned order = flex_order(src + off, dst + off, pages - off);
+		if (sys_delegate(t->pd, vireo_crd(CRD_MEM, src + off, order, MEM_R), dst + off,
+				 0)) {
+			return -1;
+		}
+		off += 1ull << order;
+	}
+	return 0;
+}
+
+/* A module that shares a page with another one: copied page by page. */
+static int copy_module(struct task *t, const struct vireo_module *m, uint64_t va)
+{
+	const uint8_t *src = (const uint8_t *)(VIREO_ROOT_PHYS_WINDOW + m->phys);
+	for (uint64_t off = 0; off < m->size; off += PAGE) {
+		uint64_t page = mem_alloc(0);
+		if (!page) {
+			return -1;
+		}
+		memcpy((void *)page, src + off, m->size - off < PAGE ? m->size - off : PAGE);
+		if (sys_delegate(t->pd, vireo_crd(CRD_MEM, page >> 12, 0, MEM_R), (va + off) >> 12,
+				 0)) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int give_module(struct task *t, const struct vireo_bootinfo *bi, unsigned index)
 {
 	const struct vireo_module *m = &bi->modules[index];
@@ -306,17 +356,14 @@ static int give_module(struct task *t, const struct vireo_bootinfo *bi, unsigned
 		va = info->modules[i].va + ((info->modules[i].size + PAGE - 1) & ~(PAGE - 1)) +
 		     PAGE;
 	}
-	const uint8_t *src = (const uint8_t *)(VIREO_ROOT_PHYS_WINDOW + m->phys);
-	for (uint64_t off = 0; off < m->size; off += PAGE) {
-		uint64_t page = mem_alloc(0);
-		if (!page) {
-			return -1;
-		}
-		memcpy((void *)page, src + off, m->size - off < PAGE ? m->size - off : PAGE);
-		if (sys_delegate(t->pd, vireo_crd(CRD_MEM, page >> 12, 0, MEM_R), (va + off) >> 12,
-				 0)) {
-			return -1;
-		}
+	unsigned calls = 0;
+	bool caps = bi->version >= 3 && (bi->module_caps >> index & 1);
+	if (caps) {
+		uint64_t phase = m->phys & (MODULE_ALIGN - 1);
+		va = ((va - phase + MODULE_ALIGN - 1) & ~(MODULE_ALIGN - 1)) + phase;
+	}
+	if (caps ? delegate_module(t, m, va, &calls) : copy_module(t, m, va)) {
+		return -1;
 	}
 	unsigned n = info->nmodules;
 	info->modules[n].va = va;
@@ -324,7 +371,13 @@ static int give_module(struct task *t, const struct vireo_bootinfo *bi, unsigned
 	memcpy(info->modules[n].cmdline, m->cmdline,
 	       strnlen(m->cmdline, sizeof(info->modules[n].cmdline) - 1));
 	info->nmodules = n + 1;
-	printf("roottask: gave %s the data module \"%s\" (%lu bytes)\n", t->name, m->cmdline,
-	       (unsigned long)m->size);
+	if (caps) {
+		printf("roottask: gave %s the data module \"%s\" (%lu bytes, mapped in %u "
+		       "delegations)\n",
+		       t->name, m->cmdline, (unsigned long)m->size, calls);
+	} else {
+		printf("roottask: gave %s the data module \"%s\" (%lu bytes, copied)\n", t->name,
+		       m->cmdline, (unsigned long)m->size);
+	}
 	return 0;
 }
