@@ -33,6 +33,9 @@ struct pd {
 	unsigned caps;		/* capabilities naming it (its reachability, see pd_cap_put) */
 	void *pv_fpu; /* its FPU state as a vCPU's task (virtual user mode); NULL until then */
 	uint64_t guest_tlb_tag; /* VM: its flush tag (kernel/asid.h), set by virt->flush_guest */
+	/* VM: the backend's I/O intercept map (virt->io_map_*), charged to quota_parent; NULL
+	 * until a port is delegated to it. A VM has no io_bitmap: nothing of it runs natively. */
+	void *vm_io_map;
 };
 
 /*
