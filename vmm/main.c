@@ -16,7 +16,8 @@
  *
  * With "ioport=LO-HI" the VMM delegates those ports of its own I/O space (the roottask gives them:
  * ports=BASE:COUNT) to the VM, whose guest then reaches them without exits; the test port 0xea
- * makes the VMM revoke them again (docs/architecture.md#vm-io-space).
+ * makes the VMM revoke them again (docs/architecture.md#vm-io-space), with "ioport_async" from the
+ * main EC, on its own CPU, while the guest runs.
  *
  * Module command lines: "vmm [mem=MiB] [trace] [post=R] [ioport=LO-HI]", then "<name> [kernel
  * command line]" for the guest image and "<name>" for an initrd. Ctrl-] on the console prints the
@@ -72,6 +73,9 @@ static volatile uint64_t next_event_ns = VMM_TIME_NEVER;
 static volatile uint64_t waker_until = VMM_TIME_NEVER;
 static volatile bool vcpu_done;
 #define WAKER_POLL_NS 10000000ull
+/* "ioport_async": the guest asked for its passed-through ports to be revoked; the waker does it. */
+static volatile bool iopass_async_pending;
+static void iopass_revoke_now(struct vm *v);
 /* HLT sleeps that ended by their timeout, and how late after the device event they woke. */
 static uint64_t hlt_timed, hlt_late_sum_ns, hlt_late_max_ns;
 
@@ -659,6 +663,10 @@ static void wake_loop(bool input, bool revoke)
 				   : until > now	   ? (until - now + 999) / 1000
 							   : 1;
 		sys_sm_down(SEL_DONE_SM, timeout);
+		if (iopass_async_pending) {
+			iopass_async_pending = false;
+			iopass_revoke_now(&vm);
+		}
 		now = vm_now_ns(&vm);
 		bool got = false;
 		if (poll && now >= poll_at) {
@@ -817,14 +825,13 @@ static bool iopass_take(void *arg, uint32_t port, unsigned order)
 	return sys_revoke(vireo_crd(CRD_IO, port, order, IO_RW), 0) == VIREO_OK;
 }
 
+/* With ioport_async the VMM's main thread revokes (on its own CPU, while the guest runs). */
+static bool iopass_async;
+
 /* Test port 0xea: the guest's ports go back to being emulated (every access exits again). */
-static void iopass_revoke(void *arg)
+static void iopass_revoke_now(struct vm *v)
 {
-	struct vm *v = arg;
 	bool ok;
-	if (!v->iopass) {
-		return;
-	}
 	iopass_exits_at_revoke = v->iopass_exits;
 	unsigned n = portpass_each_block(v->iopass_lo, v->iopass_hi, iopass_take, v, &ok);
 	printf("vmm: ports %#x-%#x revoked from the guest (%u flexpages)%s\n", v->iopass_lo,
@@ -832,6 +839,23 @@ static void iopass_revoke(void *arg)
 	if (!ok) {
 		vm_stop(v, VM_FAILED, "revoking the passed-through ports failed");
 	}
+	__sync_synchronize(); /* the guest that sees the count sees the ports gone */
+	v->dev.io_revokes++;
+}
+
+static void iopass_revoke(void *arg)
+{
+	struct vm *v = arg;
+	if (!v->iopass) {
+		return;
+	}
+	if (!iopass_async) {
+		iopass_revoke_now(v);
+		return;
+	}
+	iopass_async_pending = true;
+	__sync_synchronize();
+	sys_sm_up(SEL_DONE_SM); /* the waker (wake_loop) does it */
 }
 
 /* ioport=LO-HI: ports of the VMM's own I/O space the guest gets. -1 on a bad word or failure. */
@@ -864,6 +888,7 @@ static int iopass_setup(const struct vireo_taskinfo *ti)
 	vm.iopass_lo = lo;
 	vm.iopass_hi = hi;
 	vm.dev.io_revoke = iopass_revoke;
+	iopass_async = cmdline_has(ti->cmdline, "ioport_async");
 	printf("vmm: ports %#x-%#x passed through to the guest (%u flexpages)\n", lo, hi, n);
 	return 0;
 }
@@ -877,6 +902,13 @@ static void iopass_report(void)
 	printf("vmm: ports %#x-%#x: %lu I/O exits while passed through, %lu after %u revokes\n",
 	       vm.iopass_lo, vm.iopass_hi, (unsigned long)before,
 	       (unsigned long)(vm.iopass_exits - before), vm.dev.io_revokes);
+	/* guests/tests/iopass.S leaves its poll count where the revoke took effect (20000000 - n). */
+	uint32_t left = *(volatile uint32_t *)(vm.ram + 0x504);
+	if (vm.dev.io_revokes && left && left <= 20000000u) {
+		printf("vmm: the guest's accesses passed through %u more times before the revoke "
+		       "took effect%s\n",
+		       20000000u - left, iopass_async ? " (revoked from another thread)" : "");
+	}
 }
 
 static int setup(const struct vireo_taskinfo *ti, enum guest_format fmt, unsigned cpu)

@@ -39,9 +39,10 @@ struct testdev {
 	int irq2_armed; /* vector to inject at the next exit with an event pending, -1 if none */
 	void (*recall)(void *arg); /* port 0xfe: recall the vCPU (NULL: nothing happens) */
 	uint32_t recalls;	   /* VM_EXIT_RECALL exits the VMM has handled */
-	/* Port 0xea: the VMM takes its passed-through ports back (NULL: nothing happens). */
+	/* Port 0xea: the VMM takes its passed-through ports back, at once or from another thread
+	 * (NULL: nothing happens); io_revokes counts the revokes done, the VMM adds them. */
 	void (*io_revoke)(void *arg);
-	uint32_t io_revokes; /* times it did */
+	volatile uint32_t io_revokes;
 	/* Port 0xec: the VMM's counter `which` (TESTDEV_COUNT_*); NULL: reads all-ones. */
 	uint32_t (*counter)(void *arg, unsigned which);
 	unsigned counter_sel;
