@@ -522,6 +522,13 @@ static status_t ensure_io_bitmap(struct pd *pd)
 
 static bool range_ok(unsigned sp, uint64_t base, unsigned order);
 
+/* `pd` holds ports [port, port + 2^order) in one capability. */
+static bool io_held(const struct pd *pd, uint64_t port, unsigned order)
+{
+	const struct mdb_node *n = mdb_lookup(&pd->io, port);
+	return n && port + (1ull << order) <= n->base + (1ull << n->order);
+}
+
 /* Guest-physical addresses of a VM: 48 bits (NPT and 4-level EPT). */
 #define VM_PAGES (1ull << 36)
 
@@ -601,6 +608,12 @@ status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_
 	unsigned sp = vireo_crd_space(crd), order = vireo_crd_order(crd);
 	uint64_t base = vireo_crd_base(crd);
 	if (!range_ok_in(src, sp, base, order) || !range_ok_in(dst, sp, dst_base, order)) {
+		return VIREO_BAD_PAR;
+	}
+	if (sp == CRD_IO && dst_base != base && io_held(src, base, order)) {
+		/* x86 has no port translation: the TSS bitmap and a VM's map allow the port the
+		 * receiver's node names, so a port keeps its number in every I/O space (an unheld
+		 * source is the mapping database's BAD_CAP). */
 		return VIREO_BAD_PAR;
 	}
 	/* A map made for this call goes again if the call fails: a refusal has no effect. */

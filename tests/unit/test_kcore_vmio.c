@@ -126,14 +126,29 @@ Test(kcore_vmio, a_delegated_port_range_is_passed_through_and_recorded_as_the_vm
 	cr_expect_eq(n->parent, mdb_lookup(&vmm->io, 0x80), "not derived from the VMM's ports");
 }
 
-Test(kcore_vmio, a_smaller_part_may_go_to_another_port_number_of_the_vm)
+Test(kcore_vmio, a_port_keeps_its_number_a_vm_cannot_reach_another_port_through_it)
 {
 	vmm_holds(0x80, 3);
-	cr_assert_eq(delegate(0x84, 2, 0x2f8 + 4, 0), VIREO_OK);
-	cr_expect(!intercepted(vm->vm_io_map, 0x2fc));
-	cr_expect(!intercepted(vm->vm_io_map, 0x2ff));
-	cr_expect(intercepted(vm->vm_io_map, 0x84), "the VM got the port at the VMM's number");
-	cr_expect(intercepted(vm->vm_io_map, 0x2f8));
+	/* The guest would reach hardware port 0x2fc, which the VMM never had. */
+	cr_expect_eq(delegate(0x84, 2, 0x2fc, 0), VIREO_BAD_PAR);
+	cr_expect_null(vm->vm_io_map, "a refused delegation left a map");
+	cr_expect_null(mdb_lookup(&vm->io, 0x2fc));
+	cr_expect_eq(delegate(0x84, 2, 0x84, 0), VIREO_OK, "a part at its own number is fine");
+	cr_expect(!intercepted(vm->vm_io_map, 0x84));
+	cr_expect(intercepted(vm->vm_io_map, 0x80));
+	cr_expect(intercepted(vm->vm_io_map, 0x2fc));
+}
+
+Test(kcore_vmio, a_native_task_cannot_rename_a_port_into_another_either)
+{
+	vmm_holds(0x80, 0);
+	/* Into its own I/O space under COM1's number: the TSS bitmap would allow COM1. */
+	fake_syscall(vcpu_ec, SYS_DELEGATE, SEL_PD, io_crd(0x80, 0), 0x3f8, 0, 0);
+	cr_expect_eq(vcpu_ec->regs.rax, VIREO_BAD_PAR);
+	cr_expect_null(mdb_lookup(&vmm->io, 0x3f8));
+	cr_expect(vmm->io_bitmap[0x3f8 / 8] & 1, "COM1 allowed in the task's TSS bitmap");
+	fake_syscall(vcpu_ec, SYS_DELEGATE, SEL_PD, io_crd(0x90, 0), 0x3f8, 0, 0);
+	cr_expect_eq(vcpu_ec->regs.rax, VIREO_BAD_CAP, "an unheld source is still BAD_CAP");
 }
 
 Test(kcore_vmio, revoking_the_vmms_port_intercepts_it_again_after_the_cpus_left_the_guest)
@@ -195,8 +210,7 @@ Test(kcore_vmio, ports_the_kernel_drives_are_refused_and_nothing_changes)
 	cr_expect_eq(delegate(0x3f8, 3, 0x3f8, 0), VIREO_BAD_DEV);
 	cr_expect_eq(delegate(0x3fc, 0, 0x3fc, 0), VIREO_BAD_DEV, "one port of a claimed range");
 	cr_expect_eq(delegate(0, 16, 0, 0), VIREO_BAD_DEV, "a range holding a kernel port");
-	cr_expect_eq(delegate(0x100, 3, 0x20, 0), VIREO_BAD_DEV,
-		     "the VM's port number decides, not the VMM's");
+	cr_expect_eq(delegate(0x20, 0, 0x20, 0), VIREO_BAD_DEV, "the 8259A");
 	cr_expect_null(vm->vm_io_map, "a refused delegation left a map");
 	cr_expect_null(mdb_lookup(&vm->io, 0x3f8));
 	cr_expect_null(mdb_lookup(&vm->io, 0));
