@@ -6,7 +6,8 @@
  * written. The VMM has no device there, so an access that exits reads 0xff. From real mode,
  * counting the VMM's I/O exits at its ioport= range on the counter port 0xec:
  *
- *   1. N times OUT then IN of port 0x81 (values 0..0xfe): each reads back; no exit counted.
+ *   1. N times OUT then IN of port 0x81 (values 0..0xfe): each reads back; no exit counted
+ *      (the TSC ticks of steps 1 and 3 are left at 0x508 and 0x50c for the VMM to print).
  *   2. `rep outsb` of 4 bytes and `rep insb` of 4 bytes at port 0x82 (string I/O passes too).
  *   3. Port 0xea: the VMM revokes the range, at once or (VMM word "ioport_async") from its main
  *      thread on another CPU while the guest runs: OUT/IN of port 0x81 until an IN reads 0xff
@@ -31,6 +32,8 @@
 	.set	BUF, 0x600
 	.set	POLL_MAX, 20000000
 	.set	POLL_LEFT, 0x504	/* ECX when the first access exited (vmm/main.c reads it) */
+	.set	TSC_PASS, 0x508		/* TSC ticks of the N passed-through round trips (it too) */
+	.set	TSC_EXIT, 0x50c		/* and of the M exiting ones */
 
 /* EAX = the VMM's counter \which (the OUT and IN are exits, but not at the passed ports). */
 .macro COUNTER which
@@ -43,6 +46,8 @@
 	PUTS	msg
 
 	/* 1. N round trips through the device; BL = the value, never 0xff. */
+	rdtsc
+	movl	%eax, %esi
 	movw	$N, %cx
 	xorb	%bl, %bl
 1:	movb	%bl, %al
@@ -55,6 +60,9 @@
 	jne	2f
 	xorb	%bl, %bl
 2:	loop	1b
+	rdtsc
+	subl	%esi, %eax
+	movl	%eax, TSC_PASS
 
 	/* 2. String I/O: the last byte written is the one the register holds. */
 	movw	$bytes, %si
@@ -92,12 +100,17 @@
 	/* Revoked: every access exits, and the VMM has no device at the port. */
 6:	COUNTER	COUNT_IOPASS
 	movl	%eax, %edi
+	rdtsc
+	movl	%eax, %esi
 	movw	$M, %cx
 7:	movb	$0x5a, %al
 	outb	%al, $PORT_PASS
 	inb	$PORT_PASS, %al
 	CHECK	%al, 0xff, 4
 	loop	7b
+	rdtsc
+	subl	%esi, %eax
+	movl	%eax, TSC_EXIT
 	COUNTER	COUNT_IOPASS
 	subl	%edi, %eax
 	CHECK	%eax, (2*M), 5
