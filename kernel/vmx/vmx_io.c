@@ -47,7 +47,10 @@ void vmx_io_enter(const struct vcpu *v)
 {
 	const void *map = v->vm ? v->vm->vm_io_map : NULL;
 	if (!map) {
-		return; /* unconditional I/O exiting, as vmx_ctls.proc has it */
+		/* Unconditional I/O exiting, as vmx_ctls.proc has it: vmx_run_enter writes the
+		 * controls from it at every entry, so a vCPU that ran a VM with a map before does
+		 * not keep "use I/O bitmaps" (and that VM's freed bitmaps). */
+		return;
 	}
 	uint64_t pa = pa_addr(virt_to_phys(map));
 	vmwrite64(VMCS_IO_BITMAP_A, pa);
