@@ -270,6 +270,21 @@ Test(kcore_vmio, the_map_is_charged_to_the_vms_creator_once_and_refunded_when_th
 	cr_expect_not_null(mdb_lookup(&vmm->io, 0x80), "the VMM's own ports went with the VM");
 }
 
+Test(kcore_vmio, another_vms_ports_do_not_pass_through_in_this_one)
+{
+	vmm_holds(0x80, 3);
+	fake_syscall(vcpu_ec, SYS_CREATE_PD, SEL_VM2, SEL_PD, 1 << 20, VIREO_PD_VM, 0);
+	cr_assert_eq(vcpu_ec->regs.rax, VIREO_OK);
+	struct pd *vm2 = (struct pd *)pd_lookup_obj(vmm, SEL_VM2, OBJ_PD, 0);
+	fake_syscall(vcpu_ec, SYS_DELEGATE, SEL_VM2, io_crd(0x80, 3), 0x80, 0, 0);
+	cr_assert_eq(vcpu_ec->regs.rax, VIREO_OK);
+	cr_assert_not_null(vm2->vm_io_map);
+	uint64_t pa = resume_iopm(); /* the vCPU runs the first VM, which has no ports */
+	cr_expect_neq(pa, pa_addr(virt_to_phys(vm2->vm_io_map)));
+	cr_expect(intercepted(phys_to_virt(pa_init(pa)), 0x80), "the other VM's port passes here");
+	cr_expect_null(vm->vm_io_map);
+}
+
 Test(kcore_vmio, without_quota_for_the_map_the_delegation_fails_and_changes_nothing)
 {
 	vmm_holds(0x80, 3);
