@@ -8,6 +8,7 @@
 #include "assert.h"
 #include "fpu.h"
 #include "frame.h"
+#include "ioport.h"
 #include "kstring.h"
 #include "obj.h"
 #include "sc.h"
@@ -375,6 +376,68 @@ static unsigned map_flags(const struct pd *pd)
 	return host_1g ? PT_1G_OK : PT_LARGE_OK;
 }
 
+/* ---------------------------------------------------------------- a VM's I/O space */
+
+/*
+ * A VM's I/O space (docs/architecture.md#vm-io-space) is the backend's intercept map: a port
+ * delegated to the VM is passed through (the guest's IN/OUT reach the port without an exit), a
+ * revoked one is intercepted again. Every CPU running the VM's guest leaves it before the map
+ * changes (the shoot-down makes them exit and wait for the kernel lock this CPU holds): the
+ * hardware never sees the map change under a running guest (Intel SDM vol. 3C 24.11.4), and a
+ * revoke is in force before the guest's next instruction everywhere.
+ */
+static status_t vm_io_set(struct pd *vm, uint64_t port, unsigned order, bool pass)
+{
+	if (!vm->vm_io_map) {
+		return VIREO_NO_MEM; /* vm_io_prepare made it before any node could arrive */
+	}
+	tlb_shootdown(vm);
+	virt->io_map_set(vm->vm_io_map, (uint32_t)port, 1u << order, pass);
+	return VIREO_OK;
+}
+
+/* The VMM's creator role pays: the map is the VM's like its VMCBs are the VMM's vCPUs'. */
+static struct quota *vm_io_quota(struct pd *vm)
+{
+	return pd_quota(vm->quota_parent);
+}
+
+/*
+ * Before ports [port, port + 2^order) may arrive in a VM: none of them is one the kernel drives
+ * (BAD_DEV), the CPU can pass ports through (BAD_FTR), and the map exists (NO_MEM).
+ */
+static status_t vm_io_prepare(struct pd *vm, uint64_t port, unsigned order)
+{
+	if (ioport_kernel_user(port, 1ull << order)) {
+		return VIREO_BAD_DEV;
+	}
+	if (!virt || !virt->io_map_init) {
+		return VIREO_BAD_FTR;
+	}
+	if (vm->vm_io_map) {
+		return VIREO_OK;
+	}
+	paddr_t pa = quota_frames(vm_io_quota(vm), virt->io_map_order);
+	if (!pa_valid(pa)) {
+		return VIREO_NO_MEM;
+	}
+	status_t st = virt->io_map_init(phys_to_virt(pa));
+	if (st != VIREO_OK) {
+		quota_frames_free(vm_io_quota(vm), pa, virt->io_map_order);
+		return st;
+	}
+	vm->vm_io_map = phys_to_virt(pa);
+	return VIREO_OK;
+}
+
+static void vm_io_free(struct pd *vm)
+{
+	if (vm->vm_io_map) {
+		quota_frames_free(vm_io_quota(vm), virt_to_phys(vm->vm_io_map), virt->io_map_order);
+		vm->vm_io_map = NULL;
+	}
+}
+
 /* The hardware side of a new capability: page-table entries, bitmap bits, a reference. */
 static status_t apply_node(struct mdb_node *n)
 {
@@ -387,6 +450,9 @@ static status_t apply_node(struct mdb_node *n)
 		return pt_map(&pd->pt, n->base << PAGE_SHIFT, pa_init(n->res << PAGE_SHIFT),
 			      PAGE_SIZE << n->order, mem_attr(n->rights), map_flags(pd));
 	case MDB_IO:
+		if (pd->vm) {
+			return vm_io_set(pd, n->base, n->order, true);
+		}
 		if (!pd->io_bitmap) {
 			return VIREO_NO_MEM;
 		}
@@ -422,7 +488,9 @@ static void unmap_node(struct mdb_node *n, void *arg)
 		}
 		break;
 	case MDB_IO:
-		if (pd->io_bitmap) {
+		if (pd->vm) {
+			vm_io_set(pd, n->base, n->order, false);
+		} else if (pd->io_bitmap) {
 			io_bitmap_set(pd, n->base, n->order, false);
 			iobitmap_invalidate(pd->io_bitmap);
 			tlb_shootdown(pd);
@@ -461,6 +529,13 @@ static status_t ensure_io_bitmap(struct pd *pd)
 }
 
 static bool range_ok(unsigned sp, uint64_t base, unsigned order);
+
+/* `pd` holds ports [port, port + 2^order) in one capability. */
+static bool io_held(const struct pd *pd, uint64_t port, unsigned order)
+{
+	const struct mdb_node *n = mdb_lookup(&pd->io, port);
+	return n && port + (1ull << order) <= n->base + (1ull << n->order);
+}
 
 /* Guest-physical addresses of a VM: 48 bits (NPT and 4-level EPT). */
 #define VM_PAGES (1ull << 36)
@@ -572,7 +647,20 @@ status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_
 	if (!range_ok_in(src, sp, base, order) || !range_ok_in(dst, sp, dst_base, order)) {
 		return VIREO_BAD_PAR;
 	}
-	if (sp == CRD_IO && ensure_io_bitmap(dst) != VIREO_OK) {
+	if (sp == CRD_IO && dst_base != base && io_held(src, base, order)) {
+		/* x86 has no port translation: the TSS bitmap and a VM's map allow the port the
+		 * receiver's node names, so a port keeps its number in every I/O space (an unheld
+		 * source is the mapping database's BAD_CAP). */
+		return VIREO_BAD_PAR;
+	}
+	/* A map made for this call goes again if the call fails: a refusal has no effect. */
+	bool fresh_io_map = sp == CRD_IO && dst->vm && !dst->vm_io_map;
+	if (sp == CRD_IO && dst->vm) {
+		status_t st = vm_io_prepare(dst, dst_base, order);
+		if (st != VIREO_OK) {
+			return st;
+		}
+	} else if (sp == CRD_IO && ensure_io_bitmap(dst) != VIREO_OK) {
 		return VIREO_NO_MEM;
 	}
 	bool grant = flags & VIREO_DELEGATE_GRANT;
@@ -611,6 +699,9 @@ status_t pd_delegate(struct pd *src, struct pd *dst, uint64_t crd, uint64_t dst_
 			}
 		}
 		if (st != VIREO_OK) {
+			if (fresh_io_map) {
+				vm_io_free(dst); /* I/O is one node per call: none of it arrived */
+			}
 			return st;
 		}
 	}
@@ -672,6 +763,7 @@ void pd_destroy(struct pd *pd)
 	if (pd->io_bitmap) {
 		quota_frames_free(&pd->quota, virt_to_phys(pd->io_bitmap), 1);
 	}
+	vm_io_free(pd);
 	if (pd->pv_fpu) {
 		fpu_area_free(&pd->quota, pd->pv_fpu);
 	}

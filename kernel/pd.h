@@ -36,6 +36,9 @@ struct pd {
 	struct mdb_node *root_cap;
 	void *pv_fpu; /* its FPU state as a vCPU's task (virtual user mode); NULL until then */
 	uint64_t guest_tlb_tag; /* VM: its flush tag (kernel/asid.h), set by virt->flush_guest */
+	/* VM: the backend's I/O intercept map (virt->io_map_*), charged to quota_parent; NULL
+	 * until a port is delegated to it. A VM has no io_bitmap: nothing of it runs natively. */
+	void *vm_io_map;
 };
 
 /*

@@ -47,6 +47,17 @@ struct virt_ops {
 	/* Optional: the intercept control area (already checked against the ABI) against what this
 	 * CPU can do; VM_INVALID_CTRL refuses it before any of it applies, 0 accepts it. */
 	unsigned (*check_ctrl)(const struct vireo_vm_ctrl *c);
+	/*
+	 * A VM's I/O intercept map (docs/architecture.md#vm-io-space): 2^io_map_order pages that
+	 * kernel/pd.c allocates, charged to the PD that created the VM, when the first port is
+	 * delegated to it; every vCPU of the VM enters with it. io_map_init marks every port
+	 * intercepted (BAD_FTR: this CPU cannot pass ports through; the map is freed again);
+	 * io_map_set passes [port, port + count) through or intercepts it again. Called under the
+	 * kernel lock while no CPU runs the VM's guest (the caller made them leave it).
+	 */
+	unsigned io_map_order;
+	status_t (*io_map_init)(void *map);
+	void (*io_map_set)(void *map, uint32_t port, uint32_t count, bool pass);
 };
 
 /* The backend in use, or NULL when the CPU has no usable hardware virtualization. */

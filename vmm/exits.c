@@ -139,6 +139,9 @@ static bool exit_io(struct vm *vm)
 	if (st->io.port < VMM_PORT_STATS) {
 		vm->port_exits[st->io.port]++;
 	}
+	if (vm->iopass && st->io.port >= vm->iopass_lo && st->io.port <= vm->iopass_hi) {
+		vm->iopass_exits++;
+	}
 	if (st->io.string) {
 		return io_string(vm);
 	}

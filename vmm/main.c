@@ -14,14 +14,21 @@
  * With "post=R" the main EC first posts interrupts to the running guest from its own CPU
  * (SYS_VCPU_POST; the test guest guests/tests/posted.S counts them).
  *
- * Module command lines: "vmm [mem=MiB] [trace] [post=R]", then "<name> [kernel command line]" for the
- * guest image and "<name>" for an initrd. Ctrl-] on the console prints the exit statistics.
+ * With "ioport=LO-HI" the VMM delegates those ports of its own I/O space (the roottask gives them:
+ * ports=BASE:COUNT) to the VM, whose guest then reaches them without exits; the test port 0xea
+ * makes the VMM revoke them again (docs/architecture.md#vm-io-space), with "ioport_async" from the
+ * main EC, on its own CPU, while the guest runs.
+ *
+ * Module command lines: "vmm [mem=MiB] [trace] [post=R] [ioport=LO-HI]", then "<name> [kernel
+ * command line]" for the guest image and "<name>" for an initrd. Ctrl-] on the console prints the
+ * exit statistics.
  */
 #include "vmm.h"
 
 #include "bzimage.h"
 #include "cmdline.h"
 #include "fmt.h"
+#include "portpass.h"
 
 #define VCPU_UTCB_VA (TASK_FREE_VA + 0x10000)
 #define VCPU_STATE_VA (TASK_FREE_VA + 0x20000)
@@ -66,6 +73,9 @@ static volatile uint64_t next_event_ns = VMM_TIME_NEVER;
 static volatile uint64_t waker_until = VMM_TIME_NEVER;
 static volatile bool vcpu_done;
 #define WAKER_POLL_NS 10000000ull
+/* "ioport_async": the guest asked for its passed-through ports to be revoked; the waker does it. */
+static volatile bool iopass_async_pending;
+static void iopass_revoke_now(struct vm *v);
 /* HLT sleeps that ended by their timeout, and how late after the device event they woke. */
 static uint64_t hlt_timed, hlt_late_sum_ns, hlt_late_max_ns;
 
@@ -653,6 +663,10 @@ static void wake_loop(bool input, bool revoke)
 				   : until > now	   ? (until - now + 999) / 1000
 							   : 1;
 		sys_sm_down(SEL_DONE_SM, timeout);
+		if (iopass_async_pending) {
+			iopass_async_pending = false;
+			iopass_revoke_now(&vm);
+		}
 		now = vm_now_ns(&vm);
 		bool got = false;
 		if (poll && now >= poll_at) {
@@ -769,6 +783,8 @@ static uint32_t counter(void *arg, unsigned which)
 		return (uint32_t)vm_state(v, VMTD_CR)->cr4;
 	case TESTDEV_COUNT_CR_EXITS:
 		return (uint32_t)v->exits_by_reason[VM_EXIT_CR_ACCESS];
+	case TESTDEV_COUNT_IOPASS:
+		return (uint32_t)v->iopass_exits;
 	default:
 		return 0xffffffffu;
 	}
@@ -783,6 +799,126 @@ static uint64_t arg_mib(const char *cmdline, const char *key, uint64_t dflt)
 	return mib << 20;
 }
 
+/* ---------------------------------------------------------------- ioport=LO-HI */
+
+static uint64_t iopass_exits_at_revoke; /* I/O exits at the range while it was the guest's */
+
+static bool iopass_give(void *arg, uint32_t port, unsigned order)
+{
+	(void)arg;
+	enum vireo_status st = sys_delegate(SEL_VM, vireo_crd(CRD_IO, port, order, IO_RW), port, 0);
+	if (st != VIREO_OK) {
+		printf("vmm: ioport: delegating ports %#x-%#x to the VM failed (status %d%s)\n",
+		       port, port + (1u << order) - 1, st,
+		       st == VIREO_BAD_DEV   ? ": the kernel drives one of them"
+		       : st == VIREO_BAD_CAP ? ": the VMM does not hold them"
+		       : st == VIREO_BAD_FTR ? ": this CPU cannot pass ports through"
+					     : "");
+	}
+	return st == VIREO_OK;
+}
+
+static bool iopass_take(void *arg, uint32_t port, unsigned order)
+{
+	(void)arg;
+	/* Without SELF: what derives from the VMM's ports goes (the VM's), the VMM keeps them. */
+	return sys_revoke(vireo_crd(CRD_IO, port, order, IO_RW), 0) == VIREO_OK;
+}
+
+/* With ioport_async the VMM's main thread revokes (on its own CPU, while the guest runs). */
+static bool iopass_async;
+
+/* Test port 0xea: the guest's ports go back to being emulated (every access exits again). */
+static void iopass_revoke_now(struct vm *v)
+{
+	bool ok;
+	iopass_exits_at_revoke = v->iopass_exits;
+	unsigned n = portpass_each_block(v->iopass_lo, v->iopass_hi, iopass_take, v, &ok);
+	printf("vmm: ports %#x-%#x revoked from the guest (%u flexpages)%s\n", v->iopass_lo,
+	       v->iopass_hi, n, ok ? "" : ": a revoke failed");
+	if (!ok) {
+		vm_stop(v, VM_FAILED, "revoking the passed-through ports failed");
+	}
+	__sync_synchronize(); /* the guest that sees the count sees the ports gone */
+	v->dev.io_revokes++;
+}
+
+static void iopass_revoke(void *arg)
+{
+	struct vm *v = arg;
+	if (!v->iopass) {
+		return;
+	}
+	if (!iopass_async) {
+		iopass_revoke_now(v);
+		return;
+	}
+	iopass_async_pending = true;
+	__sync_synchronize();
+	sys_sm_up(SEL_DONE_SM); /* the waker (wake_loop) does it */
+}
+
+/* ioport=LO-HI: ports of the VMM's own I/O space the guest gets. -1 on a bad word or failure. */
+static int iopass_setup(const struct vireo_taskinfo *ti)
+{
+	char val[32];
+	if (!cmdline_get(ti->cmdline, "ioport", val, sizeof(val))) {
+		return 0;
+	}
+	uint32_t lo, hi;
+	if (!portpass_parse(val, &lo, &hi)) {
+		printf("vmm: write ioport=LO-HI (two port numbers, 0x for hex, LO <= HI)\n");
+		return -1;
+	}
+	uint64_t base = ti->io_port_base, end = base + ti->io_port_count;
+	if (lo < base || hi >= end) {
+		printf("vmm: ioport=%#x-%#x: the VMM holds %s%#lx-%#lx (the roottask gives ports "
+		       "with "
+		       "ports=BASE:COUNT)\n",
+		       lo, hi, ti->io_port_count ? "only " : "no ports, not even ",
+		       (unsigned long)base, (unsigned long)(end ? end - 1 : 0));
+		return -1;
+	}
+	bool ok;
+	unsigned n = portpass_each_block(lo, hi, iopass_give, &vm, &ok);
+	if (!ok) {
+		return -1;
+	}
+	vm.iopass = true;
+	vm.iopass_lo = lo;
+	vm.iopass_hi = hi;
+	vm.dev.io_revoke = iopass_revoke;
+	iopass_async = cmdline_has(ti->cmdline, "ioport_async");
+	printf("vmm: ports %#x-%#x passed through to the guest (%u flexpages)\n", lo, hi, n);
+	return 0;
+}
+
+static void iopass_report(void)
+{
+	if (!vm.iopass) {
+		return;
+	}
+	uint64_t before = vm.dev.io_revokes ? iopass_exits_at_revoke : vm.iopass_exits;
+	printf("vmm: ports %#x-%#x: %lu I/O exits while passed through, %lu after %u revokes\n",
+	       vm.iopass_lo, vm.iopass_hi, (unsigned long)before,
+	       (unsigned long)(vm.iopass_exits - before), vm.dev.io_revokes);
+	/* guests/tests/iopass.S leaves its poll count where the revoke took effect (20000000 - n)
+	 * and the TSC ticks of its 1000 passed-through and 50 exiting OUT/IN pairs (instructions
+	 * under QEMU -icount shift=0). */
+	const volatile uint32_t *g = (const volatile uint32_t *)(vm.ram + 0x504);
+	if (vm.status == VM_PASSED && g[1] && g[2]) {
+		printf("vmm: the guest's OUT/IN pairs took %u TSC ticks each passed through, %u "
+		       "exiting\n",
+		       g[1] / 1000, g[2] / 50);
+	}
+	uint32_t left = g[0];
+	if (vm.dev.io_revokes && left && left <= 20000000u) {
+		printf("vmm: the guest's accesses passed through %u more times before the revoke "
+		       "took effect%s\n",
+		       20000000u - left, iopass_async ? " (revoked from another thread)" : "");
+	}
+}
+
 static int setup(const struct vireo_taskinfo *ti, enum guest_format fmt, unsigned cpu)
 {
 	const void *img = (const void *)ti->modules[0].va;
@@ -792,7 +928,7 @@ static int setup(const struct vireo_taskinfo *ti, enum guest_format fmt, unsigne
 			       is_linux ? (uint64_t)VMM_LINUX_RAM_MIB << 20 : GUEST_RAM_SIZE);
 	if (sys_create_sm(SEL_DONE_SM, SEL_SELF_PD, 0) != VIREO_OK ||
 	    sys_create_sm(SEL_WAKE_SM, SEL_SELF_PD, 0) != VIREO_OK || give_ram(ti, ram) ||
-	    create_vcpu(cpu)) {
+	    create_vcpu(cpu) || iopass_setup(ti)) {
 		return -1;
 	}
 	vm_machine_init(&vm, !is_linux);
@@ -908,6 +1044,7 @@ int main(uintptr_t arg)
 		       (unsigned long)(hlt_late_sum_ns / hlt_timed / 1000),
 		       (unsigned long)(hlt_late_max_ns / 1000));
 	}
+	iopass_report();
 	vm_print_exit_stats(&vm, tsc_khz);
 	if (two) {
 		ap_report(ap_cpu);

@@ -123,6 +123,11 @@ struct vm {
 	uint64_t input_given, input_taken, uart_reads_seen;
 	uint64_t input_lat_n, input_lat_sum_ns, input_lat_max_ns;
 	const char *input_how;
+	/* Ports passed through to the guest (word ioport=LO-HI, vmm/portpass.h), and the I/O exits
+	 * at them: none while they are the guest's, every access once the VMM revoked them. */
+	bool iopass;
+	uint32_t iopass_lo, iopass_hi;
+	uint64_t iopass_exits;
 };
 
 /*

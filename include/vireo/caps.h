@@ -34,7 +34,8 @@ enum vireo_obj_type {
 #define MEM_R 0x01
 #define MEM_W 0x02
 #define MEM_X 0x04
-/* I/O rights in an I/O CRD. */
+/* I/O rights in an I/O CRD. In an ordinary PD the ports are allowed in its TSS I/O bitmap; in a
+ * VM's I/O space they are passed through to the guest (docs/ABI.md "A VM's I/O space"). */
 #define IO_RW 0x01
 
 /*

@@ -12,7 +12,7 @@ enum vireo_status {
 	VIREO_BAD_PAR = 5, /* malformed argument: pointer, length, range, flags */
 	VIREO_BAD_FTR = 6, /* feature not present on this machine or build */
 	VIREO_BAD_CPU = 7, /* CPU number out of range or offline */
-	VIREO_BAD_DEV = 8, /* device or interrupt not usable */
+	VIREO_BAD_DEV = 8, /* device or interrupt not usable (a port the kernel drives, for a VM) */
 	VIREO_NO_MEM = 9,  /* out of kernel memory or over the PD's quota */
 	VIREO_BUSY = 10,   /* object in a state that forbids the operation */
 	VIREO_STATUS_COUNT

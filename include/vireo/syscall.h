@@ -62,6 +62,7 @@ struct vireo_ec_create {
 #define VIREO_EC_VCPU 0x2
 
 /* SYS_CREATE_PD flags (R10). */
+/* VIREO_PD_VM: ports delegated to a VM's I/O space are passed through to its guest. */
 #define VIREO_PD_VM 0x1 /* a VM: its memory space is guest-physical (NPT/EPT); no ECs run in it */
 /* R8 = the new PD's maximum SC priority (at most the parent's; without the flag: the parent's). */
 #define VIREO_PD_MAX_PRIO 0x2

@@ -396,6 +396,9 @@ void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
+	/* The VM's own I/O map once ports were delegated to it, else the one that intercepts all. */
+	void *io_map = v->vm ? v->vm->vm_io_map : NULL;
+	vmcb->ctl.iopm_pa = io_map ? pa_addr(virt_to_phys(io_map)) : pa_addr(iopm);
 	/*
 	 * The vCPU keeps its ASID, and the guest its TLB entries, until the guest space loses a
 	 * translation (svm_flush_guest gives it a new tag) or the vCPU moves: then it takes a new
@@ -591,6 +594,30 @@ static bool svm_gpt_1g(void)
 	return (cpuid(0x80000001, 0).edx & (1u << 26)) != 0;
 }
 
+/* ---------------------------------------------------------------- a VM's I/O map */
+
+/*
+ * The I/O permission map (APM vol. 2 15.10.1): 12 KiB, physically contiguous, one bit per port,
+ * a set bit intercepts. The CPU checks the bits of every port an access touches, so the bits past
+ * port 0xffff in the third page stay set: a 2- or 4-byte access that wraps there exits.
+ */
+#define IOPM_BYTES (12u << 10)
+
+static status_t svm_io_map_init(void *map)
+{
+	memset(map, 0xff, IOPM_BYTES);
+	return VIREO_OK;
+}
+
+static void svm_io_map_set(void *map, uint32_t port, uint32_t count, bool pass)
+{
+	uint8_t *m = map;
+	for (uint32_t p = port; p < port + count && p < 0x10000; p++) {
+		uint8_t bit = (uint8_t)(1u << (p % 8));
+		m[p / 8] = pass ? m[p / 8] & (uint8_t)~bit : m[p / 8] | bit;
+	}
+}
+
 const struct virt_ops svm_ops = {
 	.name = "AMD SVM with nested paging",
 	.gpt_format = PT_FMT_NPT,
@@ -603,6 +630,9 @@ const struct virt_ops svm_ops = {
 	.store = svm_store,
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
+	.io_map_order = IOPM_ORDER, /* 16 KiB from the frame allocator, 12 KiB used */
+	.io_map_init = svm_io_map_init,
+	.io_map_set = svm_io_map_set,
 };
 
 const struct virt_ops *svm_probe(void)

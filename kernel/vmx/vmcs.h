@@ -26,6 +26,8 @@ enum vmcs_field16 {
 
 /* 64-bit fields (B.2); the high half of each is encoding + 1, never used here. */
 enum vmcs_field64 {
+	VMCS_IO_BITMAP_A = 0x2000,
+	VMCS_IO_BITMAP_B = 0x2002,
 	VMCS_MSR_BITMAP = 0x2004,
 	VMCS_EXIT_MSR_STORE_ADDR = 0x2006,
 	VMCS_EXIT_MSR_LOAD_ADDR = 0x2008,

@@ -19,6 +19,7 @@
 #include "quota.h"
 #include "vcpu.h"
 #include "vmx/vmcs.h"
+#include "vmx/vmx_io.h"
 #include "x86/cpu.h"
 #include "x86/lapic.h"
 #include "x86/percpu.h"
@@ -684,6 +685,7 @@ static bool vmx_run(struct vcpu *v, paddr_t gpt_root)
 	struct vmx_vcpu *x = vmx_of(v);
 	make_current(x);
 	vmx_run_enter(v, gpt_root);
+	vmx_io_enter(v);
 	host_state_entry(x);
 	flush_guest_tlb(v, gpt_root);
 	uint64_t host_xcr0 = fpu_xcr0();
@@ -719,6 +721,9 @@ const struct virt_ops vmx_ops = {
 	.store = vmx_store,
 	.flush_guest = vmx_flush_guest,
 	.check_ctrl = vmx_check_ctrl,
+	.io_map_order = 1, /* the I/O bitmaps A and B, kernel/vmx/vmx_io.c */
+	.io_map_init = vmx_io_map_init,
+	.io_map_set = vmx_io_map_set,
 };
 
 static void read_caps(struct vmx_cap_msrs *m)
@@ -762,6 +767,7 @@ const struct virt_ops *vmx_probe(void)
 	struct vmx_cap_msrs m;
 	read_caps(&m);
 	struct vmx_ctl_result r = vmx_ctls_compute(&m, &vmx_ctls);
+	vmx_io_probe(m.basic & VMX_BASIC_TRUE_CTLS ? m.true_proc : m.proc);
 	if (r.error != VMX_CTL_OK) {
 		pr_info("vmx: not used: %s: %s (%#x)\n", r.field, vmx_ctl_error_name(r.error),
 			r.bits);

@@ -2,6 +2,7 @@
 /* 8254 channel 2 as a one-shot reference: mode 0, output visible in port 0x61 bit 5. */
 #include "x86/pit.h"
 
+#include "ioport.h"
 #include "x86/cpu.h"
 
 #define PIT_CH2 0x42
@@ -10,6 +11,12 @@
 
 void pit_oneshot_start(uint32_t us)
 {
+	static bool claimed;
+	if (!claimed) {
+		ioport_kernel_claim(0x40, 4, "8254");
+		ioport_kernel_claim(PORT_B, 1, "8254 gate (port B)");
+		claimed = true;
+	}
 	uint32_t count = (uint32_t)((uint64_t)PIT_HZ * us / 1000000);
 	if (count > 0xffff) {
 		count = 0xffff;

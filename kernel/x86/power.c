@@ -3,6 +3,7 @@
 #include "x86/power.h"
 
 #include "acpi.h"
+#include "ioport.h"
 #include "printk.h"
 #include "x86/cpu.h"
 #include "x86/lapic.h"
@@ -30,6 +31,13 @@ void power_init(const struct acpi_info *acpi, bool poweroff_when_done)
 	power.typb = acpi->slp_typb_s5;
 	power.valid = acpi->s5_valid && acpi->pm1a_cnt && acpi->pm1a_cnt <= 0xffff;
 	power.when_done = poweroff_when_done;
+	if (power.valid) {
+		ioport_kernel_claim(power.pm1a_cnt, power.pm1a_cnt < 0xffff ? 2 : 1,
+				    "ACPI PM1a control");
+		if (power.pm1b_cnt && power.pm1b_cnt <= 0xfffe) {
+			ioport_kernel_claim(power.pm1b_cnt, 2, "ACPI PM1b control");
+		}
+	}
 }
 
 void power_off(void)

@@ -2,6 +2,7 @@
 /* Polled output on the COM1 16550 UART: 115200 baud, 8 data bits, no parity, 1 stop bit. */
 #include "x86/serial.h"
 
+#include "ioport.h"
 #include "x86/cpu.h"
 
 enum {
@@ -21,6 +22,7 @@ enum {
 
 void serial_init(void)
 {
+	ioport_kernel_claim(COM1_PORT, 8, "serial console");
 	outb(COM1_PORT + UART_IER, 0);
 	outb(COM1_PORT + UART_LCR, LCR_DLAB);
 	outb(COM1_PORT + UART_DLL, 1); /* 115200 / 1 */

@@ -27,6 +27,9 @@ bool testdev_io_read(struct testdev *d, uint16_t port, unsigned size, uint32_t *
 	case TESTDEV_PORT_RECALL:
 		*value = (uint32_t)(d->recalls & mask(size));
 		return true;
+	case TESTDEV_PORT_IOREVOKE:
+		*value = (uint32_t)(d->io_revokes & mask(size));
+		return true;
 	case TESTDEV_PORT_COUNTER:
 		*value = d->counter ? d->counter(d->arg, d->counter_sel) : 0xffffffffu;
 		*value &= (uint32_t)mask(size);
@@ -51,6 +54,11 @@ bool testdev_io_write(struct testdev *d, uint16_t port, unsigned size, uint32_t 
 	case TESTDEV_PORT_RECALL:
 		if (d->recall) {
 			d->recall(d->arg);
+		}
+		return true;
+	case TESTDEV_PORT_IOREVOKE:
+		if (d->io_revoke) {
+			d->io_revoke(d->arg); /* it counts io_revokes once the ports are back */
 		}
 		return true;
 	case TESTDEV_PORT_IRQ2:

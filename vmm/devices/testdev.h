@@ -21,6 +21,7 @@
 #define TESTDEV_PORT_BENCH_LOOP 0xe4  /* out: average instructions per non-exiting iteration */
 #define TESTDEV_PORT_BENCH_IO 0xe8    /* out: average instructions per port-I/O iteration */
 #define TESTDEV_PORT_COUNTER 0xec     /* out: select a VMM counter; in (32-bit): read it */
+#define TESTDEV_PORT_IOREVOKE 0xea    /* out: the VMM revokes its ioport= ports; in: revokes */
 #define TESTDEV_PORT_BENCH_HLT 0x104  /* out: mean HLT wake-up latency after a PIT edge, us */
 #define TESTDEV_PORT_BENCH_POST 0x108 /* out: posted interrupt to its handler, instructions */
 #define TESTDEV_MAGIC 0x56495245u
@@ -38,6 +39,10 @@ struct testdev {
 	int irq2_armed; /* vector to inject at the next exit with an event pending, -1 if none */
 	void (*recall)(void *arg); /* port 0xfe: recall the vCPU (NULL: nothing happens) */
 	uint32_t recalls;	   /* VM_EXIT_RECALL exits the VMM has handled */
+	/* Port 0xea: the VMM takes its passed-through ports back, at once or from another thread
+	 * (NULL: nothing happens); io_revokes counts the revokes done, the VMM adds them. */
+	void (*io_revoke)(void *arg);
+	volatile uint32_t io_revokes;
 	/* Port 0xec: the VMM's counter `which` (TESTDEV_COUNT_*); NULL: reads all-ones. */
 	uint32_t (*counter)(void *arg, unsigned which);
 	unsigned counter_sel;
@@ -61,6 +66,7 @@ enum {
 	TESTDEV_COUNT_CR_VMM,	/* CR4 writes that changed a VMM-owned bit */
 	TESTDEV_COUNT_CR4_REAL, /* the guest's real CR4 (low half) */
 	TESTDEV_COUNT_CR_EXITS, /* CR access exits */
+	TESTDEV_COUNT_IOPASS,	/* I/O exits at the ports of the VMM's ioport= range */
 };
 
 void testdev_init(struct testdev *d, void (*console)(void *, char),
