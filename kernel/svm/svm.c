@@ -227,6 +227,9 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 		s->rflags = st->rflags;
 		s->rip = st->rip;
 	}
+	if (!(mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP))) {
+		return; /* the resume after most exits: skip the other groups' tests */
+	}
 	if (mtd & VMTD_CR) {
 		/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode
 		 * it sets up) do not, so its translations of the old paging state must not be used. */
@@ -298,80 +301,120 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	}
 }
 
-static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+/* The state groups by bit number (VMTD_* = 1 << n), for the switch in store_group. */
+enum {
+	G_GPR_ACDB,
+	G_RIP,
+	G_CR,
+	G_DR,
+	G_XCR0,
+	G_CS_SS,
+	G_DS_ES,
+	G_FS_GS,
+	G_TR_LDTR,
+	G_DTR,
+	G_SYSCALL,
+	G_SYSENTER,
+	G_PAT,
+	G_EVENTS,
+	G_TSC,
+	G_GPR_HI,
+};
+_Static_assert(VMTD_GPR_ACDB == 1u << G_GPR_ACDB && VMTD_RIP == 1u << G_RIP &&
+		       VMTD_CR == 1u << G_CR && VMTD_DR == 1u << G_DR &&
+		       VMTD_XCR0 == 1u << G_XCR0 && VMTD_CS_SS == 1u << G_CS_SS &&
+		       VMTD_DS_ES == 1u << G_DS_ES && VMTD_FS_GS == 1u << G_FS_GS &&
+		       VMTD_TR_LDTR == 1u << G_TR_LDTR && VMTD_DTR == 1u << G_DTR &&
+		       VMTD_SYSCALL == 1u << G_SYSCALL && VMTD_SYSENTER == 1u << G_SYSENTER &&
+		       VMTD_PAT == 1u << G_PAT && VMTD_EVENTS == 1u << G_EVENTS &&
+		       VMTD_TSC == 1u << G_TSC && VMTD_GPR_HI == 1u << G_GPR_HI,
+	       "group bit numbers");
+
+static void store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vireo_vm_state *st,
+			unsigned g)
 {
-	const struct vmcb *vmcb = vmcb_of(v);
 	const struct vmcb_save *s = &vmcb->save;
-	uint64_t code = vmcb->ctl.exitcode;
-	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
-		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
-	}
-	if (mtd & VMTD_GPR_ACDB) {
+	switch (g) {
+	case G_GPR_ACDB:
 		st->gpr[0] = s->rax;
-	}
-	if (mtd & VMTD_GPR_HI) {
+		break;
+	case G_GPR_HI:
 		st->gpr[4] = s->rsp;
-	}
-	if (mtd & VMTD_RIP) {
+		break;
+	case G_RIP:
 		st->rflags = s->rflags;
 		st->rip = s->rip;
-	}
-	if (mtd & VMTD_CR) {
+		break;
+	case G_CR:
 		st->efer = s->efer & ~EFER_SVME;
 		st->cr0 = s->cr0;
 		st->cr2 = s->cr2;
 		st->cr3 = s->cr3;
 		st->cr4 = s->cr4;
-	}
-	if (mtd & VMTD_DR) {
+		break;
+	case G_DR:
 		st->dr6 = s->dr6;
 		st->dr7 = s->dr7;
-	}
-	if (mtd & VMTD_XCR0) {
+		break;
+	case G_XCR0:
 		st->xcr0 = v->guest_xcr0;
-	}
-	if (mtd & VMTD_CS_SS) {
+		break;
+	case G_CS_SS:
 		seg_out(&st->cs, &s->cs);
 		seg_out(&st->ss, &s->ss);
-	}
-	if (mtd & VMTD_DS_ES) {
+		break;
+	case G_DS_ES:
 		seg_out(&st->ds, &s->ds);
 		seg_out(&st->es, &s->es);
-	}
-	if (mtd & VMTD_FS_GS) {
+		break;
+	case G_FS_GS:
 		seg_out(&st->fs, &s->fs);
 		seg_out(&st->gs, &s->gs);
-	}
-	if (mtd & VMTD_TR_LDTR) {
+		break;
+	case G_TR_LDTR:
 		seg_out(&st->tr, &s->tr);
 		seg_out(&st->ldtr, &s->ldtr);
-	}
-	if (mtd & VMTD_DTR) {
+		break;
+	case G_DTR:
 		seg_out(&st->gdtr, &s->gdtr);
 		seg_out(&st->idtr, &s->idtr);
-	}
-	if (mtd & VMTD_SYSCALL) {
+		break;
+	case G_SYSCALL:
 		st->star = s->star;
 		st->lstar = s->lstar;
 		st->cstar = s->cstar;
 		st->sfmask = s->sfmask;
 		st->kernel_gs_base = s->kernel_gs_base;
-	}
-	if (mtd & VMTD_SYSENTER) {
+		break;
+	case G_SYSENTER:
 		st->sysenter_cs = s->sysenter_cs;
 		st->sysenter_esp = s->sysenter_esp;
 		st->sysenter_eip = s->sysenter_eip;
-	}
-	if (mtd & VMTD_PAT) {
+		break;
+	case G_PAT:
 		st->pat = s->g_pat;
-	}
-	if (mtd & VMTD_TSC) {
+		break;
+	case G_TSC:
 		st->tsc_offset = vmcb->ctl.tsc_offset;
-	}
-	if (mtd & VMTD_EVENTS) {
+		break;
+	case G_EVENTS:
 		/* inject and pending are the run path's (svm_event_enter/exit), already current. */
 		st->intr_shadow = vmcb->ctl.int_shadow & 1;
 		st->guest_if = (s->rflags >> 9) & 1;
+		break;
+	}
+}
+
+/* Only the groups named, each by one jump: an exit asks for a few of sixteen. */
+static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+	uint64_t code = vmcb->ctl.exitcode;
+	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
+	}
+	for (mtd &= VMTD_STATE; mtd; mtd &= mtd - 1) {
+		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
 	}
 }
 
@@ -601,6 +644,8 @@ const struct virt_ops svm_ops = {
 	.run = svm_run,
 	.exit_info = svm_exit_info,
 	.store = svm_store,
+	/* All but the GPRs other than RAX/RSP and the events, which the run path keeps in `st`. */
+	.store_direct = VMTD_STATE & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_EVENTS),
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 };
