@@ -124,14 +124,24 @@ static void svm_vcpu_fini(struct vcpu *v)
 	}
 }
 
+/* The VMCB's segment layout (APM vol. 2 table B-2) is the ABI's: two words each way. */
+_Static_assert(sizeof(struct vmcb_seg) == sizeof(struct vireo_seg) &&
+		       __builtin_offsetof(struct vmcb_seg, attr) ==
+			       __builtin_offsetof(struct vireo_seg, attr) &&
+		       __builtin_offsetof(struct vmcb_seg, limit) ==
+			       __builtin_offsetof(struct vireo_seg, limit) &&
+		       __builtin_offsetof(struct vmcb_seg, base) ==
+			       __builtin_offsetof(struct vireo_seg, base),
+	       "segment layouts");
+
 static void seg_in(struct vmcb_seg *d, const struct vireo_seg *s)
 {
-	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
+	__builtin_memcpy(d, s, sizeof(*d));
 }
 
 static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
 {
-	*d = (struct vireo_seg){ s->sel, s->attr, s->limit, s->base };
+	__builtin_memcpy(d, s, sizeof(*d));
 }
 
 /* ---------------------------------------------------------------- intercept control */
@@ -336,10 +346,18 @@ static void store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vi
 	const struct vmcb_save *s = &vmcb->save;
 	switch (g) {
 	case G_GPR_ACDB:
+		/* RAX from the VMCB, the rest from where the entry code keeps them (v->st), so
+		 * that the group is whole in `st` whichever state it is (store_direct). */
 		st->gpr[0] = s->rax;
+		st->gpr[1] = v->st.gpr[1];
+		st->gpr[2] = v->st.gpr[2];
+		st->gpr[3] = v->st.gpr[3];
 		break;
 	case G_GPR_HI:
 		st->gpr[4] = s->rsp;
+		for (unsigned i = 5; i < 16; i++) {
+			st->gpr[i] = v->st.gpr[i];
+		}
 		break;
 	case G_RIP:
 		st->rflags = s->rflags;
@@ -398,9 +416,17 @@ static void store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vi
 		st->tsc_offset = vmcb->ctl.tsc_offset;
 		break;
 	case G_EVENTS:
-		/* inject and pending are the run path's (svm_event_enter/exit), already current. */
+		/* inject and pending are the run path's (svm_event_enter/exit), current in v->st. */
+		st->pending = v->st.pending;
+		st->pending_err = v->st.pending_err;
 		st->intr_shadow = vmcb->ctl.int_shadow & 1;
 		st->guest_if = (s->rflags >> 9) & 1;
+		st->inject = v->st.inject;
+		st->inject_err = v->st.inject_err;
+		st->intr_window = v->st.intr_window;
+		st->inject_len = v->st.inject_len;
+		st->pending_len = v->st.pending_len;
+		st->activity = v->st.activity;
 		break;
 	}
 }
@@ -532,17 +558,19 @@ static uint64_t crdr_qual(uint64_t code, uint64_t info1)
 	return q;
 }
 
+/* The exits with no qualification beyond their name. */
+static const uint8_t plain[0x90] = {
+	[SVM_EXIT_CPUID] = VM_EXIT_CPUID,	[SVM_EXIT_HLT] = VM_EXIT_HLT,
+	[SVM_EXIT_SHUTDOWN] = VM_EXIT_SHUTDOWN, [SVM_EXIT_VMMCALL] = VM_EXIT_VMCALL,
+	[SVM_EXIT_INVD] = VM_EXIT_CACHE,	[SVM_EXIT_WBINVD] = VM_EXIT_CACHE,
+	[SVM_EXIT_XSETBV] = VM_EXIT_XSETBV,	[SVM_EXIT_PAUSE] = VM_EXIT_PAUSE,
+	[SVM_EXIT_INIT] = VM_EXIT_INIT,		[SVM_EXIT_RDTSC] = VM_EXIT_RDTSC,
+	[SVM_EXIT_MWAIT] = VM_EXIT_MWAIT,
+};
+
 /* The exits with no qualification beyond their name, and the CR/DR/INVLPG/task-switch ones. */
 static void decode_exit(struct vireo_vm_state *st, uint64_t code, const struct vmcb_control *c)
 {
-	static const uint8_t plain[0x90] = {
-		[SVM_EXIT_CPUID] = VM_EXIT_CPUID,	[SVM_EXIT_HLT] = VM_EXIT_HLT,
-		[SVM_EXIT_SHUTDOWN] = VM_EXIT_SHUTDOWN, [SVM_EXIT_VMMCALL] = VM_EXIT_VMCALL,
-		[SVM_EXIT_INVD] = VM_EXIT_CACHE,	[SVM_EXIT_WBINVD] = VM_EXIT_CACHE,
-		[SVM_EXIT_XSETBV] = VM_EXIT_XSETBV,	[SVM_EXIT_PAUSE] = VM_EXIT_PAUSE,
-		[SVM_EXIT_INIT] = VM_EXIT_INIT,		[SVM_EXIT_RDTSC] = VM_EXIT_RDTSC,
-		[SVM_EXIT_MWAIT] = VM_EXIT_MWAIT,
-	};
 	st->qual = 0;
 	if (code < 0x20) {
 		st->exit = VM_EXIT_CR_ACCESS;
@@ -597,6 +625,11 @@ static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
 	if (has_nrips && nrip_valid(code) && c->next_rip - vmcb->save.rip - 1 < VEVENT_LEN_MAX) {
 		st->insn_len = (uint32_t)(c->next_rip - vmcb->save.rip);
 	}
+	if (code < sizeof(plain) && plain[code]) {
+		st->exit = plain[code]; /* CPUID, HLT, ...: the most frequent, decided first */
+		st->qual = 0;
+		return;
+	}
 	if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {
 		st->exit = VM_EXIT_EXCEPTION;
 		st->qual = code - SVM_EXIT_EXC_BASE;
@@ -644,8 +677,7 @@ const struct virt_ops svm_ops = {
 	.run = svm_run,
 	.exit_info = svm_exit_info,
 	.store = svm_store,
-	/* All but the GPRs other than RAX/RSP and the events, which the run path keeps in `st`. */
-	.store_direct = VMTD_STATE & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_EVENTS),
+	.store_direct = VMTD_STATE, /* store_group completes each group from v->st */
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 };
