@@ -52,8 +52,8 @@ struct vcpu {
 /* Why a SYS_VCPU_RESUME left the resume fast path (vcpu_resume_fast; counted per reason). */
 enum vcpu_fast_why {
 	VCPU_FAST_TAKEN,
-	VCPU_FAST_OFF,	      /* fast paths switched off (`nofastpath` on the kernel command line) */
-	VCPU_FAST_NOT_VM,     /* not a vCPU, no backend, or no VM PD capability with CTRL */
+	VCPU_FAST_OFF,	  /* fast paths switched off (`nofastpath` on the kernel command line) */
+	VCPU_FAST_NOT_VM, /* not a vCPU, no backend, or no VM PD capability with CTRL */
 	VCPU_FAST_NOT_LOADED, /* the first resume, or the first after a refused entry */
 	VCPU_FAST_GROUPS,     /* mtd_in names more than GPRs and RIP/RFLAGS, or mtd_req is bad */
 	VCPU_FAST_RFLAGS,     /* the RFLAGS in the page would be refused */

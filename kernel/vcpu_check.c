@@ -160,7 +160,9 @@ _Static_assert((__builtin_offsetof(struct vireo_vm_state, mtd_in) -
 	       "the events group is four words");
 _Static_assert(__builtin_offsetof(struct vireo_vm_state, exit) % 8 == 0 &&
 		       (__builtin_offsetof(struct vireo_vm_state, exits) + 8 -
-			__builtin_offsetof(struct vireo_vm_state, exit)) % 8 == 0,
+			__builtin_offsetof(struct vireo_vm_state, exit)) %
+				       8 ==
+			       0,
 	       "exit info aligned, whole words");
 
 /* `n` words at byte offset `off`, in a loop: the groups are one to twelve words, too short for a
