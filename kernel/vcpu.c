@@ -32,7 +32,7 @@ const struct virt_ops *virt;
 static struct slab_cache vcpu_cache;
 
 static struct vcpu_limits limits;
-static bool posted_any(const struct vcpu *v);
+static inline __attribute__((always_inline)) bool posted_any(const struct vcpu *v);
 
 /* What this machine lets a guest own: CR4 bits its CPUID reports, XCR0 bits the kernel enabled. */
 static void limits_init(void)
@@ -363,8 +363,8 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 /* ---------------------------------------------------------------- the resume fast path */
 
 /*
- * SYS_VCPU_RESUME in the common case of a VM exit handled by the VMM (docs/architecture.md#vcpu
- * "Resume fast path"): the vCPU ran before, the VMM changed only general registers and
+ * SYS_VCPU_RESUME in the common case of a VM exit handled by the VMM
+ * (docs/architecture.md#resume-fast-path): the vCPU ran before, the VMM changed only general registers and
  * RIP/RFLAGS, and no event, recall, activity change or posted interrupt needs the general path.
  * Then the resume is vcpu_resume for those groups without the general decoding: the same capability
  * lookup and rights, the same RFLAGS check on one read of the page, then straight into the run
@@ -480,7 +480,7 @@ status_t vcpu_post(struct ec *target, unsigned vector)
 	return VIREO_OK;
 }
 
-static bool posted_any(const struct vcpu *v)
+static inline __attribute__((always_inline)) bool posted_any(const struct vcpu *v)
 {
 	_Static_assert(VIREO_VCPU_POST_VECTORS == 4 * 64, "four words of posted vectors");
 	/* Every entry asks: one OR of the four words, no loop. */

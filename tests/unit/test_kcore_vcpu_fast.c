@@ -24,7 +24,7 @@ static struct pd *vmm_pd, *vm;
 static struct ec *vcpu_ec;
 static struct vmcb at_entry; /* the VMCB as the guest found it at its last entry (EVENTINJ is
 			      * consumed before: fake_virt_log.injected has it) */
-static uint64_t exit_event; /* EXITINTINFO the next exit reports (then 0 again) */
+static uint64_t exit_event;  /* EXITINTINFO the next exit reports (then 0 again) */
 #define GP0 (VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13) /* #GP(0) */
 
 /* The guest: one CPUID (2 bytes); an event cut off by the exit when the test asks for one. */
@@ -284,7 +284,8 @@ Test(kcore_fast, an_event_cut_off_by_the_exit_takes_the_general_path_which_deliv
 	cpuid_handled(0x8000);
 	resume();
 	cr_expect_eq(count(VCPU_FAST_EVENTS), 1);
-	cr_expect_eq((uint32_t)fake_virt_log.injected, GP0, "the cut-off event was not delivered again");
+	cr_expect_eq((uint32_t)fake_virt_log.injected, GP0,
+		     "the cut-off event was not delivered again");
 }
 
 Test(kcore_fast, a_posted_interrupt_takes_the_general_path_which_takes_it_in)
