@@ -174,7 +174,9 @@ static __noreturn void exit_to_vmm(struct ec *ec)
 		v->fresh |= missing;
 	}
 	vcpu_exit_info_copy(page, &v->st);
-	vcpu_mtd_copy(page, &v->st, out & ~direct);
+	if (out & ~direct) {
+		vcpu_mtd_copy(page, &v->st, out & ~direct);
+	}
 	if (direct) {
 		virt->store(v, page, direct);
 	}

@@ -340,8 +340,8 @@ _Static_assert(VMTD_GPR_ACDB == 1u << G_GPR_ACDB && VMTD_RIP == 1u << G_RIP &&
 		       VMTD_TSC == 1u << G_TSC && VMTD_GPR_HI == 1u << G_GPR_HI,
 	       "group bit numbers");
 
-static void store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vireo_vm_state *st,
-			unsigned g)
+static inline __attribute__((always_inline)) void
+store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vireo_vm_state *st, unsigned g)
 {
 	const struct vmcb_save *s = &vmcb->save;
 	switch (g) {
@@ -431,7 +431,10 @@ static void store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vi
 	}
 }
 
-/* Only the groups named, each by one jump: an exit asks for a few of sixteen. */
+/* The groups an instruction exit asks for (its registers, RIP and the code mode): tested in line. */
+#define STORE_INLINE (VMTD_GPR_ACDB | VMTD_RIP | VMTD_CR | VMTD_CS_SS)
+
+/* Only the groups named: an exit asks for a few of sixteen. */
 static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 {
 	const struct vmcb *vmcb = vmcb_of(v);
@@ -439,7 +442,20 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
 		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
 	}
-	for (mtd &= VMTD_STATE; mtd; mtd &= mtd - 1) {
+	if (mtd & VMTD_GPR_ACDB) {
+		store_group(v, vmcb, st, G_GPR_ACDB);
+	}
+	if (mtd & VMTD_RIP) {
+		store_group(v, vmcb, st, G_RIP);
+	}
+	if (mtd & VMTD_CR) {
+		store_group(v, vmcb, st, G_CR);
+	}
+	if (mtd & VMTD_CS_SS) {
+		store_group(v, vmcb, st, G_CS_SS);
+	}
+	/* The others each by one jump. */
+	for (mtd &= VMTD_STATE & ~STORE_INLINE; mtd; mtd &= mtd - 1) {
 		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
 	}
 }
