@@ -718,6 +718,8 @@ void syscall_dispatch(struct regs *r)
 		fastpath_call(ec, r);
 	} else if (nr == SYS_REPLY_WAIT) {
 		fastpath_reply_wait(ec);
+	} else if (nr == SYS_VCPU_RESUME) {
+		vcpu_resume_fast(ec, r); /* the same rule for the resume fast path */
 	}
 	status_t st;
 	refusal[this_cpu()->id] = NULL;

@@ -13,6 +13,7 @@
 #include "arch.h"
 #include "assert.h"
 #include "ec.h"
+#include "fastpath.h"
 #include "fpu.h"
 #include "ipc.h"
 #include "klock.h"
@@ -31,6 +32,7 @@ const struct virt_ops *virt;
 static struct slab_cache vcpu_cache;
 
 static struct vcpu_limits limits;
+static inline __attribute__((always_inline)) bool posted_any(const struct vcpu *v);
 
 /* What this machine lets a guest own: CR4 bits its CPUID reports, XCR0 bits the kernel enabled. */
 static void limits_init(void)
@@ -162,13 +164,22 @@ static __noreturn void exit_to_vmm(struct ec *ec)
 	uint32_t out =
 		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
 	page->mtd_req = 0;
-	uint32_t missing = out & ~v->fresh;
+	/* The groups the backend holds whole go from the hardware straight into the page: one
+	 * copy, not two through `st` (which stays as it was; `fresh` says so). Not after a refused
+	 * entry: the hardware state then holds nothing to read. */
+	uint32_t direct = v->st.exit != VM_EXIT_INVALID ? out & virt->store_direct : 0;
+	uint32_t missing = out & ~direct & ~v->fresh;
 	if (missing) {
 		virt->store(v, &v->st, missing);
 		v->fresh |= missing;
 	}
 	vcpu_exit_info_copy(page, &v->st);
-	vcpu_mtd_copy(page, &v->st, out);
+	if (out & ~direct) {
+		vcpu_mtd_copy(page, &v->st, out & ~direct);
+	}
+	if (direct) {
+		virt->store(v, page, direct);
+	}
 	page->mtd_out = out;
 	return_to_vmm(ec);
 }
@@ -351,6 +362,109 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 	run_loop(ec);
 }
 
+/* ---------------------------------------------------------------- the resume fast path */
+
+/*
+ * SYS_VCPU_RESUME in the common case of a VM exit handled by the VMM
+ * (docs/architecture.md#resume-fast-path): the vCPU ran before, the VMM changed only general registers and
+ * RIP/RFLAGS, and no event, recall, activity change or posted interrupt needs the general path.
+ * Then the resume is vcpu_resume for those groups without the general decoding: the same capability
+ * lookup and rights, the same RFLAGS check on one read of the page, then straight into the run
+ * loop. Every other case returns with nothing changed, and the general path decides.
+ */
+static uint64_t fast_stats[VCPU_FAST_WHY_COUNT];
+
+/* The groups the fast path takes: only RIP/RFLAGS have a check (vcpu_rflags_ok). */
+#define FAST_IN (VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP)
+
+const uint64_t *vcpu_fast_stats(void)
+{
+	return fast_stats;
+}
+
+static enum vcpu_fast_why fast_check(const struct ec *ec, const struct vcpu *v, uint32_t in,
+				     uint32_t req)
+{
+	if (!v->loaded) {
+		return VCPU_FAST_NOT_LOADED;
+	}
+	if ((in & ~FAST_IN) || (req & ~VMTD_STATE)) {
+		return VCPU_FAST_GROUPS;
+	}
+	if (ec->recall) {
+		return VCPU_FAST_RECALL;
+	}
+	if (v->st.activity != VM_ACTIVITY_RUNNING) {
+		return VCPU_FAST_ACTIVITY;
+	}
+	if (((v->st.inject | v->st.pending) & VEVENT_VALID) || v->st.intr_window) {
+		return VCPU_FAST_EVENTS;
+	}
+	return posted_any(v) ? VCPU_FAST_POSTED : VCPU_FAST_TAKEN;
+}
+
+static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsigned n)
+{
+	const volatile uint64_t *s = src; /* each word read once */
+	for (unsigned i = first; i < first + n; i++) {
+		dst[i] = s[i];
+	}
+}
+
+void vcpu_resume_fast(struct ec *ec, const struct regs *r)
+{
+	CHECK(klock_held());
+	struct vcpu *v = ec->vcpu;
+	struct pd *vm = NULL;
+	enum vcpu_fast_why why = VCPU_FAST_OFF;
+	if (fastpath_enabled()) {
+		vm = v && virt ? (struct pd *)pd_lookup_obj(ec->pd, r->rdi, OBJ_PD, RIGHT_PD_CTRL)
+			       : NULL;
+		why = vm && vm->vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
+	}
+	uint32_t in = 0;
+	uint64_t rip = 0, rflags = 0;
+	if (why == VCPU_FAST_TAKEN) {
+		/* Decode: each word of the page the VMM may rewrite meanwhile is read once. */
+		struct vireo_vm_state *page = v->page;
+		in = page_word(&page->mtd_in);
+		why = fast_check(ec, v, in, page_word(&page->mtd_req));
+		if (why == VCPU_FAST_TAKEN && (in & VMTD_RIP)) {
+			rip = *(const volatile uint64_t *)&page->rip;
+			rflags = *(const volatile uint64_t *)&page->rflags;
+			why = vcpu_rflags_ok(rflags) ? VCPU_FAST_TAKEN : VCPU_FAST_RFLAGS;
+		}
+	}
+	fast_stats[why]++;
+	if (why != VCPU_FAST_TAKEN) {
+		return;
+	}
+	/* Act: what vcpu_resume and take_groups do for these groups, nothing else to refuse. */
+	struct vireo_vm_state *page = v->page;
+	page->mtd_in = 0;
+	if (in & VMTD_GPR_ACDB) {
+		const volatile uint64_t *g = page->gpr;
+		v->st.gpr[0] = g[0];
+		v->st.gpr[1] = g[1];
+		v->st.gpr[2] = g[2];
+		v->st.gpr[3] = g[3];
+	}
+	if (in & VMTD_GPR_HI) {
+		take_gprs(v->st.gpr, page->gpr, 4, 12);
+	}
+	if (in & VMTD_RIP) {
+		v->st.rip = rip;
+		v->st.rflags = rflags;
+	}
+	if (in) {
+		virt->load(v, &v->st, in);
+		v->fresh |= in;
+	}
+	obj_get(&vm->obj);
+	v->vm = vm;
+	run_loop(ec);
+}
+
 /* ---------------------------------------------------------------- posted interrupts */
 
 status_t vcpu_post(struct ec *target, unsigned vector)
@@ -368,22 +482,22 @@ status_t vcpu_post(struct ec *target, unsigned vector)
 	return VIREO_OK;
 }
 
-static bool posted_any(const struct vcpu *v)
+static inline __attribute__((always_inline)) bool posted_any(const struct vcpu *v)
 {
-	for (unsigned w = 0; w < VIREO_VCPU_POST_VECTORS / 64; w++) {
-		if (__atomic_load_n(&v->posted[w], __ATOMIC_ACQUIRE)) {
-			return true;
-		}
-	}
-	return false;
+	_Static_assert(VIREO_VCPU_POST_VECTORS == 4 * 64, "four words of posted vectors");
+	/* Every entry asks: one OR of the four words, no loop. */
+	return (__atomic_load_n(&v->posted[0], __ATOMIC_ACQUIRE) |
+		__atomic_load_n(&v->posted[1], __ATOMIC_ACQUIRE) |
+		__atomic_load_n(&v->posted[2], __ATOMIC_ACQUIRE) |
+		__atomic_load_n(&v->posted[3], __ATOMIC_ACQUIRE)) != 0;
 }
 
 void vcpu_take_posted(struct vcpu *v)
 {
 	/* With more requests than the one slot, the guest's next window brings the next in. */
 	v->injected.more = posted_any(v);
-	if (v->st.inject & VEVENT_VALID) {
-		return; /* the VMM's event or an earlier post goes in first */
+	if (!v->injected.more || (v->st.inject & VEVENT_VALID)) {
+		return; /* none, or the VMM's event or an earlier post goes in first */
 	}
 	for (unsigned w = VIREO_VCPU_POST_VECTORS / 64; w-- > 0;) {
 		uint64_t bits = __atomic_load_n(&v->posted[w], __ATOMIC_ACQUIRE);

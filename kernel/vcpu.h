@@ -11,6 +11,7 @@
 
 struct ec;
 struct pd;
+struct regs;
 
 /* The event the backend put into the hardware's injection slot at the last entry, so that the
  * exit can tell it from one the guest raised itself; len: SOFT instruction length added to RIP. */
@@ -55,6 +56,21 @@ struct vcpu {
 	uint32_t posted_slot; /* the posted event vcpu_take_posted put into st.inject, or 0 */
 };
 
+/* Why a SYS_VCPU_RESUME left the resume fast path (vcpu_resume_fast; counted per reason). */
+enum vcpu_fast_why {
+	VCPU_FAST_TAKEN,
+	VCPU_FAST_OFF,	  /* fast paths switched off (`nofastpath` on the kernel command line) */
+	VCPU_FAST_NOT_VM, /* not a vCPU, no backend, or no VM PD capability with CTRL */
+	VCPU_FAST_NOT_LOADED, /* the first resume, or the first after a refused entry */
+	VCPU_FAST_GROUPS,     /* mtd_in names more than GPRs and RIP/RFLAGS, or mtd_req is bad */
+	VCPU_FAST_RFLAGS,     /* the RFLAGS in the page would be refused */
+	VCPU_FAST_RECALL,     /* a recall waits for this resume */
+	VCPU_FAST_ACTIVITY,   /* the vCPU is not RUNNING */
+	VCPU_FAST_EVENTS,     /* an event waits in `st`, or an interrupt window is asked for */
+	VCPU_FAST_POSTED,     /* posted interrupts wait */
+	VCPU_FAST_WHY_COUNT
+};
+
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
 status_t vcpu_attach(struct ec *ec, uint64_t va);
 /* The EC dies: its state page goes now; the rest waits for vcpu_free, when no CPU runs it. */
@@ -62,6 +78,11 @@ void vcpu_release_page(struct ec *ec);
 void vcpu_free(struct vcpu *v);
 /* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
 __noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
+/* SYS_VCPU_RESUME by `ec` (frame `r`) in the common case: enter the guest and never return, or
+ * return with nothing changed for the general path (sys_vcpu_resume). */
+void vcpu_resume_fast(struct ec *ec, const struct regs *r);
+/* Counts per enum vcpu_fast_why since boot (under the kernel lock). */
+const uint64_t *vcpu_fast_stats(void);
 /* Virtual user mode (docs/architecture.md#virtual-user-mode): run the state page's `user` registers in `task`. */
 status_t vcpu_pv_resume(struct ec *ec, struct pd *task,
 			uint64_t flags); /* returns only a refusal */

@@ -10,8 +10,6 @@
 #include "x86/cpu.h"
 
 #define EFER_ALLOWED (EFER_SCE | EFER_LME | EFER_LMA | EFER_NXE)
-#define RFLAGS_FIXED1 RFLAGS_FIXED
-#define RFLAGS_RESERVED 0xffffffffffc08028ull /* bits 3, 5, 15, 22-63 */
 /* VME, PVI, TSD, DE, PSE, PAE, MCE, PGE, PCE, OSFXSR, OSXMMEXCPT: every AMD64 CPU has them. */
 #define CR4_BASE 0x7ffull
 
@@ -160,23 +158,43 @@ _Static_assert(__builtin_offsetof(struct vireo_vm_state, pending) % 8 == 0, "eve
 _Static_assert((__builtin_offsetof(struct vireo_vm_state, mtd_in) -
 		__builtin_offsetof(struct vireo_vm_state, pending)) == 32,
 	       "the events group is four words");
-_Static_assert(__builtin_offsetof(struct vireo_vm_state, exit) % 8 == 0, "exit info aligned");
+_Static_assert(__builtin_offsetof(struct vireo_vm_state, exit) % 8 == 0 &&
+		       (__builtin_offsetof(struct vireo_vm_state, exits) + 8 -
+			__builtin_offsetof(struct vireo_vm_state, exit)) %
+				       8 ==
+			       0,
+	       "exit info aligned, whole words");
+
+/* `n` words at byte offset `off`, in a loop: the groups are one to twelve words, too short for a
+ * call to memcpy (REP MOVSQ) to pay. */
+static inline void copy_words(void *dst, const void *src, size_t off, size_t n)
+{
+	uint64_t *d = (uint64_t *)((char *)dst + off);
+	const uint64_t *s = (const uint64_t *)((const char *)src + off);
+	for (size_t i = 0; i < n; i++) {
+		d[i] = s[i];
+	}
+}
 
 void vcpu_mtd_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src, uint32_t mtd)
 {
-	/* One word copy (REP MOVSQ in the kernel, common/string.c) per group named. */
 	for (mtd &= (1u << ARRAY_SIZE(groups)) - 1; mtd; mtd &= mtd - 1) {
 		unsigned g = (unsigned)__builtin_ctz(mtd);
-		memcpy((char *)dst + groups[g].off, (const char *)src + groups[g].off,
-		       groups[g].len);
+		copy_words(dst, src, groups[g].off, groups[g].len / 8);
 	}
 }
 
 void vcpu_exit_info_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src)
 {
-	size_t off = __builtin_offsetof(struct vireo_vm_state, exit);
-	size_t end = __builtin_offsetof(struct vireo_vm_state, exits) + sizeof(src->exits);
-	memcpy((char *)dst + off, (const char *)src + off, end - off);
+	/* Seven words at every exit: field by field, no loop. */
+	dst->exit = src->exit;
+	dst->insn_len = src->insn_len;
+	dst->qual = src->qual;
+	dst->gpa = src->gpa;
+	dst->gla = src->gla;
+	dst->next_rip = src->next_rip;
+	dst->io = src->io;
+	dst->exits = src->exits;
 }
 
 uint32_t vcpu_check_deps(uint32_t mtd)
@@ -197,7 +215,7 @@ unsigned vcpu_check_groups(const struct vireo_vm_state *st, uint32_t mtd,
 	if ((mtd & VMTD_XCR0) && !vcpu_xcr0_ok(st->xcr0, lim->host_xcr0)) {
 		return VM_INVALID_XCR0;
 	}
-	if ((mtd & VMTD_RIP) && ((st->rflags & RFLAGS_RESERVED) || !(st->rflags & RFLAGS_FIXED1))) {
+	if ((mtd & VMTD_RIP) && !vcpu_rflags_ok(st->rflags)) {
 		return VM_INVALID_RFLAGS;
 	}
 	if ((mtd & (VMTD_CR | VMTD_CS_SS)) && !segments_ok(st)) {

@@ -26,6 +26,12 @@ struct vcpu_cpuid {
 uint64_t vcpu_cr4_allowed(const struct vcpu_cpuid *c);
 /* Is `ev` (VEVENT_*) with instruction length `len` an event the hardware can inject? */
 bool vcpu_event_ok(uint32_t ev, unsigned len);
+/* Would the CPU enter with these RFLAGS: reserved bits 3, 5, 15 and 22-63 clear, bit 1 set (AMD
+ * APM vol. 2 15.5.1; Intel SDM vol. 3C 26.3.1.4)? Inline: the resume fast path checks it. */
+static inline bool vcpu_rflags_ok(uint64_t rflags)
+{
+	return !(rflags & 0xffffffffffc08028ull) && (rflags & 0x2);
+}
 /* Is `xcr0` a value XSETBV would accept on this host (SDM vol. 1 13.3)? */
 bool vcpu_xcr0_ok(uint64_t xcr0, uint64_t host_xcr0);
 /* 0 if the state may be entered, else a VM_INVALID_* reason. */

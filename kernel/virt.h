@@ -35,6 +35,10 @@ struct virt_ops {
 	/* After run returned false: the exit information (exit .. exits but `exits`) into `st`. */
 	void (*exit_info)(struct vcpu *v, struct vireo_vm_state *st);
 	void (*store)(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd);
+	/* The groups store writes whole: the hardware's words, and from v->st the words the
+	 * backend keeps there (the GPRs the entry code saves, the events). An exit stores these
+	 * groups straight into the state page, one copy (docs/architecture.md#resume-fast-path). */
+	uint32_t store_direct;
 	/*
 	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
 	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the

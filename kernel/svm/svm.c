@@ -124,14 +124,24 @@ static void svm_vcpu_fini(struct vcpu *v)
 	}
 }
 
+/* The VMCB's segment layout (APM vol. 2 table B-2) is the ABI's: two words each way. */
+_Static_assert(sizeof(struct vmcb_seg) == sizeof(struct vireo_seg) &&
+		       __builtin_offsetof(struct vmcb_seg, attr) ==
+			       __builtin_offsetof(struct vireo_seg, attr) &&
+		       __builtin_offsetof(struct vmcb_seg, limit) ==
+			       __builtin_offsetof(struct vireo_seg, limit) &&
+		       __builtin_offsetof(struct vmcb_seg, base) ==
+			       __builtin_offsetof(struct vireo_seg, base),
+	       "segment layouts");
+
 static void seg_in(struct vmcb_seg *d, const struct vireo_seg *s)
 {
-	*d = (struct vmcb_seg){ s->sel, s->attr, s->limit, s->base };
+	__builtin_memcpy(d, s, sizeof(*d));
 }
 
 static void seg_out(struct vireo_seg *d, const struct vmcb_seg *s)
 {
-	*d = (struct vireo_seg){ s->sel, s->attr, s->limit, s->base };
+	__builtin_memcpy(d, s, sizeof(*d));
 }
 
 /* ---------------------------------------------------------------- intercept control */
@@ -227,6 +237,9 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 		s->rflags = st->rflags;
 		s->rip = st->rip;
 	}
+	if (!(mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP))) {
+		return; /* the resume after most exits: skip the other groups' tests */
+	}
 	if (mtd & VMTD_CR) {
 		/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode
 		 * it sets up) do not, so its translations of the old paging state must not be used. */
@@ -298,80 +311,152 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	}
 }
 
-static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+/* The state groups by bit number (VMTD_* = 1 << n), for the switch in store_group. */
+enum {
+	G_GPR_ACDB,
+	G_RIP,
+	G_CR,
+	G_DR,
+	G_XCR0,
+	G_CS_SS,
+	G_DS_ES,
+	G_FS_GS,
+	G_TR_LDTR,
+	G_DTR,
+	G_SYSCALL,
+	G_SYSENTER,
+	G_PAT,
+	G_EVENTS,
+	G_TSC,
+	G_GPR_HI,
+};
+_Static_assert(VMTD_GPR_ACDB == 1u << G_GPR_ACDB && VMTD_RIP == 1u << G_RIP &&
+		       VMTD_CR == 1u << G_CR && VMTD_DR == 1u << G_DR &&
+		       VMTD_XCR0 == 1u << G_XCR0 && VMTD_CS_SS == 1u << G_CS_SS &&
+		       VMTD_DS_ES == 1u << G_DS_ES && VMTD_FS_GS == 1u << G_FS_GS &&
+		       VMTD_TR_LDTR == 1u << G_TR_LDTR && VMTD_DTR == 1u << G_DTR &&
+		       VMTD_SYSCALL == 1u << G_SYSCALL && VMTD_SYSENTER == 1u << G_SYSENTER &&
+		       VMTD_PAT == 1u << G_PAT && VMTD_EVENTS == 1u << G_EVENTS &&
+		       VMTD_TSC == 1u << G_TSC && VMTD_GPR_HI == 1u << G_GPR_HI,
+	       "group bit numbers");
+
+static inline __attribute__((always_inline)) void
+store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vireo_vm_state *st, unsigned g)
 {
-	const struct vmcb *vmcb = vmcb_of(v);
 	const struct vmcb_save *s = &vmcb->save;
-	uint64_t code = vmcb->ctl.exitcode;
-	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
-		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
-	}
-	if (mtd & VMTD_GPR_ACDB) {
+	switch (g) {
+	case G_GPR_ACDB:
+		/* RAX from the VMCB, the rest from where the entry code keeps them (v->st), so
+		 * that the group is whole in `st` whichever state it is (store_direct). */
 		st->gpr[0] = s->rax;
-	}
-	if (mtd & VMTD_GPR_HI) {
+		st->gpr[1] = v->st.gpr[1];
+		st->gpr[2] = v->st.gpr[2];
+		st->gpr[3] = v->st.gpr[3];
+		break;
+	case G_GPR_HI:
 		st->gpr[4] = s->rsp;
-	}
-	if (mtd & VMTD_RIP) {
+		for (unsigned i = 5; i < 16; i++) {
+			st->gpr[i] = v->st.gpr[i];
+		}
+		break;
+	case G_RIP:
 		st->rflags = s->rflags;
 		st->rip = s->rip;
-	}
-	if (mtd & VMTD_CR) {
+		break;
+	case G_CR:
 		st->efer = s->efer & ~EFER_SVME;
 		st->cr0 = s->cr0;
 		st->cr2 = s->cr2;
 		st->cr3 = s->cr3;
 		st->cr4 = s->cr4;
-	}
-	if (mtd & VMTD_DR) {
+		break;
+	case G_DR:
 		st->dr6 = s->dr6;
 		st->dr7 = s->dr7;
-	}
-	if (mtd & VMTD_XCR0) {
+		break;
+	case G_XCR0:
 		st->xcr0 = v->guest_xcr0;
-	}
-	if (mtd & VMTD_CS_SS) {
+		break;
+	case G_CS_SS:
 		seg_out(&st->cs, &s->cs);
 		seg_out(&st->ss, &s->ss);
-	}
-	if (mtd & VMTD_DS_ES) {
+		break;
+	case G_DS_ES:
 		seg_out(&st->ds, &s->ds);
 		seg_out(&st->es, &s->es);
-	}
-	if (mtd & VMTD_FS_GS) {
+		break;
+	case G_FS_GS:
 		seg_out(&st->fs, &s->fs);
 		seg_out(&st->gs, &s->gs);
-	}
-	if (mtd & VMTD_TR_LDTR) {
+		break;
+	case G_TR_LDTR:
 		seg_out(&st->tr, &s->tr);
 		seg_out(&st->ldtr, &s->ldtr);
-	}
-	if (mtd & VMTD_DTR) {
+		break;
+	case G_DTR:
 		seg_out(&st->gdtr, &s->gdtr);
 		seg_out(&st->idtr, &s->idtr);
-	}
-	if (mtd & VMTD_SYSCALL) {
+		break;
+	case G_SYSCALL:
 		st->star = s->star;
 		st->lstar = s->lstar;
 		st->cstar = s->cstar;
 		st->sfmask = s->sfmask;
 		st->kernel_gs_base = s->kernel_gs_base;
-	}
-	if (mtd & VMTD_SYSENTER) {
+		break;
+	case G_SYSENTER:
 		st->sysenter_cs = s->sysenter_cs;
 		st->sysenter_esp = s->sysenter_esp;
 		st->sysenter_eip = s->sysenter_eip;
-	}
-	if (mtd & VMTD_PAT) {
+		break;
+	case G_PAT:
 		st->pat = s->g_pat;
-	}
-	if (mtd & VMTD_TSC) {
+		break;
+	case G_TSC:
 		st->tsc_offset = vmcb->ctl.tsc_offset;
-	}
-	if (mtd & VMTD_EVENTS) {
-		/* inject and pending are the run path's (svm_event_enter/exit), already current. */
+		break;
+	case G_EVENTS:
+		/* inject and pending are the run path's (svm_event_enter/exit), current in v->st. */
+		st->pending = v->st.pending;
+		st->pending_err = v->st.pending_err;
 		st->intr_shadow = vmcb->ctl.int_shadow & 1;
 		st->guest_if = (s->rflags >> 9) & 1;
+		st->inject = v->st.inject;
+		st->inject_err = v->st.inject_err;
+		st->intr_window = v->st.intr_window;
+		st->inject_len = v->st.inject_len;
+		st->pending_len = v->st.pending_len;
+		st->activity = v->st.activity;
+		break;
+	}
+}
+
+/* The groups an instruction exit asks for (its registers, RIP and the code mode): tested in line. */
+#define STORE_INLINE (VMTD_GPR_ACDB | VMTD_RIP | VMTD_CR | VMTD_CS_SS)
+
+/* Only the groups named: an exit asks for a few of sixteen. */
+static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+	uint64_t code = vmcb->ctl.exitcode;
+	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
+	}
+	if (mtd & VMTD_GPR_ACDB) {
+		store_group(v, vmcb, st, G_GPR_ACDB);
+	}
+	if (mtd & VMTD_RIP) {
+		store_group(v, vmcb, st, G_RIP);
+	}
+	if (mtd & VMTD_CR) {
+		store_group(v, vmcb, st, G_CR);
+	}
+	if (mtd & VMTD_CS_SS) {
+		store_group(v, vmcb, st, G_CS_SS);
+	}
+	/* The others each by one jump. */
+	for (mtd &= VMTD_STATE & ~STORE_INLINE; mtd; mtd &= mtd - 1) {
+		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
 	}
 }
 
@@ -492,17 +577,19 @@ static uint64_t crdr_qual(uint64_t code, uint64_t info1)
 	return q;
 }
 
+/* The exits with no qualification beyond their name. */
+static const uint8_t plain[0x90] = {
+	[SVM_EXIT_CPUID] = VM_EXIT_CPUID,	[SVM_EXIT_HLT] = VM_EXIT_HLT,
+	[SVM_EXIT_SHUTDOWN] = VM_EXIT_SHUTDOWN, [SVM_EXIT_VMMCALL] = VM_EXIT_VMCALL,
+	[SVM_EXIT_INVD] = VM_EXIT_CACHE,	[SVM_EXIT_WBINVD] = VM_EXIT_CACHE,
+	[SVM_EXIT_XSETBV] = VM_EXIT_XSETBV,	[SVM_EXIT_PAUSE] = VM_EXIT_PAUSE,
+	[SVM_EXIT_INIT] = VM_EXIT_INIT,		[SVM_EXIT_RDTSC] = VM_EXIT_RDTSC,
+	[SVM_EXIT_MWAIT] = VM_EXIT_MWAIT,
+};
+
 /* The exits with no qualification beyond their name, and the CR/DR/INVLPG/task-switch ones. */
 static void decode_exit(struct vireo_vm_state *st, uint64_t code, const struct vmcb_control *c)
 {
-	static const uint8_t plain[0x90] = {
-		[SVM_EXIT_CPUID] = VM_EXIT_CPUID,	[SVM_EXIT_HLT] = VM_EXIT_HLT,
-		[SVM_EXIT_SHUTDOWN] = VM_EXIT_SHUTDOWN, [SVM_EXIT_VMMCALL] = VM_EXIT_VMCALL,
-		[SVM_EXIT_INVD] = VM_EXIT_CACHE,	[SVM_EXIT_WBINVD] = VM_EXIT_CACHE,
-		[SVM_EXIT_XSETBV] = VM_EXIT_XSETBV,	[SVM_EXIT_PAUSE] = VM_EXIT_PAUSE,
-		[SVM_EXIT_INIT] = VM_EXIT_INIT,		[SVM_EXIT_RDTSC] = VM_EXIT_RDTSC,
-		[SVM_EXIT_MWAIT] = VM_EXIT_MWAIT,
-	};
 	st->qual = 0;
 	if (code < 0x20) {
 		st->exit = VM_EXIT_CR_ACCESS;
@@ -556,6 +643,11 @@ static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
 	}
 	if (has_nrips && nrip_valid(code) && c->next_rip - vmcb->save.rip - 1 < VEVENT_LEN_MAX) {
 		st->insn_len = (uint32_t)(c->next_rip - vmcb->save.rip);
+	}
+	if (code < sizeof(plain) && plain[code]) {
+		st->exit = plain[code]; /* CPUID, HLT, ...: the most frequent, decided first */
+		st->qual = 0;
+		return;
 	}
 	if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {
 		st->exit = VM_EXIT_EXCEPTION;
@@ -628,6 +720,7 @@ const struct virt_ops svm_ops = {
 	.run = svm_run,
 	.exit_info = svm_exit_info,
 	.store = svm_store,
+	.store_direct = VMTD_STATE, /* store_group completes each group from v->st */
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 	.io_map_order = IOPM_ORDER, /* 16 KiB from the frame allocator, 12 KiB used */

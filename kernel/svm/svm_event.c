@@ -95,6 +95,15 @@ static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, struct 
 void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
 {
 	struct vmcb_control *c = &vmcb->ctl;
+	if (!((st->pending | st->inject) & VEVENT_VALID) && !st->intr_window && !inj->more) {
+		/* Most entries: nothing to inject, no window to ask for (take_event would give 0). */
+		c->eventinj = inj->event = 0;
+		inj->len = 0;
+		c->int_ctl = (c->int_ctl & ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR)) |
+			     INT_CTL_V_INTR_MASKING;
+		c->intercept_misc1 &= ~MISC1_VINTR;
+		return;
+	}
 	c->eventinj = take_event(vmcb, st, inj);
 	inj->event = c->eventinj;
 	/* A V_IRQ with the VINTR intercept exits once the guest can take an interrupt (15.21.4). */

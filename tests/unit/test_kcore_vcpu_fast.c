@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The resume fast path (docs/architecture.md#resume-fast-path): SYS_VCPU_RESUME after an exit,
+ * with only GPRs and RIP/RFLAGS changed and nothing pending, enters the guest without the general
+ * decoding; every other case must reach the general path (vcpu_resume) untouched, and be counted
+ * under its reason. The real system call entry, run loop and SVM backend around a scripted guest.
+ */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "ec.h"
+#include "fake_kernel.h"
+#include "fake_virt.h"
+#include "fastpath.h"
+#include "klock.h"
+#include "pd.h"
+#include "svm/vmcb.h"
+
+#define ONE_TICK (1000000 / TIMER_HZ)
+#define SEL_VM 2
+#define VA_STATE 0x7e0000000000ull
+
+static struct pd *vmm_pd, *vm;
+static struct ec *vcpu_ec;
+static struct vmcb at_entry; /* the VMCB as the guest found it at its last entry (EVENTINJ is
+			      * consumed before: fake_virt_log.injected has it) */
+static uint64_t exit_event;  /* EXITINTINFO the next exit reports (then 0 again) */
+#define GP0 (VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13) /* #GP(0) */
+
+/* The guest: one CPUID (2 bytes); an event cut off by the exit when the test asks for one. */
+static void cpuid_step(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	(void)v, (void)n;
+	at_entry = *vmcb;
+	vmcb->save.rip += 2;
+	vmcb->save.rax = 0x756e6547; /* "Genu" */
+	vmcb->ctl.exitcode = SVM_EXIT_CPUID;
+	vmcb->ctl.exitintinfo = exit_event;
+	exit_event = 0;
+}
+
+static struct vireo_vm_state *page(void)
+{
+	return vcpu_ec->vcpu->page;
+}
+
+static uint64_t count(enum vcpu_fast_why why)
+{
+	return vcpu_fast_stats()[why];
+}
+
+static void setup(void)
+{
+	vcpu_ec = fake_vm_world(cpuid_step, SEL_VM, VA_STATE, &vmm_pd, &vm);
+	fake_sc(vcpu_ec, 5, ONE_TICK);
+	struct vireo_vm_state *st = page();
+	fake_vm_reset_state(st);
+	st->mtd_in = 0; /* the first resume loads everything anyway */
+	for (unsigned r = 0; r < VM_EXIT_COUNT; r++) {
+		st->mtd_exit[r] = VMTD_STATE;
+	}
+	st->mtd_exit[VM_EXIT_CPUID] = VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS;
+	struct fake_exit x = fake_schedule();
+	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
+}
+
+static void teardown(void)
+{
+	fake_kernel_fini();
+}
+
+TestSuite(kcore_fast, .init = setup, .fini = teardown);
+
+static uint64_t resume_sel(uint64_t sel)
+{
+	struct fake_exit x = fake_syscall(vcpu_ec, SYS_VCPU_RESUME, sel, 0, 0, 0, 0);
+	cr_assert(!klock_held());
+	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
+	return vcpu_ec->regs.rax;
+}
+
+static void resume(void)
+{
+	cr_assert_eq(resume_sel(SEL_VM), VIREO_OK);
+}
+
+/* What a VMM's CPUID handler leaves: new RAX..RBX, RIP past the instruction. */
+static void cpuid_handled(uint64_t rip)
+{
+	page()->gpr[0] = 0x11;
+	page()->gpr[1] = 0x22;
+	page()->gpr[2] = 0x33;
+	page()->gpr[3] = 0x44;
+	page()->rip = rip;
+	page()->mtd_in = VMTD_GPR_ACDB | VMTD_RIP;
+}
+
+Test(kcore_fast, the_first_resume_takes_the_general_path_and_loads_everything)
+{
+	page()->cr3 = 0x3000;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_NOT_LOADED), 1);
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 0);
+	cr_expect_eq(at_entry.save.cr3, 0x3000, "the first resume did not load the whole state");
+}
+
+Test(kcore_fast, a_cpuid_round_trip_takes_the_fast_path_and_loads_what_the_vmm_changed)
+{
+	resume();
+	cpuid_handled(0x8000);
+	page()->rflags = 0x202;
+	page()->gpr[9] = 0x99; /* not marked: must not reach the guest */
+	unsigned runs = fake_virt_log.runs;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_virt_log.runs, runs + 1);
+	cr_expect_eq(at_entry.save.rip, 0x8000);
+	cr_expect_eq(at_entry.save.rflags, 0x202);
+	cr_expect_eq(at_entry.save.rax, 0x11);
+	struct vcpu *v = vcpu_ec->vcpu;
+	cr_expect(v->st.gpr[1] == 0x22 && v->st.gpr[2] == 0x33 && v->st.gpr[3] == 0x44);
+	cr_expect_eq(v->st.gpr[9], 0, "an unmarked GPR was loaded");
+	cr_expect_eq(page()->mtd_in, 0, "the kernel clears mtd_in once it took it");
+	/* The exit: its groups, straight from the VMCB and the kernel's copy. */
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+	cr_expect_eq(page()->mtd_out, VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS);
+	cr_expect_eq(page()->rip, 0x8002);
+	cr_expect_eq(page()->gpr[0], 0x756e6547);
+	cr_expect_eq(page()->gpr[1], 0x22);
+	cr_expect_eq(page()->gpr[9], 0, "RSP..R15 as the kernel holds them");
+	cr_expect_eq(page()->cs.attr, at_entry.save.cs.attr);
+	cr_expect_eq(page()->cr0, at_entry.save.cr0);
+}
+
+/* Two round trips with the same input, fast and general: the guest and the VMM see the same. */
+Test(kcore_fast, the_fast_path_gives_the_guest_and_the_page_what_the_general_path_gives)
+{
+	struct vmcb fast_vmcb, slow_vmcb;
+	struct vireo_vm_state fast_page, slow_page;
+	resume();
+	for (int pass = 0; pass < 2; pass++) {
+		fastpath_enable(pass == 0);
+		cpuid_handled(0x8000);
+		page()->rflags = 0x246;
+		page()->gpr[5] = 0x55;
+		page()->mtd_in |= VMTD_GPR_HI;
+		resume();
+		*(pass ? &slow_vmcb : &fast_vmcb) = at_entry;
+		*(pass ? &slow_page : &fast_page) = *page();
+	}
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_assert_eq(count(VCPU_FAST_OFF), 1);
+	cr_expect_eq(memcmp(&fast_vmcb.save, &slow_vmcb.save, sizeof(fast_vmcb.save)), 0,
+		     "the guest entered with another state");
+	cr_expect_eq(fast_vmcb.ctl.eventinj, slow_vmcb.ctl.eventinj);
+	cr_expect_eq(fast_vmcb.ctl.int_ctl, slow_vmcb.ctl.int_ctl);
+	cr_expect_eq(fast_vmcb.ctl.intercept_misc1, slow_vmcb.ctl.intercept_misc1);
+	fast_page.exits = slow_page.exits = 0;
+	cr_expect_eq(memcmp(&fast_page, &slow_page, sizeof(fast_page)), 0,
+		     "the VMM got another page");
+}
+
+Test(kcore_fast, switched_off_every_resume_takes_the_general_path)
+{
+	resume();
+	fastpath_enable(false);
+	cpuid_handled(0x8000);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_OFF), 1);
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 0);
+	cr_expect_eq(at_entry.save.rip, 0x8000);
+}
+
+Test(kcore_fast, a_selector_without_a_vm_capability_takes_the_general_path_which_refuses_it)
+{
+	resume();
+	cr_expect_eq(resume_sel(99), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1);
+}
+
+Test(kcore_fast, other_groups_than_gprs_and_rip_take_the_general_path)
+{
+	resume();
+	page()->cr3 = 0x6000;
+	page()->mtd_in = VMTD_RIP | VMTD_CR;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_GROUPS), 1);
+	cr_expect_eq(at_entry.save.cr3, 0x6000, "the general path did not load CR3");
+	page()->ctrl.intercept = VINT_RDTSC;
+	page()->mtd_in = VMTD_CTRL;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_GROUPS), 2);
+	cr_expect(at_entry.ctl.intercept_misc1 & MISC1_RDTSC, "the control area was not loaded");
+	page()->mtd_in = VMTD_FETCH;
+	page()->mtd_req = VMTD_DR;
+	unsigned runs = fake_virt_log.runs;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_GROUPS), 3);
+	cr_expect_eq(fake_virt_log.runs, runs, "a fetch entered the guest");
+	cr_expect(page()->mtd_out & VMTD_DR);
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 0);
+}
+
+Test(kcore_fast, a_bad_request_mask_takes_the_general_path_which_refuses_it)
+{
+	resume();
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x8000);
+	page()->mtd_req = VMTD_CTRL; /* load-only: no exit gives it */
+	resume();
+	cr_expect_eq(count(VCPU_FAST_GROUPS), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_INVALID);
+	cr_expect_eq(page()->qual, VM_INVALID_MTD);
+	cr_expect_eq(fake_virt_log.runs, runs);
+}
+
+Test(kcore_fast, bad_rflags_take_the_general_path_which_refuses_them_before_anything_moves)
+{
+	resume();
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x9000);
+	page()->rflags = 0x2 | (1ull << 3); /* reserved bit 3 */
+	resume();
+	cr_expect_eq(count(VCPU_FAST_RFLAGS), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_INVALID);
+	cr_expect_eq(page()->qual, VM_INVALID_RFLAGS);
+	cr_expect_eq(fake_virt_log.runs, runs);
+	page()->rflags = 0; /* bit 1 clear */
+	page()->mtd_in = VMTD_RIP;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_RFLAGS), 2);
+	cr_expect_eq(page()->qual, VM_INVALID_RFLAGS);
+	resume(); /* nothing marked: the guest goes on with what it had */
+	cr_expect_eq(at_entry.save.rip, 0x7c02, "the refused RIP got in");
+	cr_expect_neq(at_entry.save.rax, 0x11, "RAX of the refused resume got in");
+}
+
+Test(kcore_fast, a_pending_recall_takes_the_general_path_which_reports_it)
+{
+	resume();
+	unsigned runs = fake_virt_log.runs;
+	vcpu_ec->recall = true; /* came while the VMM ran */
+	cpuid_handled(0x8000);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_RECALL), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_RECALL);
+	cr_expect_eq(fake_virt_log.runs, runs);
+	cr_expect_not(vcpu_ec->recall);
+}
+
+Test(kcore_fast, a_halted_vcpu_takes_the_general_path_which_does_not_enter_it)
+{
+	resume();
+	page()->activity = VM_ACTIVITY_HALTED;
+	page()->mtd_in = VMTD_EVENTS;
+	resume();
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+	unsigned runs = fake_virt_log.runs;
+	page()->mtd_in = 0;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_ACTIVITY), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_HLT);
+	cr_expect_eq(fake_virt_log.runs, runs, "a halted vCPU with nothing to deliver was entered");
+}
+
+Test(kcore_fast, an_interrupt_window_asked_for_takes_the_general_path)
+{
+	resume();
+	page()->intr_window = 1;
+	page()->mtd_in = VMTD_EVENTS;
+	resume();
+	page()->mtd_in = VMTD_RIP; /* the window request stays in force in the kernel */
+	resume();
+	cr_expect_eq(count(VCPU_FAST_EVENTS), 1);
+	cr_expect(at_entry.ctl.intercept_misc1 & MISC1_VINTR, "the window was not asked for");
+}
+
+Test(kcore_fast, an_event_cut_off_by_the_exit_takes_the_general_path_which_delivers_it)
+{
+	resume();
+	exit_event = GP0;
+	resume();
+	cr_assert(vcpu_ec->vcpu->st.pending & VEVENT_VALID);
+	cpuid_handled(0x8000);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_EVENTS), 1);
+	cr_expect_eq((uint32_t)fake_virt_log.injected, GP0,
+		     "the cut-off event was not delivered again");
+}
+
+Test(kcore_fast, a_posted_interrupt_takes_the_general_path_which_takes_it_in)
+{
+	resume();
+	klock_acquire();
+	cr_assert_eq(vcpu_post(vcpu_ec, 0x41), VIREO_OK);
+	klock_release();
+	cpuid_handled(0x8000);
+	page()->rflags = 0x202; /* IF set: the guest takes it at this entry */
+	resume();
+	cr_expect_eq(count(VCPU_FAST_POSTED), 1);
+	cr_expect_eq((uint32_t)fake_virt_log.injected, VEVENT_VALID | VEVENT_TYPE_INTR | 0x41,
+		     "the post was not injected");
+	cr_expect_eq(vcpu_ec->vcpu->posted[1], 0, "the post stayed posted");
+}
