@@ -206,9 +206,18 @@ static __noreturn void refuse_to_vmm(struct ec *ec, uint32_t exit, uint64_t qual
 
 static __noreturn void run_loop(struct ec *ec);
 
-/* The continuation of a vCPU preempted while its guest ran. */
+/*
+ * The continuation of a vCPU preempted while its guest ran. A recall that came meanwhile (often
+ * from the very thread that preempted it, on this CPU: the VMM's waker) ends the run here; the
+ * guest's next exit may be a host tick away.
+ */
 static __noreturn void vcpu_continue(struct ec *ec)
 {
+	if (ec->recall) {
+		ec->recall = false;
+		virt->load(ec->vcpu, &ec->vcpu->st, 0); /* only makes its hardware state current */
+		refuse_to_vmm(ec, VM_EXIT_RECALL, 0);
+	}
 	run_loop(ec);
 }
 

@@ -105,12 +105,14 @@ void vm_machine_init(struct vm *vm, bool testdev)
 	}
 }
 
+uint64_t vm_clock_ns(struct vm *vm)
+{
+	return vm->clock_ns ? vm->clock_ns(vm) : 0;
+}
+
 uint64_t vm_now_ns(struct vm *vm)
 {
-	if (vm->now_valid) {
-		return vm->now_ns;
-	}
-	return vm->clock_ns ? vm->clock_ns(vm) : 0;
+	return vm->now_valid ? vm->now_ns : vm_clock_ns(vm);
 }
 
 void vm_hold_time(struct vm *vm, bool hold)
@@ -120,6 +122,44 @@ void vm_hold_time(struct vm *vm, bool hold)
 		vm->now_ns = vm_now_ns(vm);
 		vm->now_valid = true;
 	}
+}
+
+/* ---------------------------------------------------------------- the waker */
+
+void vm_waker_init(struct vm_waker *w, struct vm *vm, uint64_t poll_ns)
+{
+	*w = (struct vm_waker){ .vm = vm, .poll_ns = poll_ns, .now = vm_clock_ns(vm) };
+	w->poll_at = poll_ns ? w->now + poll_ns : VMM_TIME_NEVER;
+}
+
+uint64_t vm_waker_timeout_us(struct vm_waker *w, bool in_guest, uint64_t next_event_ns,
+			     uint64_t *until)
+{
+	w->now = vm_clock_ns(w->vm);
+	uint64_t u = w->poll_at;
+	if (in_guest && next_event_ns > w->now && next_event_ns < u) {
+		u = next_event_ns;
+	}
+	*until = u;
+	if (u == VMM_TIME_NEVER) {
+		return VIREO_TIMEOUT_NEVER;
+	}
+	return u > w->now ? (u - w->now + 999) / 1000 : 1;
+}
+
+bool vm_waker_poll_due(struct vm_waker *w)
+{
+	w->now = vm_clock_ns(w->vm);
+	if (!w->poll_ns || w->now < w->poll_at) {
+		return false;
+	}
+	w->poll_at = w->now + w->poll_ns;
+	return true;
+}
+
+bool vm_waker_event_due(const struct vm_waker *w, uint64_t next_event_ns)
+{
+	return w->now >= next_event_ns;
 }
 
 /* ---------------------------------------------------------------- time and interrupts */
@@ -168,7 +208,7 @@ bool vm_input_push(struct vm *vm, uint8_t byte)
 	}
 	vm->input[t % VMM_INPUT_RING] = byte;
 	/* Another thread's view of time: the clock itself, not the vCPU thread's held instant. */
-	vm->input_ns[t % VMM_INPUT_RING] = vm->clock_ns ? vm->clock_ns(vm) : 0;
+	vm->input_ns[t % VMM_INPUT_RING] = vm_clock_ns(vm);
 	__asm__ volatile("" ::: "memory"); /* the byte is in its slot before the tail moves */
 	vm->input_tail = t + 1;
 	return true;

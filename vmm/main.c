@@ -636,41 +636,27 @@ static bool revoke_page(void)
 	return true;
 }
 
-/* When the waker must look next: the device event due while the vCPU is in the guest, and with
- * polled console input (no COM1 interrupt) or "revoke" the next
- * 10 ms poll. */
-static uint64_t waker_deadline(uint64_t now, uint64_t poll_at)
-{
-	uint64_t until = poll_at, ev = next_event_ns;
-	if (in_guest && ev > now && ev < until) {
-		until = ev;
-	}
-	return until;
-}
-
 /* The waker: overdue device events and console input get the vCPU's attention (and with "revoke",
- * a guest page is revoked and given back every 10 ms). */
+ * a guest page is revoked and given back every 10 ms). Its clock is the running one, never the
+ * instant the vCPU's thread holds in mid-exit (struct vm_waker). */
 static void wake_loop(bool input, bool revoke)
 {
 	bool poll = input || revoke;
-	uint64_t poll_at = poll ? vm_now_ns(&vm) + WAKER_POLL_NS : VMM_TIME_NEVER;
+	struct vm_waker w;
+	vm_waker_init(&w, &vm, poll ? WAKER_POLL_NS : 0);
 	while (!vcpu_done) {
-		uint64_t now = vm_now_ns(&vm), until = waker_deadline(now, poll_at);
+		uint64_t until;
+		vm_waker_timeout_us(&w, in_guest, next_event_ns, &until);
 		waker_until = until;
 		__sync_synchronize(); /* the vCPU's thread sees the deadline, or this its event */
-		until = waker_deadline(now, poll_at);
-		uint64_t timeout = until == VMM_TIME_NEVER ? VIREO_TIMEOUT_NEVER
-				   : until > now	   ? (until - now + 999) / 1000
-							   : 1;
+		uint64_t timeout = vm_waker_timeout_us(&w, in_guest, next_event_ns, &until);
 		sys_sm_down(SEL_DONE_SM, timeout);
 		if (iopass_async_pending) {
 			iopass_async_pending = false;
 			iopass_revoke_now(&vm);
 		}
-		now = vm_now_ns(&vm);
 		bool got = false;
-		if (poll && now >= poll_at) {
-			poll_at = now + WAKER_POLL_NS;
+		if (vm_waker_poll_due(&w)) {
 			if (revoke) {
 				revoke = revoke_page();
 			}
@@ -679,7 +665,7 @@ static void wake_loop(bool input, bool revoke)
 		__sync_synchronize(); /* pairs with the one in idle() */
 		if (halted && got) {
 			sys_sm_up(SEL_WAKE_SM);
-		} else if (in_guest && (got || now >= next_event_ns)) {
+		} else if (in_guest && (got || vm_waker_event_due(&w, next_event_ns))) {
 			sys_ec_recall(SEL_VCPU_EC);
 		}
 	}

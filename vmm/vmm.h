@@ -162,10 +162,39 @@ bool msr_write(struct vm *vm, uint32_t msr, uint64_t value);
 
 /* Put the PC's devices on the bus (and the test device for the small test guests). */
 void vm_machine_init(struct vm *vm, bool testdev);
-/* Guest time now (ns): the held instant while an exit is handled (vm_hold_time). */
+/* Guest time now (ns) as the vCPU's thread sees it: the held instant while an exit is handled
+ * (vm_hold_time). Only that thread may use it. */
 uint64_t vm_now_ns(struct vm *vm);
 /* Hold guest time at the present instant (true) or let it run again (false). */
 void vm_hold_time(struct vm *vm, bool hold);
+/* Guest time now (ns) for every other thread: the running clock, never the held instant. */
+uint64_t vm_clock_ns(struct vm *vm);
+
+/*
+ * The waker's timing (docs/architecture.md#vmm): it runs beside the vCPU's thread and reads the
+ * running clock (vm_clock_ns). Were it to read the instant the vCPU's thread holds while it
+ * handles an exit, time would stand still for it as long as it keeps that thread off the CPU:
+ * its deadline never comes, it sleeps a microsecond at a time, and at a higher priority on the
+ * same CPU it starves the very thread whose exit holds the time.
+ */
+struct vm_waker {
+	struct vm *vm;
+	uint64_t poll_ns; /* period of the polls (console input, "revoke"); 0: none */
+	uint64_t poll_at; /* guest time of the next poll, or VMM_TIME_NEVER */
+	uint64_t now;	  /* the clock at the waker's last look */
+};
+void vm_waker_init(struct vm_waker *w, struct vm *vm, uint64_t poll_ns);
+/*
+ * Look at the clock; the sleep until the next poll or, while the vCPU is in the guest, its next
+ * device event (next_event_ns), whichever comes first: in microseconds, at least 1, or
+ * VIREO_TIMEOUT_NEVER. *until gets that deadline in guest time.
+ */
+uint64_t vm_waker_timeout_us(struct vm_waker *w, bool in_guest, uint64_t next_event_ns,
+			     uint64_t *until);
+/* After the sleep: look at the clock; true when the poll is due (the next is a period later). */
+bool vm_waker_poll_due(struct vm_waker *w);
+/* Whether a device event at next_event_ns was due at the waker's last look. */
+bool vm_waker_event_due(const struct vm_waker *w, uint64_t next_event_ns);
 /* Bring the devices' interrupt lines up to date with the clock and feed console input. */
 void vm_update_devices(struct vm *vm);
 /* Guest time of the next device event that can raise an interrupt, or VMM_TIME_NEVER. */

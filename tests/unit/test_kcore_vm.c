@@ -160,6 +160,31 @@ Test(kcore_vm, recall_during_a_guest_run_exits_to_the_vmm)
 	cr_expect(!vcpu_ec->recall, "the recall stayed pending after it was delivered");
 }
 
+/*
+ * The VMM's waker preempts its vCPU on their CPU and recalls it (the device event it slept for
+ * is due): the vCPU's continuation reports the recall at once instead of entering the guest
+ * again, whose next exit may be a host tick away (under Bochs the recall came 5 ms late on
+ * average, up to two ticks).
+ */
+Test(kcore_vm, a_recall_while_preempted_ends_the_run_before_the_guest_goes_on)
+{
+	struct ec *waker = fake_ec(vmm_pd, "waker", false, 0, 0);
+	fake_sc(waker, 5, ONE_TICK);
+	fake_cap(vmm_pd, 9, &vcpu_ec->obj, RIGHTS_ALL);
+	step = tick_then_hlt;
+	cr_assert_eq(resume(), waker, "the quantum ran out but the waker did not run");
+	cr_expect_eq(fake_virt_log.runs, 1);
+	struct fake_exit x = fake_syscall(waker, SYS_EC_CTRL, 9, VIREO_EC_RECALL, 0, 0, 0);
+	cr_assert_eq(fake_exit_ec(x), waker);
+	cr_assert_eq(waker->regs.rax, VIREO_OK);
+	x = fake_timer(waker);
+	cr_assert_eq(fake_exit_ec(x), vcpu_ec);
+	cr_expect_eq(fake_virt_log.runs, 1, "the guest ran again before the recall was reported");
+	cr_expect_eq(page()->exit, VM_EXIT_RECALL);
+	cr_expect_eq(vcpu_ec->regs.rax, VIREO_OK);
+	cr_expect(!vcpu_ec->recall, "the recall stayed pending after it was delivered");
+}
+
 static void spin_fifty_quanta(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 {
 	(void)v;

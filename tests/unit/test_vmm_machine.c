@@ -503,3 +503,67 @@ Test(vmm_machine, com1_output_reaches_the_console_as_prefixed_lines)
 	fflush(stdout);
 	cr_expect_stdout_eq_str("guest: hi\nguest: guest# x\n");
 }
+
+/*
+ * The waker beside a vCPU thread that is in mid-exit (guest time held): its clock runs on. With
+ * the held instant instead, the poll due 10 ms after its start never came: every look saw the
+ * same time, the waker slept 1 us at a time and starved the vCPU's thread under Bochs
+ * (linux-boot-bochs).
+ */
+Test(vmm_machine, the_waker_polls_on_the_running_clock_while_an_exit_holds_guest_time)
+{
+	const uint64_t poll = 10000000; /* 10 ms */
+	now_ns = 5000000;
+	vm_hold_time(&vm, true); /* the vCPU's thread took an exit and was preempted */
+	struct vm_waker w;
+	vm_waker_init(&w, &vm, poll);
+	uint64_t until, sleeps = 0;
+	for (int look = 0; look < 3; look++) {
+		bool due = false;
+		while (!due && sleeps < 100) {
+			uint64_t us = vm_waker_timeout_us(&w, false, VMM_TIME_NEVER, &until);
+			cr_assert_eq(until, 5000000 + (look + 1) * poll, "look %d: deadline %lu",
+				     look, (unsigned long)until);
+			now_ns += us * 1000; /* the sleep */
+			sleeps++;
+			due = vm_waker_poll_due(&w);
+		}
+		cr_assert(due, "look %d: the poll never came due (%lu sleeps)", look,
+			  (unsigned long)sleeps);
+	}
+	cr_assert_eq(sleeps, 3, "one sleep per poll, not %lu", (unsigned long)sleeps);
+	cr_assert_eq(vm_now_ns(&vm), 5000000, "the vCPU's thread still sees its held instant");
+	cr_assert_eq(vm_clock_ns(&vm), now_ns);
+}
+
+/* A device event due while the vCPU is in the guest ends the waker's sleep, held time or not. */
+Test(vmm_machine, the_waker_sleeps_until_the_next_device_event_of_a_running_guest)
+{
+	now_ns = 1000000;
+	vm_hold_time(&vm, true); /* left over from the last exit: must not matter */
+	now_ns = 3000000;
+	struct vm_waker w;
+	vm_waker_init(&w, &vm, 10000000);
+	uint64_t until, ev = 3500000;
+	cr_assert_eq(vm_waker_timeout_us(&w, true, ev, &until), 500);
+	cr_assert_eq(until, ev);
+	cr_assert_not(vm_waker_event_due(&w, ev));
+	now_ns = ev;
+	cr_assert_not(vm_waker_poll_due(&w));
+	cr_assert(vm_waker_event_due(&w, ev), "the event is due: the vCPU is recalled");
+	/* Outside the guest the event is the vCPU's own business: the waker waits for its poll. */
+	cr_assert_eq(vm_waker_timeout_us(&w, false, ev + 1000, &until), 9500);
+	cr_assert_eq(until, 13000000);
+}
+
+/* Without console polling or "revoke" the waker sleeps until the vCPU tells it otherwise. */
+Test(vmm_machine, the_waker_without_polls_sleeps_until_told)
+{
+	struct vm_waker w;
+	vm_waker_init(&w, &vm, 0);
+	uint64_t until;
+	cr_assert_eq(vm_waker_timeout_us(&w, false, 1000, &until), VIREO_TIMEOUT_NEVER);
+	cr_assert_eq(until, VMM_TIME_NEVER);
+	now_ns = 1ull << 40;
+	cr_assert_not(vm_waker_poll_due(&w));
+}
