@@ -224,22 +224,12 @@ static void load_ctrl(struct vcpu *v, const struct vireo_vm_ctrl *ctrl)
 
 /* ---------------------------------------------------------------- state groups */
 
-static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
+/* The groups but the GPRs and RIP/RFLAGS: apart, so that the resume after most exits, which
+ * loads only those, runs no prologue saving the registers this one needs. */
+static __attribute__((noinline)) void load_rest(struct vcpu *v, const struct vireo_vm_state *st,
+						uint32_t mtd)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
-	if (mtd & VMTD_GPR_ACDB) {
-		s->rax = st->gpr[0];
-	}
-	if (mtd & VMTD_GPR_HI) {
-		s->rsp = st->gpr[4];
-	}
-	if (mtd & VMTD_RIP) {
-		s->rflags = st->rflags;
-		s->rip = st->rip;
-	}
-	if (!(mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP))) {
-		return; /* the resume after most exits: skip the other groups' tests */
-	}
 	if (mtd & VMTD_CR) {
 		/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode
 		 * it sets up) do not, so its translations of the old paging state must not be used. */
@@ -308,6 +298,24 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	}
 	if (mtd & VMTD_CTRL) {
 		load_ctrl(v, &v->ctrl);
+	}
+}
+
+static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+	if (mtd & VMTD_GPR_ACDB) {
+		s->rax = st->gpr[0];
+	}
+	if (mtd & VMTD_GPR_HI) {
+		s->rsp = st->gpr[4];
+	}
+	if (mtd & VMTD_RIP) {
+		s->rflags = st->rflags;
+		s->rip = st->rip;
+	}
+	if (mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP)) {
+		load_rest(v, st, mtd);
 	}
 }
 
@@ -434,6 +442,16 @@ store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vireo_vm_state
 /* The groups an instruction exit asks for (its registers, RIP and the code mode): tested in line. */
 #define STORE_INLINE (VMTD_GPR_ACDB | VMTD_RIP | VMTD_CR | VMTD_CS_SS)
 
+/* The groups an instruction exit does not ask for, each by one jump; apart, as load_rest. */
+static __attribute__((noinline)) void store_rest(struct vcpu *v, struct vireo_vm_state *st,
+						 uint32_t mtd)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+	for (mtd &= VMTD_STATE & ~STORE_INLINE; mtd; mtd &= mtd - 1) {
+		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
+	}
+}
+
 /* Only the groups named: an exit asks for a few of sixteen. */
 static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 {
@@ -454,9 +472,8 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 	if (mtd & VMTD_CS_SS) {
 		store_group(v, vmcb, st, G_CS_SS);
 	}
-	/* The others each by one jump. */
-	for (mtd &= VMTD_STATE & ~STORE_INLINE; mtd; mtd &= mtd - 1) {
-		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
+	if (mtd & VMTD_STATE & ~STORE_INLINE) {
+		store_rest(v, st, mtd);
 	}
 }
 
