@@ -250,6 +250,21 @@ void ec_ret_syscall(struct ec *ec)
 	ret_user_iret(&ec->regs);
 }
 
+/*
+ * The return of a VMM's SYS_VCPU_RESUME from the fused resume path (docs/architecture.md#resume-fast-path):
+ * ec_ret_syscall for a vCPU EC in its own PD whose vcpu_pv_check the caller found with nothing
+ * to deliver. check_recall is a no-op for it (a VMM keeps a recall for its next resume).
+ */
+void ec_ret_syscall_vmm(struct ec *ec)
+{
+	assert(ec->vcpu && !ec->pv_task);
+	prepare_exit(ec);
+	if (ec->regs.rip < USER_END) {
+		ret_user_sysret(&ec->regs);
+	}
+	ret_user_iret(&ec->regs);
+}
+
 void ec_ret_iret(struct ec *ec)
 {
 	if (ec->vcpu) {

@@ -221,6 +221,35 @@ static __noreturn void vcpu_continue(struct ec *ec)
 	run_loop(ec);
 }
 
+/*
+ * After an exit the kernel handled (a host interrupt, a reflected #DB/#AC): a recall or a
+ * preemption that came meanwhile, then the loop enters the guest again.
+ */
+static void after_host_exit(struct ec *ec)
+{
+	if (ec->recall) {
+		ec->recall = false;
+		refuse_to_vmm(ec, VM_EXIT_RECALL, 0);
+	}
+	if (sched_need_resched()) {
+		this_cpu()->vm_root = 0;
+		ec->cont = vcpu_continue;
+		sched_schedule();
+	}
+}
+
+/* Back under the lock after the guest ran: its hardware state changed, its EC may have died. */
+static inline __attribute__((always_inline)) void after_run(struct vcpu *v)
+{
+	/* The guest changed its hardware state; the events and the GPRs the hardware does not
+	 * hold are kept in `st` by the backend, but RAX/RSP and the interrupt shadow are not. */
+	v->fresh = 0;
+	v->st.exits++;
+	if (!ec_enter_kernel()) {
+		sched_schedule(); /* the vCPU was destroyed meanwhile */
+	}
+}
+
 static __noreturn void run_loop(struct ec *ec)
 {
 	struct vcpu *v = ec->vcpu;
@@ -237,13 +266,7 @@ static __noreturn void run_loop(struct ec *ec)
 		/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
 		arch_irq_window();
 		klock_acquire();
-		/* The guest changed its hardware state; the events and the GPRs the hardware does not
-		 * hold are kept in `st` by the backend, but RAX/RSP and the interrupt shadow are not. */
-		v->fresh = 0;
-		v->st.exits++;
-		if (!ec_enter_kernel()) {
-			sched_schedule(); /* the vCPU was destroyed meanwhile */
-		}
+		after_run(v);
 		if (!handled) {
 			virt->exit_info(v, &v->st);
 			if (v->st.exit == VM_EXIT_INVALID) {
@@ -254,15 +277,7 @@ static __noreturn void run_loop(struct ec *ec)
 			}
 			exit_to_vmm(ec);
 		}
-		if (ec->recall) {
-			ec->recall = false;
-			refuse_to_vmm(ec, VM_EXIT_RECALL, 0);
-		}
-		if (sched_need_resched()) {
-			cpu->vm_root = 0;
-			ec->cont = vcpu_continue;
-			sched_schedule();
-		}
+		after_host_exit(ec);
 	}
 }
 
@@ -412,6 +427,69 @@ static enum vcpu_fast_why fast_check(const struct ec *ec, const struct vcpu *v, 
 	return posted_any(v) ? VCPU_FAST_POSTED : VCPU_FAST_TAKEN;
 }
 
+/*
+ * The exit of a fused round to the VMM: exit_to_vmm and return_to_vmm for a round that took no
+ * posted vector (posted_slot 0) and a backend that stores every group straight into the page
+ * (store_direct whole: nothing is missing in `st`, nothing goes through it), then the return
+ * without the para-virtual and recall checks when they have nothing to do.
+ */
+static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
+{
+	struct vireo_vm_state *page = v->page;
+	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
+	uint32_t out =
+		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
+	page->mtd_req = 0;
+	vcpu_exit_info_copy(page, &v->st);
+	if (out) {
+		virt->store(v, page, out);
+	}
+	page->mtd_out = out;
+	this_cpu()->vm_root = 0;
+	obj_put(&v->vm->obj);
+	v->vm = NULL;
+	ec->regs.rax = VIREO_OK;
+	if (v->pv_irq_count || ec->waiters) {
+		ec_ret_syscall(ec); /* vcpu_pv_check decides */
+	}
+	ec_ret_syscall_vmm(ec);
+}
+
+/*
+ * The first entry of a fast resume, fused (docs/architecture.md#resume-fast-path): run_loop's
+ * iteration without what fast_check proved idle, and an exit for the VMM straight back to it.
+ * Under the kernel lock, which every vcpu_post and recall takes, fast_check found nothing posted:
+ * vcpu_take_posted would only clear `more`. An exit the kernel handles, a refused entry or a
+ * backend that does not store whole groups continues on the general path where run_loop would.
+ */
+static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
+{
+	struct percpu *cpu = this_cpu();
+	sched_check_stack();
+	assert(!v->posted_slot && !(v->st.inject & VEVENT_VALID));
+	v->injected.more = false;
+	cpu->vm_root = pa_addr(v->vm->pt.root);
+	fpu_load_area(v->guest_fpu);
+	ec->running = true;
+	klock_release();
+	bool handled = virt->run(v, v->vm->pt.root);
+	arch_irq_window();
+	klock_acquire();
+	after_run(v);
+	if (handled) {
+		after_host_exit(ec);
+		run_loop(ec);
+	}
+	virt->exit_info(v, &v->st);
+	if (v->st.exit == VM_EXIT_INVALID || virt->store_direct != VMTD_STATE || v->posted_slot) {
+		if (v->st.exit == VM_EXIT_INVALID) {
+			v->loaded = false;
+		}
+		exit_to_vmm(ec);
+	}
+	fused_exit(ec, v);
+}
+
 static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsigned n)
 {
 	const volatile uint64_t *s = src; /* each word read once */
@@ -471,7 +549,7 @@ void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 	}
 	obj_get(&vm->obj);
 	v->vm = vm;
-	run_loop(ec);
+	fused_round(ec, v);
 }
 
 /* ---------------------------------------------------------------- posted interrupts */

@@ -224,22 +224,12 @@ static void load_ctrl(struct vcpu *v, const struct vireo_vm_ctrl *ctrl)
 
 /* ---------------------------------------------------------------- state groups */
 
-static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
+/* The groups but the GPRs and RIP/RFLAGS: apart, so that the resume after most exits, which
+ * loads only those, runs no prologue saving the registers this one needs. */
+static __attribute__((noinline)) void load_rest(struct vcpu *v, const struct vireo_vm_state *st,
+						uint32_t mtd)
 {
 	struct vmcb_save *s = &vmcb_of(v)->save;
-	if (mtd & VMTD_GPR_ACDB) {
-		s->rax = st->gpr[0];
-	}
-	if (mtd & VMTD_GPR_HI) {
-		s->rsp = st->gpr[4];
-	}
-	if (mtd & VMTD_RIP) {
-		s->rflags = st->rflags;
-		s->rip = st->rip;
-	}
-	if (!(mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP))) {
-		return; /* the resume after most exits: skip the other groups' tests */
-	}
 	if (mtd & VMTD_CR) {
 		/* The guest's own CR3 writes flush its ASID in hardware; the VMM's (a reset, a mode
 		 * it sets up) do not, so its translations of the old paging state must not be used. */
@@ -308,6 +298,24 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 	}
 	if (mtd & VMTD_CTRL) {
 		load_ctrl(v, &v->ctrl);
+	}
+}
+
+static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+	if (mtd & VMTD_GPR_ACDB) {
+		s->rax = st->gpr[0];
+	}
+	if (mtd & VMTD_GPR_HI) {
+		s->rsp = st->gpr[4];
+	}
+	if (mtd & VMTD_RIP) {
+		s->rflags = st->rflags;
+		s->rip = st->rip;
+	}
+	if (mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP)) {
+		load_rest(v, st, mtd);
 	}
 }
 
@@ -434,6 +442,16 @@ store_group(const struct vcpu *v, const struct vmcb *vmcb, struct vireo_vm_state
 /* The groups an instruction exit asks for (its registers, RIP and the code mode): tested in line. */
 #define STORE_INLINE (VMTD_GPR_ACDB | VMTD_RIP | VMTD_CR | VMTD_CS_SS)
 
+/* The groups an instruction exit does not ask for, each by one jump; apart, as load_rest. */
+static __attribute__((noinline)) void store_rest(struct vcpu *v, struct vireo_vm_state *st,
+						 uint32_t mtd)
+{
+	const struct vmcb *vmcb = vmcb_of(v);
+	for (mtd &= VMTD_STATE & ~STORE_INLINE; mtd; mtd &= mtd - 1) {
+		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
+	}
+}
+
 /* Only the groups named: an exit asks for a few of sixteen. */
 static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 {
@@ -454,9 +472,8 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 	if (mtd & VMTD_CS_SS) {
 		store_group(v, vmcb, st, G_CS_SS);
 	}
-	/* The others each by one jump. */
-	for (mtd &= VMTD_STATE & ~STORE_INLINE; mtd; mtd &= mtd - 1) {
-		store_group(v, vmcb, st, (unsigned)__builtin_ctz(mtd));
+	if (mtd & VMTD_STATE & ~STORE_INLINE) {
+		store_rest(v, st, mtd);
 	}
 }
 
@@ -477,7 +494,8 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	st->pending_len = 0;
 }
 
-void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
+/* svm_run's halves, in line there (every guest entry passes) and apart for the host tests. */
+static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, paddr_t gpt_root)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
@@ -499,7 +517,7 @@ void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
 	svm_event_enter(vmcb, &v->st, &v->injected);
 }
 
-bool svm_run_exit(struct vcpu *v)
+static inline __attribute__((always_inline)) bool run_exit(struct vcpu *v)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	uint64_t code = vmcb->ctl.exitcode;
@@ -520,9 +538,19 @@ bool svm_run_exit(struct vcpu *v)
 	return code == SVM_EXIT_VINTR && !v->st.intr_window;
 }
 
+void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
+{
+	run_enter(v, gpt_root);
+}
+
+bool svm_run_exit(struct vcpu *v)
+{
+	return run_exit(v);
+}
+
 static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 {
-	svm_run_enter(v, gpt_root);
+	run_enter(v, gpt_root);
 	uint64_t host_xcr0 = fpu_xcr0();
 	bool own_xcr0 = host_xcr0 && v->guest_xcr0 != host_xcr0;
 	clgi();
@@ -536,7 +564,7 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 	}
 	irq_disable();
 	stgi();
-	return svm_run_exit(v);
+	return run_exit(v);
 }
 
 static void store_io(struct vireo_vm_state *st, uint64_t info1, uint64_t info2)

@@ -27,11 +27,32 @@ static struct vmcb at_entry; /* the VMCB as the guest found it at its last entry
 static uint64_t exit_event;  /* EXITINTINFO the next exit reports (then 0 again) */
 #define GP0 (VEVENT_VALID | VEVENT_TYPE_EXC | VEVENT_ERR_VALID | 13) /* #GP(0) */
 
+static unsigned host_irqs;	 /* the next runs this many end by a host interrupt */
+static void (*during_run)(void); /* what another CPU does while the guest runs (once) */
+static bool refuse_next;	 /* the CPU refuses the next entry (VMEXIT_INVALID) */
+
 /* The guest: one CPUID (2 bytes); an event cut off by the exit when the test asks for one. */
 static void cpuid_step(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 {
 	(void)v, (void)n;
 	at_entry = *vmcb;
+	if (during_run) {
+		void (*f)(void) = during_run;
+		during_run = NULL;
+		f();
+	}
+	if (refuse_next) {
+		refuse_next = false;
+		vmcb->ctl.exitcode = SVM_EXIT_INVALID_32;
+		vmcb->ctl.exitintinfo = 0;
+		return;
+	}
+	if (host_irqs) {
+		host_irqs--;
+		vmcb->ctl.exitcode = SVM_EXIT_INTR;
+		vmcb->ctl.exitintinfo = 0;
+		return;
+	}
 	vmcb->save.rip += 2;
 	vmcb->save.rax = 0x756e6547; /* "Genu" */
 	vmcb->ctl.exitcode = SVM_EXIT_CPUID;
@@ -51,6 +72,9 @@ static uint64_t count(enum vcpu_fast_why why)
 
 static void setup(void)
 {
+	host_irqs = 0;
+	during_run = NULL;
+	refuse_next = false;
 	vcpu_ec = fake_vm_world(cpuid_step, SEL_VM, VA_STATE, &vmm_pd, &vm);
 	fake_sc(vcpu_ec, 5, ONE_TICK);
 	struct vireo_vm_state *st = page();
@@ -301,4 +325,110 @@ Test(kcore_fast, a_posted_interrupt_takes_the_general_path_which_takes_it_in)
 	cr_expect_eq((uint32_t)fake_virt_log.injected, VEVENT_VALID | VEVENT_TYPE_INTR | 0x41,
 		     "the post was not injected");
 	cr_expect_eq(vcpu_ec->vcpu->posted[1], 0, "the post stayed posted");
+}
+
+/* ---- the fused round: the first entry of a fast resume and its exit (kernel/vcpu.c fused_round) */
+
+static void post_0x41(void)
+{
+	klock_acquire(); /* another CPU's SYS_VCPU_POST, its kick ends the run */
+	cr_assert_eq(vcpu_post(vcpu_ec, 0x41), VIREO_OK);
+	klock_release();
+}
+
+static void recall_it(void)
+{
+	klock_acquire(); /* another CPU's SYS_EC_CTRL recall */
+	vcpu_ec->recall = true;
+	klock_release();
+}
+
+Test(kcore_fast, a_host_interrupt_in_the_fused_round_goes_on_in_the_general_loop_to_the_exit)
+{
+	resume();
+	cpuid_handled(0x8000);
+	host_irqs = 1;
+	unsigned runs = fake_virt_log.runs;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_virt_log.runs, runs + 2, "the guest was not entered again");
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+	cr_expect_eq(page()->rip, 0x8002);
+	cr_expect_eq(page()->mtd_out, VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS);
+}
+
+Test(kcore_fast, a_post_while_the_fused_round_runs_the_guest_is_injected_at_the_next_entry)
+{
+	resume();
+	cpuid_handled(0x8000);
+	page()->rflags = 0x202;
+	during_run = post_0x41;
+	host_irqs = 1;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq((uint32_t)fake_virt_log.injected, VEVENT_VALID | VEVENT_TYPE_INTR | 0x41,
+		     "the post was not injected");
+	cr_expect_eq(vcpu_ec->vcpu->posted[1], 0, "the post stayed posted");
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+}
+
+Test(kcore_fast, a_recall_while_the_fused_round_runs_the_guest_is_reported_to_the_vmm)
+{
+	resume();
+	cpuid_handled(0x8000);
+	during_run = recall_it;
+	host_irqs = 1;
+	unsigned runs = fake_virt_log.runs;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_virt_log.runs, runs + 1, "the recalled guest was entered again");
+	cr_expect_eq(page()->exit, VM_EXIT_RECALL);
+	cr_expect_not(vcpu_ec->recall);
+}
+
+Test(kcore_fast, a_recall_with_a_vmm_exit_in_the_fused_round_waits_for_the_next_resume)
+{
+	resume();
+	cpuid_handled(0x8000);
+	during_run = recall_it;
+	resume();
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID, "the exit was lost");
+	cr_expect(vcpu_ec->recall, "the fused return dropped the recall");
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x8002);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_RECALL), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_RECALL);
+	cr_expect_eq(fake_virt_log.runs, runs);
+}
+
+Test(kcore_fast, an_entry_refused_in_the_fused_round_is_reported_and_reloads_everything)
+{
+	resume();
+	cpuid_handled(0x8000);
+	refuse_next = true;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_INVALID);
+	cr_expect_eq(page()->qual, VM_INVALID_HARDWARE);
+	cr_expect_not(vcpu_ec->vcpu->loaded);
+	page()->cr3 = 0x5000;
+	page()->mtd_in = 0;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_NOT_LOADED), 2, "the next resume did not reload everything");
+	cr_expect_eq(at_entry.save.cr3, 0x5000);
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+}
+
+Test(kcore_fast, a_vmm_with_a_para_virtual_event_queued_returns_through_the_general_return)
+{
+	resume();
+	klock_acquire();
+	cr_assert_eq(vcpu_pv_irq(vcpu_ec, 7), VIREO_OK);
+	klock_release();
+	cpuid_handled(0x8000);
+	resume(); /* vif_own closed: the event stays queued, the resume returns as always */
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+	cr_expect_eq(vcpu_ec->vcpu->pv_irq_count, 1);
 }
