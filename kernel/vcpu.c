@@ -250,6 +250,22 @@ static inline __attribute__((always_inline)) void after_run(struct vcpu *v)
 	}
 }
 
+/* One run of the guest on this CPU, lock released around it; true: the kernel handled the exit. */
+static inline __attribute__((always_inline)) bool run_guest(struct ec *ec, struct vcpu *v,
+							    struct percpu *cpu)
+{
+	cpu->vm_root = pa_addr(v->vm->pt.root);
+	fpu_load_area(v->guest_fpu);
+	ec->running = true;
+	klock_release();
+	bool handled = virt->run(v, v->vm->pt.root);
+	/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
+	arch_irq_window();
+	klock_acquire();
+	after_run(v);
+	return handled;
+}
+
 static __noreturn void run_loop(struct ec *ec)
 {
 	struct vcpu *v = ec->vcpu;
@@ -258,15 +274,7 @@ static __noreturn void run_loop(struct ec *ec)
 		sched_check_stack();
 		vcpu_take_posted(v);
 		cpu->current = ec;
-		cpu->vm_root = pa_addr(v->vm->pt.root);
-		fpu_load_area(v->guest_fpu);
-		ec->running = true;
-		klock_release();
-		bool handled = virt->run(v, v->vm->pt.root);
-		/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
-		arch_irq_window();
-		klock_acquire();
-		after_run(v);
+		bool handled = run_guest(ec, v, cpu);
 		if (!handled) {
 			virt->exit_info(v, &v->st);
 			if (v->st.exit == VM_EXIT_INVALID) {
@@ -468,14 +476,7 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 	sched_check_stack();
 	assert(!v->posted_slot && !(v->st.inject & VEVENT_VALID));
 	v->injected.more = false;
-	cpu->vm_root = pa_addr(v->vm->pt.root);
-	fpu_load_area(v->guest_fpu);
-	ec->running = true;
-	klock_release();
-	bool handled = virt->run(v, v->vm->pt.root);
-	arch_irq_window();
-	klock_acquire();
-	after_run(v);
+	bool handled = run_guest(ec, v, cpu);
 	if (handled) {
 		after_host_exit(ec);
 		run_loop(ec);
