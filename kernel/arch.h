@@ -58,7 +58,7 @@ void iobitmap_load(const uint8_t *bitmap);
 #else
 /* The copy, for a bitmap this CPU does not hold yet (kernel/x86/iobitmap.c). */
 void iobitmap_copy_in(const uint8_t *bitmap);
-static inline void iobitmap_load(const uint8_t *bitmap)
+static inline __attribute__((always_inline)) void iobitmap_load(const uint8_t *bitmap)
 {
 	if (this_cpu()->io_owner != bitmap) {
 		iobitmap_copy_in(bitmap);

@@ -27,7 +27,7 @@ static inline void spin_lock(spinlock_t *l)
 	}
 }
 
-static inline void spin_unlock(spinlock_t *l)
+static inline __attribute__((always_inline)) void spin_unlock(spinlock_t *l)
 {
 	__atomic_store_n(&l->owner, (uint16_t)(l->owner + 1), __ATOMIC_RELEASE);
 }
