@@ -131,7 +131,8 @@ Test(kcore_vmx_fini, a_vmcs_active_on_another_cpu_is_cleared_there_before_its_fr
 		     clears[0].cpu);
 	cr_expect_eq(clears[0].charged, 3 * PAGE_SIZE, "a frame went before the VMCLEAR");
 	cr_expect_eq(fake_cpu_log.calls[1], 1, "CPU 1 was not asked");
-	cr_expect_eq(fake_vmx_log.vmclear_elsewhere, 0, "a VMCLEAR missed the CPU holding the VMCS");
+	cr_expect_eq(fake_vmx_log.vmclear_elsewhere, 0,
+		     "a VMCLEAR missed the CPU holding the VMCS");
 	cr_expect_eq(fake_vmcs_active_cpu(vmcs), -1, "CPU 1 still holds the freed region");
 	cr_expect_eq(fake_vmcs_current(1), NO_VMCS, "CPU 1 still has the freed VMCS current");
 	cr_expect_eq(q.used, 0, "%ld bytes not refunded", (long)q.used);
@@ -184,7 +185,8 @@ Test(kcore_vmx_fini, a_vmcs_active_on_the_destroying_cpu_is_cleared_there_withou
 	cr_assert_eq(n_clears, 1);
 	cr_expect_eq(clears[0].cpu, 1);
 	cr_expect_eq(clears[0].charged, 3 * PAGE_SIZE);
-	cr_expect_eq(fake_cpu_log.calls[0] + fake_cpu_log.calls[1], 0, "a request for a local clear");
+	cr_expect_eq(fake_cpu_log.calls[0] + fake_cpu_log.calls[1], 0,
+		     "a request for a local clear");
 	cr_expect_eq(fake_vmcs_active_cpu(vmcs), -1);
 	cr_expect_eq(fake_vmcs_current(1), NO_VMCS);
 	cr_expect_eq(q.used, 0);
@@ -213,7 +215,8 @@ static void cleared_vmcs_is_forgotten(unsigned destroyer)
 	fake_cpu_set(1);
 	unsigned loads = fake_vmx_log.vmptrld;
 	vmx_ops.load(&w, &st, 0);
-	cr_expect_eq(fake_vmx_log.vmptrld, loads + 1, "CPU 1 took the freed VMCS for its current one");
+	cr_expect_eq(fake_vmx_log.vmptrld, loads + 1,
+		     "CPU 1 took the freed VMCS for its current one");
 	cr_expect_eq(fake_vmcs_current(1), pa_addr(vmcs));
 }
 
