@@ -249,9 +249,12 @@ static void vmx_vcpu_fini(struct vcpu *v)
 	if (x->cpu == (int)this_cpu()->id) {
 		vmclear_here(x);
 	} else if (x->cpu >= 0) {
-		pr_debug("vmx: VMCS %#lx cleared on CPU %d for CPU %u\n",
-			 (unsigned long)pa_addr(x->vmcs), x->cpu, this_cpu()->id);
-		tlb_call_on((unsigned)x->cpu, vmclear_here, x);
+		unsigned owner = (unsigned)x->cpu;
+		uint64_t t0 = rdtsc();
+		tlb_call_on(owner, vmclear_here, x);
+		pr_debug("vmx: VMCS %#lx cleared on CPU %u for CPU %u in %lu TSC ticks\n",
+			 (unsigned long)pa_addr(x->vmcs), owner, this_cpu()->id,
+			 (unsigned long)(rdtsc() - t0));
 	}
 	CHECK(__atomic_load_n(&x->cpu, __ATOMIC_ACQUIRE) < 0);
 	if (pa_valid(v->msrpm)) {
