@@ -14,5 +14,11 @@ struct pd;
 void tlb_shootdown(struct pd *pd);
 /* Serve a pending shoot-down request on this CPU (IPI handler, and while waiting for the lock). */
 void tlb_serve(void);
+/*
+ * Run fn(arg) on CPU `cpu` (not this one) and wait until it has: a request like a shoot-down's,
+ * served at the same places, so without the kernel lock, which the caller holds. fn must not
+ * take it either, nor wait for another CPU.
+ */
+void tlb_call_on(unsigned cpu, void (*fn)(void *), void *arg);
 
 #endif

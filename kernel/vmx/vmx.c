@@ -17,6 +17,7 @@
 #include "pd.h"
 #include "printk.h"
 #include "quota.h"
+#include "tlb.h"
 #include "vcpu.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx_io.h"
@@ -214,19 +215,48 @@ static status_t vmx_vcpu_init(struct vcpu *v)
 	return VIREO_OK;
 }
 
+/*
+ * VMCLEAR on the CPU where the VMCS is active (x->cpu): only there does it write back what that
+ * CPU keeps of it and make the region inactive, so that the frame may be reused (SDM vol. 3C
+ * 24.1, 24.11.1); a VMCLEAR elsewhere leaves that CPU's copy alive. The CPU also forgets the
+ * VMCS as its current one, or a later VMPTRLD of a new VMCS in the same frame would be skipped.
+ * Runs without the kernel lock when another CPU asked for it (tlb_call_on).
+ */
+static void vmclear_here(void *arg)
+{
+	struct vmx_vcpu *x = arg;
+	unsigned cpu = this_cpu()->id;
+	CHECK(x->cpu == (int)cpu);
+	vmx_vmclear(pa_addr(x->vmcs));
+	if (pa_addr(current_vmcs[cpu]) == pa_addr(x->vmcs)) {
+		current_vmcs[cpu] = PADDR_INVALID;
+	}
+	x->launched = false;
+	__atomic_store_n(&x->cpu, -1, __ATOMIC_RELEASE);
+}
+
+/*
+ * The VMCS is cleared where it is active before any frame goes (docs/architecture.md#vmx): here,
+ * or on its CPU through a request the destroying CPU waits for under the kernel lock (a vCPU EC
+ * that is not running can be destroyed from any CPU). Then its frames are refunded, once.
+ */
 static void vmx_vcpu_fini(struct vcpu *v)
 {
 	struct vmx_vcpu *x = vmx_of(v);
 	if (!x) {
 		return;
 	}
-	/* An active VMCS may still be written back by the CPU: clear it before the frame goes. */
-	if (x->cpu >= 0) {
-		vmx_vmclear(pa_addr(x->vmcs));
-		if (pa_addr(current_vmcs[this_cpu()->id]) == pa_addr(x->vmcs)) {
-			current_vmcs[this_cpu()->id] = PADDR_INVALID;
-		}
+	if (x->cpu == (int)this_cpu()->id) {
+		vmclear_here(x);
+	} else if (x->cpu >= 0) {
+		unsigned owner = (unsigned)x->cpu;
+		uint64_t t0 = rdtsc();
+		tlb_call_on(owner, vmclear_here, x);
+		pr_debug("vmx: VMCS %#lx cleared on CPU %u for CPU %u in %lu TSC ticks\n",
+			 (unsigned long)pa_addr(x->vmcs), owner, this_cpu()->id,
+			 (unsigned long)(rdtsc() - t0));
 	}
+	CHECK(__atomic_load_n(&x->cpu, __ATOMIC_ACQUIRE) < 0);
 	if (pa_valid(v->msrpm)) {
 		quota_frames_free(v->quota, v->msrpm, 0);
 		v->msrpm = PADDR_INVALID;

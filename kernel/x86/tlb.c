@@ -5,9 +5,13 @@
  * lock, so a target must answer without it: in user mode or in a guest the IPI ends the run (the
  * VMCB intercepts physical interrupts with V_INTR_MASKING, and the exceptions a guest could loop
  * on, kernel/svm/svm.c), and a CPU spinning for the lock serves requests while it spins.
+ * The same request can carry a call that must run on that very CPU (tlb_call_on: a backend's
+ * VMCLEAR of a VMCS active there, docs/architecture.md#vmx).
  */
 #include "tlb.h"
 
+#include "assert.h"
+#include "klock.h"
 #include "pd.h"
 #include "printk.h"
 #include "spinlock.h"
@@ -18,12 +22,21 @@
 
 static volatile uint64_t requested[MAX_CPUS];
 static volatile uint64_t served[MAX_CPUS];
+/* The call a request carries (tlb_call_on), or NULL. Written only by the holder of the kernel
+ * lock before it raises `requested`, and it waits until the request is served: one at a time. */
+static void (*volatile call_fn[MAX_CPUS])(void *);
+static void *volatile call_arg[MAX_CPUS];
 
 void tlb_serve(void)
 {
 	unsigned me = this_cpu()->id;
 	uint64_t want = __atomic_load_n(&requested[me], __ATOMIC_ACQUIRE);
 	if (served[me] != want) {
+		void (*fn)(void *) = call_fn[me];
+		if (fn) {
+			call_fn[me] = NULL;
+			fn(call_arg[me]);
+		}
 		write_cr3(read_cr3());
 		__atomic_store_n(&served[me], want, __ATOMIC_RELEASE);
 	}
@@ -69,4 +82,15 @@ void tlb_shootdown(struct pd *pd)
 			wait_for(c, target[c]);
 		}
 	}
+}
+
+void tlb_call_on(unsigned cpu, void (*fn)(void *), void *arg)
+{
+	CHECK(klock_held());
+	CHECK(cpu < MAX_CPUS && cpu != this_cpu()->id && percpu_area[cpu].online);
+	call_arg[cpu] = arg;
+	call_fn[cpu] = fn;
+	uint64_t target = __atomic_add_fetch(&requested[cpu], 1, __ATOMIC_ACQ_REL);
+	lapic_send_ipi(percpu_area[cpu].apic_id, VEC_IPI_TLB);
+	wait_for(cpu, target);
 }

@@ -23,6 +23,7 @@ struct fake_cpu_log fake_cpu_log;
 void (*fake_irq_hook)(void);
 static unsigned cur;
 static bool lock_held;
+static bool serving; /* a CPU runs a tlb_call_on request: the lock is the requester's */
 
 void fake_cpu_init(unsigned n)
 {
@@ -46,6 +47,7 @@ void fake_cpu_init(unsigned n)
 	cpus_online = cpus_present = n;
 	cur = 0;
 	lock_held = false;
+	serving = false;
 }
 
 void fake_cpu_set(unsigned id)
@@ -57,6 +59,11 @@ void fake_cpu_set(unsigned id)
 	cur = id;
 }
 
+unsigned fake_cpu_id(void)
+{
+	return cur;
+}
+
 struct percpu *this_cpu(void)
 {
 	return &percpu_area[cur];
@@ -66,6 +73,11 @@ struct percpu *this_cpu(void)
 
 void klock_acquire(void)
 {
+	if (serving) {
+		fprintf(stderr,
+			"fake klock: taken while serving another CPU's request (deadlock)\n");
+		abort();
+	}
 	if (lock_held) {
 		fprintf(stderr, "fake klock: acquired twice\n");
 		abort();
@@ -85,7 +97,7 @@ void klock_release(void)
 
 bool klock_held(void)
 {
-	return lock_held;
+	return lock_held && !serving; /* the serving CPU does not hold it */
 }
 
 void fake_klock_reset(void)
@@ -162,6 +174,27 @@ void tlb_shootdown(struct pd *pd)
 
 void tlb_serve(void)
 {
+}
+
+/* The target CPU runs the call at once, as it would at its next serving point, without the lock
+ * (the requester keeps it), and the requester goes on only afterwards. */
+void tlb_call_on(unsigned cpu, void (*fn)(void *), void *arg)
+{
+	if (!lock_held || serving) {
+		fprintf(stderr, "fake_cpu: tlb_call_on without the kernel lock, or nested\n");
+		abort();
+	}
+	if (cpu >= MAX_CPUS || cpu == cur || !percpu_area[cpu].online) {
+		fprintf(stderr, "fake_cpu: tlb_call_on CPU %u from CPU %u\n", cpu, cur);
+		abort();
+	}
+	unsigned me = cur;
+	fake_cpu_log.calls[cpu]++;
+	cur = cpu;
+	serving = true;
+	fn(arg);
+	serving = false;
+	cur = me;
 }
 
 /* The kernel command line's `debug`: off, since the fake CPUs' kernel stacks are not the stacks

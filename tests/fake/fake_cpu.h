@@ -17,6 +17,7 @@ struct fake_cpu_log {
 	unsigned io_invalidations;
 	unsigned irq_windows;
 	unsigned klock_acquires;
+	unsigned calls[MAX_CPUS]; /* tlb_call_on requests each CPU served */
 };
 
 extern struct fake_cpu_log fake_cpu_log;
@@ -25,6 +26,8 @@ extern struct fake_cpu_log fake_cpu_log;
 void fake_cpu_init(unsigned n);
 /* Kernel code runs on CPU `id` from now on (this_cpu()). */
 void fake_cpu_set(unsigned id);
+/* The CPU kernel code runs on now (for fakes of instructions that say which CPU executed them). */
+unsigned fake_cpu_id(void);
 /* Forget that the lock is held (after a kernel path left for the idle loop). */
 void fake_klock_reset(void);
 /* Called where the kernel lets a pending host interrupt in (arch_irq_window), if set. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The fake VMCS and VMX instructions (tests/fake/fake_vmcs.h). */
 #include "fake_vmcs.h"
+#include "fake_cpu.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -8,10 +9,56 @@
 #include <string.h>
 
 #define FIELDS 0x8000
+#define REGIONS 64
+#define NONE (~0ull)
 
 static uint64_t fields[FIELDS];
 struct fake_vmx_log fake_vmx_log;
 int fake_vmx_enter_result;
+void (*fake_vmclear_hook)(uint64_t pa, unsigned cpu);
+
+/* The active regions and where; the current VMCS of each CPU. */
+static struct {
+	uint64_t pa;
+	unsigned cpu;
+} active[REGIONS];
+static unsigned n_active;
+static uint64_t current[MAX_CPUS];
+
+static int find_active(uint64_t pa)
+{
+	for (unsigned i = 0; i < n_active; i++) {
+		if (active[i].pa == pa) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+int fake_vmcs_active_cpu(uint64_t pa)
+{
+	int i = find_active(pa);
+	return i < 0 ? -1 : (int)active[i].cpu;
+}
+
+uint64_t fake_vmcs_current(unsigned cpu)
+{
+	if (cpu >= MAX_CPUS) {
+		fprintf(stderr, "fake_vmcs: no CPU %u\n", cpu);
+		abort();
+	}
+	return current[cpu];
+}
+
+static unsigned executing_cpu(void)
+{
+	unsigned cpu = fake_cpu_id();
+	if (cpu >= MAX_CPUS) {
+		fprintf(stderr, "fake_vmcs: CPU %u out of range\n", cpu);
+		abort();
+	}
+	return cpu;
+}
 
 static uint64_t width_mask(uint32_t enc)
 {
@@ -39,6 +86,11 @@ void fake_vmcs_reset(void)
 	memset(fields, 0, sizeof(fields));
 	memset(&fake_vmx_log, 0, sizeof(fake_vmx_log));
 	fake_vmx_enter_result = 0;
+	fake_vmclear_hook = NULL;
+	n_active = 0;
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		current[c] = NONE;
+	}
 }
 
 uint64_t fake_vmcs_get(uint32_t enc)
@@ -79,15 +131,43 @@ bool vmx_vmxon(uint64_t pa)
 
 bool vmx_vmclear(uint64_t pa)
 {
+	unsigned cpu = executing_cpu();
+	if (fake_vmclear_hook) {
+		fake_vmclear_hook(pa, cpu);
+	}
 	fake_vmx_log.last_vmclear = pa;
+	fake_vmx_log.last_vmclear_cpu = cpu;
 	fake_vmx_log.vmclear++;
+	if (current[cpu] == pa) {
+		current[cpu] = NONE;
+	}
+	int i = find_active(pa);
+	if (i >= 0 && active[i].cpu != cpu) {
+		fake_vmx_log.vmclear_elsewhere++; /* that CPU keeps its copy */
+	} else if (i >= 0) {
+		active[i] = active[--n_active];
+	}
 	return true;
 }
 
 bool vmx_vmptrld(uint64_t pa)
 {
+	unsigned cpu = executing_cpu();
 	fake_vmx_log.vmptrld++;
 	fake_vmx_log.last_vmptrld = pa;
+	int i = find_active(pa);
+	if (i < 0) {
+		if (n_active == REGIONS) {
+			fprintf(stderr, "fake_vmcs: more than %u active regions\n", REGIONS);
+			abort();
+		}
+		i = (int)n_active++;
+	} else if (active[i].cpu != cpu) {
+		fake_vmx_log.vmptrld_elsewhere++;
+	}
+	active[i].pa = pa;
+	active[i].cpu = cpu;
+	current[cpu] = pa;
 	return true;
 }
 

@@ -8,7 +8,13 @@
  * with a task that died. Everything must go: after all rounds the kernel's object and
  * mapping-database counts are those from before the first one, and this task still runs.
  *
- * Command line: rounds=N (default 50).
+ * With `blocked` on the command line the vCPU is not in the guest when its VMM dies: its guest
+ * runs to its first exit (a HLT; the exit returns from the resume), then the vCPU EC blocks on
+ * the semaphore, so the
+ * kernel destroys it from this task's CPU, not its own (under VT-x its VMCS is still active on
+ * its CPU and must be cleared there, docs/architecture.md#vmx).
+ *
+ * Command line: rounds=N (default 50), blocked.
  */
 #include "taskinfo.h"
 #include "vireo.h"
@@ -24,6 +30,9 @@
 #define S_BLOCK 108 /* semaphore nobody ups */
 #define S_READY 109 /* the VMM's main thread: the guest runs, I am about to die */
 #define S_SLEEP 110
+#define S_SPIN_PD 111 /* with `blocked`: another VM's vCPU spinning in its guest on CPU 1 */
+#define S_SPIN_VM 112
+#define S_SPIN 113 /* its EC, and its SC at 114 */
 
 #define V_VM 40 /* in the VMM's space */
 #define V_BLOCK 41
@@ -35,21 +44,32 @@
 #define STACK_WORDS 1024
 
 static uint8_t guest_page[4096] __attribute__((aligned(4096)));
-static uint64_t stacks[3][STACK_WORDS] __attribute__((aligned(16)));
+static uint64_t stacks[4][STACK_WORDS] __attribute__((aligned(16)));
 static volatile uint64_t go, in_guest, resumed;
 static volatile unsigned round_no;
+static bool blocked; /* the vCPU blocks in its VMM after one guest exit (see above) */
+static volatile uint64_t first_exit; /* with `blocked`: the resume's status and exit reason */
 extern char _text_start[];
+
+/* Guest code in a page of this program's text, which it holds with execute rights (a VT-x guest
+ * cannot fetch from the data page above: its EPT entry has no X): HLT at 0, JMP $ at 1. */
+__asm__(".pushsection .text.vmkill_guest, \"ax\"\n"
+	".balign 4096\n"
+	"guest_code:\n"
+	"hlt\n"
+	"jmp .\n"
+	".balign 4096\n"
+	".popsection");
+extern const uint8_t guest_code[];
 
 static uint64_t top(unsigned i)
 {
 	return (uintptr_t)&stacks[i][STACK_WORDS] - 8;
 }
 
-static __attribute__((noreturn)) void vcpu_body(uint64_t arg)
+/* A real-mode guest at 0000:rip. */
+static struct vireo_vm_state *guest_state(uint64_t rip)
 {
-	(void)arg;
-	while (!go) {
-	}
 	struct vireo_vm_state *st = (struct vireo_vm_state *)V_STATE;
 	memset(st, 0, sizeof(*st));
 	struct vireo_seg code = { .attr = VSEG_ATTR_P | VSEG_ATTR_S | 0xb, .limit = 0xffff };
@@ -64,11 +84,40 @@ static __attribute__((noreturn)) void vcpu_body(uint64_t arg)
 	st->dr6 = 0xffff0ff0;
 	st->dr7 = 0x400;
 	st->rflags = 0x2;
-	st->rip = 0;
+	st->xcr0 = 1; /* x87: the reset value; 0 is refused (VM_INVALID_XCR0) */
+	st->rip = rip;
+	return st;
+}
+
+static __attribute__((noreturn)) void vcpu_body(uint64_t arg)
+{
+	(void)arg;
+	while (!go) {
+	}
+	struct vireo_vm_state *st = guest_state(0);
+	if (blocked) {
+		enum vireo_status rs = sys_vcpu_resume(V_VM); /* its first exit comes back here */
+		first_exit = (uint64_t)rs << 32 | st->exit | st->qual << 8;
+		resumed++;
+		in_guest = 1;
+		sys_sm_down(V_BLOCK, VIREO_TIMEOUT_NEVER);
+	}
 	for (;;) {
 		in_guest = 1;
 		sys_vcpu_resume(V_VM); /* the guest spins: it comes back only for host reasons */
 		resumed++;
+	}
+}
+
+static volatile uint64_t spinning;
+
+static __attribute__((noreturn)) void spin_body(uint64_t arg)
+{
+	(void)arg;
+	guest_state(1); /* JMP $ */
+	for (;;) {
+		spinning = 1;
+		sys_vcpu_resume(V_VM); /* comes back only for host reasons */
 	}
 }
 
@@ -93,7 +142,7 @@ static __attribute__((noreturn)) void main_body(uint64_t arg)
 	sys_ec_exit();
 }
 
-static void share_image(void)
+static void share_image(uint64_t pd)
 {
 	uint64_t page = (uintptr_t)_text_start >> 12;
 	for (unsigned n = 0; n < 4096; n++) {
@@ -102,13 +151,13 @@ static void share_image(void)
 		if (!crd) {
 			break;
 		}
-		sys_delegate(S_VMM, crd, vireo_crd_base(crd), 0);
+		sys_delegate(pd, crd, vireo_crd_base(crd), 0);
 		page = vireo_crd_base(crd) + (1ull << vireo_crd_order(crd));
 	}
 }
 
-static enum vireo_status thread(uint64_t sel, uintptr_t ip, unsigned stack, unsigned cpu,
-				unsigned flags)
+static enum vireo_status thread_in(uint64_t pd, uint64_t sel, uintptr_t ip, unsigned stack,
+				   unsigned cpu, unsigned flags)
 {
 	struct vireo_ec_create a = {
 		.ip = ip,
@@ -119,21 +168,58 @@ static enum vireo_status thread(uint64_t sel, uintptr_t ip, unsigned stack, unsi
 		.flags = flags,
 		.vcpu_state = V_STATE,
 	};
-	enum vireo_status st = sys_create_ec(sel, S_VMM, &a);
+	enum vireo_status st = sys_create_ec(sel, pd, &a);
 	return st != VIREO_OK ? st : sys_create_sc(sel + 1, SEL_SELF_PD, sel, 4, 10000);
 }
 
-/* Move capability `sel` into the VMM (it becomes the only holder). */
+static enum vireo_status thread(uint64_t sel, uintptr_t ip, unsigned stack, unsigned cpu,
+				unsigned flags)
+{
+	return thread_in(S_VMM, sel, ip, stack, cpu, flags);
+}
+
+/* Move capability `sel` into `pd` (it becomes the only holder). */
+static enum vireo_status give_to(uint64_t pd, uint64_t sel, uint64_t dst)
+{
+	return sys_delegate(pd, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), dst, VIREO_DELEGATE_GRANT);
+}
+
 static enum vireo_status give(uint64_t sel, uint64_t dst)
 {
-	return sys_delegate(S_VMM, vireo_crd(CRD_OBJ, sel, 0, RIGHTS_ALL), dst,
-			    VIREO_DELEGATE_GRANT);
+	return give_to(S_VMM, sel, dst);
+}
+
+/*
+ * With `blocked`: a VM of its own whose vCPU spins in its guest on CPU 1 for the whole run, so
+ * that CPU 1 is (mostly) inside a guest when CPU 0 asks it to clear a dying vCPU's VMCS: the
+ * request must bring it out. False if it cannot be built.
+ */
+static bool start_spinner(void)
+{
+	uint64_t code = vireo_crd(CRD_MEM, (uintptr_t)guest_code >> 12, 0, MEM_R | MEM_X);
+	if (sys_create_pd(S_SPIN_PD, SEL_SELF_PD, 256 * 1024) != VIREO_OK ||
+	    sys_create_vm(S_SPIN_VM, S_SPIN_PD, 64 * 1024) != VIREO_OK) {
+		return false;
+	}
+	share_image(S_SPIN_PD);
+	if (sys_delegate(S_SPIN_VM, code, 0, 0) != VIREO_OK ||
+	    thread_in(S_SPIN_PD, S_SPIN, (uintptr_t)spin_body, 3, 1, VIREO_EC_VCPU) != VIREO_OK ||
+	    give_to(S_SPIN_PD, S_SPIN_VM, V_VM) != VIREO_OK ||
+	    give_to(S_SPIN_PD, S_SPIN, V_OBJS) != VIREO_OK ||
+	    give_to(S_SPIN_PD, S_SPIN + 1, V_OBJS + 1) != VIREO_OK) {
+		return false;
+	}
+	for (unsigned t = 0; t < 200 && !spinning; t++) {
+		sys_sm_down(S_SLEEP, 10000);
+	}
+	return spinning;
 }
 
 static int one_round(unsigned r, unsigned cpus)
 {
 	round_no = r;
 	go = in_guest = 0;
+	first_exit = ~0ull;
 	enum vireo_status st;
 	if ((st = sys_create_pd(S_VMM, SEL_SELF_PD, 1 << 20)) != VIREO_OK ||
 	    (st = sys_create_vm(S_VM, S_VMM, 128 * 1024)) == VIREO_BAD_FTR) {
@@ -142,8 +228,10 @@ static int one_round(unsigned r, unsigned cpus)
 		}
 		return st == VIREO_BAD_FTR ? 1 : -1;
 	}
-	share_image();
-	uint64_t guest = vireo_crd(CRD_MEM, (uintptr_t)guest_page >> 12, 0, MEM_R | MEM_W | MEM_X);
+	share_image(S_VMM);
+	uint64_t guest =
+		blocked ? vireo_crd(CRD_MEM, (uintptr_t)guest_code >> 12, 0, MEM_R | MEM_X)
+			: vireo_crd(CRD_MEM, (uintptr_t)guest_page >> 12, 0, MEM_R | MEM_W | MEM_X);
 	unsigned vcpu_cpu = cpus > 1 ? 1 : 0;
 	if (st != VIREO_OK || sys_delegate(S_VM, guest, 0, 0) != VIREO_OK ||
 	    sys_create_sm(S_BLOCK, S_VMM, 0) != VIREO_OK ||
@@ -173,6 +261,12 @@ static int one_round(unsigned r, unsigned cpus)
 		printf("vmkill: round %u: the VMM did not start its guest\n", r);
 		return -1;
 	}
+	if (blocked && first_exit != VM_EXIT_HLT) {
+		printf("vmkill: round %u: the guest did not halt (status %u, exit %u, qual %u)\n",
+		       r, (unsigned)(first_exit >> 32), (unsigned)first_exit & 0xff,
+		       (unsigned)(first_exit >> 8) & 0xffffff);
+		return -1;
+	}
 	sys_sm_down(S_SLEEP, 10000 + 1000 * (r % 20)); /* the guest runs, the main thread dies */
 	sys_revoke(vireo_crd(CRD_OBJ, S_VMM, 0, RIGHTS_ALL), VIREO_REVOKE_SELF);
 	sys_revoke(vireo_crd(CRD_OBJ, S_READY, 0, RIGHTS_ALL), VIREO_REVOKE_SELF);
@@ -198,6 +292,9 @@ int main(uintptr_t arg)
 	const struct vireo_taskinfo *ti = (const struct vireo_taskinfo *)arg;
 	unsigned rounds = 50;
 	for (const char *p = ti->cmdline; *p; p++) {
+		blocked |= !strncmp(p, "blocked", 7);
+	}
+	for (const char *p = ti->cmdline; *p; p++) {
 		if (!strncmp(p, "rounds=", 7)) {
 			rounds = 0;
 			for (p += 7; *p >= '0' && *p <= '9'; p++) {
@@ -209,6 +306,13 @@ int main(uintptr_t arg)
 	guest_page[0] = 0xeb; /* jmp $ */
 	guest_page[1] = 0xfe;
 	sys_create_sm(S_SLEEP, SEL_SELF_PD, 0);
+	if (blocked && ti->cpus_online > 1) {
+		if (!start_spinner()) {
+			printf("vmkill: the spinning VM on CPU 1 did not start\n");
+			return 0;
+		}
+		printf("vmkill: a VM spins in its guest on CPU 1\n");
+	}
 	struct vireo_kstat before, after;
 	sys_kstat(&before);
 	show("before", &before);
@@ -234,8 +338,12 @@ int main(uintptr_t arg)
 	sys_sm_down(S_SLEEP, 50000); /* CPUs still leaving guests free the rest */
 	sys_kstat(&after);
 	show("after", &after);
-	printf("vmkill: %u of %u VMMs killed while their guest ran: %s\n", done, rounds,
+	printf("vmkill: %u of %u VMMs killed while their %s: %s\n", done, rounds,
+	       blocked ? "vCPU was blocked" : "guest ran",
 	       done == rounds && same(&before, &after) ? "all reclaimed" : "LEAK");
 	printf("vmkill: the native task goes on\n");
+	if (blocked) {
+		sys_revoke(vireo_crd(CRD_OBJ, S_SPIN_PD, 0, RIGHTS_ALL), VIREO_REVOKE_SELF);
+	}
 	return 0;
 }
