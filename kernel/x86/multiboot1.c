@@ -32,20 +32,6 @@ struct mb1 {
 	struct mb2_info *out;
 };
 
-static uint32_t load32(const uint8_t *p)
-{
-	uint32_t v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 static void reserve(struct mb1 *m, uint64_t pa, uint64_t len)
 {
 	struct mb2_info *o = m->out;
@@ -100,7 +86,7 @@ static status_t parse_modules(struct mb1 *m, uint32_t count, uint64_t addr)
 	o->ndropped_modules += count - nread;
 	for (uint32_t i = 0; i < nread; i++) {
 		const uint8_t *e = list + i * MB1_MODULE_SIZE;
-		uint32_t start = load32(e), end = load32(e + 4), str = load32(e + 8);
+		uint32_t start = mb_load32(e), end = mb_load32(e + 4), str = mb_load32(e + 8);
 		const char *s = str ? string_at(m, str) : "";
 		if (start > end || !s) {
 			return VIREO_BAD_PAR;
@@ -142,12 +128,12 @@ static status_t parse_mmap(struct mb1 *m, uint32_t length, uint64_t addr)
 		if (length - off < 4) {
 			return VIREO_BAD_PAR;
 		}
-		uint32_t size = load32(map + off);
+		uint32_t size = mb_load32(map + off);
 		if (size < MB1_MMAP_ENTRY_MIN || size > length - off - 4) {
 			return VIREO_BAD_PAR;
 		}
 		const uint8_t *e = map + off + 4;
-		add_entry(m->out, load64(e), load64(e + 8), load32(e + 16));
+		add_entry(m->out, mb_load64(e), mb_load64(e + 8), mb_load32(e + 16));
 		off += size + 4;
 	}
 	return VIREO_OK;
@@ -156,7 +142,7 @@ static status_t parse_mmap(struct mb1 *m, uint32_t length, uint64_t addr)
 static status_t parse(struct mb1 *m, const uint8_t *info, uint64_t info_pa)
 {
 	struct mb2_info *o = m->out;
-	uint32_t flags = load32(info);
+	uint32_t flags = mb_load32(info);
 	status_t st = VIREO_OK;
 	if (!(flags & MB1_INFO_MMAP)) {
 		return VIREO_BAD_PAR;
@@ -164,26 +150,27 @@ static status_t parse(struct mb1 *m, const uint8_t *info, uint64_t info_pa)
 	reserve(m, info_pa, MB1_INFO_SIZE);
 	if (flags & MB1_INFO_MEMORY) {
 		o->has_meminfo = true;
-		o->mem_lower_kb = load32(info + MB1_MEM_LOWER);
-		o->mem_upper_kb = load32(info + MB1_MEM_UPPER);
+		o->mem_lower_kb = mb_load32(info + MB1_MEM_LOWER);
+		o->mem_upper_kb = mb_load32(info + MB1_MEM_UPPER);
 	}
 	if (flags & MB1_INFO_CMDLINE) {
-		const char *s = string_at(m, load32(info + MB1_CMDLINE));
+		const char *s = string_at(m, mb_load32(info + MB1_CMDLINE));
 		if (!s) {
 			return VIREO_BAD_PAR;
 		}
 		o->cmdline = without_path(s);
 	}
 	if ((flags & MB1_INFO_LOADER_NAME) &&
-	    !(o->loader_name = string_at(m, load32(info + MB1_LOADER_NAME)))) {
+	    !(o->loader_name = string_at(m, mb_load32(info + MB1_LOADER_NAME)))) {
 		return VIREO_BAD_PAR;
 	}
 	if (flags & MB1_INFO_MODS) {
-		st = parse_modules(m, load32(info + MB1_MODS_COUNT), load32(info + MB1_MODS_ADDR));
+		st = parse_modules(m, mb_load32(info + MB1_MODS_COUNT),
+				   mb_load32(info + MB1_MODS_ADDR));
 	}
 	if (st == VIREO_OK) {
-		uint32_t len = load32(info + MB1_MMAP_LENGTH);
-		uint64_t addr = load32(info + MB1_MMAP_ADDR);
+		uint32_t len = mb_load32(info + MB1_MMAP_LENGTH);
+		uint64_t addr = mb_load32(info + MB1_MMAP_ADDR);
 		st = parse_mmap(m, len, addr);
 		if (st == VIREO_OK) {
 			reserve(m, addr, len);

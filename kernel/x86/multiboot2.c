@@ -22,21 +22,6 @@ struct tag {
 	uint32_t size; /* >= MB2_TAG_HEADER_SIZE, without padding */
 };
 
-/* Byte-wise loads: the buffer comes from outside, so no alignment is assumed. */
-static uint32_t load32(const uint8_t *p)
-{
-	uint32_t v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
-static uint64_t load64(const uint8_t *p)
-{
-	uint64_t v;
-	__builtin_memcpy(&v, p, sizeof(v));
-	return v;
-}
-
 /* The NUL-terminated string at offset off of the tag, or NULL when it has no NUL inside the tag. */
 static const char *tag_string(const struct tag *t, uint32_t off)
 {
@@ -66,8 +51,8 @@ static status_t parse_module(const struct tag *t, struct mb2_info *out)
 	if (!cmdline) {
 		return VIREO_BAD_PAR;
 	}
-	uint32_t start = load32(t->p + 8);
-	uint32_t end = load32(t->p + 12);
+	uint32_t start = mb_load32(t->p + 8);
+	uint32_t end = mb_load32(t->p + 12);
 	if (start > end) {
 		return VIREO_BAD_PAR;
 	}
@@ -86,8 +71,8 @@ static status_t parse_meminfo(const struct tag *t, struct mb2_info *out)
 	}
 	if (!out->has_meminfo) {
 		out->has_meminfo = true;
-		out->mem_lower_kb = load32(t->p + 8);
-		out->mem_upper_kb = load32(t->p + 12);
+		out->mem_lower_kb = mb_load32(t->p + 8);
+		out->mem_upper_kb = mb_load32(t->p + 12);
 	}
 	return VIREO_OK;
 }
@@ -104,9 +89,9 @@ static void add_range(struct mem_range *ranges, size_t *n, size_t *ndropped, uin
 
 static void parse_mmap_entry(const uint8_t *e, struct mb2_info *out)
 {
-	uint64_t base = load64(e);
-	uint64_t len = load64(e + 8);
-	uint32_t type = load32(e + 16);
+	uint64_t base = mb_load64(e);
+	uint64_t len = mb_load64(e + 8);
+	uint32_t type = mb_load32(e + 16);
 
 	if (len == 0) {
 		return;
@@ -127,7 +112,7 @@ static status_t parse_mmap(const struct tag *t, struct mb2_info *out)
 		return VIREO_BAD_PAR;
 	}
 	/* entry_version is 0 today; later versions only append fields, which entry_size skips. */
-	uint32_t entry_size = load32(t->p + 8);
+	uint32_t entry_size = mb_load32(t->p + 8);
 	uint32_t bytes = t->size - MB2_MMAP_ENTRIES;
 	if (entry_size < MB2_MMAP_ENTRY_MIN || entry_size % 8 || bytes % entry_size) {
 		return VIREO_BAD_PAR;
@@ -184,7 +169,7 @@ static status_t parse_tags(const uint8_t *p, uint32_t total, struct mb2_info *ou
 		if (total - off < MB2_TAG_HEADER_SIZE) {
 			return VIREO_BAD_PAR; /* ran out before an end tag */
 		}
-		struct tag t = { p + off, load32(p + off), load32(p + off + 4) };
+		struct tag t = { p + off, mb_load32(p + off), mb_load32(p + off + 4) };
 		if (t.size < MB2_TAG_HEADER_SIZE || t.size > total - off) {
 			return VIREO_BAD_PAR;
 		}
@@ -212,7 +197,7 @@ status_t mb2_parse(const void *info, size_t readable_len, struct mb2_info *out)
 	if (!info || readable_len < MB2_HEADER_SIZE + MB2_TAG_HEADER_SIZE) {
 		return VIREO_BAD_PAR;
 	}
-	uint32_t total = load32(info);
+	uint32_t total = mb_load32(info);
 	if (total < MB2_HEADER_SIZE + MB2_TAG_HEADER_SIZE || total > readable_len) {
 		return VIREO_BAD_PAR;
 	}

@@ -6,6 +6,22 @@
 #include "memmap.h"
 #include "types.h"
 
+/* Byte-wise loads for both boot-information parsers: the buffer comes from outside (the loader),
+ * so no alignment is assumed. */
+static inline uint32_t mb_load32(const uint8_t *p)
+{
+	uint32_t v;
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+static inline uint64_t mb_load64(const uint8_t *p)
+{
+	uint64_t v;
+	__builtin_memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 /* EAX holds this at the kernel's entry when a multiboot2 loader started it. */
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
 

@@ -149,6 +149,17 @@ Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
 	cr_expect_eq(root->quota.used, used, "the root's quota was not refunded");
 }
 
+/* A root PD holding a capability to itself at 1, with its EC running. */
+static struct ec *running_root(struct pd **root)
+{
+	*root = fake_pd("root", 4 << 20);
+	fake_cap(*root, 1, &(*root)->obj, RIGHTS_ALL);
+	struct ec *root_ec = fake_ec(*root, "root", false, 0, 0);
+	fake_sc(root_ec, 10, 10000);
+	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	return root_ec;
+}
+
 /*
  * A PD whose only capability was granted into its own object space would be its own last holder:
  * nothing outside could name, revoke or destroy it again (fuzz seed 21, 1,000,000 calls: one PD
@@ -156,11 +167,8 @@ Test(kcore_pd, child_pd_and_its_objects_leave_nothing_behind)
  */
 Test(kcore_pd, pd_granted_into_itself_does_not_outlive_its_creator)
 {
-	struct pd *root = fake_pd("root", 4 << 20);
-	fake_cap(root, 1, &root->obj, RIGHTS_ALL);
-	struct ec *root_ec = fake_ec(root, "root", false, 0, 0);
-	fake_sc(root_ec, 10, 10000);
-	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	struct pd *root;
+	struct ec *root_ec = running_root(&root);
 	unsigned pds = obj_live[OBJ_PD];
 	uint64_t used = root->quota.used;
 	fake_syscall(root_ec, SYS_CREATE_PD, 10, 1, 256 << 10, 0, 0);
@@ -187,11 +195,8 @@ Test(kcore_pd, pd_granted_into_itself_does_not_outlive_its_creator)
  */
 Test(kcore_pd, grants_that_would_make_pds_hold_each_other_are_refused)
 {
-	struct pd *root = fake_pd("root", 4 << 20);
-	fake_cap(root, 1, &root->obj, RIGHTS_ALL);
-	struct ec *root_ec = fake_ec(root, "root", false, 0, 0);
-	fake_sc(root_ec, 10, 10000);
-	cr_assert_eq(fake_exit_ec(fake_schedule()), root_ec);
+	struct pd *root;
+	struct ec *root_ec = running_root(&root);
 	unsigned pds = obj_live[OBJ_PD];
 	uint64_t used = root->quota.used;
 	/* A, B, C at 10, 11, 12 (their roots), and copies at 20, 21, 22 to name them by later. */
