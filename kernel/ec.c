@@ -220,8 +220,8 @@ static inline __attribute__((always_inline)) void check_recall(struct ec *ec)
 	}
 }
 
-/* Inlined into both ways out: they are the hot end of every system call and IPC. */
-static inline __attribute__((always_inline)) void prepare_exit(struct ec *ec)
+/* Inlined into every way out: they are the hot end of every system call and IPC. */
+static inline __attribute__((always_inline)) void prepare_space(struct ec *ec)
 {
 	struct percpu *cpu = this_cpu();
 	/* In virtual user mode the EC runs in its task's memory and I/O space. */
@@ -232,6 +232,11 @@ static inline __attribute__((always_inline)) void prepare_exit(struct ec *ec)
 	ec->cont = ec_ret_iret;
 	pd_activate(space);
 	iobitmap_load(space->io_bitmap);
+}
+
+static inline __attribute__((always_inline)) void prepare_exit(struct ec *ec)
+{
+	prepare_space(ec);
 	fpu_switch(ec);
 	klock_release();
 }
@@ -253,12 +258,15 @@ void ec_ret_syscall(struct ec *ec)
 /*
  * The return of a VMM's SYS_VCPU_RESUME from the fused resume path (docs/architecture.md#resume-fast-path):
  * ec_ret_syscall for a vCPU EC in its own PD whose vcpu_pv_check the caller found with nothing
- * to deliver. check_recall is a no-op for it (a VMM keeps a recall for its next resume).
+ * to deliver. check_recall is a no-op for it (a VMM keeps a recall for its next resume). The
+ * caller knows which FPU state this CPU holds (`fpu_loaded`, the guest's): fpu_switch_from.
  */
-void ec_ret_syscall_vmm(struct ec *ec)
+void ec_ret_syscall_vmm(struct ec *ec, const void *fpu_loaded)
 {
 	assert(ec->vcpu && !ec->pv_task);
-	prepare_exit(ec);
+	prepare_space(ec);
+	fpu_switch_from(ec, fpu_loaded);
+	klock_release();
 	if (ec->regs.rip < USER_END) {
 		ret_user_sysret(&ec->regs);
 	}

@@ -460,7 +460,10 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 	if (v->pv_irq_count || ec->waiters) {
 		ec_ret_syscall(ec); /* vcpu_pv_check decides */
 	}
-	ec_ret_syscall_vmm(ec);
+	/* run_guest loaded the guest's FPU state; nothing on this CPU switched it since (a host
+	 * interrupt taken in arch_irq_window runs no EC, and a run the kernel handled did not
+	 * come here). */
+	ec_ret_syscall_vmm(ec, v->guest_fpu);
 }
 
 /*
@@ -491,6 +494,31 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 	fused_exit(ec, v);
 }
 
+/*
+ * The VM PD capability `sel` names in the EC's object space, with the CTRL right, as the general
+ * path looks it up (pd_lookup_obj), or NULL. The last hit is remembered with the space's
+ * generation: every removal from the space (a revoke, a grant away, an overwrite, which removes
+ * first, the space's end) bumps it, and a node's rights and object change only while it is out of
+ * the index, so an equal generation means the same node, rights and object are in that slot. The
+ * object is a PD until the last capability to it goes, which is such a removal.
+ */
+static inline __attribute__((always_inline)) struct pd *fast_vm(const struct ec *ec,
+								struct vcpu *v, uint64_t sel)
+{
+	uint64_t gen = ec->pd->objs.gen;
+	if (v->vm_cap && sel == v->vm_cap_sel && gen == v->vm_cap_gen) {
+		return v->vm_cap;
+	}
+	struct pd *vm = (struct pd *)pd_lookup_obj(ec->pd, sel, OBJ_PD, RIGHT_PD_CTRL);
+	if (!vm || !vm->vm) {
+		return NULL;
+	}
+	v->vm_cap = vm;
+	v->vm_cap_sel = sel;
+	v->vm_cap_gen = gen;
+	return vm;
+}
+
 static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsigned n)
 {
 	const volatile uint64_t *s = src; /* each word read once */
@@ -506,9 +534,8 @@ void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 	struct pd *vm = NULL;
 	enum vcpu_fast_why why = VCPU_FAST_OFF;
 	if (fastpath_enabled()) {
-		vm = v && virt ? (struct pd *)pd_lookup_obj(ec->pd, r->rdi, OBJ_PD, RIGHT_PD_CTRL)
-			       : NULL;
-		why = vm && vm->vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
+		vm = v && virt ? fast_vm(ec, v, r->rdi) : NULL;
+		why = vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
 	}
 	uint32_t in = 0;
 	uint64_t rip = 0, rflags = 0;

@@ -54,6 +54,10 @@ struct vcpu {
 	 * interrupts"). Never cleared otherwise: no post is lost, posts of one vector coalesce. */
 	uint64_t posted[VIREO_VCPU_POST_VECTORS / 64];
 	uint32_t posted_slot; /* the posted event vcpu_take_posted put into st.inject, or 0 */
+	/* The resume fast path's VM capability: the VM PD selector `vm_cap_sel` of the EC's
+	 * object space named when that space had generation `vm_cap_gen` (NULL: none). */
+	struct pd *vm_cap;
+	uint64_t vm_cap_sel, vm_cap_gen;
 };
 
 /* Why a SYS_VCPU_RESUME left the resume fast path (vcpu_resume_fast; counted per reason). */
