@@ -502,8 +502,8 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
  * the index, so an equal generation means the same node, rights and object are in that slot. The
  * object is a PD until the last capability to it goes, which is such a removal.
  */
-static inline __attribute__((always_inline)) struct pd *fast_vm(const struct ec *ec,
-								struct vcpu *v, uint64_t sel)
+static inline __attribute__((always_inline)) struct pd *fast_vm(const struct ec *ec, struct vcpu *v,
+								uint64_t sel)
 {
 	uint64_t gen = ec->pd->objs.gen;
 	if (v->vm_cap && sel == v->vm_cap_sel && gen == v->vm_cap_gen) {

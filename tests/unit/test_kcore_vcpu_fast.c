@@ -432,3 +432,90 @@ Test(kcore_fast, a_vmm_with_a_para_virtual_event_queued_returns_through_the_gene
 	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
 	cr_expect_eq(vcpu_ec->vcpu->pv_irq_count, 1);
 }
+
+/* ---------------------------------------------------------------- the cached VM capability */
+
+static uint64_t revoke_vm_cap(void)
+{
+	fake_syscall(vcpu_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_VM, 0, RIGHTS_ALL),
+		     VIREO_REVOKE_SELF, 0, 0, 0);
+	return vcpu_ec->regs.rax;
+}
+
+/* A fast resume with the capability cached: the VMM then revokes it, and its next resume must
+ * be refused as the general path refuses it, without entering the guest. */
+Test(kcore_fast, a_vm_capability_revoked_after_the_cache_was_filled_is_refused)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_assert_eq(vcpu_ec->vcpu->vm_cap, vm, "the fast path did not remember the capability");
+	cr_assert_eq(revoke_vm_cap(), VIREO_OK);
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x8002);
+	cr_expect_eq(resume_sel(SEL_VM), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1, "the cached capability was used");
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_virt_log.runs, runs, "the guest ran without a VM capability");
+}
+
+/* The selector now names another VM: the fast path enters that one, as the general path would. */
+Test(kcore_fast, a_vm_capability_replaced_at_the_same_selector_is_looked_up_again)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cr_assert_eq(revoke_vm_cap(), VIREO_OK);
+	struct pd *vm2;
+	klock_acquire();
+	cr_assert_eq(pd_create_vm(vmm_pd, 1 << 20, virt->gpt_format, &vm2), VIREO_OK);
+	klock_release();
+	fake_cap(vmm_pd, SEL_VM, &vm2->obj, RIGHTS_ALL);
+	cpuid_handled(0x8002);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 2);
+	cr_expect_eq(vcpu_ec->vcpu->vm_cap, vm2);
+	cr_expect_eq(at_entry.ctl.n_cr3, pa_addr(vm2->pt.root), "the guest ran in the old VM");
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+}
+
+/* The same VM again, but without the CTRL right: refused, although the cache held that VM. */
+Test(kcore_fast, a_vm_capability_replaced_without_the_ctrl_right_is_refused)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	fake_cap(vmm_pd, SEL_VM + 2, &vm->obj, RIGHTS_ALL); /* the VM outlives the revoke */
+	cr_assert_eq(revoke_vm_cap(), VIREO_OK);
+	fake_cap(vmm_pd, SEL_VM, &vm->obj, RIGHTS_ALL & ~RIGHT_PD_CTRL);
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x8002);
+	cr_expect_eq(resume_sel(SEL_VM), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1);
+	cr_expect_eq(fake_virt_log.runs, runs);
+}
+
+/* Another selector, another VM: the cache does not answer for the selector it did not see. */
+Test(kcore_fast, another_selector_is_looked_up_not_answered_from_the_cache)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cpuid_handled(0x8002);
+	cr_expect_eq(resume_sel(SEL_VM + 1), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1);
+	cpuid_handled(0x8002);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 2);
+}
+
+/* The fused return is told the guest's FPU state is loaded and leaves with the VMM's. */
+Test(kcore_fast, the_fused_return_leaves_with_the_vmms_fpu_state)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(this_cpu()->fpu_owner, vcpu_ec->fpu);
+}
