@@ -160,10 +160,7 @@ static __noreturn void exit_to_vmm(struct ec *ec)
 	struct vcpu *v = ec->vcpu;
 	struct vireo_vm_state *page = v->page;
 	return_posted(v);
-	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
-	uint32_t out =
-		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
-	page->mtd_req = 0;
+	uint32_t out = vcpu_exit_groups(page, v->st.exit);
 	/* The groups the backend holds whole go from the hardware straight into the page: one
 	 * copy, not two through `st` (which stays as it was; `fresh` says so). Not after a refused
 	 * entry: the hardware state then holds nothing to read. */
@@ -193,8 +190,9 @@ static __noreturn void refuse_to_vmm(struct ec *ec, uint32_t exit, uint64_t qual
 	struct vcpu *v = ec->vcpu;
 	v->st.exit = exit;
 	v->st.qual = qual;
-	v->st.gpa = v->st.next_rip = 0;
+	v->st.gpa = v->st.gla = v->st.next_rip = 0;
 	v->st.insn_len = 0;
+	v->st.io = (struct vireo_vm_io){ 0 }; /* all of it: a fused exit left `st`'s as they were */
 	if (exit == VM_EXIT_RECALL) {
 		exit_to_vmm(ec);
 	}
@@ -436,23 +434,12 @@ static enum vcpu_fast_why fast_check(const struct ec *ec, const struct vcpu *v, 
 }
 
 /*
- * The exit of a fused round to the VMM: exit_to_vmm and return_to_vmm for a round that took no
- * posted vector (posted_slot 0) and a backend that stores every group straight into the page
- * (store_direct whole: nothing is missing in `st`, nothing goes through it), then the return
- * without the para-virtual and recall checks when they have nothing to do.
+ * The return of a fused round to the VMM, the page written (exit_to_page): return_to_vmm for a
+ * round that took no posted vector, then the return without the para-virtual and recall checks
+ * when they have nothing to do.
  */
-static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
+static __noreturn void fused_return(struct ec *ec, struct vcpu *v)
 {
-	struct vireo_vm_state *page = v->page;
-	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
-	uint32_t out =
-		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
-	page->mtd_req = 0;
-	vcpu_exit_info_copy(page, &v->st);
-	if (out) {
-		virt->store(v, page, out);
-	}
-	page->mtd_out = out;
 	this_cpu()->vm_root = 0;
 	obj_put(&v->vm->obj);
 	v->vm = NULL;
@@ -464,6 +451,23 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 	 * interrupt taken in arch_irq_window runs no EC, and a run the kernel handled did not
 	 * come here). */
 	ec_ret_syscall_vmm(ec, v->guest_fpu);
+}
+
+/*
+ * The exit of a fused round to the VMM for a backend without exit_to_page: exit_to_vmm for a
+ * round that took no posted vector (posted_slot 0) and a backend that stores every group straight
+ * into the page (store_direct whole: nothing is missing in `st`, nothing goes through it).
+ */
+static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
+{
+	struct vireo_vm_state *page = v->page;
+	uint32_t out = vcpu_exit_groups(page, v->st.exit);
+	vcpu_exit_info_copy(page, &v->st);
+	if (out) {
+		virt->store(v, page, out);
+	}
+	page->mtd_out = out;
+	fused_return(ec, v);
 }
 
 /*
@@ -483,6 +487,15 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 	if (handled) {
 		after_host_exit(ec);
 		run_loop(ec);
+	}
+	/* Nothing took a posted vector into the inject slot: vcpu_take_posted did not run. */
+	assert(!v->posted_slot);
+	if (virt->exit_to_page) {
+		if (virt->exit_to_page(v, v->page)) {
+			fused_return(ec, v);
+		}
+		v->loaded = false; /* refused: as below */
+		exit_to_vmm(ec);
 	}
 	virt->exit_info(v, &v->st);
 	if (v->st.exit == VM_EXIT_INVALID || virt->store_direct != VMTD_STATE || v->posted_slot) {

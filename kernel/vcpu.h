@@ -75,6 +75,22 @@ enum vcpu_fast_why {
 	VCPU_FAST_WHY_COUNT
 };
 
+/*
+ * The groups an exit gives the VMM (docs/ABI.md "State groups"): its reason's default and the
+ * one-shot request, each word of the page read once; the request is used up. For exit_to_vmm and
+ * a backend's exit_to_page (kernel/virt.h).
+ */
+static inline __attribute__((always_inline)) uint32_t vcpu_exit_groups(struct vireo_vm_state *page,
+								       uint32_t exit)
+{
+	uint32_t reason = exit < VM_EXIT_COUNT ? exit : VM_EXIT_OTHER;
+	uint32_t out = (*(const volatile uint32_t *)&page->mtd_exit[reason] |
+			*(const volatile uint32_t *)&page->mtd_req) &
+		       VMTD_STATE;
+	page->mtd_req = 0;
+	return out;
+}
+
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
 status_t vcpu_attach(struct ec *ec, uint64_t va);
 /* The EC dies: its state page goes now; the rest waits for vcpu_free, when no CPU runs it. */

@@ -519,3 +519,26 @@ Test(kcore_fast, the_fused_return_leaves_with_the_vmms_fpu_state)
 	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
 	cr_expect_eq(this_cpu()->fpu_owner, vcpu_ec->fpu);
 }
+
+/* The backend's one-call exit (exit_to_page) and the generic one for a backend without it
+ * (VT-x today: exit_info, then store) give the VMM the same page. */
+Test(kcore_fast, a_backend_without_exit_to_page_gives_the_same_page_through_fused_exit)
+{
+	struct vireo_vm_state with, without;
+	const struct virt_ops *real = virt;
+	struct virt_ops plain = *virt;
+	plain.exit_to_page = NULL;
+	resume();
+	for (int pass = 0; pass < 2; pass++) {
+		virt = pass ? &plain : real;
+		cpuid_handled(0x8000);
+		page()->mtd_req = VMTD_DR;
+		resume();
+		*(pass ? &without : &with) = *page();
+	}
+	virt = real;
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 2);
+	cr_expect_eq(with.mtd_out, VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS | VMTD_DR);
+	with.exits = without.exits = 0;
+	cr_expect_eq(memcmp(&with, &without, sizeof(with)), 0, "the VMM got another page");
+}
