@@ -438,7 +438,8 @@ static enum vcpu_fast_why fast_check(const struct ec *ec, const struct vcpu *v, 
  * round that took no posted vector, then the return without the para-virtual and recall checks
  * when they have nothing to do.
  */
-static __noreturn void fused_return(struct ec *ec, struct vcpu *v)
+static inline __attribute__((always_inline, noreturn)) void fused_return(struct ec *ec,
+									 struct vcpu *v)
 {
 	this_cpu()->vm_root = 0;
 	obj_put(&v->vm->obj);
@@ -542,7 +543,7 @@ static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsign
 
 void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 {
-	CHECK(klock_held());
+	DEBUG_CHECK(klock_held()); /* syscall_dispatch took it just before */
 	struct vcpu *v = ec->vcpu;
 	struct pd *vm = NULL;
 	enum vcpu_fast_why why = VCPU_FAST_OFF;

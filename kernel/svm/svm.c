@@ -38,6 +38,7 @@ void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
 /* Shared by all vCPUs; physical 0 is a valid address, so "not yet" must be spelled out. */
 static paddr_t iopm = PADDR_INVALID, msrpm = PADDR_INVALID;
 static paddr_t host_save[MAX_CPUS];
+static uint64_t host_xcr0; /* fpu_xcr0(), fixed by fpu_init before svm_probe runs */
 static struct asid_cpu asids[MAX_CPUS];
 
 static inline void clgi(void)
@@ -563,7 +564,6 @@ bool svm_run_exit(struct vcpu *v)
 static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 {
 	run_enter(v, gpt_root);
-	uint64_t host_xcr0 = fpu_xcr0();
 	bool own_xcr0 = host_xcr0 && v->guest_xcr0 != host_xcr0;
 	clgi();
 	irq_enable();
@@ -813,5 +813,6 @@ const struct virt_ops *svm_probe(void)
 	uint32_t edx = cpuid(0x8000000a, 0).edx;
 	has_nrips = (edx >> 3) & 1;
 	has_decode = (edx >> 7) & 1;
+	host_xcr0 = fpu_xcr0();
 	return &svm_ops;
 }
