@@ -6,9 +6,12 @@
  * under its reason. The real system call entry, run loop and SVM backend around a scripted guest.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 
+#include "assert.h"
 #include "ec.h"
+#include "fake_cpu.h"
 #include "fake_kernel.h"
 #include "fake_virt.h"
 #include "fastpath.h"
@@ -541,4 +544,41 @@ Test(kcore_fast, a_backend_without_exit_to_page_gives_the_same_page_through_fuse
 	cr_expect_eq(with.mtd_out, VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS | VMTD_DR);
 	with.exits = without.exits = 0;
 	cr_expect_eq(memcmp(&with, &without, sizeof(with)), 0, "the VMM got another page");
+}
+
+static void debug_on(void)
+{
+	kernel_debug = true;
+}
+
+/* The fused return keeps this CPU's current EC, entry frame and CR3 as it found them: nothing
+ * else ran here. With `debug` it checks that; the space was never loaded again. */
+Test(kcore_fast, the_fused_return_finds_the_vmms_space_and_frame_in_place)
+{
+	resume();
+	cpuid_handled(0x8000);
+	unsigned loads = fake_cpu_log.space_loads;
+	during_run = debug_on; /* past the stack check, which a host stack would fail */
+	resume();
+	kernel_debug = false;
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_cpu_log.space_loads, loads, "the return loaded CR3");
+	cr_expect_eq(arch_space_root(), pa_addr(vmm_pd->pt.root));
+	cr_expect_eq(this_cpu()->regs_top, (uint64_t)(uintptr_t)(&vcpu_ec->regs + 1));
+	cr_expect_eq(this_cpu()->current, vcpu_ec);
+}
+
+static void load_other_space(void)
+{
+	kernel_debug = true;
+	arch_space_load(0x1234000);
+}
+
+/* If something did change CR3 under the fused round, the debug check stops the kernel. */
+Test(kcore_fast, a_space_changed_under_the_fused_round_fails_the_debug_check, .signal = SIGABRT)
+{
+	resume();
+	cpuid_handled(0x8000);
+	during_run = load_other_space;
+	resume();
 }
