@@ -12,12 +12,10 @@ void asid_cpu_init(struct asid_cpu *c, uint32_t max)
 	*c = (struct asid_cpu){ .gen = 0, .next = max + 1, .max = max };
 }
 
-enum asid_flush asid_assign(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
-			    uint64_t space_tag)
+/* asid_assign when the vCPU's ASID is not valid on this CPU (any more). */
+enum asid_flush asid_assign_new(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
+				uint64_t space_tag)
 {
-	if (tag->gen == c->gen && c->gen != 0 && tag->cpu == cpu && tag->space_tag == space_tag) {
-		return ASID_KEEP;
-	}
 	enum asid_flush f = ASID_NEW;
 	if (c->next > c->max) {
 		c->gen++;

@@ -47,8 +47,17 @@ void asid_cpu_init(struct asid_cpu *c, uint32_t max);
  * flush tag `space_tag`: keeps the vCPU's ASID while it is valid there, else takes a new one.
  * Called with interrupts off on that CPU (c is per CPU, nothing else touches it).
  */
-enum asid_flush asid_assign(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
-			    uint64_t space_tag);
+enum asid_flush asid_assign_new(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
+				uint64_t space_tag);
+static inline __attribute__((always_inline)) enum asid_flush
+asid_assign(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag, uint64_t space_tag)
+{
+	/* Almost every entry: the vCPU's ASID is still valid here (tested in line). */
+	if (tag->gen == c->gen && c->gen != 0 && tag->cpu == cpu && tag->space_tag == space_tag) {
+		return ASID_KEEP;
+	}
+	return asid_assign_new(c, cpu, tag, space_tag);
+}
 
 /* Forget the vCPU's ASID: its next entry takes a new one. For a change the TLB entries of the
  * ASID would not follow, such as the VMM loading another guest CR3 (VMRUN flushes nothing). */

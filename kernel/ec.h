@@ -91,7 +91,7 @@ __noreturn void ec_user_exception(struct ec *ec);
 /* Return to user mode after a syscall, with the status in RAX (a continuation). */
 __noreturn void ec_ret_syscall(struct ec *ec);
 /* ec_ret_syscall for a VMM vCPU with no para-virtual event to deliver (kernel/vcpu.c's fused resume). */
-__noreturn void ec_ret_syscall_vmm(struct ec *ec);
+__noreturn void ec_ret_syscall_vmm(struct ec *ec, const void *fpu_loaded);
 /* Return to user mode with the full frame (a continuation). */
 __noreturn void ec_ret_iret(struct ec *ec);
 /* Free the current EC `ec`, destroyed while this CPU ran it in user mode; returns NULL. */

@@ -27,6 +27,9 @@ void fpu_area_free(struct quota *q, void *area);
 void fpu_load_area(void *area);
 /* On the way to user mode in `ec`. */
 void fpu_switch(struct ec *ec);
+/* The same, when this CPU's registers are known to hold `loaded`, put there by
+ * fpu_load_area(loaded) (so CR0.TS is clear) with no switch since: nothing to ask the CPU. */
+void fpu_switch_from(struct ec *ec, const void *loaded);
 /* #NM in user mode: returns true when lazy switching handled it. */
 bool fpu_nm(struct ec *ec);
 enum fpu_mode fpu_mode(void);

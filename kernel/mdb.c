@@ -279,6 +279,7 @@ static status_t obj_page_get(struct mdb_space *s, uint64_t sel)
 
 static void obj_pages_free(struct mdb_space *s)
 {
+	s->gen++;
 	for (size_t i = 0; i < MDB_OBJ_PAGES; i++) {
 		if (s->slots[i]) {
 			quota_frames_free(s->quota, virt_to_phys(s->slots[i]), 0);
@@ -316,6 +317,7 @@ static void index_insert(struct mdb_space *s, struct mdb_node *n)
 
 static void index_remove(struct mdb_space *s, struct mdb_node *n)
 {
+	s->gen++;
 	if (s->kind == MDB_OBJ) {
 		struct mdb_node **slot = obj_slot(s, n->base);
 		CHECK(slot && *slot == n);

@@ -62,6 +62,10 @@ struct mdb_space {
 	enum mdb_kind kind;
 	void *owner;
 	struct quota *quota; /* pays for the nodes and slot pages of this space; NULL: nobody */
+	/* Bumped whenever a node leaves the space (removed, moved, split, the space destroyed): a
+	 * lookup remembered together with the generation it saw is still right while it is equal
+	 * (docs/architecture.md#resume-fast-path). Nodes change rights or resource only off the index. */
+	uint64_t gen;
 	union {
 		/* MDB_MEM, MDB_IO: AVL tree */
 		struct mdb_node *root;

@@ -160,10 +160,7 @@ static __noreturn void exit_to_vmm(struct ec *ec)
 	struct vcpu *v = ec->vcpu;
 	struct vireo_vm_state *page = v->page;
 	return_posted(v);
-	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
-	uint32_t out =
-		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
-	page->mtd_req = 0;
+	uint32_t out = vcpu_exit_groups(page, v->st.exit);
 	/* The groups the backend holds whole go from the hardware straight into the page: one
 	 * copy, not two through `st` (which stays as it was; `fresh` says so). Not after a refused
 	 * entry: the hardware state then holds nothing to read. */
@@ -193,8 +190,9 @@ static __noreturn void refuse_to_vmm(struct ec *ec, uint32_t exit, uint64_t qual
 	struct vcpu *v = ec->vcpu;
 	v->st.exit = exit;
 	v->st.qual = qual;
-	v->st.gpa = v->st.next_rip = 0;
+	v->st.gpa = v->st.gla = v->st.next_rip = 0;
 	v->st.insn_len = 0;
+	v->st.io = (struct vireo_vm_io){ 0 }; /* all of it: a fused exit left `st`'s as they were */
 	if (exit == VM_EXIT_RECALL) {
 		exit_to_vmm(ec);
 	}
@@ -436,23 +434,13 @@ static enum vcpu_fast_why fast_check(const struct ec *ec, const struct vcpu *v, 
 }
 
 /*
- * The exit of a fused round to the VMM: exit_to_vmm and return_to_vmm for a round that took no
- * posted vector (posted_slot 0) and a backend that stores every group straight into the page
- * (store_direct whole: nothing is missing in `st`, nothing goes through it), then the return
- * without the para-virtual and recall checks when they have nothing to do.
+ * The return of a fused round to the VMM, the page written (exit_to_page): return_to_vmm for a
+ * round that took no posted vector, then the return without the para-virtual and recall checks
+ * when they have nothing to do.
  */
-static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
+static inline __attribute__((always_inline, noreturn)) void fused_return(struct ec *ec,
+									 struct vcpu *v)
 {
-	struct vireo_vm_state *page = v->page;
-	uint32_t reason = v->st.exit < VM_EXIT_COUNT ? v->st.exit : VM_EXIT_OTHER;
-	uint32_t out =
-		(page_word(&page->mtd_exit[reason]) | page_word(&page->mtd_req)) & VMTD_STATE;
-	page->mtd_req = 0;
-	vcpu_exit_info_copy(page, &v->st);
-	if (out) {
-		virt->store(v, page, out);
-	}
-	page->mtd_out = out;
 	this_cpu()->vm_root = 0;
 	obj_put(&v->vm->obj);
 	v->vm = NULL;
@@ -460,7 +448,27 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 	if (v->pv_irq_count || ec->waiters) {
 		ec_ret_syscall(ec); /* vcpu_pv_check decides */
 	}
-	ec_ret_syscall_vmm(ec);
+	/* run_guest loaded the guest's FPU state; nothing on this CPU switched it since (a host
+	 * interrupt taken in arch_irq_window runs no EC, and a run the kernel handled did not
+	 * come here). */
+	ec_ret_syscall_vmm(ec, v->guest_fpu);
+}
+
+/*
+ * The exit of a fused round to the VMM for a backend without exit_to_page: exit_to_vmm for a
+ * round that took no posted vector (posted_slot 0) and a backend that stores every group straight
+ * into the page (store_direct whole: nothing is missing in `st`, nothing goes through it).
+ */
+static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
+{
+	struct vireo_vm_state *page = v->page;
+	uint32_t out = vcpu_exit_groups(page, v->st.exit);
+	vcpu_exit_info_copy(page, &v->st);
+	if (out) {
+		virt->store(v, page, out);
+	}
+	page->mtd_out = out;
+	fused_return(ec, v);
 }
 
 /*
@@ -481,6 +489,15 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 		after_host_exit(ec);
 		run_loop(ec);
 	}
+	/* Nothing took a posted vector into the inject slot: vcpu_take_posted did not run. */
+	assert(!v->posted_slot);
+	if (virt->exit_to_page) {
+		if (virt->exit_to_page(v, v->page)) {
+			fused_return(ec, v);
+		}
+		v->loaded = false; /* refused: as below */
+		exit_to_vmm(ec);
+	}
 	virt->exit_info(v, &v->st);
 	if (v->st.exit == VM_EXIT_INVALID || virt->store_direct != VMTD_STATE || v->posted_slot) {
 		if (v->st.exit == VM_EXIT_INVALID) {
@@ -489,6 +506,31 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 		exit_to_vmm(ec);
 	}
 	fused_exit(ec, v);
+}
+
+/*
+ * The VM PD capability `sel` names in the EC's object space, with the CTRL right, as the general
+ * path looks it up (pd_lookup_obj), or NULL. The last hit is remembered with the space's
+ * generation: every removal from the space (a revoke, a grant away, an overwrite, which removes
+ * first, the space's end) bumps it, and a node's rights and object change only while it is out of
+ * the index, so an equal generation means the same node, rights and object are in that slot. The
+ * object is a PD until the last capability to it goes, which is such a removal.
+ */
+static inline __attribute__((always_inline)) struct pd *fast_vm(const struct ec *ec, struct vcpu *v,
+								uint64_t sel)
+{
+	uint64_t gen = ec->pd->objs.gen;
+	if (v->vm_cap && sel == v->vm_cap_sel && gen == v->vm_cap_gen) {
+		return v->vm_cap;
+	}
+	struct pd *vm = (struct pd *)pd_lookup_obj(ec->pd, sel, OBJ_PD, RIGHT_PD_CTRL);
+	if (!vm || !vm->vm) {
+		return NULL;
+	}
+	v->vm_cap = vm;
+	v->vm_cap_sel = sel;
+	v->vm_cap_gen = gen;
+	return vm;
 }
 
 static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsigned n)
@@ -501,14 +543,13 @@ static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsign
 
 void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 {
-	CHECK(klock_held());
+	DEBUG_CHECK(klock_held()); /* syscall_dispatch took it just before */
 	struct vcpu *v = ec->vcpu;
 	struct pd *vm = NULL;
 	enum vcpu_fast_why why = VCPU_FAST_OFF;
 	if (fastpath_enabled()) {
-		vm = v && virt ? (struct pd *)pd_lookup_obj(ec->pd, r->rdi, OBJ_PD, RIGHT_PD_CTRL)
-			       : NULL;
-		why = vm && vm->vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
+		vm = v && virt ? fast_vm(ec, v, r->rdi) : NULL;
+		why = vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
 	}
 	uint32_t in = 0;
 	uint64_t rip = 0, rflags = 0;

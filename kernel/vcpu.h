@@ -54,6 +54,10 @@ struct vcpu {
 	 * interrupts"). Never cleared otherwise: no post is lost, posts of one vector coalesce. */
 	uint64_t posted[VIREO_VCPU_POST_VECTORS / 64];
 	uint32_t posted_slot; /* the posted event vcpu_take_posted put into st.inject, or 0 */
+	/* The resume fast path's VM capability: the VM PD selector `vm_cap_sel` of the EC's
+	 * object space named when that space had generation `vm_cap_gen` (NULL: none). */
+	struct pd *vm_cap;
+	uint64_t vm_cap_sel, vm_cap_gen;
 };
 
 /* Why a SYS_VCPU_RESUME left the resume fast path (vcpu_resume_fast; counted per reason). */
@@ -70,6 +74,22 @@ enum vcpu_fast_why {
 	VCPU_FAST_POSTED,     /* posted interrupts wait */
 	VCPU_FAST_WHY_COUNT
 };
+
+/*
+ * The groups an exit gives the VMM (docs/ABI.md "State groups"): its reason's default and the
+ * one-shot request, each word of the page read once; the request is used up. For exit_to_vmm and
+ * a backend's exit_to_page (kernel/virt.h).
+ */
+static inline __attribute__((always_inline)) uint32_t vcpu_exit_groups(struct vireo_vm_state *page,
+								       uint32_t exit)
+{
+	uint32_t reason = exit < VM_EXIT_COUNT ? exit : VM_EXIT_OTHER;
+	uint32_t out = (*(const volatile uint32_t *)&page->mtd_exit[reason] |
+			*(const volatile uint32_t *)&page->mtd_req) &
+		       VMTD_STATE;
+	page->mtd_req = 0;
+	return out;
+}
 
 /* Give `ec` vCPU mode with its state page at `va` in its PD. */
 status_t vcpu_attach(struct ec *ec, uint64_t va);

@@ -184,19 +184,6 @@ void vcpu_mtd_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src,
 	}
 }
 
-void vcpu_exit_info_copy(struct vireo_vm_state *dst, const struct vireo_vm_state *src)
-{
-	/* Seven words at every exit: field by field, no loop. */
-	dst->exit = src->exit;
-	dst->insn_len = src->insn_len;
-	dst->qual = src->qual;
-	dst->gpa = src->gpa;
-	dst->gla = src->gla;
-	dst->next_rip = src->next_rip;
-	dst->io = src->io;
-	dst->exits = src->exits;
-}
-
 uint32_t vcpu_check_deps(uint32_t mtd)
 {
 	/* The segment check reads CR0 and CS together, the EFER check CR0 and CR4 (one group). */

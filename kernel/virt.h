@@ -40,6 +40,14 @@ struct virt_ops {
 	 * groups straight into the state page, one copy (docs/architecture.md#resume-fast-path). */
 	uint32_t store_direct;
 	/*
+	 * Optional, for a backend whose store_direct is every group: unless the entry was refused
+	 * (false: exit_info into v->st, nothing written to the page), what exit_info and then
+	 * exit_to_vmm write, in one call and straight into the page: the exit information (not
+	 * into v->st: none of it is read there before the next exit or refusal), the groups
+	 * vcpu_exit_groups names, mtd_out (docs/architecture.md#resume-fast-path).
+	 */
+	bool (*exit_to_page)(struct vcpu *v, struct vireo_vm_state *page);
+	/*
 	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
 	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the
 	 * kernel lock, before the shoot-down that makes CPUs running the guest exit

@@ -17,6 +17,7 @@
 #include "svm/svm_event.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
+#include "vcpu_check.h"
 #include "virt.h"
 #include "x86/cpu.h"
 #include "x86/percpu.h"
@@ -37,6 +38,7 @@ void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
 /* Shared by all vCPUs; physical 0 is a valid address, so "not yet" must be spelled out. */
 static paddr_t iopm = PADDR_INVALID, msrpm = PADDR_INVALID;
 static paddr_t host_save[MAX_CPUS];
+static uint64_t host_xcr0; /* fpu_xcr0(), fixed by fpu_init before svm_probe runs */
 static struct asid_cpu asids[MAX_CPUS];
 
 static inline void clgi(void)
@@ -452,14 +454,17 @@ static __attribute__((noinline)) void store_rest(struct vcpu *v, struct vireo_vm
 	}
 }
 
-/* Only the groups named: an exit asks for a few of sixteen. */
-static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+/* An entry the CPU refused (APM 15.5.1 VMEXIT_INVALID; QEMU stores it as a 32-bit -1). */
+static inline __attribute__((always_inline)) bool exit_invalid(uint64_t code)
+{
+	return code == SVM_EXIT_INVALID_32 || code == UINT64_MAX;
+}
+
+/* Only the groups named: an exit asks for a few of sixteen. After an entry that was not refused. */
+static inline __attribute__((always_inline)) void
+store_groups(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 {
 	const struct vmcb *vmcb = vmcb_of(v);
-	uint64_t code = vmcb->ctl.exitcode;
-	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
-		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
-	}
 	if (mtd & VMTD_GPR_ACDB) {
 		store_group(v, vmcb, st, G_GPR_ACDB);
 	}
@@ -475,6 +480,14 @@ static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
 	if (mtd & VMTD_STATE & ~STORE_INLINE) {
 		store_rest(v, st, mtd);
 	}
+}
+
+static void svm_store(struct vcpu *v, struct vireo_vm_state *st, uint32_t mtd)
+{
+	if (exit_invalid(vmcb_of(v)->ctl.exitcode)) {
+		return; /* the save area holds whatever the CPU had: keep the state the VMM gave */
+	}
+	store_groups(v, st, mtd);
 }
 
 /*
@@ -551,7 +564,6 @@ bool svm_run_exit(struct vcpu *v)
 static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 {
 	run_enter(v, gpt_root);
-	uint64_t host_xcr0 = fpu_xcr0();
 	bool own_xcr0 = host_xcr0 && v->guest_xcr0 != host_xcr0;
 	clgi();
 	irq_enable();
@@ -655,7 +667,8 @@ static bool nrip_valid(uint64_t code)
 	       code == SVM_EXIT_MWAIT || code == SVM_EXIT_MONITOR || code < 0x40;
 }
 
-static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
+static inline __attribute__((always_inline)) void exit_info(struct vcpu *v,
+							    struct vireo_vm_state *st)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	struct vmcb_control *c = &vmcb->ctl;
@@ -664,7 +677,7 @@ static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
 	st->gpa = st->gla = 0;
 	st->next_rip = 0;
 	st->insn_len = 0;
-	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
+	if (exit_invalid(code)) {
 		st->exit = VM_EXIT_INVALID;
 		st->qual = VM_INVALID_HARDWARE;
 		return;
@@ -694,10 +707,37 @@ static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
 	} else if (code == SVM_EXIT_VINTR) {
 		st->exit = VM_EXIT_INTR_WINDOW;
 		st->qual = 0;
-		st->intr_window = 0;
+		v->st.intr_window = 0; /* state, not exit information: the kernel's copy */
 	} else {
 		decode_exit(st, code, c);
 	}
+}
+
+static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
+{
+	exit_info(v, st);
+}
+
+/*
+ * The exit decoded and, unless the entry was refused, given to the VMM in one call
+ * (docs/architecture.md#resume-fast-path): what exit_info and exit_to_vmm write, straight into
+ * the page (store_direct is every group).
+ */
+static bool svm_exit_to_page(struct vcpu *v, struct vireo_vm_state *page)
+{
+	if (exit_invalid(vmcb_of(v)->ctl.exitcode)) {
+		exit_info(v, &v->st);
+		return false;
+	}
+	/* The exit information goes to the page only: the kernel's copy of it is not read again
+	 * before the next exit or refusal rewrites it whole (vcpu.c refuse_to_vmm). The reason is
+	 * read back once and only picks the VMM's own mtd_exit word (clamped there). */
+	exit_info(v, page);
+	page->exits = v->st.exits;
+	uint32_t out = vcpu_exit_groups(page, *(const volatile uint32_t *)&page->exit);
+	store_groups(v, page, out);
+	page->mtd_out = out;
+	return true;
 }
 
 /* Called under the kernel lock; CPUs in the guest exit on the shoot-down that follows and
@@ -749,6 +789,7 @@ const struct virt_ops svm_ops = {
 	.exit_info = svm_exit_info,
 	.store = svm_store,
 	.store_direct = VMTD_STATE, /* store_group completes each group from v->st */
+	.exit_to_page = svm_exit_to_page,
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 	.io_map_order = IOPM_ORDER, /* 16 KiB from the frame allocator, 12 KiB used */
@@ -772,5 +813,6 @@ const struct virt_ops *svm_probe(void)
 	uint32_t edx = cpuid(0x8000000a, 0).edx;
 	has_nrips = (edx >> 3) & 1;
 	has_decode = (edx >> 7) & 1;
+	host_xcr0 = fpu_xcr0();
 	return &svm_ops;
 }

@@ -92,18 +92,10 @@ static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, struct 
 	return 0;
 }
 
-void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
+/* svm_event_enter with an event to inject or a window to ask for. */
+void svm_event_enter_take(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
 {
 	struct vmcb_control *c = &vmcb->ctl;
-	if (!((st->pending | st->inject) & VEVENT_VALID) && !st->intr_window && !inj->more) {
-		/* Most entries: nothing to inject, no window to ask for (take_event would give 0). */
-		c->eventinj = inj->event = 0;
-		inj->len = 0;
-		c->int_ctl = (c->int_ctl & ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR)) |
-			     INT_CTL_V_INTR_MASKING;
-		c->intercept_misc1 &= ~MISC1_VINTR;
-		return;
-	}
 	c->eventinj = take_event(vmcb, st, inj);
 	inj->event = c->eventinj;
 	/* A V_IRQ with the VINTR intercept exits once the guest can take an interrupt (15.21.4). */
@@ -117,14 +109,11 @@ void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_i
 	c->int_ctl |= INT_CTL_V_INTR_MASKING;
 }
 
-void svm_event_exit(struct vmcb *vmcb, struct vireo_vm_state *st, const struct vcpu_injected *inj)
+/* svm_event_exit when EXITINTINFO holds an event (pending cleared by the caller). */
+void svm_event_exit_cut(struct vmcb *vmcb, struct vireo_vm_state *st,
+			const struct vcpu_injected *inj)
 {
 	uint64_t info = vmcb->ctl.exitintinfo;
-	st->pending = st->pending_err = 0;
-	st->pending_len = 0;
-	if (!(info & SVM_EVENT_VALID)) {
-		return;
-	}
 	if ((inj->event & SVM_EVENT_VALID) && (uint32_t)info == (uint32_t)inj->event) {
 		/* Our own injection did not complete: report it as it was given. */
 		st->pending = (uint32_t)inj->event;

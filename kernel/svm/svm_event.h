@@ -21,9 +21,35 @@ uint32_t svm_event_classify(uint32_t info);
  * is in the slot; inject waits behind pending), step RIP past a SOFT event's instruction, and set
  * the interrupt-window request (VMM's intr_window, a queued inject, or more posted interrupts:
  * inj->more). Records the slot in inj. */
-void svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj);
+void svm_event_enter_take(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj);
+static inline __attribute__((always_inline)) void
+svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
+{
+	struct vmcb_control *c = &vmcb->ctl;
+	if (!((st->pending | st->inject) & VEVENT_VALID) && !st->intr_window && !inj->more) {
+		/* Most entries, in line: nothing to inject, no window to ask for (take_event would
+		 * give 0). */
+		c->eventinj = inj->event = 0;
+		inj->len = 0;
+		c->int_ctl = (c->int_ctl & ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR)) |
+			     INT_CTL_V_INTR_MASKING;
+		c->intercept_misc1 &= ~MISC1_VINTR;
+		return;
+	}
+	svm_event_enter_take(vmcb, st, inj);
+}
 /* After an exit: the event cut off by it (EXITINTINFO) into st->pending, pending_err and
  * pending_len; an injected SOFT event puts RIP back on its instruction. */
-void svm_event_exit(struct vmcb *vmcb, struct vireo_vm_state *st, const struct vcpu_injected *inj);
+void svm_event_exit_cut(struct vmcb *vmcb, struct vireo_vm_state *st,
+			const struct vcpu_injected *inj);
+static inline __attribute__((always_inline)) void
+svm_event_exit(struct vmcb *vmcb, struct vireo_vm_state *st, const struct vcpu_injected *inj)
+{
+	st->pending = st->pending_err = 0;
+	st->pending_len = 0;
+	if (vmcb->ctl.exitintinfo & SVM_EVENT_VALID) {
+		svm_event_exit_cut(vmcb, st, inj); /* an event was cut off: rare, apart */
+	}
+}
 
 #endif

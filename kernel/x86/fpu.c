@@ -144,6 +144,16 @@ void fpu_switch(struct ec *ec)
 	}
 }
 
+void fpu_switch_from(struct ec *ec, const void *loaded)
+{
+	DEBUG_CHECK(this_cpu()->fpu_owner == loaded && !(read_cr0() & CR0_TS));
+	if (mode == FPU_EAGER) {
+		take(ec->fpu);
+	} else if (loaded != ec->fpu) {
+		write_cr0(read_cr0() | CR0_TS);
+	}
+}
+
 bool fpu_nm(struct ec *ec)
 {
 	if (mode != FPU_LAZY || !(read_cr0() & CR0_TS)) {

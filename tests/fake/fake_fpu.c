@@ -101,6 +101,17 @@ void fpu_switch(struct ec *ec)
 	take(ec->fpu);
 }
 
+/* The kernel's claim that `loaded` is in the registers is checked here. */
+void fpu_switch_from(struct ec *ec, const void *loaded)
+{
+	if (this_cpu()->fpu_owner != loaded) {
+		fprintf(stderr, "fake_fpu: fpu_switch_from(%p) with %p loaded\n", loaded,
+			this_cpu()->fpu_owner);
+		abort();
+	}
+	take(ec->fpu);
+}
+
 bool fpu_nm(struct ec *ec)
 {
 	(void)ec;

@@ -6,9 +6,12 @@
  * under its reason. The real system call entry, run loop and SVM backend around a scripted guest.
  */
 #include <criterion/criterion.h>
+#include <signal.h>
 #include <string.h>
 
+#include "assert.h"
 #include "ec.h"
+#include "fake_cpu.h"
 #include "fake_kernel.h"
 #include "fake_virt.h"
 #include "fastpath.h"
@@ -431,4 +434,151 @@ Test(kcore_fast, a_vmm_with_a_para_virtual_event_queued_returns_through_the_gene
 	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
 	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
 	cr_expect_eq(vcpu_ec->vcpu->pv_irq_count, 1);
+}
+
+/* ---------------------------------------------------------------- the cached VM capability */
+
+static uint64_t revoke_vm_cap(void)
+{
+	fake_syscall(vcpu_ec, SYS_REVOKE, vireo_crd(CRD_OBJ, SEL_VM, 0, RIGHTS_ALL),
+		     VIREO_REVOKE_SELF, 0, 0, 0);
+	return vcpu_ec->regs.rax;
+}
+
+/* A fast resume with the capability cached: the VMM then revokes it, and its next resume must
+ * be refused as the general path refuses it, without entering the guest. */
+Test(kcore_fast, a_vm_capability_revoked_after_the_cache_was_filled_is_refused)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_assert_eq(vcpu_ec->vcpu->vm_cap, vm, "the fast path did not remember the capability");
+	cr_assert_eq(revoke_vm_cap(), VIREO_OK);
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x8002);
+	cr_expect_eq(resume_sel(SEL_VM), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1, "the cached capability was used");
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_virt_log.runs, runs, "the guest ran without a VM capability");
+}
+
+/* The selector now names another VM: the fast path enters that one, as the general path would. */
+Test(kcore_fast, a_vm_capability_replaced_at_the_same_selector_is_looked_up_again)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cr_assert_eq(revoke_vm_cap(), VIREO_OK);
+	struct pd *vm2;
+	klock_acquire();
+	cr_assert_eq(pd_create_vm(vmm_pd, 1 << 20, virt->gpt_format, &vm2), VIREO_OK);
+	klock_release();
+	fake_cap(vmm_pd, SEL_VM, &vm2->obj, RIGHTS_ALL);
+	cpuid_handled(0x8002);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 2);
+	cr_expect_eq(vcpu_ec->vcpu->vm_cap, vm2);
+	cr_expect_eq(at_entry.ctl.n_cr3, pa_addr(vm2->pt.root), "the guest ran in the old VM");
+	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
+}
+
+/* The same VM again, but without the CTRL right: refused, although the cache held that VM. */
+Test(kcore_fast, a_vm_capability_replaced_without_the_ctrl_right_is_refused)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	fake_cap(vmm_pd, SEL_VM + 2, &vm->obj, RIGHTS_ALL); /* the VM outlives the revoke */
+	cr_assert_eq(revoke_vm_cap(), VIREO_OK);
+	fake_cap(vmm_pd, SEL_VM, &vm->obj, RIGHTS_ALL & ~RIGHT_PD_CTRL);
+	unsigned runs = fake_virt_log.runs;
+	cpuid_handled(0x8002);
+	cr_expect_eq(resume_sel(SEL_VM), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1);
+	cr_expect_eq(fake_virt_log.runs, runs);
+}
+
+/* Another selector, another VM: the cache does not answer for the selector it did not see. */
+Test(kcore_fast, another_selector_is_looked_up_not_answered_from_the_cache)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cpuid_handled(0x8002);
+	cr_expect_eq(resume_sel(SEL_VM + 1), VIREO_BAD_CAP);
+	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1);
+	cpuid_handled(0x8002);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 2);
+}
+
+/* The fused return is told the guest's FPU state is loaded and leaves with the VMM's. */
+Test(kcore_fast, the_fused_return_leaves_with_the_vmms_fpu_state)
+{
+	resume();
+	cpuid_handled(0x8000);
+	resume();
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(this_cpu()->fpu_owner, vcpu_ec->fpu);
+}
+
+/* The backend's one-call exit (exit_to_page) and the generic one for a backend without it
+ * (VT-x today: exit_info, then store) give the VMM the same page. */
+Test(kcore_fast, a_backend_without_exit_to_page_gives_the_same_page_through_fused_exit)
+{
+	struct vireo_vm_state with, without;
+	const struct virt_ops *real = virt;
+	struct virt_ops plain = *virt;
+	plain.exit_to_page = NULL;
+	resume();
+	for (int pass = 0; pass < 2; pass++) {
+		virt = pass ? &plain : real;
+		cpuid_handled(0x8000);
+		page()->mtd_req = VMTD_DR;
+		resume();
+		*(pass ? &without : &with) = *page();
+	}
+	virt = real;
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 2);
+	cr_expect_eq(with.mtd_out, VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS | VMTD_DR);
+	with.exits = without.exits = 0;
+	cr_expect_eq(memcmp(&with, &without, sizeof(with)), 0, "the VMM got another page");
+}
+
+static void debug_on(void)
+{
+	kernel_debug = true;
+}
+
+/* The fused return keeps this CPU's current EC, entry frame and CR3 as it found them: nothing
+ * else ran here. With `debug` it checks that; the space was never loaded again. */
+Test(kcore_fast, the_fused_return_finds_the_vmms_space_and_frame_in_place)
+{
+	resume();
+	cpuid_handled(0x8000);
+	unsigned loads = fake_cpu_log.space_loads;
+	during_run = debug_on; /* past the stack check, which a host stack would fail */
+	resume();
+	kernel_debug = false;
+	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(fake_cpu_log.space_loads, loads, "the return loaded CR3");
+	cr_expect_eq(arch_space_root(), pa_addr(vmm_pd->pt.root));
+	cr_expect_eq(this_cpu()->regs_top, (uint64_t)(uintptr_t)(&vcpu_ec->regs + 1));
+	cr_expect_eq(this_cpu()->current, vcpu_ec);
+}
+
+static void load_other_space(void)
+{
+	kernel_debug = true;
+	arch_space_load(0x1234000);
+}
+
+/* If something did change CR3 under the fused round, the debug check stops the kernel. */
+Test(kcore_fast, a_space_changed_under_the_fused_round_fails_the_debug_check, .signal = SIGABRT)
+{
+	resume();
+	cpuid_handled(0x8000);
+	during_run = load_other_space;
+	resume();
 }

@@ -934,3 +934,34 @@ Test(mdb, node_count_returns_to_zero_after_everything)
 	mdb_space_destroy(&io_a, NULL, NULL);
 	cr_expect_eq(mdb_node_count(), 0);
 }
+
+/* ------------------------------------------------------------------ generation */
+
+/* A lookup remembered with the space's generation holds while it is equal: every way a node
+ * leaves a space bumps it (kernel/mdb.h; the resume fast path's VM capability relies on it). */
+Test(mdb, generation_stays_while_nodes_only_come_and_moves_when_one_leaves)
+{
+	uint64_t g0 = obj_a.gen;
+	struct mdb_node *n = root(&obj_a, 5, 0, RW, 0x100);
+	root(&obj_a, 6, 0, RW, 0x200);
+	map(&obj_a, 5, 0, &obj_b, 9, RW);
+	cr_expect_eq(obj_a.gen, g0, "an insertion or a map out of the space changed it");
+	uint64_t gb = obj_b.gen;
+	cr_assert_eq(mdb_revoke(&obj_a, 5, 0, false, NULL, NULL), VIREO_OK);
+	cr_expect_gt(obj_b.gen, gb, "the revoked child's space kept its generation");
+	cr_expect_eq(mdb_lookup(&obj_a, 5), n);
+	uint64_t g1 = obj_a.gen;
+	grant(&obj_a, 6, 0, &obj_b, 7, RW);
+	cr_expect_gt(obj_a.gen, g1, "a grant away kept the source's generation");
+	uint64_t g2 = obj_a.gen;
+	cr_assert_eq(mdb_revoke(&obj_a, 5, 0, true, NULL, NULL), VIREO_OK);
+	cr_expect_gt(obj_a.gen, g2, "a self revoke kept it");
+}
+
+Test(mdb, generation_moves_when_a_node_is_split)
+{
+	root(&mem_a, 0, 4, RW, 0x1000);
+	uint64_t g = mem_a.gen;
+	cr_assert_eq(mdb_revoke(&mem_a, 0, 2, true, NULL, NULL), VIREO_OK);
+	cr_expect_gt(mem_a.gen, g);
+}
