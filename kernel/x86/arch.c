@@ -19,6 +19,7 @@ void arch_irq_window(void)
 
 void arch_idle_wait(void)
 {
+	lapic_repoll();
 	/* STI takes effect after HLT starts, so no wake-up is lost between check and halt. */
 	__asm__ volatile("sti; hlt; cli" ::: "memory");
 }

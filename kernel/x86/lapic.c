@@ -16,6 +16,7 @@ enum {
 	LAPIC_ID = 0x20,
 	LAPIC_VER = 0x30,
 	LAPIC_TPR = 0x80,
+	LAPIC_IRR = 0x200, /* eight 32-bit words, 0x10 apart */
 	LAPIC_EOI = 0xb0,
 	LAPIC_SVR = 0xf0,
 	LAPIC_ESR = 0x280,
@@ -136,6 +137,17 @@ uint32_t lapic_id(void)
 void lapic_eoi(void)
 {
 	wr(LAPIC_EOI, 0);
+}
+
+void lapic_repoll(void)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		if (rd(LAPIC_IRR + 0x10 * i)) {
+			/* A TPR write makes the APIC evaluate its requests for the CPU again. */
+			wr(LAPIC_TPR, rd(LAPIC_TPR));
+			return;
+		}
+	}
 }
 
 static void icr_wait(void)

@@ -17,6 +17,13 @@ uint64_t lapic_clock_ns(void);
 void lapic_timer_oneshot(uint64_t delta_ns);
 uint32_t lapic_id(void);
 void lapic_eoi(void);
+/*
+ * Before the idle HLT: an interrupt request the APIC holds in IRR (with interrupts off in the
+ * kernel) is offered to the CPU again. QEMU 7.2 TCG with nested SVM was seen (linux-boot-smp1,
+ * about one run in five) halting for good with the timer vector in IRR, ISR empty, PPR 0 and IF
+ * set; one lost offer stops the one-shot timer for ever (docs/platforms.md#qemu-lost-timer).
+ */
+void lapic_repoll(void);
 void lapic_send_ipi(uint32_t apic_id, uint8_t vector);
 void lapic_send_nmi_all_others(void);
 /* Test aid (`nmitest`): an NMI to this CPU while it runs in ring 0 with the user's GS base. */
