@@ -499,7 +499,7 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 		exit_to_vmm(ec);
 	}
 	virt->exit_info(v, &v->st);
-	if (v->st.exit == VM_EXIT_INVALID || virt->store_direct != VMTD_STATE || v->posted_slot) {
+	if (v->st.exit == VM_EXIT_INVALID || virt->store_direct != VMTD_STATE) {
 		if (v->st.exit == VM_EXIT_INVALID) {
 			v->loaded = false;
 		}

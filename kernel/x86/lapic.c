@@ -16,9 +16,9 @@ enum {
 	LAPIC_ID = 0x20,
 	LAPIC_VER = 0x30,
 	LAPIC_TPR = 0x80,
-	LAPIC_IRR = 0x200, /* eight 32-bit words, 0x10 apart */
 	LAPIC_EOI = 0xb0,
 	LAPIC_SVR = 0xf0,
+	LAPIC_IRR = 0x200, /* eight 32-bit words, 0x10 apart */
 	LAPIC_ESR = 0x280,
 	LAPIC_ICR_LO = 0x300,
 	LAPIC_ICR_HI = 0x310,
