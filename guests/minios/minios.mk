@@ -70,5 +70,8 @@ endif
 
 .PHONY: minios
 minios: $(MINIOS_HW_BIN) $(if $(wildcard $(MINIOS_DIR)/pv/*.c),$(B)/minios.elf)
+# The tests boot both layers: `make test` (and vmdeps) straight after `make run`, which builds only
+# the ISO, must build them too.
 all: minios
 bench: minios
+test vmdeps: minios
