@@ -255,38 +255,6 @@ void ec_ret_syscall(struct ec *ec)
 	ret_user_iret(&ec->regs);
 }
 
-/*
- * The return of a VMM's SYS_VCPU_RESUME from the fused resume path (docs/architecture.md#resume-fast-path):
- * ec_ret_syscall for a vCPU EC in its own PD whose vcpu_pv_check the caller found with nothing
- * to deliver. check_recall is a no-op for it (a VMM keeps a recall for its next resume). The
- * caller knows which FPU state this CPU holds (`fpu_loaded`, the guest's): fpu_switch_from.
- */
-void ec_ret_syscall_vmm(struct ec *ec, const void *fpu_loaded)
-{
-	assert(ec->vcpu && !ec->pv_task);
-	/*
-	 * prepare_space without what is still in place: the system call entered on this CPU from
-	 * this EC's user mode in its own PD (not a task: the dispatcher checked), and the fused
-	 * round ran no other EC here (a run the kernel handled left for the general loop; a host
-	 * interrupt in kernel mode runs none). So this CPU's current EC, entry frame and CR3 (and
-	 * cpu->cr3, which shoot-downs read) are still this EC's; #VMEXIT restored the host CR3 that
-	 * VMRUN saved. The I/O bitmap is not: another CPU may invalidate this CPU's copy any time.
-	 */
-	struct percpu *cpu = this_cpu();
-	DEBUG_CHECK(cpu->current == ec && cpu->regs_top == (uint64_t)(uintptr_t)(&ec->regs + 1) &&
-		    arch_space_root() == pa_addr(ec->pd->pt.root) &&
-		    cpu->cr3 == pa_addr(ec->pd->pt.root));
-	ec->running = true;
-	ec->cont = ec_ret_iret;
-	iobitmap_load(ec->pd->io_bitmap);
-	fpu_switch_from(ec, fpu_loaded);
-	klock_release();
-	if (ec->regs.rip < USER_END) {
-		ret_user_sysret(&ec->regs);
-	}
-	ret_user_iret(&ec->regs);
-}
-
 void ec_ret_iret(struct ec *ec)
 {
 	if (ec->vcpu) {

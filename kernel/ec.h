@@ -90,8 +90,6 @@ void ec_kill(struct ec *ec, const char *why);
 __noreturn void ec_user_exception(struct ec *ec);
 /* Return to user mode after a syscall, with the status in RAX (a continuation). */
 __noreturn void ec_ret_syscall(struct ec *ec);
-/* ec_ret_syscall for a VMM vCPU with no para-virtual event to deliver (kernel/vcpu.c's fused resume). */
-__noreturn void ec_ret_syscall_vmm(struct ec *ec, const void *fpu_loaded);
 /* Return to user mode with the full frame (a continuation). */
 __noreturn void ec_ret_iret(struct ec *ec);
 /* Free the current EC `ec`, destroyed while this CPU ran it in user mode; returns NULL. */
@@ -100,7 +98,7 @@ struct ec *ec_enter_destroyed(struct ec *ec);
 struct ec *ec_enter_orphan(struct ec *ec);
 /* On kernel entry from user mode: the current EC, or NULL if it was destroyed meanwhile or its
  * work was abandoned (ipc_retire_orphan). Inline: every entry passes here. */
-static inline struct ec *ec_enter_kernel(void)
+static inline __attribute__((always_inline)) struct ec *ec_enter_kernel(void)
 {
 	struct ec *ec = this_cpu()->current;
 	if (ec) {

@@ -29,17 +29,12 @@
 #include "sc.h"
 #include "sched.h"
 
-static bool enabled = true;
+bool fastpath_on = true;
 static struct fastpath_stats stats;
 
 void fastpath_enable(bool on)
 {
-	enabled = on;
-}
-
-bool fastpath_enabled(void)
-{
-	return enabled;
+	fastpath_on = on;
 }
 
 const struct fastpath_stats *fastpath_stats(void)
@@ -114,7 +109,7 @@ static enum fastpath_why check_call(struct ec *c, const struct portal *pt, struc
 void fastpath_call(struct ec *c, const struct regs *r)
 {
 	CHECK(klock_held());
-	if (!enabled) {
+	if (!fastpath_on) {
 		stats.call[FASTPATH_OFF]++;
 		return;
 	}
@@ -182,7 +177,7 @@ static enum fastpath_why check_reply(struct ec *h, struct msg_hdr m)
 void fastpath_reply_wait(struct ec *h)
 {
 	CHECK(klock_held());
-	if (!enabled) {
+	if (!fastpath_on) {
 		stats.reply[FASTPATH_OFF]++;
 		return;
 	}

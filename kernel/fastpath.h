@@ -40,7 +40,11 @@ struct fastpath_stats {
 
 /* Boot: the fast path on or off (off with `nofastpath` on the kernel command line). */
 void fastpath_enable(bool on);
-bool fastpath_enabled(void);
+extern bool fastpath_on;
+static inline bool fastpath_enabled(void)
+{
+	return fastpath_on;
+}
 /* Counts since boot (under the kernel lock). */
 const struct fastpath_stats *fastpath_stats(void);
 /* Calls and replies the fast path took, together. */

@@ -8,6 +8,7 @@
 #define KERNEL_FPU_H
 
 #include "types.h"
+#include "x86/percpu.h"
 
 struct ec;
 struct quota;
@@ -24,7 +25,20 @@ void *fpu_state_alloc(struct quota *q);
 void fpu_state_free(struct ec *ec);
 void fpu_area_free(struct quota *q, void *area);
 /* Load a state area (a guest's) into the registers now, saving the previous owner's. */
+#ifdef HOST_TEST
 void fpu_load_area(void *area);
+#else
+/* fpu_load_area for an area the registers do not hold yet. */
+void fpu_load_area_take(void *area);
+/* In line: the resume fast path loads the guest's state, nearly always still there, per entry. */
+static inline __attribute__((always_inline)) void fpu_load_area(void *area)
+{
+	__asm__ volatile("clts");
+	if (this_cpu()->fpu_owner != area) {
+		fpu_load_area_take(area);
+	}
+}
+#endif
 /* On the way to user mode in `ec`. */
 void fpu_switch(struct ec *ec);
 /* The same, when this CPU's registers are known to hold `loaded`, put there by

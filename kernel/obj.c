@@ -37,7 +37,7 @@ static void destroy(struct kobj *o)
 	}
 }
 
-void obj_put(struct kobj *o)
+void obj_put_last(struct kobj *o)
 {
 	CHECK(o->refs > 0);
 	if (--o->refs) {

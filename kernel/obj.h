@@ -10,8 +10,18 @@ static inline void obj_get(struct kobj *o)
 	o->refs++;
 }
 
+/* obj_put of the last reference (or of none: a bug it panics on). */
+void obj_put_last(struct kobj *o);
+
 /* Drop a reference; at zero the object's type-specific destroy runs (kernel lock held). */
-void obj_put(struct kobj *o);
+static inline void obj_put(struct kobj *o)
+{
+	if (o->refs > 1) {
+		o->refs--; /* the common case, in line */
+		return;
+	}
+	obj_put_last(o);
+}
 
 /*
  * Around a mapping-database walk (revoke, destroying a space): objects whose last reference goes

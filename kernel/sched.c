@@ -19,7 +19,6 @@
 
 /* The deepest any kernel path may legitimately run before it schedules or enters a guest; a
  * continuation nested on the stack instead of replacing it passes this after a few dozen rounds. */
-#define KSTACK_DEPTH_MAX (KSTACK_SIZE / 2)
 
 struct cpu_sched {
 	struct runq rq;
@@ -125,11 +124,6 @@ void sched_tick(void)
 			q->resched = true;
 		}
 	}
-}
-
-void sched_check_stack(void)
-{
-	DEBUG_CHECK(kstack_depth() < KSTACK_DEPTH_MAX);
 }
 
 /* Runs on the empty stack: the continuation sched_continue chose. */

@@ -699,7 +699,8 @@ static void trace_refusal(struct ec *ec, uint64_t nr, status_t st)
 		 why ? why : "(no reason recorded)");
 }
 
-void syscall_dispatch(struct regs *r)
+/* Every system call's start: the lock, the calling EC, the return it will take. */
+static inline __attribute__((always_inline)) struct ec *syscall_enter(void)
 {
 	klock_acquire();
 	struct ec *ec = ec_enter_kernel();
@@ -712,15 +713,43 @@ void syscall_dispatch(struct regs *r)
 		ec_ret_iret(ec);
 	}
 	ec->cont = ec_ret_syscall;
+	return ec;
+}
+
+static __noreturn void syscall_general(struct ec *ec, struct regs *r);
+
+void syscall_dispatch(struct regs *r)
+{
+	struct ec *ec = syscall_enter();
 	uint64_t nr = r->rax;
 	/* The IPC fast path returns only when the general path must take the call. */
 	if (nr == SYS_CALL) {
 		fastpath_call(ec, r);
 	} else if (nr == SYS_REPLY_WAIT) {
 		fastpath_reply_wait(ec);
-	} else if (nr == SYS_VCPU_RESUME) {
-		vcpu_resume_fast(ec, r); /* the same rule for the resume fast path */
 	}
+	syscall_general(ec, r);
+}
+
+_Static_assert(SYSCALL_NR_VCPU_RESUME == SYS_VCPU_RESUME, "kernel/x86/entry64.S");
+
+void syscall_resume(struct regs *r)
+{
+	struct ec *ec = syscall_enter();
+	/* The same rule for the resume fast path: the backend's own, else the generic one. */
+	const struct virt_ops *vo = virt;
+	if (vo && vo->resume_fast) {
+		vo->resume_fast(ec, r);
+	} else {
+		vcpu_resume_fast(ec, r);
+	}
+	syscall_general(ec, r);
+}
+
+/* A system call the fast paths did not take. */
+static void syscall_general(struct ec *ec, struct regs *r)
+{
+	uint64_t nr = r->rax;
 	status_t st;
 	refusal[this_cpu()->id] = NULL;
 	if (nr < SYS_COUNT) {

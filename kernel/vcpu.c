@@ -25,6 +25,7 @@
 #include "sched.h"
 #include "slab.h"
 #include "vcpu_check.h"
+#include "vcpu_round.h"
 #include "virt.h"
 #include "x86/cpu.h"
 
@@ -32,7 +33,6 @@ const struct virt_ops *virt;
 static struct slab_cache vcpu_cache;
 
 static struct vcpu_limits limits;
-static inline __attribute__((always_inline)) bool posted_any(const struct vcpu *v);
 
 /* What this machine lets a guest own: CR4 bits its CPUID reports, XCR0 bits the kernel enabled. */
 static void limits_init(void)
@@ -236,31 +236,13 @@ static void after_host_exit(struct ec *ec)
 	}
 }
 
-/* Back under the lock after the guest ran: its hardware state changed, its EC may have died. */
-static inline __attribute__((always_inline)) void after_run(struct vcpu *v)
-{
-	/* The guest changed its hardware state; the events and the GPRs the hardware does not
-	 * hold are kept in `st` by the backend, but RAX/RSP and the interrupt shadow are not. */
-	v->fresh = 0;
-	v->st.exits++;
-	if (!ec_enter_kernel()) {
-		sched_schedule(); /* the vCPU was destroyed meanwhile */
-	}
-}
-
 /* One run of the guest on this CPU, lock released around it; true: the kernel handled the exit. */
 static inline __attribute__((always_inline)) bool run_guest(struct ec *ec, struct vcpu *v,
 							    struct percpu *cpu)
 {
-	cpu->vm_root = pa_addr(v->vm->pt.root);
-	fpu_load_area(v->guest_fpu);
-	ec->running = true;
-	klock_release();
+	vcpu_round_leave(ec, v, cpu);
 	bool handled = virt->run(v, v->vm->pt.root);
-	/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
-	arch_irq_window();
-	klock_acquire();
-	after_run(v);
+	vcpu_round_back(v);
 	return handled;
 }
 
@@ -402,56 +384,11 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
  * lookup and rights, the same RFLAGS check on one read of the page, then straight into the run
  * loop. Every other case returns with nothing changed, and the general path decides.
  */
-static uint64_t fast_stats[VCPU_FAST_WHY_COUNT];
-
-/* The groups the fast path takes: only RIP/RFLAGS have a check (vcpu_rflags_ok). */
-#define FAST_IN (VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP)
+uint64_t vcpu_fast_counts[VCPU_FAST_WHY_COUNT];
 
 const uint64_t *vcpu_fast_stats(void)
 {
-	return fast_stats;
-}
-
-static enum vcpu_fast_why fast_check(const struct ec *ec, const struct vcpu *v, uint32_t in,
-				     uint32_t req)
-{
-	if (!v->loaded) {
-		return VCPU_FAST_NOT_LOADED;
-	}
-	if ((in & ~FAST_IN) || (req & ~VMTD_STATE)) {
-		return VCPU_FAST_GROUPS;
-	}
-	if (ec->recall) {
-		return VCPU_FAST_RECALL;
-	}
-	if (v->st.activity != VM_ACTIVITY_RUNNING) {
-		return VCPU_FAST_ACTIVITY;
-	}
-	if (((v->st.inject | v->st.pending) & VEVENT_VALID) || v->st.intr_window) {
-		return VCPU_FAST_EVENTS;
-	}
-	return posted_any(v) ? VCPU_FAST_POSTED : VCPU_FAST_TAKEN;
-}
-
-/*
- * The return of a fused round to the VMM, the page written (exit_to_page): return_to_vmm for a
- * round that took no posted vector, then the return without the para-virtual and recall checks
- * when they have nothing to do.
- */
-static inline __attribute__((always_inline, noreturn)) void fused_return(struct ec *ec,
-									 struct vcpu *v)
-{
-	this_cpu()->vm_root = 0;
-	obj_put(&v->vm->obj);
-	v->vm = NULL;
-	ec->regs.rax = VIREO_OK;
-	if (v->pv_irq_count || ec->waiters) {
-		ec_ret_syscall(ec); /* vcpu_pv_check decides */
-	}
-	/* run_guest loaded the guest's FPU state; nothing on this CPU switched it since (a host
-	 * interrupt taken in arch_irq_window runs no EC, and a run the kernel handled did not
-	 * come here). */
-	ec_ret_syscall_vmm(ec, v->guest_fpu);
+	return vcpu_fast_counts;
 }
 
 /*
@@ -468,7 +405,7 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 		virt->store(v, page, out);
 	}
 	page->mtd_out = out;
-	fused_return(ec, v);
+	vcpu_round_return(ec, v);
 }
 
 /*
@@ -478,6 +415,18 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
  * vcpu_take_posted would only clear `more`. An exit the kernel handles, a refused entry or a
  * backend that does not store whole groups continues on the general path where run_loop would.
  */
+void vcpu_round_handled(struct ec *ec)
+{
+	after_host_exit(ec);
+	run_loop(ec);
+}
+
+void vcpu_round_refused(struct ec *ec)
+{
+	ec->vcpu->loaded = false; /* as run_loop after a refused entry */
+	exit_to_vmm(ec);
+}
+
 static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 {
 	struct percpu *cpu = this_cpu();
@@ -486,17 +435,15 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 	v->injected.more = false;
 	bool handled = run_guest(ec, v, cpu);
 	if (handled) {
-		after_host_exit(ec);
-		run_loop(ec);
+		vcpu_round_handled(ec);
 	}
 	/* Nothing took a posted vector into the inject slot: vcpu_take_posted did not run. */
 	assert(!v->posted_slot);
 	if (virt->exit_to_page) {
 		if (virt->exit_to_page(v, v->page)) {
-			fused_return(ec, v);
+			vcpu_round_return(ec, v);
 		}
-		v->loaded = false; /* refused: as below */
-		exit_to_vmm(ec);
+		vcpu_round_refused(ec);
 	}
 	virt->exit_info(v, &v->st);
 	if (v->st.exit == VM_EXIT_INVALID || virt->store_direct != VMTD_STATE) {
@@ -508,89 +455,17 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 	fused_exit(ec, v);
 }
 
-/*
- * The VM PD capability `sel` names in the EC's object space, with the CTRL right, as the general
- * path looks it up (pd_lookup_obj), or NULL. The last hit is remembered with the space's
- * generation: every removal from the space (a revoke, a grant away, an overwrite, which removes
- * first, the space's end) bumps it, and a node's rights and object change only while it is out of
- * the index, so an equal generation means the same node, rights and object are in that slot. The
- * object is a PD until the last capability to it goes, which is such a removal.
- */
-static inline __attribute__((always_inline)) struct pd *fast_vm(const struct ec *ec, struct vcpu *v,
-								uint64_t sel)
-{
-	uint64_t gen = ec->pd->objs.gen;
-	if (v->vm_cap && sel == v->vm_cap_sel && gen == v->vm_cap_gen) {
-		return v->vm_cap;
-	}
-	struct pd *vm = (struct pd *)pd_lookup_obj(ec->pd, sel, OBJ_PD, RIGHT_PD_CTRL);
-	if (!vm || !vm->vm) {
-		return NULL;
-	}
-	v->vm_cap = vm;
-	v->vm_cap_sel = sel;
-	v->vm_cap_gen = gen;
-	return vm;
-}
-
-static void take_gprs(uint64_t *dst, const uint64_t *src, unsigned first, unsigned n)
-{
-	const volatile uint64_t *s = src; /* each word read once */
-	for (unsigned i = first; i < first + n; i++) {
-		dst[i] = s[i];
-	}
-}
-
 void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 {
-	DEBUG_CHECK(klock_held()); /* syscall_dispatch took it just before */
-	struct vcpu *v = ec->vcpu;
-	struct pd *vm = NULL;
-	enum vcpu_fast_why why = VCPU_FAST_OFF;
-	if (fastpath_enabled()) {
-		vm = v && virt ? fast_vm(ec, v, r->rdi) : NULL;
-		why = vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
-	}
-	uint32_t in = 0;
-	uint64_t rip = 0, rflags = 0;
-	if (why == VCPU_FAST_TAKEN) {
-		/* Decode: each word of the page the VMM may rewrite meanwhile is read once. */
-		struct vireo_vm_state *page = v->page;
-		in = page_word(&page->mtd_in);
-		why = fast_check(ec, v, in, page_word(&page->mtd_req));
-		if (why == VCPU_FAST_TAKEN && (in & VMTD_RIP)) {
-			rip = *(const volatile uint64_t *)&page->rip;
-			rflags = *(const volatile uint64_t *)&page->rflags;
-			why = vcpu_rflags_ok(rflags) ? VCPU_FAST_TAKEN : VCPU_FAST_RFLAGS;
-		}
-	}
-	fast_stats[why]++;
-	if (why != VCPU_FAST_TAKEN) {
+	uint32_t in;
+	if (!vcpu_fast_take(ec, r, &in)) {
 		return;
 	}
-	/* Act: what vcpu_resume and take_groups do for these groups, nothing else to refuse. */
-	struct vireo_vm_state *page = v->page;
-	page->mtd_in = 0;
-	if (in & VMTD_GPR_ACDB) {
-		const volatile uint64_t *g = page->gpr;
-		v->st.gpr[0] = g[0];
-		v->st.gpr[1] = g[1];
-		v->st.gpr[2] = g[2];
-		v->st.gpr[3] = g[3];
-	}
-	if (in & VMTD_GPR_HI) {
-		take_gprs(v->st.gpr, page->gpr, 4, 12);
-	}
-	if (in & VMTD_RIP) {
-		v->st.rip = rip;
-		v->st.rflags = rflags;
-	}
+	struct vcpu *v = ec->vcpu;
 	if (in) {
 		virt->load(v, &v->st, in);
 		v->fresh |= in;
 	}
-	obj_get(&vm->obj);
-	v->vm = vm;
 	fused_round(ec, v);
 }
 
@@ -611,20 +486,10 @@ status_t vcpu_post(struct ec *target, unsigned vector)
 	return VIREO_OK;
 }
 
-static inline __attribute__((always_inline)) bool posted_any(const struct vcpu *v)
-{
-	_Static_assert(VIREO_VCPU_POST_VECTORS == 4 * 64, "four words of posted vectors");
-	/* Every entry asks: one OR of the four words, no loop. */
-	return (__atomic_load_n(&v->posted[0], __ATOMIC_ACQUIRE) |
-		__atomic_load_n(&v->posted[1], __ATOMIC_ACQUIRE) |
-		__atomic_load_n(&v->posted[2], __ATOMIC_ACQUIRE) |
-		__atomic_load_n(&v->posted[3], __ATOMIC_ACQUIRE)) != 0;
-}
-
 void vcpu_take_posted(struct vcpu *v)
 {
 	/* With more requests than the one slot, the guest's next window brings the next in. */
-	v->injected.more = posted_any(v);
+	v->injected.more = vcpu_posted_any(v);
 	if (!v->injected.more || (v->st.inject & VEVENT_VALID)) {
 		return; /* none, or the VMM's event or an earlier post goes in first */
 	}
@@ -640,7 +505,7 @@ void vcpu_take_posted(struct vcpu *v)
 			/* Unlike the VMM, the kernel has not looked at RFLAGS.IF and the interrupt
 			 * shadow: the backend holds it until the guest's window opens. */
 			v->injected.deferred = true;
-			v->injected.more = posted_any(v);
+			v->injected.more = vcpu_posted_any(v);
 			return;
 		}
 	}

@@ -98,7 +98,8 @@ void vcpu_release_page(struct ec *ec);
 void vcpu_free(struct vcpu *v);
 /* SYS_VCPU_RESUME: run `vm` until an exit the VMM must see; returns through the EC's continuation. */
 __noreturn void vcpu_resume(struct ec *ec, struct pd *vm);
-/* SYS_VCPU_RESUME by `ec` (frame `r`) in the common case: enter the guest and never return, or
+/* SYS_VCPU_RESUME by `ec` (frame `r`) in the common case (vcpu_fast_take, kernel/vcpu_round.h)
+ * for a backend without its own resume_fast: enter the guest and never return, or
  * return with nothing changed for the general path (sys_vcpu_resume). */
 void vcpu_resume_fast(struct ec *ec, const struct regs *r);
 /* Counts per enum vcpu_fast_why since boot (under the kernel lock). */

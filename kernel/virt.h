@@ -11,7 +11,9 @@
 #include "pt.h"
 #include "types.h"
 
+struct ec;
 struct pd;
+struct regs;
 struct vcpu;
 
 struct virt_ops {
@@ -47,6 +49,13 @@ struct virt_ops {
 	 * vcpu_exit_groups names, mtd_out (docs/architecture.md#resume-fast-path).
 	 */
 	bool (*exit_to_page)(struct vcpu *v, struct vireo_vm_state *page);
+	/*
+	 * Optional: vcpu_resume_fast in one function of the backend's, for a backend with
+	 * exit_to_page (docs/architecture.md#resume-fast-path): the same decode (vcpu_fast_take),
+	 * then vcpu.c's fused_round with load, run and exit_to_page in line. Returns only when the
+	 * fast path does not take the resume, having changed nothing.
+	 */
+	void (*resume_fast)(struct ec *ec, const struct regs *r);
 	/*
 	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
 	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the

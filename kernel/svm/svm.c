@@ -14,10 +14,12 @@
 #include "pd.h"
 #include "printk.h"
 #include "quota.h"
+#include "sched.h"
 #include "svm/svm_event.h"
 #include "svm/vmcb.h"
 #include "vcpu.h"
 #include "vcpu_check.h"
+#include "vcpu_round.h"
 #include "virt.h"
 #include "x86/cpu.h"
 #include "x86/percpu.h"
@@ -303,9 +305,10 @@ static __attribute__((noinline)) void load_rest(struct vcpu *v, const struct vir
 	}
 }
 
-static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
+/* The groups of svm_load a resume after an instruction exit changes (the fast path's). */
+static inline __attribute__((always_inline)) void
+load_fast(struct vmcb_save *s, const struct vireo_vm_state *st, uint32_t mtd)
 {
-	struct vmcb_save *s = &vmcb_of(v)->save;
 	if (mtd & VMTD_GPR_ACDB) {
 		s->rax = st->gpr[0];
 	}
@@ -316,6 +319,11 @@ static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t m
 		s->rflags = st->rflags;
 		s->rip = st->rip;
 	}
+}
+
+static void svm_load(struct vcpu *v, const struct vireo_vm_state *st, uint32_t mtd)
+{
+	load_fast(&vmcb_of(v)->save, st, mtd);
 	if (mtd & ~(VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP)) {
 		load_rest(v, st, mtd);
 	}
@@ -507,8 +515,10 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 	st->pending_len = 0;
 }
 
-/* svm_run's halves, in line there (every guest entry passes) and apart for the host tests. */
-static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, paddr_t gpt_root)
+/* svm_run's halves, in line there (every guest entry passes) and apart for the host tests.
+ * `quiet`: the caller knows no event waits and no window is asked for (the resume fast path). */
+static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, paddr_t gpt_root,
+							    bool quiet)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
@@ -527,7 +537,11 @@ static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, padd
 	vmcb->ctl.asid = v->asid.asid;
 	vmcb->ctl.tlb_control = f == ASID_FLUSH_ALL ? TLB_FLUSH_ALL : TLB_DO_NOTHING;
 	/* Every entry takes the next event (APM 15.20), every exit hands back the cut-off one. */
-	svm_event_enter(vmcb, &v->st, &v->injected);
+	if (quiet) {
+		svm_event_enter_none(vmcb, &v->injected);
+	} else {
+		svm_event_enter(vmcb, &v->st, &v->injected);
+	}
 }
 
 static inline __attribute__((always_inline)) bool run_exit(struct vcpu *v)
@@ -538,6 +552,13 @@ static inline __attribute__((always_inline)) bool run_exit(struct vcpu *v)
 		vmcb->ctl.exitintinfo = v->injected.event; /* nothing went in */
 	}
 	svm_event_exit(vmcb, &v->st, &v->injected);
+	_Static_assert(SVM_EXIT_INTR < SVM_EXIT_VINTR && SVM_EXIT_NMI < SVM_EXIT_VINTR &&
+			       SVM_EXIT_SMI < SVM_EXIT_VINTR &&
+			       SVM_EXIT_EXC_BASE + EXC_AC < SVM_EXIT_VINTR,
+		       "the exits the kernel takes are at most VINTR");
+	if (code > SVM_EXIT_VINTR) {
+		return false; /* CPUID, I/O, NPF, ... and a refused entry (-1): the VMM's, tested first */
+	}
 	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
 		/* A host interrupt: the kernel takes it after this; the guest goes on afterwards. */
 		this_cpu()->nmi_exits += code == SVM_EXIT_NMI;
@@ -553,7 +574,7 @@ static inline __attribute__((always_inline)) bool run_exit(struct vcpu *v)
 
 void svm_run_enter(struct vcpu *v, paddr_t gpt_root)
 {
-	run_enter(v, gpt_root);
+	run_enter(v, gpt_root, false);
 }
 
 bool svm_run_exit(struct vcpu *v)
@@ -561,9 +582,9 @@ bool svm_run_exit(struct vcpu *v)
 	return run_exit(v);
 }
 
-static bool svm_run(struct vcpu *v, paddr_t gpt_root)
+static inline __attribute__((always_inline)) bool run(struct vcpu *v, paddr_t gpt_root, bool quiet)
 {
-	run_enter(v, gpt_root);
+	run_enter(v, gpt_root, quiet);
 	bool own_xcr0 = host_xcr0 && v->guest_xcr0 != host_xcr0;
 	clgi();
 	irq_enable();
@@ -579,7 +600,14 @@ static bool svm_run(struct vcpu *v, paddr_t gpt_root)
 	return run_exit(v);
 }
 
-static void store_io(struct vireo_vm_state *st, uint64_t info1, uint64_t info2)
+static bool svm_run(struct vcpu *v, paddr_t gpt_root)
+{
+	return run(v, gpt_root, false);
+}
+
+/* Apart (not in line): tests/trace-exit tells a port-I/O round trip from a CPUID one by it. */
+static __attribute__((noinline)) void store_io(struct vireo_vm_state *st, uint64_t info1,
+					       uint64_t info2)
 {
 	/* EXITINFO1 (APM 15.10.2): bit 0 IN, 2 string, 3 rep, 4-6 size one-hot, 16-31 port. */
 	st->io = (struct vireo_vm_io){
@@ -667,29 +695,33 @@ static bool nrip_valid(uint64_t code)
 	       code == SVM_EXIT_MWAIT || code == SVM_EXIT_MONITOR || code < 0x40;
 }
 
-static inline __attribute__((always_inline)) void exit_info(struct vcpu *v,
-							    struct vireo_vm_state *st)
+/* The exit information (exit .. insn_len) into `st`; returns the exit reason. */
+static inline __attribute__((always_inline)) uint32_t exit_info(struct vcpu *v,
+								struct vireo_vm_state *st)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	struct vmcb_control *c = &vmcb->ctl;
 	uint64_t code = c->exitcode;
-	st->qual = c->exitinfo1;
 	st->gpa = st->gla = 0;
 	st->next_rip = 0;
-	st->insn_len = 0;
 	if (exit_invalid(code)) {
 		st->exit = VM_EXIT_INVALID;
 		st->qual = VM_INVALID_HARDWARE;
-		return;
+		st->insn_len = 0;
+		return VM_EXIT_INVALID;
 	}
+	uint32_t len = 0;
 	if (has_nrips && nrip_valid(code) && c->next_rip - vmcb->save.rip - 1 < VEVENT_LEN_MAX) {
-		st->insn_len = (uint32_t)(c->next_rip - vmcb->save.rip);
+		len = (uint32_t)(c->next_rip - vmcb->save.rip);
 	}
+	st->insn_len = len;
 	if (code < sizeof(plain) && plain[code]) {
-		st->exit = plain[code]; /* CPUID, HLT, ...: the most frequent, decided first */
+		uint32_t exit = plain[code]; /* CPUID, HLT, ...: the most frequent, decided first */
+		st->exit = exit;
 		st->qual = 0;
-		return;
+		return exit;
 	}
+	st->qual = c->exitinfo1;
 	if (code >= SVM_EXIT_EXC_BASE && code < SVM_EXIT_EXC_BASE + 32) {
 		st->exit = VM_EXIT_EXCEPTION;
 		st->qual = code - SVM_EXIT_EXC_BASE;
@@ -711,6 +743,9 @@ static inline __attribute__((always_inline)) void exit_info(struct vcpu *v,
 	} else {
 		decode_exit(st, code, c);
 	}
+	/* Read back (in the page, the VMM's other threads may rewrite it): only a selector that
+	 * vcpu_exit_groups clamps. */
+	return *(const volatile uint32_t *)&st->exit;
 }
 
 static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
@@ -723,21 +758,60 @@ static void svm_exit_info(struct vcpu *v, struct vireo_vm_state *st)
  * (docs/architecture.md#resume-fast-path): what exit_info and exit_to_vmm write, straight into
  * the page (store_direct is every group).
  */
-static bool svm_exit_to_page(struct vcpu *v, struct vireo_vm_state *page)
+static inline __attribute__((always_inline)) bool exit_to_page(struct vcpu *v,
+							       struct vireo_vm_state *page)
 {
 	if (exit_invalid(vmcb_of(v)->ctl.exitcode)) {
 		exit_info(v, &v->st);
 		return false;
 	}
 	/* The exit information goes to the page only: the kernel's copy of it is not read again
-	 * before the next exit or refusal rewrites it whole (vcpu.c refuse_to_vmm). The reason is
-	 * read back once and only picks the VMM's own mtd_exit word (clamped there). */
-	exit_info(v, page);
+	 * before the next exit or refusal rewrites it whole (vcpu.c refuse_to_vmm). The reason
+	 * picks the VMM's own mtd_exit word (clamped there). */
+	uint32_t exit = exit_info(v, page);
 	page->exits = v->st.exits;
-	uint32_t out = vcpu_exit_groups(page, *(const volatile uint32_t *)&page->exit);
+	uint32_t out = vcpu_exit_groups(page, exit);
 	store_groups(v, page, out);
 	page->mtd_out = out;
 	return true;
+}
+
+static bool svm_exit_to_page(struct vcpu *v, struct vireo_vm_state *page)
+{
+	return exit_to_page(v, page);
+}
+
+/*
+ * The resume fast path (virt_ops.resume_fast): vcpu.c's vcpu_resume_fast with svm_load's part
+ * for these groups, svm_run and svm_exit_to_page in line, so that the common exit passes through
+ * one function (docs/architecture.md#resume-fast-path). A run replaced by another (the host
+ * tests' scripted guest) is called.
+ */
+static void svm_resume_fast(struct ec *ec, const struct regs *r)
+{
+	uint32_t in;
+	if (!vcpu_fast_take(ec, r, &in)) {
+		return;
+	}
+	struct vcpu *v = ec->vcpu;
+	struct percpu *cpu = this_cpu();
+	load_fast(&vmcb_of(v)->save, &v->st, in);
+	sched_check_stack();
+	/* vcpu_fast_take found no event in `st` and no window asked for: the entry is quiet. */
+	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
+		    !v->st.intr_window);
+	v->injected.more = false;
+	paddr_t root = v->vm->pt.root;
+	vcpu_round_leave(ec, v, cpu);
+	bool handled = virt->run == svm_run ? run(v, root, true) : virt->run(v, root);
+	vcpu_round_back(v);
+	if (handled) {
+		vcpu_round_handled(ec);
+	}
+	if (!exit_to_page(v, v->page)) {
+		vcpu_round_refused(ec);
+	}
+	vcpu_round_return(ec, v);
 }
 
 /* Called under the kernel lock; CPUs in the guest exit on the shoot-down that follows and
@@ -790,6 +864,7 @@ const struct virt_ops svm_ops = {
 	.store = svm_store,
 	.store_direct = VMTD_STATE, /* store_group completes each group from v->st */
 	.exit_to_page = svm_exit_to_page,
+	.resume_fast = svm_resume_fast,
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 	.io_map_order = IOPM_ORDER, /* 16 KiB from the frame allocator, 12 KiB used */

@@ -120,7 +120,8 @@ isr_paranoid:
 
 /*
  * SYSCALL: RCX = user RIP, R11 = user RFLAGS, RSP still the user's (AMD APM vol. 3 "SYSCALL").
- * Build the same frame as an interrupt would, in the EC, with vector = VECTOR_SYSCALL.
+ * Build the same frame as an interrupt would, in the EC, with vector = VECTOR_SYSCALL. A VMM's
+ * SYS_VCPU_RESUME, the most frequent call there is, goes to its own dispatcher (the same frame).
  */
 	.globl syscall_entry
 syscall_entry:
@@ -138,7 +139,11 @@ syscall_entry:
 	mov %rsp, %rdi
 	mov %gs:PERCPU_KSTACK_TOP, %rsp
 	xor %ebp, %ebp
+	cmp $SYSCALL_NR_VCPU_RESUME, %rax
+	je 1f
 	call syscall_dispatch
+	ud2
+1:	call syscall_resume
 	ud2
 
 /* void ret_user_iret(struct regs *r): restore a full frame and return to user mode. */

@@ -124,9 +124,8 @@ static void take(void *area)
 	switch_count++;
 }
 
-void fpu_load_area(void *area)
+void fpu_load_area_take(void *area)
 {
-	__asm__ volatile("clts");
 	take(area);
 }
 

@@ -25,6 +25,10 @@ _Static_assert(sizeof(struct regs) == 22 * 8, "entry code depends on the frame s
 #define REGS_CS 0x90
 #define REGS_SIZE 0xb0
 
+/* SYS_VCPU_RESUME (include/vireo/syscall.h; kernel/syscall.c checks it): the SYSCALL entry
+ * sends it to its own dispatcher, syscall_resume. */
+#define SYSCALL_NR_VCPU_RESUME 18
+
 /* The vector number the syscall entry stores, to tell a syscall frame from an exception frame. */
 #define VECTOR_SYSCALL 0x100
 

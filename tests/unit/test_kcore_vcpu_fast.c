@@ -3,7 +3,9 @@
  * The resume fast path (docs/architecture.md#resume-fast-path): SYS_VCPU_RESUME after an exit,
  * with only GPRs and RIP/RFLAGS changed and nothing pending, enters the guest without the general
  * decoding; every other case must reach the general path (vcpu_resume) untouched, and be counted
- * under its reason. The real system call entry, run loop and SVM backend around a scripted guest.
+ * under its reason. The real system call entry, run loop and SVM backend around a scripted guest:
+ * the SVM backend's own fast path (svm_resume_fast) here, vcpu.c's generic one (VT-x's) in
+ * test_kcore_vcpu_fast_generic.c, which includes this file.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -18,6 +20,13 @@
 #include "klock.h"
 #include "pd.h"
 #include "svm/vmcb.h"
+#include "virt.h"
+
+/* test_kcore_vcpu_fast_generic.c runs these tests again over vcpu.c's generic round. */
+#ifndef KCORE_FAST_SUITE
+#define KCORE_FAST_SUITE kcore_fast
+#define KCORE_FAST_GENERIC 0
+#endif
 
 #define ONE_TICK (1000000 / TIMER_HZ)
 #define SEL_VM 2
@@ -79,6 +88,9 @@ static void setup(void)
 	during_run = NULL;
 	refuse_next = false;
 	vcpu_ec = fake_vm_world(cpuid_step, SEL_VM, VA_STATE, &vmm_pd, &vm);
+	if (KCORE_FAST_GENERIC) {
+		((struct virt_ops *)virt)->resume_fast = NULL; /* fake_virt's own copy */
+	}
 	fake_sc(vcpu_ec, 5, ONE_TICK);
 	struct vireo_vm_state *st = page();
 	fake_vm_reset_state(st);
@@ -96,7 +108,7 @@ static void teardown(void)
 	fake_kernel_fini();
 }
 
-TestSuite(kcore_fast, .init = setup, .fini = teardown);
+TestSuite(KCORE_FAST_SUITE, .init = setup, .fini = teardown);
 
 static uint64_t resume_sel(uint64_t sel)
 {
@@ -122,7 +134,7 @@ static void cpuid_handled(uint64_t rip)
 	page()->mtd_in = VMTD_GPR_ACDB | VMTD_RIP;
 }
 
-Test(kcore_fast, the_first_resume_takes_the_general_path_and_loads_everything)
+Test(KCORE_FAST_SUITE, the_first_resume_takes_the_general_path_and_loads_everything)
 {
 	page()->cr3 = 0x3000;
 	resume();
@@ -131,7 +143,7 @@ Test(kcore_fast, the_first_resume_takes_the_general_path_and_loads_everything)
 	cr_expect_eq(at_entry.save.cr3, 0x3000, "the first resume did not load the whole state");
 }
 
-Test(kcore_fast, a_cpuid_round_trip_takes_the_fast_path_and_loads_what_the_vmm_changed)
+Test(KCORE_FAST_SUITE, a_cpuid_round_trip_takes_the_fast_path_and_loads_what_the_vmm_changed)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -160,7 +172,7 @@ Test(kcore_fast, a_cpuid_round_trip_takes_the_fast_path_and_loads_what_the_vmm_c
 }
 
 /* Two round trips with the same input, fast and general: the guest and the VMM see the same. */
-Test(kcore_fast, the_fast_path_gives_the_guest_and_the_page_what_the_general_path_gives)
+Test(KCORE_FAST_SUITE, the_fast_path_gives_the_guest_and_the_page_what_the_general_path_gives)
 {
 	struct vmcb fast_vmcb, slow_vmcb;
 	struct vireo_vm_state fast_page, slow_page;
@@ -187,7 +199,7 @@ Test(kcore_fast, the_fast_path_gives_the_guest_and_the_page_what_the_general_pat
 		     "the VMM got another page");
 }
 
-Test(kcore_fast, switched_off_every_resume_takes_the_general_path)
+Test(KCORE_FAST_SUITE, switched_off_every_resume_takes_the_general_path)
 {
 	resume();
 	fastpath_enable(false);
@@ -198,14 +210,14 @@ Test(kcore_fast, switched_off_every_resume_takes_the_general_path)
 	cr_expect_eq(at_entry.save.rip, 0x8000);
 }
 
-Test(kcore_fast, a_selector_without_a_vm_capability_takes_the_general_path_which_refuses_it)
+Test(KCORE_FAST_SUITE, a_selector_without_a_vm_capability_takes_the_general_path_which_refuses_it)
 {
 	resume();
 	cr_expect_eq(resume_sel(99), VIREO_BAD_CAP);
 	cr_expect_eq(count(VCPU_FAST_NOT_VM), 1);
 }
 
-Test(kcore_fast, other_groups_than_gprs_and_rip_take_the_general_path)
+Test(KCORE_FAST_SUITE, other_groups_than_gprs_and_rip_take_the_general_path)
 {
 	resume();
 	page()->cr3 = 0x6000;
@@ -228,7 +240,7 @@ Test(kcore_fast, other_groups_than_gprs_and_rip_take_the_general_path)
 	cr_expect_eq(count(VCPU_FAST_TAKEN), 0);
 }
 
-Test(kcore_fast, a_bad_request_mask_takes_the_general_path_which_refuses_it)
+Test(KCORE_FAST_SUITE, a_bad_request_mask_takes_the_general_path_which_refuses_it)
 {
 	resume();
 	unsigned runs = fake_virt_log.runs;
@@ -241,7 +253,7 @@ Test(kcore_fast, a_bad_request_mask_takes_the_general_path_which_refuses_it)
 	cr_expect_eq(fake_virt_log.runs, runs);
 }
 
-Test(kcore_fast, bad_rflags_take_the_general_path_which_refuses_them_before_anything_moves)
+Test(KCORE_FAST_SUITE, bad_rflags_take_the_general_path_which_refuses_them_before_anything_moves)
 {
 	resume();
 	unsigned runs = fake_virt_log.runs;
@@ -262,7 +274,7 @@ Test(kcore_fast, bad_rflags_take_the_general_path_which_refuses_them_before_anyt
 	cr_expect_neq(at_entry.save.rax, 0x11, "RAX of the refused resume got in");
 }
 
-Test(kcore_fast, a_pending_recall_takes_the_general_path_which_reports_it)
+Test(KCORE_FAST_SUITE, a_pending_recall_takes_the_general_path_which_reports_it)
 {
 	resume();
 	unsigned runs = fake_virt_log.runs;
@@ -275,7 +287,7 @@ Test(kcore_fast, a_pending_recall_takes_the_general_path_which_reports_it)
 	cr_expect_not(vcpu_ec->recall);
 }
 
-Test(kcore_fast, a_halted_vcpu_takes_the_general_path_which_does_not_enter_it)
+Test(KCORE_FAST_SUITE, a_halted_vcpu_takes_the_general_path_which_does_not_enter_it)
 {
 	resume();
 	page()->activity = VM_ACTIVITY_HALTED;
@@ -290,7 +302,7 @@ Test(kcore_fast, a_halted_vcpu_takes_the_general_path_which_does_not_enter_it)
 	cr_expect_eq(fake_virt_log.runs, runs, "a halted vCPU with nothing to deliver was entered");
 }
 
-Test(kcore_fast, an_interrupt_window_asked_for_takes_the_general_path)
+Test(KCORE_FAST_SUITE, an_interrupt_window_asked_for_takes_the_general_path)
 {
 	resume();
 	page()->intr_window = 1;
@@ -302,7 +314,7 @@ Test(kcore_fast, an_interrupt_window_asked_for_takes_the_general_path)
 	cr_expect(at_entry.ctl.intercept_misc1 & MISC1_VINTR, "the window was not asked for");
 }
 
-Test(kcore_fast, an_event_cut_off_by_the_exit_takes_the_general_path_which_delivers_it)
+Test(KCORE_FAST_SUITE, an_event_cut_off_by_the_exit_takes_the_general_path_which_delivers_it)
 {
 	resume();
 	exit_event = GP0;
@@ -315,7 +327,7 @@ Test(kcore_fast, an_event_cut_off_by_the_exit_takes_the_general_path_which_deliv
 		     "the cut-off event was not delivered again");
 }
 
-Test(kcore_fast, a_posted_interrupt_takes_the_general_path_which_takes_it_in)
+Test(KCORE_FAST_SUITE, a_posted_interrupt_takes_the_general_path_which_takes_it_in)
 {
 	resume();
 	klock_acquire();
@@ -346,7 +358,7 @@ static void recall_it(void)
 	klock_release();
 }
 
-Test(kcore_fast, a_host_interrupt_in_the_fused_round_goes_on_in_the_general_loop_to_the_exit)
+Test(KCORE_FAST_SUITE, a_host_interrupt_in_the_fused_round_goes_on_in_the_general_loop_to_the_exit)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -360,7 +372,7 @@ Test(kcore_fast, a_host_interrupt_in_the_fused_round_goes_on_in_the_general_loop
 	cr_expect_eq(page()->mtd_out, VMTD_GPR | VMTD_RIP | VMTD_CR | VMTD_CS_SS);
 }
 
-Test(kcore_fast, a_post_while_the_fused_round_runs_the_guest_is_injected_at_the_next_entry)
+Test(KCORE_FAST_SUITE, a_post_while_the_fused_round_runs_the_guest_is_injected_at_the_next_entry)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -375,7 +387,7 @@ Test(kcore_fast, a_post_while_the_fused_round_runs_the_guest_is_injected_at_the_
 	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
 }
 
-Test(kcore_fast, a_recall_while_the_fused_round_runs_the_guest_is_reported_to_the_vmm)
+Test(KCORE_FAST_SUITE, a_recall_while_the_fused_round_runs_the_guest_is_reported_to_the_vmm)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -389,7 +401,7 @@ Test(kcore_fast, a_recall_while_the_fused_round_runs_the_guest_is_reported_to_th
 	cr_expect_not(vcpu_ec->recall);
 }
 
-Test(kcore_fast, a_recall_with_a_vmm_exit_in_the_fused_round_waits_for_the_next_resume)
+Test(KCORE_FAST_SUITE, a_recall_with_a_vmm_exit_in_the_fused_round_waits_for_the_next_resume)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -405,7 +417,7 @@ Test(kcore_fast, a_recall_with_a_vmm_exit_in_the_fused_round_waits_for_the_next_
 	cr_expect_eq(fake_virt_log.runs, runs);
 }
 
-Test(kcore_fast, an_entry_refused_in_the_fused_round_is_reported_and_reloads_everything)
+Test(KCORE_FAST_SUITE, an_entry_refused_in_the_fused_round_is_reported_and_reloads_everything)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -423,7 +435,7 @@ Test(kcore_fast, an_entry_refused_in_the_fused_round_is_reported_and_reloads_eve
 	cr_expect_eq(page()->exit, VM_EXIT_CPUID);
 }
 
-Test(kcore_fast, a_vmm_with_a_para_virtual_event_queued_returns_through_the_general_return)
+Test(KCORE_FAST_SUITE, a_vmm_with_a_para_virtual_event_queued_returns_through_the_general_return)
 {
 	resume();
 	klock_acquire();
@@ -447,7 +459,7 @@ static uint64_t revoke_vm_cap(void)
 
 /* A fast resume with the capability cached: the VMM then revokes it, and its next resume must
  * be refused as the general path refuses it, without entering the guest. */
-Test(kcore_fast, a_vm_capability_revoked_after_the_cache_was_filled_is_refused)
+Test(KCORE_FAST_SUITE, a_vm_capability_revoked_after_the_cache_was_filled_is_refused)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -464,7 +476,7 @@ Test(kcore_fast, a_vm_capability_revoked_after_the_cache_was_filled_is_refused)
 }
 
 /* The selector now names another VM: the fast path enters that one, as the general path would. */
-Test(kcore_fast, a_vm_capability_replaced_at_the_same_selector_is_looked_up_again)
+Test(KCORE_FAST_SUITE, a_vm_capability_replaced_at_the_same_selector_is_looked_up_again)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -484,7 +496,7 @@ Test(kcore_fast, a_vm_capability_replaced_at_the_same_selector_is_looked_up_agai
 }
 
 /* The same VM again, but without the CTRL right: refused, although the cache held that VM. */
-Test(kcore_fast, a_vm_capability_replaced_without_the_ctrl_right_is_refused)
+Test(KCORE_FAST_SUITE, a_vm_capability_replaced_without_the_ctrl_right_is_refused)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -500,7 +512,7 @@ Test(kcore_fast, a_vm_capability_replaced_without_the_ctrl_right_is_refused)
 }
 
 /* Another selector, another VM: the cache does not answer for the selector it did not see. */
-Test(kcore_fast, another_selector_is_looked_up_not_answered_from_the_cache)
+Test(KCORE_FAST_SUITE, another_selector_is_looked_up_not_answered_from_the_cache)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -514,7 +526,7 @@ Test(kcore_fast, another_selector_is_looked_up_not_answered_from_the_cache)
 }
 
 /* The fused return is told the guest's FPU state is loaded and leaves with the VMM's. */
-Test(kcore_fast, the_fused_return_leaves_with_the_vmms_fpu_state)
+Test(KCORE_FAST_SUITE, the_fused_return_leaves_with_the_vmms_fpu_state)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -525,12 +537,13 @@ Test(kcore_fast, the_fused_return_leaves_with_the_vmms_fpu_state)
 
 /* The backend's one-call exit (exit_to_page) and the generic one for a backend without it
  * (VT-x today: exit_info, then store) give the VMM the same page. */
-Test(kcore_fast, a_backend_without_exit_to_page_gives_the_same_page_through_fused_exit)
+Test(KCORE_FAST_SUITE, a_backend_without_exit_to_page_gives_the_same_page_through_fused_exit)
 {
 	struct vireo_vm_state with, without;
 	const struct virt_ops *real = virt;
 	struct virt_ops plain = *virt;
 	plain.exit_to_page = NULL;
+	plain.resume_fast = NULL; /* the generic round, which asks for exit_to_page */
 	resume();
 	for (int pass = 0; pass < 2; pass++) {
 		virt = pass ? &plain : real;
@@ -553,7 +566,7 @@ static void debug_on(void)
 
 /* The fused return keeps this CPU's current EC, entry frame and CR3 as it found them: nothing
  * else ran here. With `debug` it checks that; the space was never loaded again. */
-Test(kcore_fast, the_fused_return_finds_the_vmms_space_and_frame_in_place)
+Test(KCORE_FAST_SUITE, the_fused_return_finds_the_vmms_space_and_frame_in_place)
 {
 	resume();
 	cpuid_handled(0x8000);
@@ -575,7 +588,8 @@ static void load_other_space(void)
 }
 
 /* If something did change CR3 under the fused round, the debug check stops the kernel. */
-Test(kcore_fast, a_space_changed_under_the_fused_round_fails_the_debug_check, .signal = SIGABRT)
+Test(KCORE_FAST_SUITE, a_space_changed_under_the_fused_round_fails_the_debug_check,
+     .signal = SIGABRT)
 {
 	resume();
 	cpuid_handled(0x8000);

@@ -192,6 +192,10 @@ static struct fake_exit finish(struct fake_exit x)
 static void do_syscall(void *arg)
 {
 	struct ec *ec = arg;
+	/* As the SYSCALL entry (kernel/x86/entry64.S) picks. */
+	if (ec->regs.rax == SYS_VCPU_RESUME) {
+		syscall_resume(&ec->regs);
+	}
 	syscall_dispatch(&ec->regs);
 }
 
