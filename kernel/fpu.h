@@ -7,7 +7,9 @@
 #ifndef KERNEL_FPU_H
 #define KERNEL_FPU_H
 
+#include "assert.h"
 #include "types.h"
+#include "x86/cpu.h"
 #include "x86/percpu.h"
 
 struct ec;
@@ -41,9 +43,24 @@ static inline __attribute__((always_inline)) void fpu_load_area(void *area)
 #endif
 /* On the way to user mode in `ec`. */
 void fpu_switch(struct ec *ec);
-/* The same, when this CPU's registers are known to hold `loaded`, put there by
- * fpu_load_area(loaded) (so CR0.TS is clear) with no switch since: nothing to ask the CPU. */
-void fpu_switch_from(struct ec *ec, const void *loaded);
+/* The same, for an EC whose state is `ec_fpu`, when this CPU's registers are known to hold
+ * `loaded`, put there by fpu_load_area(loaded) (so CR0.TS is clear) with no switch since: nothing
+ * to ask the CPU. In line in the kernel: the resume fast path's return passes it. */
+#ifdef HOST_TEST
+void fpu_switch_from(void *ec_fpu, const void *loaded);
+#else
+extern enum fpu_mode fpu_mode_now; /* fpu_init's */
+void fpu_switch_from_take(void *ec_fpu);
+static inline __attribute__((always_inline)) void fpu_switch_from(void *ec_fpu, const void *loaded)
+{
+	DEBUG_CHECK(this_cpu()->fpu_owner == loaded && !(read_cr0() & CR0_TS));
+	if (fpu_mode_now == FPU_EAGER) {
+		fpu_switch_from_take(ec_fpu);
+	} else if (loaded != ec_fpu) {
+		write_cr0(read_cr0() | CR0_TS); /* lazy: the EC's first FPU instruction traps */
+	}
+}
+#endif
 /* #NM in user mode: returns true when lazy switching handled it. */
 bool fpu_nm(struct ec *ec);
 enum fpu_mode fpu_mode(void);

@@ -216,7 +216,7 @@ static inline __attribute__((always_inline, noreturn)) void vcpu_round_return(st
 	/* The round loaded the guest's FPU state; nothing on this CPU switched it since (a host
 	 * interrupt taken in arch_irq_window runs no EC, and a run the kernel handled did not
 	 * come here). */
-	fpu_switch_from(ec, v->guest_fpu);
+	fpu_switch_from(ec->fpu, v->guest_fpu);
 	klock_release();
 	if (ec->regs.rip < USER_END) {
 		ret_user_sysret(&ec->regs);

@@ -516,14 +516,17 @@ static void reflect_exception(struct vireo_vm_state *st, unsigned vector)
 }
 
 /* svm_run's halves, in line there (every guest entry passes) and apart for the host tests.
- * `quiet`: the caller knows no event waits and no window is asked for (the resume fast path). */
+ * `quiet`: the caller knows no event waits, no window is asked for and v->vm is set (the resume
+ * fast path). */
 static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, paddr_t gpt_root,
 							    bool quiet)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	vmcb->ctl.n_cr3 = pa_addr(gpt_root);
 	/* The VM's own I/O map once ports were delegated to it, else the one that intercepts all. */
-	void *io_map = v->vm ? v->vm->vm_io_map : NULL;
+	struct pd *vm = v->vm;
+	bool in_vm = quiet || vm; /* (host tests run vCPUs without a VM) */
+	void *io_map = in_vm ? vm->vm_io_map : NULL;
 	vmcb->ctl.iopm_pa = io_map ? pa_addr(virt_to_phys(io_map)) : pa_addr(iopm);
 	/*
 	 * The vCPU keeps its ASID, and the guest its TLB entries, until the guest space loses a
@@ -532,7 +535,7 @@ static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, padd
 	 * Only when this CPU's ASIDs run out is its whole guest TLB flushed (docs/architecture.md#asids).
 	 */
 	unsigned cpu = this_cpu()->id;
-	uint64_t tag = v->vm ? __atomic_load_n(&v->vm->guest_tlb_tag, __ATOMIC_ACQUIRE) : 0;
+	uint64_t tag = in_vm ? __atomic_load_n(&vm->guest_tlb_tag, __ATOMIC_ACQUIRE) : 0;
 	enum asid_flush f = asid_assign(&asids[cpu], cpu, &v->asid, tag);
 	vmcb->ctl.asid = v->asid.asid;
 	vmcb->ctl.tlb_control = f == ASID_FLUSH_ALL ? TLB_FLUSH_ALL : TLB_DO_NOTHING;

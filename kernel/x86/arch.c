@@ -11,12 +11,6 @@ uint64_t arch_fault_addr(void)
 	return read_cr2();
 }
 
-void arch_irq_window(void)
-{
-	/* STI takes effect after the next instruction: the NOP is the window. */
-	__asm__ volatile("sti; nop; cli" ::: "memory");
-}
-
 void arch_idle_wait(void)
 {
 	lapic_repoll();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The arch.h hooks that every return to user mode runs (CR3, the entry frame), inline for the
- * kernel build; host unit tests link the fake arch layer's versions instead.
+ * The arch.h hooks that every return to user mode (CR3, the entry frame) or guest exit runs,
+ * inline for the kernel build; host unit tests link the fake arch layer's versions instead.
  */
 #ifndef KERNEL_X86_ARCH_INLINE_H
 #define KERNEL_X86_ARCH_INLINE_H
@@ -9,6 +9,12 @@
 #include "types.h"
 #include "x86/percpu.h"
 #include "x86/regs.h"
+
+static inline __attribute__((always_inline)) void arch_irq_window(void)
+{
+	/* STI takes effect after the next instruction: the NOP is the window. */
+	__asm__ volatile("sti; nop; cli" ::: "memory");
+}
 
 static inline uint64_t arch_space_root(void)
 {

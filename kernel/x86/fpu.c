@@ -18,7 +18,7 @@
 
 #define MXCSR_DEFAULT 0x1f80
 
-static enum fpu_mode mode;
+enum fpu_mode fpu_mode_now;
 static bool use_xsave;
 static uint64_t xcr0;
 static size_t state_size = 512;
@@ -60,7 +60,7 @@ void fpu_cpu_init(void)
 
 void fpu_init(enum fpu_mode m)
 {
-	mode = m;
+	fpu_mode_now = m;
 	struct cpuid_regs r = cpuid(1, 0);
 	use_xsave = r.ecx & (1u << 26);
 	if (use_xsave) {
@@ -78,8 +78,9 @@ void fpu_init(enum fpu_mode m)
 	memset(init_state, 0, sizeof(init_state));
 	save(init_state);
 	slab_cache_init(&fpu_cache, "fpu", state_size, 64);
-	pr_info("fpu: %s switching with %s, %zu-byte states\n", mode == FPU_LAZY ? "lazy" : "eager",
-		use_xsave ? "XSAVE" : "FXSAVE", state_size);
+	pr_info("fpu: %s switching with %s, %zu-byte states\n",
+		fpu_mode_now == FPU_LAZY ? "lazy" : "eager", use_xsave ? "XSAVE" : "FXSAVE",
+		state_size);
 }
 
 void *fpu_state_alloc(struct quota *q)
@@ -131,7 +132,7 @@ void fpu_load_area_take(void *area)
 
 void fpu_switch(struct ec *ec)
 {
-	if (mode == FPU_EAGER) {
+	if (fpu_mode_now == FPU_EAGER) {
 		take(ec->fpu);
 		return;
 	}
@@ -143,19 +144,14 @@ void fpu_switch(struct ec *ec)
 	}
 }
 
-void fpu_switch_from(struct ec *ec, const void *loaded)
+void fpu_switch_from_take(void *ec_fpu)
 {
-	DEBUG_CHECK(this_cpu()->fpu_owner == loaded && !(read_cr0() & CR0_TS));
-	if (mode == FPU_EAGER) {
-		take(ec->fpu);
-	} else if (loaded != ec->fpu) {
-		write_cr0(read_cr0() | CR0_TS);
-	}
+	take(ec_fpu);
 }
 
 bool fpu_nm(struct ec *ec)
 {
-	if (mode != FPU_LAZY || !(read_cr0() & CR0_TS)) {
+	if (fpu_mode_now != FPU_LAZY || !(read_cr0() & CR0_TS)) {
 		return false;
 	}
 	__asm__ volatile("clts");
@@ -165,7 +161,7 @@ bool fpu_nm(struct ec *ec)
 
 enum fpu_mode fpu_mode(void)
 {
-	return mode;
+	return fpu_mode_now;
 }
 
 uint64_t fpu_xcr0(void)

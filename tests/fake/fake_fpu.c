@@ -102,14 +102,14 @@ void fpu_switch(struct ec *ec)
 }
 
 /* The kernel's claim that `loaded` is in the registers is checked here. */
-void fpu_switch_from(struct ec *ec, const void *loaded)
+void fpu_switch_from(void *ec_fpu, const void *loaded)
 {
 	if (this_cpu()->fpu_owner != loaded) {
 		fprintf(stderr, "fake_fpu: fpu_switch_from(%p) with %p loaded\n", loaded,
 			this_cpu()->fpu_owner);
 		abort();
 	}
-	take(ec->fpu);
+	take(ec_fpu);
 }
 
 bool fpu_nm(struct ec *ec)
