@@ -342,7 +342,8 @@ Test(KCORE_FAST_SUITE, a_posted_interrupt_takes_the_general_path_which_takes_it_
 	cr_expect_eq(vcpu_ec->vcpu->posted[1], 0, "the post stayed posted");
 }
 
-/* ---- the fused round: the first entry of a fast resume and its exit (kernel/vcpu.c fused_round) */
+/* ---- the fused round: the first entry of a fast resume and its exit (svm_resume_fast here,
+ * kernel/vcpu.c fused_round in the generic run) */
 
 static void post_0x41(void)
 {
