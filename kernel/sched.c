@@ -17,9 +17,6 @@
 #include "runq.h"
 #include "sc.h"
 
-/* The deepest any kernel path may legitimately run before it schedules or enters a guest; a
- * continuation nested on the stack instead of replacing it passes this after a few dozen rounds. */
-
 struct cpu_sched {
 	struct runq rq;
 	struct sc *current; /* SC whose chain runs now, NULL when idle */

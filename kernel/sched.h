@@ -24,8 +24,10 @@ __noreturn void sched_schedule(void);
 /* Continue `ec` at its continuation, on this CPU's kernel stack reset to empty: the only way any
  * continuation is called (NOVA and seL4 do the same). */
 __noreturn void sched_continue(struct ec *ec);
-/* With `debug`: CHECK that this CPU's kernel stack is no deeper than any legitimate path
- * (half of it). In line: the resume fast path passes it at every guest entry. */
+/* With `debug`: CHECK that this CPU's kernel stack is no deeper than any legitimate path runs
+ * before it schedules or enters a guest (half of it; a continuation nested on the stack instead
+ * of replacing it passes that after a few dozen rounds). In line: the resume fast path passes it
+ * at every guest entry. */
 static inline void sched_check_stack(void)
 {
 	DEBUG_CHECK(kstack_depth() < KSTACK_SIZE / 2);

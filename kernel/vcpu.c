@@ -378,11 +378,9 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 
 /*
  * SYS_VCPU_RESUME in the common case of a VM exit handled by the VMM
- * (docs/architecture.md#resume-fast-path): the vCPU ran before, the VMM changed only general registers and
- * RIP/RFLAGS, and no event, recall, activity change or posted interrupt needs the general path.
- * Then the resume is vcpu_resume for those groups without the general decoding: the same capability
- * lookup and rights, the same RFLAGS check on one read of the page, then straight into the run
- * loop. Every other case returns with nothing changed, and the general path decides.
+ * (docs/architecture.md#resume-fast-path): its decode and the steps of its round are in line in
+ * kernel/vcpu_round.h, shared with a backend's own resume_fast; here are the generic round and
+ * the ways a round leaves for the general path.
  */
 uint64_t vcpu_fast_counts[VCPU_FAST_WHY_COUNT];
 
@@ -408,13 +406,6 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 	vcpu_round_return(ec, v);
 }
 
-/*
- * The first entry of a fast resume, fused (docs/architecture.md#resume-fast-path): run_loop's
- * iteration without what fast_check proved idle, and an exit for the VMM straight back to it.
- * Under the kernel lock, which every vcpu_post and recall takes, fast_check found nothing posted:
- * vcpu_take_posted would only clear `more`. An exit the kernel handles, a refused entry or a
- * backend that does not store whole groups continues on the general path where run_loop would.
- */
 void vcpu_round_handled(struct ec *ec)
 {
 	after_host_exit(ec);
@@ -427,6 +418,13 @@ void vcpu_round_refused(struct ec *ec)
 	exit_to_vmm(ec);
 }
 
+/*
+ * The first entry of a fast resume, fused (docs/architecture.md#resume-fast-path): run_loop's
+ * iteration without what vcpu_fast_check proved idle, and an exit for the VMM straight back to it.
+ * Under the kernel lock, which every vcpu_post and recall takes, the check found nothing posted:
+ * vcpu_take_posted would only clear `more`. An exit the kernel handles, a refused entry or a
+ * backend that does not store whole groups continues on the general path where run_loop would.
+ */
 static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 {
 	struct percpu *cpu = this_cpu();
