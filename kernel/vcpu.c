@@ -456,7 +456,7 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 {
 	uint32_t in;
-	if (!vcpu_fast_take(ec, r, &in)) {
+	if (!vcpu_fast_take(ec, r, virt != NULL, &in)) {
 		return;
 	}
 	struct vcpu *v = ec->vcpu;

@@ -20,6 +20,9 @@ struct vcpu_injected {
 	unsigned len;
 	bool deferred; /* inject waited behind pending: an INTR then needs the guest's window */
 	bool more; /* more posted vectors wait: exit (to the kernel) at the guest's next window */
+	/* SVM: the VMCB's event fields hold "nothing to inject, no window" and `event`/`len` are 0,
+	 * as svm_event_enter_none left them (false: not known, as at the start). */
+	bool none;
 };
 
 struct vcpu {

@@ -95,15 +95,16 @@ static inline __attribute__((always_inline)) struct pd *vcpu_fast_vm(const struc
  * decoding: the same capability lookup and rights, the same RFLAGS check on one read of the page.
  * True: the groups `*in` are in v->st and v->vm is the VM (a reference), the round may start.
  * False: nothing changed, and the general path decides. Counted per reason either way.
+ * `have_virt`: there is a backend (`virt`; a backend's own resume_fast knows it).
  */
-static inline __attribute__((always_inline)) bool vcpu_fast_take(struct ec *ec,
-								 const struct regs *r, uint32_t *in)
+static inline __attribute__((always_inline)) bool
+vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, uint32_t *in)
 {
 	struct vcpu *v = ec->vcpu;
 	struct pd *vm = NULL;
 	enum vcpu_fast_why why = VCPU_FAST_OFF;
 	if (fastpath_enabled()) {
-		vm = v && virt ? vcpu_fast_vm(ec, v, r->rdi) : NULL;
+		vm = v && have_virt ? vcpu_fast_vm(ec, v, r->rdi) : NULL;
 		why = vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
 	}
 	uint32_t mtd = 0;

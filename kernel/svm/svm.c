@@ -551,17 +551,19 @@ static inline __attribute__((always_inline)) bool run_exit(struct vcpu *v)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	uint64_t code = vmcb->ctl.exitcode;
-	if (code == SVM_EXIT_INVALID_32 || code == UINT64_MAX) {
-		vmcb->ctl.exitintinfo = v->injected.event; /* nothing went in */
-	}
-	svm_event_exit(vmcb, &v->st, &v->injected);
 	_Static_assert(SVM_EXIT_INTR < SVM_EXIT_VINTR && SVM_EXIT_NMI < SVM_EXIT_VINTR &&
 			       SVM_EXIT_SMI < SVM_EXIT_VINTR &&
 			       SVM_EXIT_EXC_BASE + EXC_AC < SVM_EXIT_VINTR,
 		       "the exits the kernel takes are at most VINTR");
 	if (code > SVM_EXIT_VINTR) {
-		return false; /* CPUID, I/O, NPF, ... and a refused entry (-1): the VMM's, tested first */
+		/* CPUID, I/O, NPF, ... and a refused entry: the VMM's, tested first */
+		if (__builtin_expect(exit_invalid(code), 0)) {
+			vmcb->ctl.exitintinfo = v->injected.event; /* nothing went in */
+		}
+		svm_event_exit(vmcb, &v->st, &v->injected);
+		return false;
 	}
+	svm_event_exit(vmcb, &v->st, &v->injected);
 	if (code == SVM_EXIT_INTR || code == SVM_EXIT_NMI || code == SVM_EXIT_SMI) {
 		/* A host interrupt: the kernel takes it after this; the guest goes on afterwards. */
 		this_cpu()->nmi_exits += code == SVM_EXIT_NMI;
@@ -793,7 +795,7 @@ static bool svm_exit_to_page(struct vcpu *v, struct vireo_vm_state *page)
 static void svm_resume_fast(struct ec *ec, const struct regs *r)
 {
 	uint32_t in;
-	if (!vcpu_fast_take(ec, r, &in)) {
+	if (!vcpu_fast_take(ec, r, true, &in)) {
 		return;
 	}
 	struct vcpu *v = ec->vcpu;

@@ -96,6 +96,7 @@ static uint64_t take_event(struct vmcb *vmcb, struct vireo_vm_state *st, struct 
 void svm_event_enter_take(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
 {
 	struct vmcb_control *c = &vmcb->ctl;
+	inj->none = false;
 	c->eventinj = take_event(vmcb, st, inj);
 	inj->event = c->eventinj;
 	/* A V_IRQ with the VINTR intercept exits once the guest can take an interrupt (15.21.4). */

@@ -22,15 +22,23 @@ uint32_t svm_event_classify(uint32_t info);
  * the interrupt-window request (VMM's intr_window, a queued inject, or more posted interrupts:
  * inj->more). Records the slot in inj. */
 void svm_event_enter_take(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj);
-/* svm_event_enter with nothing to inject and no window to ask for (take_event would give 0). */
+/*
+ * svm_event_enter with nothing to inject and no window to ask for (take_event would give 0).
+ * Only the kernel writes these fields (svm_event_enter_take, this) but for V_IRQ, which the CPU
+ * only clears: after one entry in this state the next need not write it again (inj->none).
+ */
 static inline __attribute__((always_inline)) void svm_event_enter_none(struct vmcb *vmcb,
 								       struct vcpu_injected *inj)
 {
+	if (inj->none) {
+		return;
+	}
 	struct vmcb_control *c = &vmcb->ctl;
 	c->eventinj = inj->event = 0;
 	inj->len = 0;
 	c->int_ctl = (c->int_ctl & ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR)) | INT_CTL_V_INTR_MASKING;
 	c->intercept_misc1 &= ~MISC1_VINTR;
+	inj->none = true;
 }
 static inline __attribute__((always_inline)) void
 svm_event_enter(struct vmcb *vmcb, struct vireo_vm_state *st, struct vcpu_injected *inj)
