@@ -160,6 +160,42 @@ Test(svm_event, vmm_window_request_stays)
 	cr_expect(vmcb.ctl.int_ctl & INT_CTL_V_INTR_MASKING);
 }
 
+/* An entry with nothing takes back the window request and the injection of the entry before; the
+ * entries after it find the fields in that state and leave them (inj.none): nothing but the
+ * kernel's entry code writes them, and the CPU only clears V_IRQ. */
+Test(svm_event, a_quiet_entry_clears_what_the_last_one_armed_and_then_leaves_the_fields_alone)
+{
+	st.intr_window = 1;
+	st.inject = EXC(6);
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_assert_eq(vmcb.ctl.eventinj, EXC(6));
+	cr_assert(vmcb.ctl.intercept_misc1 & MISC1_VINTR);
+	cr_assert_not(inj.none);
+	st.intr_window = 0;
+	run(0); /* the exception went in, nothing is asked for any more */
+	cr_expect_eq(vmcb.ctl.eventinj, 0);
+	cr_expect_not(vmcb.ctl.int_ctl & (INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR), "window withdrawn");
+	cr_expect_not(vmcb.ctl.intercept_misc1 & MISC1_VINTR, "window intercept withdrawn");
+	cr_expect(vmcb.ctl.int_ctl & INT_CTL_V_INTR_MASKING);
+	cr_expect_eq(inj.event, 0);
+	cr_expect(inj.none);
+	/* A marker in the slot, which a write of the none state would clear: a quiet entry in the
+	 * none state leaves it. */
+	vmcb.ctl.eventinj = 0x5a5a;
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, 0x5a5a, "the none state was written again");
+	vmcb.ctl.eventinj = 0;
+	/* The next event arms the fields again, and the quiet entry after it clears them. */
+	st.inject = INTR(0x30);
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq((uint32_t)vmcb.ctl.eventinj, INTR(0x30));
+	cr_expect_not(inj.none);
+	vmcb.ctl.eventinj = 0;
+	svm_event_enter(&vmcb, &st, &inj);
+	cr_expect_eq(vmcb.ctl.eventinj, 0);
+	cr_expect(inj.none);
+}
+
 Test(svm_event, pending_soft_of_unknown_length_is_re_executed)
 {
 	st.pending = SOFT(0x80);
