@@ -132,12 +132,6 @@ static void return_posted(struct vcpu *v)
 	v->posted_slot = 0;
 }
 
-/* The VMM's words of the state page, read once: other threads of the VMM may write them any time. */
-static uint32_t page_word(const uint32_t *w)
-{
-	return *(const volatile uint32_t *)w;
-}
-
 /* Return from the VMM's SYS_VCPU_RESUME (the page already holds what it must see). */
 static __noreturn void return_to_vmm(struct ec *ec)
 {
@@ -333,8 +327,8 @@ void vcpu_resume(struct ec *ec, struct pd *vm)
 {
 	struct vcpu *v = ec->vcpu;
 	struct vireo_vm_state *page = v->page;
-	uint32_t in = page_word(&page->mtd_in);
-	uint32_t req = page_word(&page->mtd_req);
+	uint32_t in = vcpu_page_word(&page->mtd_in);
+	uint32_t req = vcpu_page_word(&page->mtd_req);
 	if ((in & ~VMTD_IN_VALID) || (req & ~VMTD_STATE) || ((in & VMTD_FETCH) && !v->loaded)) {
 		page->mtd_in = 0;
 		refuse_to_vmm(ec, VM_EXIT_INVALID, VM_INVALID_MTD);
@@ -427,11 +421,10 @@ void vcpu_round_refused(struct ec *ec)
  */
 static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 {
-	struct percpu *cpu = this_cpu();
-	sched_check_stack();
 	assert(!v->posted_slot && !(v->st.inject & VEVENT_VALID));
-	v->injected.more = false;
-	bool handled = run_guest(ec, v, cpu);
+	vcpu_round_start(ec, v, this_cpu());
+	bool handled = virt->run(v, v->vm->pt.root);
+	vcpu_round_back(v);
 	if (handled) {
 		vcpu_round_handled(ec);
 	}

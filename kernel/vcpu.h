@@ -78,6 +78,12 @@ enum vcpu_fast_why {
 	VCPU_FAST_WHY_COUNT
 };
 
+/* The VMM's words of the state page, read once: other threads of the VMM may write them any time. */
+static inline __attribute__((always_inline)) uint32_t vcpu_page_word(const uint32_t *w)
+{
+	return *(const volatile uint32_t *)w;
+}
+
 /*
  * The groups an exit gives the VMM (docs/ABI.md "State groups"): its reason's default and the
  * one-shot request, each word of the page read once; the request is used up. For exit_to_vmm and
@@ -87,8 +93,7 @@ static inline __attribute__((always_inline)) uint32_t vcpu_exit_groups(struct vi
 								       uint32_t exit)
 {
 	uint32_t reason = exit < VM_EXIT_COUNT ? exit : VM_EXIT_OTHER;
-	uint32_t out = (*(const volatile uint32_t *)&page->mtd_exit[reason] |
-			*(const volatile uint32_t *)&page->mtd_req) &
+	uint32_t out = (vcpu_page_word(&page->mtd_exit[reason]) | vcpu_page_word(&page->mtd_req)) &
 		       VMTD_STATE;
 	page->mtd_req = 0;
 	return out;

@@ -112,8 +112,8 @@ vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, uint32_t *in
 	if (why == VCPU_FAST_TAKEN) {
 		/* Decode: each word of the page the VMM may rewrite meanwhile is read once. */
 		struct vireo_vm_state *page = v->page;
-		mtd = *(const volatile uint32_t *)&page->mtd_in;
-		why = vcpu_fast_check(ec, v, mtd, *(const volatile uint32_t *)&page->mtd_req);
+		mtd = vcpu_page_word(&page->mtd_in);
+		why = vcpu_fast_check(ec, v, mtd, vcpu_page_word(&page->mtd_req));
 		if (why == VCPU_FAST_TAKEN && (mtd & VMTD_RIP)) {
 			rip = *(const volatile uint64_t *)&page->rip;
 			rflags = *(const volatile uint64_t *)&page->rflags;
@@ -165,6 +165,21 @@ static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec
 	fpu_load_area(v->guest_fpu);
 	ec->running = true;
 	klock_release();
+}
+
+/*
+ * The start of a fused round, after vcpu_fast_take: the entry is quiet (the decode found no event
+ * in `st`, no window asked for and, under the lock every vcpu_post takes, nothing posted, so
+ * vcpu_take_posted would only clear `more`), then vcpu_round_leave.
+ */
+static inline __attribute__((always_inline)) void vcpu_round_start(struct ec *ec, struct vcpu *v,
+								   struct percpu *cpu)
+{
+	sched_check_stack();
+	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
+		    !v->st.intr_window);
+	v->injected.more = false;
+	vcpu_round_leave(ec, v, cpu);
 }
 
 /* Back under the lock after the guest ran: its hardware state changed, its EC may have died. */

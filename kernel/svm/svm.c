@@ -801,13 +801,8 @@ static void svm_resume_fast(struct ec *ec, const struct regs *r)
 	struct vcpu *v = ec->vcpu;
 	struct percpu *cpu = this_cpu();
 	load_fast(&vmcb_of(v)->save, &v->st, in);
-	sched_check_stack();
-	/* vcpu_fast_take found no event in `st` and no window asked for: the entry is quiet. */
-	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
-		    !v->st.intr_window);
-	v->injected.more = false;
 	paddr_t root = v->vm->pt.root;
-	vcpu_round_leave(ec, v, cpu);
+	vcpu_round_start(ec, v, cpu); /* quiet: run's event entry is the one for nothing */
 	bool handled = virt->run == svm_run ? run(v, root, true) : virt->run(v, root);
 	vcpu_round_back(v);
 	if (handled) {
