@@ -75,10 +75,9 @@ void iobitmap_invalidate(const uint8_t *bitmap);
 
 /* ---------------------------------------------------------------- kernel entry and exit */
 
-/* The system-call entry calls this with the caller's saved frame; syscall_resume instead when
- * the call is SYS_VCPU_RESUME (RAX). */
+/* The system-call entry calls this with the caller's saved frame; syscall_resume_entry
+ * (kernel/syscall_entry.h) instead when the call is SYS_VCPU_RESUME (RAX). */
 __noreturn void syscall_dispatch(struct regs *r);
-__noreturn void syscall_resume(struct regs *r);
 /* Leave the kernel for user mode with the given frame. */
 __noreturn void ret_user_iret(struct regs *r);
 __noreturn void ret_user_sysret(struct regs *r);

@@ -18,6 +18,7 @@
 #include "sc.h"
 #include "sched.h"
 #include "sm.h"
+#include "syscall_entry.h"
 #include "vcpu.h"
 #include "virt.h"
 
@@ -699,25 +700,6 @@ static void trace_refusal(struct ec *ec, uint64_t nr, status_t st)
 		 why ? why : "(no reason recorded)");
 }
 
-/* Every system call's start: the lock, the calling EC, the return it will take. */
-static inline __attribute__((always_inline)) struct ec *syscall_enter(void)
-{
-	klock_acquire();
-	struct ec *ec = ec_enter_kernel();
-	if (!ec) {
-		sched_schedule();
-	}
-	if (ec->pv_task) {
-		/* A task in virtual user mode has no business with the kernel: its SYSCALL is an event. */
-		vcpu_pv_event(ec, VCPU_CAUSE_SYSCALL, 0, 0, 0);
-		ec_ret_iret(ec);
-	}
-	ec->cont = ec_ret_syscall;
-	return ec;
-}
-
-static __noreturn void syscall_general(struct ec *ec, struct regs *r);
-
 void syscall_dispatch(struct regs *r)
 {
 	struct ec *ec = syscall_enter();
@@ -736,18 +718,14 @@ _Static_assert(SYSCALL_NR_VCPU_RESUME == SYS_VCPU_RESUME, "kernel/x86/entry64.S"
 void syscall_resume(struct regs *r)
 {
 	struct ec *ec = syscall_enter();
-	/* The same rule for the resume fast path: the backend's own, else the generic one. */
-	const struct virt_ops *vo = virt;
-	if (vo && vo->resume_fast) {
-		vo->resume_fast(ec, r);
-	} else {
-		vcpu_resume_fast(ec, r);
-	}
+	/* The same rule for the resume fast path: it returns when the general path must decide. */
+	vcpu_resume_fast(ec, r);
 	syscall_general(ec, r);
 }
 
-/* A system call the fast paths did not take. */
-static void syscall_general(struct ec *ec, struct regs *r)
+void (*syscall_resume_entry)(struct regs *r) = syscall_resume;
+
+void syscall_general(struct ec *ec, struct regs *r)
 {
 	uint64_t nr = r->rax;
 	status_t st;

@@ -4,7 +4,8 @@
  * SYS_VCPU_RESUME. The kernel checks the state the VMM wrote, enters the guest through the
  * vendor backend, handles host interrupts and its own scheduling transparently (a guest that
  * spins forever is preempted like any EC), and returns to the VMM only for exits it must see.
- * The guest runs without the kernel lock held.
+ * The general run loop's guest runs without the kernel lock held; the resume fast path's first
+ * entry keeps it, and a CPU waiting for it kicks the guest out (kernel/klock_kick.h).
  */
 #include "vcpu.h"
 
@@ -24,6 +25,7 @@
 #include "printk.h"
 #include "sched.h"
 #include "slab.h"
+#include "syscall_entry.h"
 #include "vcpu_check.h"
 #include "vcpu_round.h"
 #include "virt.h"
@@ -54,6 +56,7 @@ void virt_init(void)
 		virt = vmx_probe();
 	}
 	pr_info("virt: %s\n", virt ? virt->name : "no hardware virtualization: VMs unavailable");
+	syscall_resume_entry = virt && virt->resume_entry ? virt->resume_entry : syscall_resume;
 	slab_cache_init(&vcpu_cache, "vcpu", sizeof(struct vcpu), 64);
 	limits_init();
 }
@@ -402,12 +405,24 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 
 void vcpu_round_handled(struct ec *ec)
 {
+	vcpu_round_general(ec->vcpu);
+	/* What the general loop's run_guest does after its guest run, the lock released for it:
+	 * the host interrupt (or a waiter's kick) that ended the run comes in outside the lock it
+	 * takes, other CPUs get the lock meanwhile, and the EC may die. */
+	ec->running = true;
+	klock_release();
+	arch_irq_window();
+	klock_acquire();
+	if (!ec_enter_kernel()) {
+		sched_schedule(); /* the vCPU was destroyed meanwhile */
+	}
 	after_host_exit(ec);
 	run_loop(ec);
 }
 
 void vcpu_round_refused(struct ec *ec)
 {
+	vcpu_round_general(ec->vcpu);
 	ec->vcpu->loaded = false; /* as run_loop after a refused entry */
 	exit_to_vmm(ec);
 }
@@ -422,9 +437,10 @@ void vcpu_round_refused(struct ec *ec)
 static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 {
 	assert(!v->posted_slot && !(v->st.inject & VEVENT_VALID));
-	vcpu_round_start(ec, v, this_cpu());
+	struct percpu *cpu = this_cpu();
+	vcpu_round_start(v, cpu);
 	bool handled = virt->run(v, v->vm->pt.root);
-	vcpu_round_back(v);
+	vcpu_round_end(v, cpu);
 	if (handled) {
 		vcpu_round_handled(ec);
 	}
@@ -441,6 +457,7 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 		if (v->st.exit == VM_EXIT_INVALID) {
 			v->loaded = false;
 		}
+		vcpu_round_general(v);
 		exit_to_vmm(ec);
 	}
 	fused_exit(ec, v);

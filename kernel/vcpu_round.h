@@ -93,7 +93,9 @@ static inline __attribute__((always_inline)) struct pd *vcpu_fast_vm(const struc
  * changed only general registers and RIP/RFLAGS, and no event, recall, activity change or posted
  * interrupt needs the general path. Then this is vcpu_resume for those groups without the general
  * decoding: the same capability lookup and rights, the same RFLAGS check on one read of the page.
- * True: the groups `*in` are in v->st and v->vm is the VM (a reference), the round may start.
+ * True: the groups `*in` are in v->st and v->vm is the VM, the round may start. No reference is
+ * taken: the round holds the kernel lock until it returns, and takes one where it goes on without
+ * the lock (vcpu_round_general).
  * False: nothing changed, and the general path decides. Counted per reason either way.
  * `have_virt`: there is a backend (`virt`; a backend's own resume_fast knows it).
  */
@@ -120,10 +122,11 @@ vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, uint32_t *in
 			why = vcpu_rflags_ok(rflags) ? VCPU_FAST_TAKEN : VCPU_FAST_RFLAGS;
 		}
 	}
-	vcpu_fast_counts[why]++;
 	if (why != VCPU_FAST_TAKEN) {
+		vcpu_fast_counts[why]++;
 		return false;
 	}
+	vcpu_fast_counts[VCPU_FAST_TAKEN]++; /* apart: one add to memory on the path */
 	/* Act: what vcpu_resume and take_groups do for these groups, nothing else to refuse. */
 	struct vireo_vm_state *page = v->page;
 	page->mtd_in = 0;
@@ -142,7 +145,6 @@ vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, uint32_t *in
 		v->st.rip = rip;
 		v->st.rflags = rflags;
 	}
-	obj_get(&vm->obj);
 	v->vm = vm;
 	*in = mtd;
 	return true;
@@ -157,7 +159,8 @@ __noreturn void vcpu_round_handled(struct ec *ec);
  * and the next resume loads every group. */
 __noreturn void vcpu_round_refused(struct ec *ec);
 
-/* Into the guest: this CPU runs `v->vm`, the guest's FPU state, the lock released. */
+/* Into the guest: this CPU runs `v->vm`, the guest's FPU state, the lock released (the general
+ * run loop: kernel/vcpu.c run_guest). */
 static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec, struct vcpu *v,
 								   struct percpu *cpu)
 {
@@ -165,21 +168,6 @@ static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec
 	fpu_load_area(v->guest_fpu);
 	ec->running = true;
 	klock_release();
-}
-
-/*
- * The start of a fused round, after vcpu_fast_take: the entry is quiet (the decode found no event
- * in `st`, no window asked for and, under the lock every vcpu_post takes, nothing posted, so
- * vcpu_take_posted would only clear `more`), then vcpu_round_leave.
- */
-static inline __attribute__((always_inline)) void vcpu_round_start(struct ec *ec, struct vcpu *v,
-								   struct percpu *cpu)
-{
-	sched_check_stack();
-	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
-		    !v->st.intr_window);
-	v->injected.more = false;
-	vcpu_round_leave(ec, v, cpu);
 }
 
 /* Back under the lock after the guest ran: its hardware state changed, its EC may have died. */
@@ -198,6 +186,43 @@ static inline __attribute__((always_inline)) void vcpu_round_back(struct vcpu *v
 }
 
 /*
+ * The start of a fused round, after vcpu_fast_take: the entry is quiet (the decode found no event
+ * in `st`, no window asked for and, under the lock every vcpu_post takes, nothing posted, so
+ * vcpu_take_posted would only clear `more`). Unlike the general loop's entry it keeps the kernel
+ * lock while the guest runs: no other CPU can change anything the round uses until it returns or
+ * goes on in the general path, and a CPU that waits for the lock kicks this one out of the guest
+ * (lock_in_guest, klock_kick.h). The EC stays `running` = false meanwhile (in the kernel), as
+ * nobody can look before the round sets it.
+ */
+static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *v,
+								   struct percpu *cpu)
+{
+	sched_check_stack();
+	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
+		    !v->st.intr_window && klock_held());
+	v->injected.more = false;
+	cpu->vm_root = pa_addr(v->vm->pt.root);
+	fpu_load_area(v->guest_fpu);
+	cpu->lock_in_guest = true;
+}
+
+/* Back from a fused round's guest, the lock still held: nothing but the vCPU's hardware state
+ * changed (vcpu_round_back's reasons), and the EC is alive. A host interrupt that ended the run
+ * waits (the CPU's IF is clear) for vcpu_round_handled's window or the return to user mode. */
+static inline __attribute__((always_inline)) void vcpu_round_end(struct vcpu *v, struct percpu *cpu)
+{
+	cpu->lock_in_guest = false;
+	v->fresh = 0;
+	v->st.exits++;
+}
+
+/* A fused round goes on in the general path, which expects v->vm to hold a reference. */
+static inline __attribute__((always_inline)) void vcpu_round_general(struct vcpu *v)
+{
+	obj_get(&v->vm->obj);
+}
+
+/*
  * The return of a fused round to the VMM, the page written (exit_to_page): return_to_vmm for a
  * round that took no posted vector, then ec_ret_syscall without the para-virtual and recall
  * checks when they have nothing to do. check_recall is a no-op for a VMM's EC (it keeps a recall
@@ -208,8 +233,7 @@ static inline __attribute__((always_inline, noreturn)) void vcpu_round_return(st
 {
 	struct percpu *cpu = this_cpu();
 	cpu->vm_root = 0;
-	obj_put(&v->vm->obj);
-	v->vm = NULL;
+	v->vm = NULL; /* the round took no reference (vcpu_fast_take) */
 	ec->regs.rax = VIREO_OK;
 	if (v->pv_irq_count || ec->waiters) {
 		ec_ret_syscall(ec); /* vcpu_pv_check decides */

@@ -50,12 +50,13 @@ struct virt_ops {
 	 */
 	bool (*exit_to_page)(struct vcpu *v, struct vireo_vm_state *page);
 	/*
-	 * Optional: vcpu_resume_fast in one function of the backend's, for a backend with
-	 * exit_to_page (docs/architecture.md#resume-fast-path): the same decode (vcpu_fast_take),
-	 * then vcpu.c's fused_round with load, run and exit_to_page in line. Returns only when the
-	 * fast path does not take the resume, having changed nothing.
+	 * Optional: the SYS_VCPU_RESUME entry in one function of the backend's, for a backend with
+	 * exit_to_page (docs/architecture.md#resume-fast-path): syscall.c's syscall_resume with
+	 * vcpu_resume_fast's round in line: the same start (syscall_enter), decode
+	 * (vcpu_fast_take), then vcpu.c's fused_round with load, run and exit_to_page in line, and
+	 * syscall_general when the fast path does not take the resume.
 	 */
-	void (*resume_fast)(struct ec *ec, const struct regs *r);
+	void (*resume_entry)(struct regs *r);
 	/*
 	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
 	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the

@@ -17,6 +17,7 @@
 #include "sched.h"
 #include "svm/svm_event.h"
 #include "svm/vmcb.h"
+#include "syscall_entry.h"
 #include "vcpu.h"
 #include "vcpu_check.h"
 #include "vcpu_round.h"
@@ -462,10 +463,13 @@ static __attribute__((noinline)) void store_rest(struct vcpu *v, struct vireo_vm
 	}
 }
 
-/* An entry the CPU refused (APM 15.5.1 VMEXIT_INVALID; QEMU stores it as a 32-bit -1). */
+/* An entry the CPU refused (APM 15.5.1 VMEXIT_INVALID; QEMU stores it as a 32-bit -1): one
+ * compare of the low half, since no other exit code has it all ones (the others are below
+ * 0x10000 or the small negative BUSY, IDLE_REQUIRED, INVALID_PMC, ...). */
 static inline __attribute__((always_inline)) bool exit_invalid(uint64_t code)
 {
-	return code == SVM_EXIT_INVALID_32 || code == UINT64_MAX;
+	_Static_assert((uint32_t)SVM_EXIT_INVALID_32 == UINT32_MAX, "the 32-bit -1");
+	return (uint32_t)code == UINT32_MAX;
 }
 
 /* Only the groups named: an exit asks for a few of sixteen. After an entry that was not refused. */
@@ -787,12 +791,13 @@ static bool svm_exit_to_page(struct vcpu *v, struct vireo_vm_state *page)
 }
 
 /*
- * The resume fast path (virt_ops.resume_fast): vcpu.c's vcpu_resume_fast with svm_load's part
- * for these groups, svm_run and svm_exit_to_page in line, so that the common exit passes through
- * one function (docs/architecture.md#resume-fast-path). A run replaced by another (the host
- * tests' scripted guest) is called.
+ * The resume fast path: vcpu.c's vcpu_resume_fast with svm_load's part for these groups, svm_run
+ * and svm_exit_to_page in line, so that the common exit passes through one function
+ * (docs/architecture.md#resume-fast-path). In the host tests, a run replaced by another (their
+ * scripted guest) is called. Returns only when the general path must take the resume.
  */
-static void svm_resume_fast(struct ec *ec, const struct regs *r)
+static inline __attribute__((always_inline)) void svm_resume_fast(struct ec *ec,
+								  const struct regs *r)
 {
 	uint32_t in;
 	if (!vcpu_fast_take(ec, r, true, &in)) {
@@ -802,9 +807,13 @@ static void svm_resume_fast(struct ec *ec, const struct regs *r)
 	struct percpu *cpu = this_cpu();
 	load_fast(&vmcb_of(v)->save, &v->st, in);
 	paddr_t root = v->vm->pt.root;
-	vcpu_round_start(ec, v, cpu); /* quiet: run's event entry is the one for nothing */
+	vcpu_round_start(v, cpu); /* quiet: run's event entry is the one for nothing */
+#ifdef HOST_TEST
 	bool handled = virt->run == svm_run ? run(v, root, true) : virt->run(v, root);
-	vcpu_round_back(v);
+#else
+	bool handled = run(v, root, true); /* the kernel has no other SVM run */
+#endif
+	vcpu_round_end(v, cpu);
 	if (handled) {
 		vcpu_round_handled(ec);
 	}
@@ -812,6 +821,14 @@ static void svm_resume_fast(struct ec *ec, const struct regs *r)
 		vcpu_round_refused(ec);
 	}
 	vcpu_round_return(ec, v);
+}
+
+/* SYS_VCPU_RESUME (virt_ops.resume_entry): syscall.c's syscall_resume with this round. */
+static void svm_resume_entry(struct regs *r)
+{
+	struct ec *ec = syscall_enter();
+	svm_resume_fast(ec, r);
+	syscall_general(ec, r);
 }
 
 /* Called under the kernel lock; CPUs in the guest exit on the shoot-down that follows and
@@ -864,7 +881,7 @@ const struct virt_ops svm_ops = {
 	.store = svm_store,
 	.store_direct = VMTD_STATE, /* store_group completes each group from v->st */
 	.exit_to_page = svm_exit_to_page,
-	.resume_fast = svm_resume_fast,
+	.resume_entry = svm_resume_entry,
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 	.io_map_order = IOPM_ORDER, /* 16 KiB from the frame allocator, 12 KiB used */

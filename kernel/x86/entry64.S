@@ -143,7 +143,7 @@ syscall_entry:
 	je 1f
 	call syscall_dispatch
 	ud2
-1:	call syscall_resume
+1:	call *syscall_resume_entry(%rip) /* the backend's own, else syscall_resume */
 	ud2
 
 /* void ret_user_iret(struct regs *r): restore a full frame and return to user mode. */

@@ -53,6 +53,9 @@ struct percpu {
 	volatile uint64_t nmis;	     /* NMIs handled (each returns; only a panic halts) */
 	volatile uint64_t nmi_exits; /* of them, NMIs that ended a guest run (SVM NMI exit) */
 	struct ec *cont_ec;	     /* the EC whose continuation runs once the stack is reset */
+	/* A fused round's guest runs here with the kernel lock held: a CPU waiting for the lock
+	 * kicks this one out (klock.c, docs/architecture.md#resume-fast-path). */
+	volatile bool lock_in_guest;
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");

@@ -21,6 +21,7 @@ unsigned cpus_present;
 
 struct fake_cpu_log fake_cpu_log;
 void (*fake_irq_hook)(void);
+void (*fake_klock_waiter)(void);
 static unsigned cur;
 static bool lock_held;
 static bool serving; /* a CPU runs a tlb_call_on request: the lock is the requester's */
@@ -36,6 +37,7 @@ void fake_cpu_init(unsigned n)
 	fake_x86_reset();
 	fake_apic_reset();
 	fake_irq_hook = NULL;
+	fake_klock_waiter = NULL;
 	for (unsigned i = 0; i < n; i++) {
 		struct percpu *p = &percpu_area[i];
 		p->self = p;
@@ -93,6 +95,11 @@ void klock_release(void)
 		abort();
 	}
 	lock_held = false;
+	if (fake_klock_waiter) {
+		void (*f)(void) = fake_klock_waiter; /* another CPU takes the lock it waited for */
+		fake_klock_waiter = NULL;
+		f();
+	}
 }
 
 bool klock_held(void)
@@ -103,6 +110,7 @@ bool klock_held(void)
 void fake_klock_reset(void)
 {
 	lock_held = false;
+	fake_klock_waiter = NULL;
 }
 
 /* ---------------------------------------------------------------- arch.h hooks */

@@ -32,6 +32,8 @@ unsigned fake_cpu_id(void);
 void fake_klock_reset(void);
 /* Called where the kernel lets a pending host interrupt in (arch_irq_window), if set. */
 extern void (*fake_irq_hook)(void);
+/* Another CPU waiting for the kernel lock: called once, right after the next klock_release. */
+extern void (*fake_klock_waiter)(void);
 
 /* FPU states: let the next `n` allocations succeed and fail the rest (-1: never fail). */
 void fake_fpu_fail_after(int n);

@@ -41,6 +41,8 @@ static uint64_t exit_event;  /* EXITINTINFO the next exit reports (then 0 again)
 
 static unsigned host_irqs;	 /* the next runs this many end by a host interrupt */
 static void (*during_run)(void); /* what another CPU does while the guest runs (once) */
+static unsigned held_in_guest;	 /* of them, runs with the kernel lock held (a fused round) */
+static void (*in_guest)(void);	 /* what the test looks at while the guest runs (every run) */
 static bool refuse_next;	 /* the CPU refuses the next entry (VMEXIT_INVALID) */
 
 /* The guest: one CPUID (2 bytes); an event cut off by the exit when the test asks for one. */
@@ -48,10 +50,22 @@ static void cpuid_step(struct vcpu *v, struct vmcb *vmcb, unsigned n)
 {
 	(void)v, (void)n;
 	at_entry = *vmcb;
+	if (in_guest) {
+		in_guest();
+	}
 	if (during_run) {
 		void (*f)(void) = during_run;
 		during_run = NULL;
-		f();
+		if (klock_held()) {
+			/* A fused round keeps the lock while its guest runs: the other CPU waits for
+			 * it and, seeing this flag (klock_kick.h), kicks this one. It acts when the
+			 * round lets the lock go. */
+			cr_assert(this_cpu()->lock_in_guest, "the lock's holder is in no guest");
+			held_in_guest++;
+			fake_klock_waiter = f;
+		} else {
+			f();
+		}
 	}
 	if (refuse_next) {
 		refuse_next = false;
@@ -86,10 +100,12 @@ static void setup(void)
 {
 	host_irqs = 0;
 	during_run = NULL;
+	in_guest = NULL;
+	held_in_guest = 0;
 	refuse_next = false;
 	vcpu_ec = fake_vm_world(cpuid_step, SEL_VM, VA_STATE, &vmm_pd, &vm);
 	if (KCORE_FAST_GENERIC) {
-		((struct virt_ops *)virt)->resume_fast = NULL; /* fake_virt's own copy */
+		((struct virt_ops *)virt)->resume_entry = NULL; /* fake_virt's own copy */
 	}
 	fake_sc(vcpu_ec, 5, ONE_TICK);
 	struct vireo_vm_state *st = page();
@@ -359,6 +375,52 @@ static void recall_it(void)
 	klock_release();
 }
 
+static bool seen_held, seen_flag;
+static uint32_t seen_refs;
+
+static void look_at_the_lock(void)
+{
+	seen_held = klock_held();
+	seen_flag = this_cpu()->lock_in_guest;
+	seen_refs = vm->obj.refs;
+}
+
+Test(KCORE_FAST_SUITE, the_fused_round_keeps_the_lock_in_the_guest_and_takes_no_vm_reference)
+{
+	resume();
+	uint32_t refs = vm->obj.refs;
+	in_guest = look_at_the_lock;
+	cpuid_handled(0x8000);
+	cr_assert_not(this_cpu()->lock_in_guest);
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect(seen_held && seen_flag,
+		  "the fused round's guest ran without the lock or unmarked (held %d, flag %d)",
+		  seen_held, seen_flag);
+	cr_expect_eq(seen_refs, refs, "the round took a VM reference it does not need");
+	cr_expect_not(this_cpu()->lock_in_guest, "the CPU stays marked after the round");
+	cr_expect_not(klock_held(), "the round returned to the VMM with the lock");
+	cr_expect_eq(vm->obj.refs, refs, "the round changed the VM's references");
+	/* A host interrupt: the general loop enters again, without the lock and unmarked. */
+	cpuid_handled(0x8002);
+	host_irqs = 1;
+	resume();
+	cr_expect_eq(count(VCPU_FAST_TAKEN), 2);
+	cr_expect(!seen_held && !seen_flag,
+		  "the general loop's guest ran with the lock or marked (held %d, flag %d)",
+		  seen_held, seen_flag);
+	cr_expect_gt(seen_refs, refs, "the general loop ran without its VM reference");
+	cr_expect_eq(vm->obj.refs, refs, "the general path's VM reference was not returned");
+	/* The general path from the start: the same. */
+	cpuid_handled(0x8004);
+	fastpath_enable(false);
+	resume();
+	fastpath_enable(true);
+	cr_expect(!seen_held && !seen_flag, "the general path's guest ran with the lock or marked");
+	cr_expect_gt(seen_refs, refs);
+	cr_expect_eq(vm->obj.refs, refs);
+}
+
 Test(KCORE_FAST_SUITE, a_host_interrupt_in_the_fused_round_goes_on_in_the_general_loop_to_the_exit)
 {
 	resume();
@@ -379,9 +441,10 @@ Test(KCORE_FAST_SUITE, a_post_while_the_fused_round_runs_the_guest_is_injected_a
 	cpuid_handled(0x8000);
 	page()->rflags = 0x202;
 	during_run = post_0x41;
-	host_irqs = 1;
+	host_irqs = 1; /* the poster's kick */
 	resume();
 	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(held_in_guest, 1, "the fused round's guest ran without the lock");
 	cr_expect_eq((uint32_t)fake_virt_log.injected, VEVENT_VALID | VEVENT_TYPE_INTR | 0x41,
 		     "the post was not injected");
 	cr_expect_eq(vcpu_ec->vcpu->posted[1], 0, "the post stayed posted");
@@ -393,10 +456,11 @@ Test(KCORE_FAST_SUITE, a_recall_while_the_fused_round_runs_the_guest_is_reported
 	resume();
 	cpuid_handled(0x8000);
 	during_run = recall_it;
-	host_irqs = 1;
+	host_irqs = 1; /* the recaller's kick */
 	unsigned runs = fake_virt_log.runs;
 	resume();
 	cr_expect_eq(count(VCPU_FAST_TAKEN), 1);
+	cr_expect_eq(held_in_guest, 1, "the fused round's guest ran without the lock");
 	cr_expect_eq(fake_virt_log.runs, runs + 1, "the recalled guest was entered again");
 	cr_expect_eq(page()->exit, VM_EXIT_RECALL);
 	cr_expect_not(vcpu_ec->recall);
@@ -406,8 +470,9 @@ Test(KCORE_FAST_SUITE, a_recall_with_a_vmm_exit_in_the_fused_round_waits_for_the
 {
 	resume();
 	cpuid_handled(0x8000);
-	during_run = recall_it;
+	during_run = recall_it; /* its kick comes too late: the guest exited for the VMM */
 	resume();
+	cr_expect_eq(held_in_guest, 1, "the fused round's guest ran without the lock");
 	cr_expect_eq(page()->exit, VM_EXIT_CPUID, "the exit was lost");
 	cr_expect(vcpu_ec->recall, "the fused return dropped the recall");
 	unsigned runs = fake_virt_log.runs;
@@ -544,7 +609,7 @@ Test(KCORE_FAST_SUITE, a_backend_without_exit_to_page_gives_the_same_page_throug
 	const struct virt_ops *real = virt;
 	struct virt_ops plain = *virt;
 	plain.exit_to_page = NULL;
-	plain.resume_fast = NULL; /* the generic round, which asks for exit_to_page */
+	plain.resume_entry = NULL; /* the generic round, which asks for exit_to_page */
 	resume();
 	for (int pass = 0; pass < 2; pass++) {
 		virt = pass ? &plain : real;
@@ -572,7 +637,7 @@ Test(KCORE_FAST_SUITE, the_fused_return_finds_the_vmms_space_and_frame_in_place)
 	resume();
 	cpuid_handled(0x8000);
 	unsigned loads = fake_cpu_log.space_loads;
-	during_run = debug_on; /* past the stack check, which a host stack would fail */
+	in_guest = debug_on; /* past the stack check, which a host stack would fail */
 	resume();
 	kernel_debug = false;
 	cr_assert_eq(count(VCPU_FAST_TAKEN), 1);
@@ -594,6 +659,6 @@ Test(KCORE_FAST_SUITE, a_space_changed_under_the_fused_round_fails_the_debug_che
 {
 	resume();
 	cpuid_handled(0x8000);
-	during_run = load_other_space;
+	in_guest = load_other_space;
 	resume();
 }
