@@ -723,7 +723,12 @@ void syscall_resume(struct regs *r)
 	syscall_general(ec, r);
 }
 
-void (*syscall_resume_entry)(struct regs *r) = syscall_resume;
+syscall_resume_fn syscall_resume_entry = syscall_resume;
+
+syscall_resume_fn syscall_resume_for(const struct virt_ops *vo)
+{
+	return vo && vo->resume_entry ? vo->resume_entry : syscall_resume;
+}
 
 void syscall_general(struct ec *ec, struct regs *r)
 {

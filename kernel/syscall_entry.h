@@ -37,6 +37,11 @@ __noreturn void syscall_general(struct ec *ec, struct regs *r);
  * entry; the SYSCALL entry calls `syscall_resume_entry`, which virt_init points at the
  * backend's resume_entry or at this. */
 __noreturn void syscall_resume(struct regs *r);
-extern void (*syscall_resume_entry)(struct regs *r);
+typedef void (*syscall_resume_fn)(struct regs *r);
+extern syscall_resume_fn syscall_resume_entry;
+
+struct virt_ops;
+/* The SYS_VCPU_RESUME entry for backend `vo` (NULL: none): its own, else syscall_resume. */
+syscall_resume_fn syscall_resume_for(const struct virt_ops *vo);
 
 #endif

@@ -56,7 +56,7 @@ void virt_init(void)
 		virt = vmx_probe();
 	}
 	pr_info("virt: %s\n", virt ? virt->name : "no hardware virtualization: VMs unavailable");
-	syscall_resume_entry = virt && virt->resume_entry ? virt->resume_entry : syscall_resume;
+	syscall_resume_entry = syscall_resume_for(virt);
 	slab_cache_init(&vcpu_cache, "vcpu", sizeof(struct vcpu), 64);
 	limits_init();
 }
@@ -406,16 +406,11 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 void vcpu_round_handled(struct ec *ec)
 {
 	vcpu_round_general(ec->vcpu);
-	/* What the general loop's run_guest does after its guest run, the lock released for it:
-	 * the host interrupt (or a waiter's kick) that ended the run comes in outside the lock it
-	 * takes, other CPUs get the lock meanwhile, and the EC may die. */
+	/* As the general loop after its run, the lock released for the host interrupt (or a
+	 * waiter's kick) that ended the run: other CPUs get the lock meanwhile. */
 	ec->running = true;
 	klock_release();
-	arch_irq_window();
-	klock_acquire();
-	if (!ec_enter_kernel()) {
-		sched_schedule(); /* the vCPU was destroyed meanwhile */
-	}
+	vcpu_round_relock();
 	after_host_exit(ec);
 	run_loop(ec);
 }

@@ -97,7 +97,7 @@ static inline __attribute__((always_inline)) struct pd *vcpu_fast_vm(const struc
  * taken: the round holds the kernel lock until it returns, and takes one where it goes on without
  * the lock (vcpu_round_general).
  * False: nothing changed, and the general path decides. Counted per reason either way.
- * `have_virt`: there is a backend (`virt`; a backend's own resume_fast knows it).
+ * `have_virt`: there is a backend (`virt`; a backend's own resume_entry knows it).
  */
 static inline __attribute__((always_inline)) bool
 vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, uint32_t *in)
@@ -170,19 +170,31 @@ static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec
 	klock_release();
 }
 
-/* Back under the lock after the guest ran: its hardware state changed, its EC may have died. */
-static inline __attribute__((always_inline)) void vcpu_round_back(struct vcpu *v)
+/* The lock again after a guest run without it (the general loop's, or a fused round going on in
+ * it): the host interrupt that ended the run comes in first, outside the lock it takes, and the
+ * EC may have died meanwhile. */
+static inline __attribute__((always_inline)) void vcpu_round_relock(void)
 {
-	/* Let the host interrupt that ended the guest run in, outside the lock it takes. */
 	arch_irq_window();
 	klock_acquire();
-	/* The guest changed its hardware state; the events and the GPRs the hardware does not
-	 * hold are kept in `st` by the backend, but RAX/RSP and the interrupt shadow are not. */
-	v->fresh = 0;
-	v->st.exits++;
 	if (!ec_enter_kernel()) {
 		sched_schedule(); /* the vCPU was destroyed meanwhile */
 	}
+}
+
+/* The guest changed its hardware state; the events and the GPRs the hardware does not hold are
+ * kept in `st` by the backend, but RAX/RSP and the interrupt shadow are not. */
+static inline __attribute__((always_inline)) void vcpu_round_ran(struct vcpu *v)
+{
+	v->fresh = 0;
+	v->st.exits++;
+}
+
+/* Back under the lock after the general loop's guest ran. */
+static inline __attribute__((always_inline)) void vcpu_round_back(struct vcpu *v)
+{
+	vcpu_round_relock();
+	vcpu_round_ran(v);
 }
 
 /*
@@ -207,13 +219,12 @@ static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *
 }
 
 /* Back from a fused round's guest, the lock still held: nothing but the vCPU's hardware state
- * changed (vcpu_round_back's reasons), and the EC is alive. A host interrupt that ended the run
- * waits (the CPU's IF is clear) for vcpu_round_handled's window or the return to user mode. */
+ * changed, and the EC is alive. A host interrupt that ended the run waits (the CPU's IF is
+ * clear) for vcpu_round_handled's window or the return to user mode. */
 static inline __attribute__((always_inline)) void vcpu_round_end(struct vcpu *v, struct percpu *cpu)
 {
 	cpu->lock_in_guest = false;
-	v->fresh = 0;
-	v->st.exits++;
+	vcpu_round_ran(v);
 }
 
 /* A fused round goes on in the general path, which expects v->vm to hold a reference. */

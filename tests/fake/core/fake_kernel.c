@@ -197,7 +197,7 @@ static void do_syscall(void *arg)
 	/* As the SYSCALL entry (kernel/x86/entry64.S) picks. */
 	if (ec->regs.rax == SYS_VCPU_RESUME) {
 		/* syscall_resume_entry as virt_init picks it, for the backend the test installed */
-		(virt && virt->resume_entry ? virt->resume_entry : syscall_resume)(&ec->regs);
+		syscall_resume_for(virt)(&ec->regs);
 	}
 	syscall_dispatch(&ec->regs);
 }
