@@ -64,7 +64,7 @@ void iobitmap_load(const uint8_t *bitmap);
 void iobitmap_copy_in(const uint8_t *bitmap);
 static inline __attribute__((always_inline)) void iobitmap_load(const uint8_t *bitmap)
 {
-	if (this_cpu()->io_owner != bitmap) {
+	if (this_cpu_field(io_owner) != bitmap) {
 		iobitmap_copy_in(bitmap);
 	}
 }

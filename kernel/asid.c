@@ -4,27 +4,23 @@
 
 #include "assert.h"
 
-void asid_cpu_init(struct asid_cpu *c, uint32_t max)
+void asid_cpu_init(struct asid_cpu *c, unsigned cpu, uint32_t max)
 {
-	CHECK(max >= 1);
-	/* next beyond max: the first assignment wraps, which starts generation 1 with a flush
-	 * (whatever a firmware or an earlier kernel left in the guest TLB goes). */
-	*c = (struct asid_cpu){ .gen = 0, .next = max + 1, .max = max };
+	CHECK(max >= 1 && cpu < (1u << ASID_GEN_CPU_BITS));
+	/* Generation 1 with next beyond max: the first assignment wraps, which starts generation 2
+	 * with a flush (whatever a firmware or an earlier kernel left in the guest TLB goes). */
+	*c = (struct asid_cpu){ .gen = (1ull << ASID_GEN_CPU_BITS) | cpu, .next = max + 1, .max = max };
 }
 
-/* asid_assign when the vCPU's ASID is not valid on this CPU (any more). */
-enum asid_flush asid_assign_new(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
-				uint64_t space_tag)
+enum asid_flush asid_assign_new(struct asid_cpu *c, struct asid_tag *tag, uint64_t space_tag)
 {
 	enum asid_flush f = ASID_NEW;
 	if (c->next > c->max) {
-		c->gen++;
+		c->gen += 1ull << ASID_GEN_CPU_BITS; /* the CPU's bits stay */
 		c->next = 1;
 		f = ASID_FLUSH_ALL;
 	}
-	*tag = (struct asid_tag){
-		.gen = c->gen, .space_tag = space_tag, .asid = c->next++, .cpu = cpu
-	};
+	*tag = (struct asid_tag){ .gen = c->gen, .space_tag = space_tag, .asid = c->next++ };
 	return f;
 }
 

@@ -14,22 +14,24 @@
  * moves on and the whole guest TLB of that CPU is flushed, which makes every ASID of the old
  * generation free again. No ASID is ever freed one by one: a VM that dies simply stops using
  * its ASIDs, and they come back at the next wrap (KVM's svm new_asid works the same way).
+ * A generation names its CPU too (its low ASID_GEN_CPU_BITS bits), so that one comparison tells
+ * "this CPU, this generation", and it is never 0, which is a tag's "none".
  */
+#define ASID_GEN_CPU_BITS 8
 struct asid_cpu {
-	uint64_t gen; /* 0: never used; the first assignment starts generation 1 with a flush */
+	uint64_t gen;
 	uint32_t next;
 	uint32_t max;
 };
 
 /*
- * What a vCPU last ran with: the CPU, that CPU's generation, the ASID, and the guest space's
+ * What a vCPU last ran with: the generation (and so the CPU) and the ASID, and the guest space's
  * flush tag (asid_space_tag) it saw. Zero-initialised means "none yet".
  */
 struct asid_tag {
 	uint64_t gen;
 	uint64_t space_tag;
 	uint32_t asid;
-	uint32_t cpu;
 };
 
 /* What the entry must do besides running with tag->asid. */
@@ -39,24 +41,36 @@ enum asid_flush {
 	ASID_FLUSH_ALL, /* the generation wrapped: flush every guest translation of this CPU */
 };
 
-/* A CPU whose hardware has ASIDs 1..max (max >= 1; ASID 0 is the host's). */
-void asid_cpu_init(struct asid_cpu *c, uint32_t max);
+/* CPU `cpu` (below 1 << ASID_GEN_CPU_BITS), whose hardware has ASIDs 1..max (max >= 1; ASID 0
+ * is the host's). */
+void asid_cpu_init(struct asid_cpu *c, unsigned cpu, uint32_t max);
 
 /*
- * Before an entry on CPU `cpu` (whose allocator is c) of a vCPU whose guest space now has the
- * flush tag `space_tag`: keeps the vCPU's ASID while it is valid there, else takes a new one.
- * Called with interrupts off on that CPU (c is per CPU, nothing else touches it).
+ * Is the vCPU's ASID still valid on the CPU whose generation is `cpu_gen`, for its guest space
+ * whose flush tag is now `space_tag`? Then its entry runs with tag->asid and flushes nothing.
+ * Almost every entry: in line, two comparisons (the resume fast path reads cpu_gen through GS).
  */
-enum asid_flush asid_assign_new(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag,
-				uint64_t space_tag);
-static inline __attribute__((always_inline)) enum asid_flush
-asid_assign(struct asid_cpu *c, uint32_t cpu, struct asid_tag *tag, uint64_t space_tag)
+static inline __attribute__((always_inline)) bool asid_valid(const struct asid_tag *tag,
+							     uint64_t cpu_gen, uint64_t space_tag)
 {
-	/* Almost every entry: the vCPU's ASID is still valid here (tested in line). */
-	if (tag->gen == c->gen && c->gen != 0 && tag->cpu == cpu && tag->space_tag == space_tag) {
+	return tag->gen == cpu_gen && tag->space_tag == space_tag;
+}
+
+/*
+ * When asid_valid is false: a new ASID of this CPU (allocator c) for the vCPU, and what the entry
+ * must flush (ASID_NEW or ASID_FLUSH_ALL). Called with interrupts off on that CPU (c is per CPU,
+ * nothing else touches it).
+ */
+enum asid_flush asid_assign_new(struct asid_cpu *c, struct asid_tag *tag, uint64_t space_tag);
+
+/* Both, for an entry on the CPU of allocator c. */
+static inline __attribute__((always_inline)) enum asid_flush
+asid_assign(struct asid_cpu *c, struct asid_tag *tag, uint64_t space_tag)
+{
+	if (asid_valid(tag, c->gen, space_tag)) {
 		return ASID_KEEP;
 	}
-	return asid_assign_new(c, cpu, tag, space_tag);
+	return asid_assign_new(c, tag, space_tag);
 }
 
 /* Forget the vCPU's ASID: its next entry takes a new one. For a change the TLB entries of the

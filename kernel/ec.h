@@ -100,7 +100,7 @@ struct ec *ec_enter_orphan(struct ec *ec);
  * work was abandoned (ipc_retire_orphan). Inline: every entry passes here. */
 static inline __attribute__((always_inline)) struct ec *ec_enter_kernel(void)
 {
-	struct ec *ec = this_cpu()->current;
+	struct ec *ec = this_cpu_field(current);
 	if (ec) {
 		ec->running = false;
 		if (ec->obj.type == OBJ_NULL) {

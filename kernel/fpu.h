@@ -36,7 +36,7 @@ void fpu_load_area_take(void *area);
 static inline __attribute__((always_inline)) void fpu_load_area(void *area)
 {
 	__asm__ volatile("clts");
-	if (this_cpu()->fpu_owner != area) {
+	if (this_cpu_field(fpu_owner) != area) {
 		fpu_load_area_take(area);
 	}
 }
@@ -53,7 +53,7 @@ extern enum fpu_mode fpu_mode_now; /* fpu_init's */
 void fpu_switch_from_take(void *ec_fpu);
 static inline __attribute__((always_inline)) void fpu_switch_from(void *ec_fpu, const void *loaded)
 {
-	DEBUG_CHECK(this_cpu()->fpu_owner == loaded && !(read_cr0() & CR0_TS));
+	DEBUG_CHECK(this_cpu_field(fpu_owner) == loaded && !(read_cr0() & CR0_TS));
 	if (fpu_mode_now == FPU_EAGER) {
 		fpu_switch_from_take(ec_fpu);
 	} else if (loaded != ec_fpu) {

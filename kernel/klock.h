@@ -40,7 +40,7 @@ static inline __attribute__((always_inline)) bool klock_try_take(void)
 
 static inline __attribute__((always_inline)) bool klock_held(void)
 {
-	return klock_owner == (int)this_cpu()->id;
+	return klock_owner == (int)this_cpu_field(id);
 }
 
 /* Taking it twice or dropping it unheld is checked with `debug` (every entry passes here twice). */
@@ -50,7 +50,7 @@ static inline __attribute__((always_inline)) void klock_acquire(void)
 	if (!klock_try_take()) {
 		klock_wait_and_take();
 	}
-	klock_owner = (int)this_cpu()->id;
+	klock_owner = (int)this_cpu_field(id);
 }
 
 static inline __attribute__((always_inline)) void klock_release(void)

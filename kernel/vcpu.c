@@ -432,10 +432,9 @@ void vcpu_round_refused(struct ec *ec)
 static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 {
 	assert(!v->posted_slot && !(v->st.inject & VEVENT_VALID));
-	struct percpu *cpu = this_cpu();
-	vcpu_round_start(v, cpu);
+	vcpu_round_start(v);
 	bool handled = virt->run(v, v->vm->pt.root);
-	vcpu_round_end(v, cpu);
+	vcpu_round_end(v);
 	if (handled) {
 		vcpu_round_handled(ec);
 	}

@@ -206,24 +206,23 @@ static inline __attribute__((always_inline)) void vcpu_round_back(struct vcpu *v
  * (lock_in_guest, klock_kick.h). The EC stays `running` = false meanwhile (in the kernel), as
  * nobody can look before the round sets it.
  */
-static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *v,
-								   struct percpu *cpu)
+static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *v)
 {
 	sched_check_stack();
 	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
 		    !v->st.intr_window && klock_held());
 	v->injected.more = false;
-	cpu->vm_root = pa_addr(v->vm->pt.root);
+	this_cpu_field(vm_root) = pa_addr(v->vm->pt.root);
 	fpu_load_area(v->guest_fpu);
-	cpu->lock_in_guest = true;
+	this_cpu_field(lock_in_guest) = true;
 }
 
 /* Back from a fused round's guest, the lock still held: nothing but the vCPU's hardware state
  * changed, and the EC is alive. A host interrupt that ended the run waits (the CPU's IF is
  * clear) for vcpu_round_handled's window or the return to user mode. */
-static inline __attribute__((always_inline)) void vcpu_round_end(struct vcpu *v, struct percpu *cpu)
+static inline __attribute__((always_inline)) void vcpu_round_end(struct vcpu *v)
 {
-	cpu->lock_in_guest = false;
+	this_cpu_field(lock_in_guest) = false;
 	vcpu_round_ran(v);
 }
 
@@ -242,8 +241,7 @@ static inline __attribute__((always_inline)) void vcpu_round_general(struct vcpu
 static inline __attribute__((always_inline, noreturn)) void vcpu_round_return(struct ec *ec,
 									      struct vcpu *v)
 {
-	struct percpu *cpu = this_cpu();
-	cpu->vm_root = 0;
+	this_cpu_field(vm_root) = 0;
 	v->vm = NULL; /* the round took no reference (vcpu_fast_take) */
 	ec->regs.rax = VIREO_OK;
 	if (v->pv_irq_count || ec->waiters) {
@@ -257,10 +255,10 @@ static inline __attribute__((always_inline, noreturn)) void vcpu_round_return(st
 	 * which shoot-downs read) are still this EC's; #VMEXIT restored the host CR3 that VMRUN
 	 * saved. The I/O bitmap is not: another CPU may invalidate this CPU's copy any time.
 	 */
-	DEBUG_CHECK(ec->vcpu == v && !ec->pv_task && cpu->current == ec &&
-		    cpu->regs_top == (uint64_t)(uintptr_t)(&ec->regs + 1) &&
+	DEBUG_CHECK(ec->vcpu == v && !ec->pv_task && this_cpu()->current == ec &&
+		    this_cpu()->regs_top == (uint64_t)(uintptr_t)(&ec->regs + 1) &&
 		    arch_space_root() == pa_addr(ec->pd->pt.root) &&
-		    cpu->cr3 == pa_addr(ec->pd->pt.root));
+		    this_cpu()->cr3 == pa_addr(ec->pd->pt.root));
 	ec->running = true;
 	ec->cont = ec_ret_iret;
 	iobitmap_load(ec->pd->io_bitmap);

@@ -42,7 +42,6 @@ void svm_enter(uint64_t vmcb_pa, uint64_t gpr[16], uint64_t host_save_pa);
 static paddr_t iopm = PADDR_INVALID, msrpm = PADDR_INVALID;
 static paddr_t host_save[MAX_CPUS];
 static uint64_t host_xcr0; /* fpu_xcr0(), fixed by fpu_init before svm_probe runs */
-static struct asid_cpu asids[MAX_CPUS];
 
 static inline void clgi(void)
 {
@@ -78,7 +77,7 @@ static status_t svm_cpu_init(void)
 	}
 	/* CPUID Fn8000_000A EBX: the number of ASIDs, ASID 0 being the host's (APM vol. 3, CPUID). */
 	uint32_t n = cpuid(0x8000000a, 0).ebx;
-	asid_cpu_init(&asids[cpu], n > 1 ? n - 1 : 1);
+	asid_cpu_init(&this_cpu()->asid, cpu, n > 1 ? n - 1 : 1);
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, pa_addr(hsave));
 	return VIREO_OK;
@@ -112,7 +111,8 @@ static status_t svm_vcpu_init(struct vcpu *v)
 	c->int_ctl = INT_CTL_V_INTR_MASKING;
 	c->iopm_pa = pa_addr(iopm);
 	c->msrpm_pa = pa_addr(msrpm);
-	c->asid = 1; /* replaced at every entry (svm_run_enter) */
+	c->asid = 1; /* replaced at the first entry (run_enter): the vCPU has no ASID yet */
+	asid_tag_drop(&v->asid);
 	c->np_enable = 1;
 	return VIREO_OK;
 }
@@ -538,11 +538,15 @@ static inline __attribute__((always_inline)) void run_enter(struct vcpu *v, padd
 	 * ASID instead of flushing, since flush-by-ASID is not everywhere (QEMU 7.2 has none).
 	 * Only when this CPU's ASIDs run out is its whole guest TLB flushed (docs/architecture.md#asids).
 	 */
-	unsigned cpu = this_cpu()->id;
 	uint64_t tag = in_vm ? __atomic_load_n(&vm->guest_tlb_tag, __ATOMIC_ACQUIRE) : 0;
-	enum asid_flush f = asid_assign(&asids[cpu], cpu, &v->asid, tag);
-	vmcb->ctl.asid = v->asid.asid;
-	vmcb->ctl.tlb_control = f == ASID_FLUSH_ALL ? TLB_FLUSH_ALL : TLB_DO_NOTHING;
+	if (asid_valid(&v->asid, this_cpu_field(asid.gen), tag)) {
+		/* The VMCB holds the ASID already: only this writes it, and a new VMCB has no ASID. */
+		vmcb->ctl.tlb_control = TLB_DO_NOTHING; /* after an entry that flushed */
+	} else {
+		enum asid_flush f = asid_assign_new(&this_cpu()->asid, &v->asid, tag);
+		vmcb->ctl.asid = v->asid.asid;
+		vmcb->ctl.tlb_control = f == ASID_FLUSH_ALL ? TLB_FLUSH_ALL : TLB_DO_NOTHING;
+	}
 	/* Every entry takes the next event (APM 15.20), every exit hands back the cut-off one. */
 	if (quiet) {
 		svm_event_enter_none(vmcb, &v->injected);
@@ -600,7 +604,7 @@ static inline __attribute__((always_inline)) bool run(struct vcpu *v, paddr_t gp
 	if (own_xcr0) {
 		write_xcr0(v->guest_xcr0);
 	}
-	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu()->id]));
+	svm_enter(pa_addr(v->hw_pa), v->st.gpr, pa_addr(host_save[this_cpu_field(id)]));
 	if (own_xcr0) {
 		write_xcr0(host_xcr0);
 	}
@@ -804,16 +808,15 @@ static inline __attribute__((always_inline)) void svm_resume_fast(struct ec *ec,
 		return;
 	}
 	struct vcpu *v = ec->vcpu;
-	struct percpu *cpu = this_cpu();
 	load_fast(&vmcb_of(v)->save, &v->st, in);
 	paddr_t root = v->vm->pt.root;
-	vcpu_round_start(v, cpu); /* quiet: run's event entry is the one for nothing */
+	vcpu_round_start(v); /* quiet: run's event entry is the one for nothing */
 #ifdef HOST_TEST
 	bool handled = virt->run == svm_run ? run(v, root, true) : virt->run(v, root);
 #else
 	bool handled = run(v, root, true); /* the kernel has no other SVM run */
 #endif
-	vcpu_round_end(v, cpu);
+	vcpu_round_end(v);
 	if (handled) {
 		vcpu_round_handled(ec);
 	}

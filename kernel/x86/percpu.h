@@ -15,6 +15,7 @@
 #define IST_PERCPU_SLOT 16
 
 #ifndef __ASSEMBLY__
+#include "asid.h"
 #include "types.h"
 
 struct ec;
@@ -56,6 +57,7 @@ struct percpu {
 	/* A fused round's guest runs here with the kernel lock held: a CPU waiting for the lock
 	 * kicks this one out (klock.c, docs/architecture.md#resume-fast-path). */
 	volatile bool lock_in_guest;
+	struct asid_cpu asid; /* this CPU's guest ASIDs (the SVM backend's, kernel/asid.h) */
 };
 _Static_assert(__builtin_offsetof(struct percpu, kstack_top) == PERCPU_KSTACK_TOP, "entry code");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp) == PERCPU_USER_RSP, "entry code");
@@ -68,6 +70,7 @@ extern unsigned cpus_present;
 #ifdef HOST_TEST
 /* Host unit tests: the CPU the fake arch layer (tests/fake/) currently runs kernel code on. */
 struct percpu *this_cpu(void);
+#define this_cpu_field(f) (this_cpu()->f)
 #else
 static inline struct percpu *this_cpu(void)
 {
@@ -75,6 +78,10 @@ static inline struct percpu *this_cpu(void)
 	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
 	return p;
 }
+/* One field of this CPU's block as an lvalue, reached in one instruction through the GS base
+ * (which is the block's address) instead of loading the block's address first: for the paths
+ * that count instructions (docs/architecture.md#resume-fast-path). */
+#define this_cpu_field(f) (((__seg_gs struct percpu *)0)->f)
 #endif
 
 /* Bytes of this CPU's kernel stack in use down to the caller's frame; more than KSTACK_SIZE
