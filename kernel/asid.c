@@ -9,7 +9,9 @@ void asid_cpu_init(struct asid_cpu *c, unsigned cpu, uint32_t max)
 	CHECK(max >= 1 && cpu < (1u << ASID_GEN_CPU_BITS));
 	/* Generation 1 with next beyond max: the first assignment wraps, which starts generation 2
 	 * with a flush (whatever a firmware or an earlier kernel left in the guest TLB goes). */
-	*c = (struct asid_cpu){ .gen = (1ull << ASID_GEN_CPU_BITS) | cpu, .next = max + 1, .max = max };
+	*c = (struct asid_cpu){ .gen = (1ull << ASID_GEN_CPU_BITS) | cpu,
+				.next = max + 1,
+				.max = max };
 }
 
 enum asid_flush asid_assign_new(struct asid_cpu *c, struct asid_tag *tag, uint64_t space_tag)

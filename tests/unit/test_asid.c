@@ -81,7 +81,8 @@ Test(asid, running_out_starts_a_new_generation_with_one_full_flush)
 	cr_expect_eq(asid_assign(&cpu[0], &t[15], 115), ASID_FLUSH_ALL,
 		     "ASID 1 is reused: its old entries must go");
 	cr_expect_eq(t[15].asid, 1);
-	cr_expect_eq(cpu[0].gen, gen + (1u << ASID_GEN_CPU_BITS), "the next generation of the same CPU");
+	cr_expect_eq(cpu[0].gen, gen + (1u << ASID_GEN_CPU_BITS),
+		     "the next generation of the same CPU");
 	/* Everyone of the old generation takes a new ASID, without another flush. */
 	cr_expect_eq(asid_assign(&cpu[0], &t[0], 100), ASID_NEW);
 	cr_expect_eq(t[0].asid, 2);
