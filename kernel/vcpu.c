@@ -121,14 +121,39 @@ void vcpu_free(struct vcpu *v)
 	quota_free(v->quota, &vcpu_cache, v);
 }
 
+/*
+ * A posted vector's bit and the summary bit of its word (vcpu->posted_words). The word's bit is
+ * set before the summary's and the summary is cleared only after its word was seen empty and then
+ * looked at again, so that a summary bit is never clear while its word holds a request, even for
+ * a post that races with the take (every caller holds the kernel lock today).
+ */
+static void vcpu_posted_set(struct vcpu *v, unsigned vec)
+{
+	__atomic_fetch_or(&v->posted[vec / 64], 1ull << (vec % 64), __ATOMIC_SEQ_CST);
+	__atomic_fetch_or(&v->posted_words, (uint8_t)(1u << (vec / 64)), __ATOMIC_SEQ_CST);
+}
+
+static void vcpu_posted_clear(struct vcpu *v, unsigned vec)
+{
+	unsigned w = vec / 64;
+	uint64_t bit = 1ull << (vec % 64);
+	if (__atomic_fetch_and(&v->posted[w], ~bit, __ATOMIC_SEQ_CST) != bit) {
+		return; /* other requests stay in the word */
+	}
+	__atomic_fetch_and(&v->posted_words, (uint8_t) ~(1u << w), __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&v->posted[w], __ATOMIC_SEQ_CST)) {
+		/* a post came in between */
+		__atomic_fetch_or(&v->posted_words, (uint8_t)(1u << w), __ATOMIC_SEQ_CST);
+	}
+}
+
 /* A posted vector still waiting in the inject slot goes back to the bitmap: the VMM owns the slot
  * and may put its own event there (it never sees a post there, so none can be overwritten). */
 static void return_posted(struct vcpu *v)
 {
 	uint32_t ev = v->posted_slot;
 	if (ev && v->st.inject == ev) {
-		unsigned vec = VEVENT_VECTOR(ev);
-		__atomic_fetch_or(&v->posted[vec / 64], 1ull << (vec % 64), __ATOMIC_SEQ_CST);
+		vcpu_posted_set(v, VEVENT_VECTOR(ev));
 		v->st.inject = 0;
 		v->injected.deferred = false;
 	}
@@ -480,7 +505,7 @@ status_t vcpu_post(struct ec *target, unsigned vector)
 		return !v ? VIREO_BAD_CAP : VIREO_BAD_PAR;
 	}
 	/* Set before the kick: the kicked CPU's next entry (or the next resume) sees it. */
-	__atomic_fetch_or(&v->posted[vector / 64], 1ull << (vector % 64), __ATOMIC_SEQ_CST);
+	vcpu_posted_set(v, vector);
 	if (target->running && target->cpu != this_cpu()->id) {
 		/* A host interrupt: the guest exits, the run loop goes on. */
 		arch_kick(target->cpu);
@@ -499,7 +524,7 @@ void vcpu_take_posted(struct vcpu *v)
 		uint64_t bits = __atomic_load_n(&v->posted[w], __ATOMIC_ACQUIRE);
 		if (bits) {
 			unsigned b = 63 - (unsigned)__builtin_clzll(bits);
-			__atomic_fetch_and(&v->posted[w], ~(1ull << b), __ATOMIC_SEQ_CST);
+			vcpu_posted_clear(v, w * 64 + b);
 			v->st.inject = VEVENT_VALID | VEVENT_TYPE_INTR | (w * 64 + b);
 			v->st.inject_err = 0;
 			v->st.inject_len = 0;

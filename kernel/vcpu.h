@@ -56,6 +56,9 @@ struct vcpu {
 	 * first) into `inject` at an entry whose inject slot is free (docs/ABI.md "Posted
 	 * interrupts"). Never cleared otherwise: no post is lost, posts of one vector coalesce. */
 	uint64_t posted[VIREO_VCPU_POST_VECTORS / 64];
+	/* Bit w: posted[w] may be non-zero (vcpu_posted_set and _clear keep it so, kernel/vcpu.c):
+	 * the one word every entry reads to ask whether anything is posted. */
+	uint8_t posted_words;
 	uint32_t posted_slot; /* the posted event vcpu_take_posted put into st.inject, or 0 */
 	/* The resume fast path's VM capability: the VM PD selector `vm_cap_sel` of the EC's
 	 * object space named when that space had generation `vm_cap_gen` (NULL: none). */

@@ -31,14 +31,11 @@ extern uint64_t vcpu_fast_counts[VCPU_FAST_WHY_COUNT];
 /* The groups the fast path takes: only RIP/RFLAGS have a check (vcpu_rflags_ok). */
 #define VCPU_FAST_IN (VMTD_GPR_ACDB | VMTD_GPR_HI | VMTD_RIP)
 
-/* Any posted vector waiting? Every entry asks: one OR of the four words, no loop. */
+/* Any posted vector waiting? Every entry asks: one byte, the summary of the four words. */
 static inline __attribute__((always_inline)) bool vcpu_posted_any(const struct vcpu *v)
 {
-	_Static_assert(VIREO_VCPU_POST_VECTORS == 4 * 64, "four words of posted vectors");
-	return (__atomic_load_n(&v->posted[0], __ATOMIC_ACQUIRE) |
-		__atomic_load_n(&v->posted[1], __ATOMIC_ACQUIRE) |
-		__atomic_load_n(&v->posted[2], __ATOMIC_ACQUIRE) |
-		__atomic_load_n(&v->posted[3], __ATOMIC_ACQUIRE)) != 0;
+	_Static_assert(VIREO_VCPU_POST_VECTORS / 64 <= 8, "a bit per word of posted vectors");
+	return __atomic_load_n(&v->posted_words, __ATOMIC_ACQUIRE) != 0;
 }
 
 static inline __attribute__((always_inline)) enum vcpu_fast_why

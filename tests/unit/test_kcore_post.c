@@ -307,3 +307,71 @@ Test(kcore_post, a_burst_of_posts_goes_in_at_the_guests_next_windows)
 	cr_expect_eq(got[0x45] + got[0x46] + got[0x47], 3);
 	cr_expect_eq(page()->exit, VM_EXIT_HLT, "a window exit reached the VMM");
 }
+
+/* The summary of the posted words never hides a request: a word with a bit set has its bit. */
+static void expect_summary_covers_words(const struct vcpu *v, const char *when)
+{
+	for (unsigned w = 0; w < VIREO_VCPU_POST_VECTORS / 64; w++) {
+		cr_assert(!v->posted[w] || (v->posted_words & (1u << w)),
+			  "%s: word %u holds %#lx, its summary bit is clear (%#x)", when, w,
+			  (unsigned long)v->posted[w], v->posted_words);
+	}
+}
+
+/* Random posts (0-4 per run, any vector, repeats coalescing) and random exits. */
+static unsigned rnd_state, rnd_posted[256];
+static unsigned rnd(unsigned n)
+{
+	rnd_state = rnd_state * 1103515245u + 12345u;
+	return (rnd_state >> 16) % n;
+}
+static void random_posts(struct vcpu *v, struct vmcb *vmcb, unsigned n)
+{
+	expect_summary_covers_words(v, "at an entry");
+	unsigned posts = n < 400 ? rnd(5) : 0;
+	for (unsigned i = 0; i < posts; i++) {
+		unsigned vec = 32 + rnd(256 - 32);
+		cr_assert_eq(post_from_cpu1(vec), VIREO_OK);
+		rnd_posted[vec] = 1;
+		expect_summary_covers_words(v, "after a post");
+	}
+	bool pending = false;
+	for (unsigned w = 0; w < 4; w++) {
+		pending |= v->posted[w] != 0;
+	}
+	if (n >= 400 && !pending && !(fake_virt_log.injected & VEVENT_VALID)) {
+		exit_hlt(vmcb);
+		return;
+	}
+	vmcb->ctl.exitcode = rnd(3) ? SVM_EXIT_INTR : SVM_EXIT_CPUID;
+}
+
+Test(kcore_post, random_posts_keep_the_summary_true_and_it_clears_once_all_went_in)
+{
+	step = random_posts;
+	rnd_state = 2024;
+	memset(rnd_posted, 0, sizeof(rnd_posted));
+	for (int round = 0; round < 2000 && page()->exit != VM_EXIT_HLT; round++) {
+		cr_assert_eq(resume(), vcpu_ec);
+		expect_summary_covers_words(vcpu_ec->vcpu, "in the VMM");
+		if (page()->exit == VM_EXIT_CPUID) {
+			page()->rip += 2;
+		}
+	}
+	cr_assert_eq(page()->exit, VM_EXIT_HLT, "the guest never ran out of posts");
+	for (unsigned vec = 32; vec < 256; vec++) {
+		cr_expect_geq(got[vec], rnd_posted[vec], "vector %u was posted, never arrived",
+			      vec);
+		cr_expect(got[vec] == 0 || rnd_posted[vec], "vector %u arrived unposted", vec);
+	}
+	cr_expect_eq(vcpu_ec->vcpu->posted_words, 0,
+		     "nothing is posted, yet the summary makes every entry look (%#x)",
+		     vcpu_ec->vcpu->posted_words);
+	/* So the next resume takes the fast path, not the one for posts. */
+	uint64_t taken = vcpu_fast_stats()[VCPU_FAST_TAKEN];
+	uint64_t posted = vcpu_fast_stats()[VCPU_FAST_POSTED];
+	page()->rip += 1;
+	cr_assert_eq(resume(), vcpu_ec);
+	cr_expect_eq(vcpu_fast_stats()[VCPU_FAST_POSTED], posted);
+	cr_expect_eq(vcpu_fast_stats()[VCPU_FAST_TAKEN], taken + 1);
+}
