@@ -63,16 +63,6 @@ static inline __attribute__((always_inline)) bool asid_valid(const struct asid_t
  */
 enum asid_flush asid_assign_new(struct asid_cpu *c, struct asid_tag *tag, uint64_t space_tag);
 
-/* Both, for an entry on the CPU of allocator c. */
-static inline __attribute__((always_inline)) enum asid_flush
-asid_assign(struct asid_cpu *c, struct asid_tag *tag, uint64_t space_tag)
-{
-	if (asid_valid(tag, c->gen, space_tag)) {
-		return ASID_KEEP;
-	}
-	return asid_assign_new(c, tag, space_tag);
-}
-
 /* Forget the vCPU's ASID: its next entry takes a new one. For a change the TLB entries of the
  * ASID would not follow, such as the VMM loading another guest CR3 (VMRUN flushes nothing). */
 static inline void asid_tag_drop(struct asid_tag *tag)

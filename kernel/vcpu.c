@@ -259,10 +259,9 @@ static void after_host_exit(struct ec *ec)
 }
 
 /* One run of the guest on this CPU, lock released around it; true: the kernel handled the exit. */
-static inline __attribute__((always_inline)) bool run_guest(struct ec *ec, struct vcpu *v,
-							    struct percpu *cpu)
+static inline __attribute__((always_inline)) bool run_guest(struct ec *ec, struct vcpu *v)
 {
-	vcpu_round_leave(ec, v, cpu);
+	vcpu_round_leave(ec, v);
 	bool handled = virt->run(v, v->vm->pt.root);
 	vcpu_round_back(v);
 	return handled;
@@ -276,7 +275,7 @@ static __noreturn void run_loop(struct ec *ec)
 		sched_check_stack();
 		vcpu_take_posted(v);
 		cpu->current = ec;
-		bool handled = run_guest(ec, v, cpu);
+		bool handled = run_guest(ec, v);
 		if (!handled) {
 			virt->exit_info(v, &v->st);
 			if (v->st.exit == VM_EXIT_INVALID) {

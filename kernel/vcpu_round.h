@@ -156,13 +156,17 @@ __noreturn void vcpu_round_handled(struct ec *ec);
  * and the next resume loads every group. */
 __noreturn void vcpu_round_refused(struct ec *ec);
 
-/* Into the guest: this CPU runs `v->vm`, the guest's FPU state, the lock released (the general
- * run loop: kernel/vcpu.c run_guest). */
-static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec, struct vcpu *v,
-								   struct percpu *cpu)
+/* Before a guest run, either round's: this CPU runs `v->vm`, with the guest's FPU state. */
+static inline __attribute__((always_inline)) void vcpu_round_load(struct vcpu *v)
 {
-	cpu->vm_root = pa_addr(v->vm->pt.root);
+	this_cpu_field(vm_root) = pa_addr(v->vm->pt.root);
 	fpu_load_area(v->guest_fpu);
+}
+
+/* Into the guest, the lock released (the general run loop: kernel/vcpu.c run_guest). */
+static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec, struct vcpu *v)
+{
+	vcpu_round_load(v);
 	ec->running = true;
 	klock_release();
 }
@@ -209,8 +213,7 @@ static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *
 	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
 		    !v->st.intr_window && klock_held());
 	v->injected.more = false;
-	this_cpu_field(vm_root) = pa_addr(v->vm->pt.root);
-	fpu_load_area(v->guest_fpu);
+	vcpu_round_load(v);
 	this_cpu_field(lock_in_guest) = true;
 }
 
