@@ -45,15 +45,17 @@ static inline __attribute__((always_inline)) void fpu_load_area(void *area)
 void fpu_switch(struct ec *ec);
 /* The same, for an EC whose state is `ec_fpu`, when this CPU's registers are known to hold
  * `loaded`, put there by fpu_load_area(loaded) (so CR0.TS is clear) with no switch since: nothing
- * to ask the CPU. In line in the kernel: the resume fast path's return passes it. */
+ * to ask the CPU. In line in the kernel: the resume fast path's return passes it. `lean`:
+ * DEBUG_CHECK_UNLESS's. */
 #ifdef HOST_TEST
-void fpu_switch_from(void *ec_fpu, const void *loaded);
+void fpu_switch_from(void *ec_fpu, const void *loaded, bool lean);
 #else
 extern enum fpu_mode fpu_mode_now; /* fpu_init's */
 void fpu_switch_from_take(void *ec_fpu);
-static inline __attribute__((always_inline)) void fpu_switch_from(void *ec_fpu, const void *loaded)
+static inline __attribute__((always_inline)) void fpu_switch_from(void *ec_fpu, const void *loaded,
+								  bool lean)
 {
-	DEBUG_CHECK(this_cpu_field(fpu_owner) == loaded && !(read_cr0() & CR0_TS));
+	DEBUG_CHECK_UNLESS(lean, this_cpu_field(fpu_owner) == loaded && !(read_cr0() & CR0_TS));
 	if (fpu_mode_now == FPU_EAGER) {
 		fpu_switch_from_take(ec_fpu);
 	} else if (loaded != ec_fpu) {

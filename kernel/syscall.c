@@ -727,7 +727,11 @@ syscall_resume_fn syscall_resume_entry = syscall_resume;
 
 syscall_resume_fn syscall_resume_for(const struct virt_ops *vo)
 {
-	return vo && vo->resume_entry ? vo->resume_entry : syscall_resume;
+	if (!vo || !vo->resume_entry) {
+		return syscall_resume;
+	}
+	bool lean = !kernel_debug && fastpath_enabled();
+	return lean && vo->resume_entry_lean ? vo->resume_entry_lean : vo->resume_entry;
 }
 
 void syscall_general(struct ec *ec, struct regs *r)

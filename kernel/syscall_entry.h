@@ -13,10 +13,11 @@
 #include "x86/regs.h"
 
 /* Every system call's start: the kernel lock, the EC entry checks, a task's SYSCALL as its
- * vCPU's event; the EC, which returns through ec_ret_syscall unless a path says otherwise. */
-static inline __attribute__((always_inline)) struct ec *syscall_enter(void)
+ * vCPU's event; the EC, which returns through ec_ret_syscall unless a path says otherwise.
+ * `lean`: DEBUG_CHECK_UNLESS's (a lean resume entry's). */
+static inline __attribute__((always_inline)) struct ec *syscall_enter_as(bool lean)
 {
-	klock_acquire();
+	klock_acquire_as(lean);
 	struct ec *ec = ec_enter_kernel();
 	if (!ec) {
 		sched_schedule();
@@ -30,6 +31,11 @@ static inline __attribute__((always_inline)) struct ec *syscall_enter(void)
 	return ec;
 }
 
+static inline __attribute__((always_inline)) struct ec *syscall_enter(void)
+{
+	return syscall_enter_as(false);
+}
+
 /* A system call the fast paths did not take: the table, then the return. */
 __noreturn void syscall_general(struct ec *ec, struct regs *r);
 
@@ -41,7 +47,8 @@ typedef void (*syscall_resume_fn)(struct regs *r);
 extern syscall_resume_fn syscall_resume_entry;
 
 struct virt_ops;
-/* The SYS_VCPU_RESUME entry for backend `vo` (NULL: none): its own, else syscall_resume. */
+/* The SYS_VCPU_RESUME entry for backend `vo` (NULL: none): its own (lean when `debug` is off and
+ * the fast paths on: virt_ops.resume_entry_lean), else syscall_resume. */
 syscall_resume_fn syscall_resume_for(const struct virt_ops *vo);
 
 #endif

@@ -424,7 +424,7 @@ static __noreturn void fused_exit(struct ec *ec, struct vcpu *v)
 		virt->store(v, page, out);
 	}
 	page->mtd_out = out;
-	vcpu_round_return(ec, v);
+	vcpu_round_return(ec, v, false);
 }
 
 void vcpu_round_handled(struct ec *ec)
@@ -456,7 +456,7 @@ void vcpu_round_refused(struct ec *ec)
 static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 {
 	assert(!v->posted_slot && !(v->st.inject & VEVENT_VALID));
-	vcpu_round_start(v);
+	vcpu_round_start(v, false);
 	bool handled = virt->run(v, v->vm->pt.root);
 	vcpu_round_end(v);
 	if (handled) {
@@ -466,7 +466,7 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 	assert(!v->posted_slot);
 	if (virt->exit_to_page) {
 		if (virt->exit_to_page(v, v->page)) {
-			vcpu_round_return(ec, v);
+			vcpu_round_return(ec, v, false);
 		}
 		vcpu_round_refused(ec);
 	}
@@ -484,7 +484,7 @@ static __noreturn void fused_round(struct ec *ec, struct vcpu *v)
 void vcpu_resume_fast(struct ec *ec, const struct regs *r)
 {
 	uint32_t in;
-	if (!vcpu_fast_take(ec, r, virt != NULL, &in)) {
+	if (!vcpu_fast_take(ec, r, virt != NULL, false, &in)) {
 		return;
 	}
 	struct vcpu *v = ec->vcpu;

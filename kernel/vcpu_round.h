@@ -94,15 +94,17 @@ static inline __attribute__((always_inline)) struct pd *vcpu_fast_vm(const struc
  * taken: the round holds the kernel lock until it returns, and takes one where it goes on without
  * the lock (vcpu_round_general).
  * False: nothing changed, and the general path decides. Counted per reason either way.
- * `have_virt`: there is a backend (`virt`; a backend's own resume_entry knows it).
+ * `have_virt`: there is a backend (`virt`; a backend's own resume_entry knows it). `lean`: the
+ * boot picked this entry because the fast paths are on and `debug` is off (syscall_resume_for),
+ * so neither is asked (DEBUG_CHECK_UNLESS).
  */
 static inline __attribute__((always_inline)) bool
-vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, uint32_t *in)
+vcpu_fast_take(struct ec *ec, const struct regs *r, bool have_virt, bool lean, uint32_t *in)
 {
 	struct vcpu *v = ec->vcpu;
 	struct pd *vm = NULL;
 	enum vcpu_fast_why why = VCPU_FAST_OFF;
-	if (fastpath_enabled()) {
+	if (lean || fastpath_enabled()) {
 		vm = v && have_virt ? vcpu_fast_vm(ec, v, r->rdi) : NULL;
 		why = vm ? VCPU_FAST_TAKEN : VCPU_FAST_NOT_VM;
 	}
@@ -205,13 +207,16 @@ static inline __attribute__((always_inline)) void vcpu_round_back(struct vcpu *v
  * lock while the guest runs: no other CPU can change anything the round uses until it returns or
  * goes on in the general path, and a CPU that waits for the lock kicks this one out of the guest
  * (lock_in_guest, klock_kick.h). The EC stays `running` = false meanwhile (in the kernel), as
- * nobody can look before the round sets it.
+ * nobody can look before the round sets it. `lean`: vcpu_fast_take's.
  */
-static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *v)
+static inline __attribute__((always_inline)) void vcpu_round_start(struct vcpu *v, bool lean)
 {
-	sched_check_stack();
-	DEBUG_CHECK(!v->posted_slot && !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
-		    !v->st.intr_window && klock_held());
+	if (!lean) {
+		sched_check_stack();
+	}
+	DEBUG_CHECK_UNLESS(lean, !v->posted_slot &&
+					 !((v->st.inject | v->st.pending) & VEVENT_VALID) &&
+					 !v->st.intr_window && klock_held());
 	v->injected.more = false;
 	vcpu_round_load(v);
 	this_cpu_field(lock_in_guest) = true;
@@ -236,10 +241,10 @@ static inline __attribute__((always_inline)) void vcpu_round_general(struct vcpu
  * The return of a fused round to the VMM, the page written (exit_to_page): return_to_vmm for a
  * round that took no posted vector, then ec_ret_syscall without the para-virtual and recall
  * checks when they have nothing to do. check_recall is a no-op for a VMM's EC (it keeps a recall
- * for its next resume).
+ * for its next resume). `lean`: vcpu_fast_take's.
  */
-static inline __attribute__((always_inline, noreturn)) void vcpu_round_return(struct ec *ec,
-									      struct vcpu *v)
+static inline __attribute__((always_inline, noreturn)) void
+vcpu_round_return(struct ec *ec, struct vcpu *v, bool lean)
 {
 	this_cpu_field(vm_root) = 0;
 	v->vm = NULL; /* the round took no reference (vcpu_fast_take) */
@@ -255,18 +260,19 @@ static inline __attribute__((always_inline, noreturn)) void vcpu_round_return(st
 	 * which shoot-downs read) are still this EC's; #VMEXIT restored the host CR3 that VMRUN
 	 * saved. The I/O bitmap is not: another CPU may invalidate this CPU's copy any time.
 	 */
-	DEBUG_CHECK(ec->vcpu == v && !ec->pv_task && this_cpu()->current == ec &&
-		    this_cpu()->regs_top == (uint64_t)(uintptr_t)(&ec->regs + 1) &&
-		    arch_space_root() == pa_addr(ec->pd->pt.root) &&
-		    this_cpu()->cr3 == pa_addr(ec->pd->pt.root));
+	DEBUG_CHECK_UNLESS(lean,
+			   ec->vcpu == v && !ec->pv_task && this_cpu()->current == ec &&
+				   this_cpu()->regs_top == (uint64_t)(uintptr_t)(&ec->regs + 1) &&
+				   arch_space_root() == pa_addr(ec->pd->pt.root) &&
+				   this_cpu()->cr3 == pa_addr(ec->pd->pt.root));
 	ec->running = true;
 	ec->cont = ec_ret_iret;
 	iobitmap_load(ec->pd->io_bitmap);
 	/* The round loaded the guest's FPU state; nothing on this CPU switched it since (a host
 	 * interrupt taken in arch_irq_window runs no EC, and a run the kernel handled did not
 	 * come here). */
-	fpu_switch_from(ec->fpu, v->guest_fpu);
-	klock_release();
+	fpu_switch_from(ec->fpu, v->guest_fpu, lean);
+	klock_release_as(lean);
 	if (ec->regs.rip < USER_END) {
 		ret_user_sysret(&ec->regs);
 	}

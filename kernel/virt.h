@@ -58,6 +58,12 @@ struct virt_ops {
 	 */
 	void (*resume_entry)(struct regs *r);
 	/*
+	 * Optional, with resume_entry: the same entry built without the tests of `debug` and of the
+	 * fast paths' switch, which syscall_resume_for picks when `debug` is off and the fast paths
+	 * are on (neither changes after the boot; DEBUG_CHECK_UNLESS).
+	 */
+	void (*resume_entry_lean)(struct regs *r);
+	/*
 	 * The guest space of `vm` lost translations (a revoke) or is new: no CPU may use what its
 	 * TLB holds for it at its next entry (SVM: new ASIDs; VMX: INVEPT/VPID). Called under the
 	 * kernel lock, before the shoot-down that makes CPUs running the guest exit

@@ -798,19 +798,20 @@ static bool svm_exit_to_page(struct vcpu *v, struct vireo_vm_state *page)
  * The resume fast path: vcpu.c's vcpu_resume_fast with svm_load's part for these groups, svm_run
  * and svm_exit_to_page in line, so that the common exit passes through one function
  * (docs/architecture.md#resume-fast-path). In the host tests, a run replaced by another (their
- * scripted guest) is called. Returns only when the general path must take the resume.
+ * scripted guest) is called. Returns only when the general path must take the resume. `lean`:
+ * vcpu_fast_take's.
  */
 static inline __attribute__((always_inline)) void svm_resume_fast(struct ec *ec,
-								  const struct regs *r)
+								  const struct regs *r, bool lean)
 {
 	uint32_t in;
-	if (!vcpu_fast_take(ec, r, true, &in)) {
+	if (!vcpu_fast_take(ec, r, true, lean, &in)) {
 		return;
 	}
 	struct vcpu *v = ec->vcpu;
 	load_fast(&vmcb_of(v)->save, &v->st, in);
 	paddr_t root = v->vm->pt.root;
-	vcpu_round_start(v); /* quiet: run's event entry is the one for nothing */
+	vcpu_round_start(v, lean); /* quiet: run's event entry is the one for nothing */
 #ifdef HOST_TEST
 	bool handled = virt->run == svm_run ? run(v, root, true) : virt->run(v, root);
 #else
@@ -823,14 +824,22 @@ static inline __attribute__((always_inline)) void svm_resume_fast(struct ec *ec,
 	if (!exit_to_page(v, v->page)) {
 		vcpu_round_refused(ec);
 	}
-	vcpu_round_return(ec, v);
+	vcpu_round_return(ec, v, lean);
 }
 
 /* SYS_VCPU_RESUME (virt_ops.resume_entry): syscall.c's syscall_resume with this round. */
 static void svm_resume_entry(struct regs *r)
 {
 	struct ec *ec = syscall_enter();
-	svm_resume_fast(ec, r);
+	svm_resume_fast(ec, r, false);
+	syscall_general(ec, r);
+}
+
+/* The same without `debug` and with the fast paths on (virt_ops.resume_entry_lean). */
+static void svm_resume_entry_lean(struct regs *r)
+{
+	struct ec *ec = syscall_enter_as(true);
+	svm_resume_fast(ec, r, true);
 	syscall_general(ec, r);
 }
 
@@ -885,6 +894,7 @@ const struct virt_ops svm_ops = {
 	.store_direct = VMTD_STATE, /* store_group completes each group from v->st */
 	.exit_to_page = svm_exit_to_page,
 	.resume_entry = svm_resume_entry,
+	.resume_entry_lean = svm_resume_entry_lean,
 	.flush_guest = svm_flush_guest,
 	.gpt_1g = svm_gpt_1g,
 	.io_map_order = IOPM_ORDER, /* 16 KiB from the frame allocator, 12 KiB used */

@@ -101,9 +101,10 @@ void fpu_switch(struct ec *ec)
 	take(ec->fpu);
 }
 
-/* The kernel's claim that `loaded` is in the registers is checked here. */
-void fpu_switch_from(void *ec_fpu, const void *loaded)
+/* The kernel's claim that `loaded` is in the registers is checked here, lean or not. */
+void fpu_switch_from(void *ec_fpu, const void *loaded, bool lean)
 {
+	(void)lean;
 	if (this_cpu()->fpu_owner != loaded) {
 		fprintf(stderr, "fake_fpu: fpu_switch_from(%p) with %p loaded\n", loaded,
 			this_cpu()->fpu_owner);

@@ -19,7 +19,9 @@
 #include "fastpath.h"
 #include "klock.h"
 #include "pd.h"
+#include "svm/svm.h"
 #include "svm/vmcb.h"
+#include "syscall_entry.h"
 #include "virt.h"
 
 /* test_kcore_vcpu_fast_generic.c runs these tests again over vcpu.c's generic round. */
@@ -630,6 +632,46 @@ static void debug_on(void)
 	kernel_debug = true;
 }
 
+/* The entry the boot picks with `debug` on, for a test that turns it on in the guest: the lean
+ * one has no debug check to fail (fake_virt's own copy of the ops). */
+static void general_entry(void)
+{
+	((struct virt_ops *)virt)->resume_entry_lean = NULL;
+}
+
+static void entry_a(struct regs *r)
+{
+	(void)r;
+}
+
+static void entry_b(struct regs *r)
+{
+	(void)r;
+}
+
+/* The lean entry only without `debug` and with the fast paths on; the generic round without a
+ * backend entry. */
+Test(KCORE_FAST_SUITE, the_lean_resume_entry_is_picked_only_without_debug_and_with_fast_paths)
+{
+	struct virt_ops ops = { .resume_entry = entry_a, .resume_entry_lean = entry_b };
+	cr_expect_eq(syscall_resume_for(&ops), entry_b);
+	kernel_debug = true;
+	cr_expect_eq(syscall_resume_for(&ops), entry_a, "lean with debug");
+	kernel_debug = false;
+	fastpath_enable(false);
+	cr_expect_eq(syscall_resume_for(&ops), entry_a, "lean without the fast paths");
+	fastpath_enable(true);
+	ops.resume_entry_lean = NULL;
+	cr_expect_eq(syscall_resume_for(&ops), entry_a);
+	ops.resume_entry = NULL;
+	ops.resume_entry_lean = entry_b;
+	cr_expect_eq(syscall_resume_for(&ops), syscall_resume, "a lean entry alone");
+	cr_expect_eq(syscall_resume_for(NULL), syscall_resume);
+	/* the real backend has both, and they differ */
+	cr_expect(svm_ops.resume_entry && svm_ops.resume_entry_lean &&
+		  svm_ops.resume_entry != svm_ops.resume_entry_lean);
+}
+
 /* The fused return keeps this CPU's current EC, entry frame and CR3 as it found them: nothing
  * else ran here. With `debug` it checks that; the space was never loaded again. */
 Test(KCORE_FAST_SUITE, the_fused_return_finds_the_vmms_space_and_frame_in_place)
@@ -637,6 +679,7 @@ Test(KCORE_FAST_SUITE, the_fused_return_finds_the_vmms_space_and_frame_in_place)
 	resume();
 	cpuid_handled(0x8000);
 	unsigned loads = fake_cpu_log.space_loads;
+	general_entry();
 	in_guest = debug_on; /* past the stack check, which a host stack would fail */
 	resume();
 	kernel_debug = false;
@@ -659,6 +702,7 @@ Test(KCORE_FAST_SUITE, a_space_changed_under_the_fused_round_fails_the_debug_che
 {
 	resume();
 	cpuid_handled(0x8000);
+	general_entry();
 	in_guest = load_other_space;
 	resume();
 }
