@@ -218,6 +218,15 @@ paddr_t frame_alloc(unsigned order)
 	return pa_init(pfn << PAGE_SHIFT);
 }
 
+paddr_t frame_alloc_zeroed(unsigned order)
+{
+	paddr_t pa = frame_alloc(order);
+	if (pa_valid(pa)) {
+		memset(phys_to_virt(pa), 0, PAGE_SIZE << order);
+	}
+	return pa;
+}
+
 /* Merges the free block at pfn with free buddies as far as possible, then lists it. */
 static void coalesce(struct frame_range *r, uint64_t pfn, unsigned order)
 {

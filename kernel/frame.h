@@ -28,6 +28,15 @@ void frame_add_range(paddr_t base, uint64_t size);
 paddr_t frame_alloc(unsigned order);
 
 /*
+ * frame_alloc with every byte of the block written (zero), for kernel memory that is then used in
+ * part (slab pages, kernel stacks). Besides leaving nothing of a former use behind, this matters
+ * under QEMU's TCG: code it translated from a page (the boot loader ran there) stays attached to
+ * the page while a byte it came from is unwritten, and every store into that page afterwards
+ * takes the emulator's self-modifying-code path (docs/platforms.md#qemu-stale-code).
+ */
+paddr_t frame_alloc_zeroed(unsigned order);
+
+/*
  * Returns a block from frame_alloc with the same order. CHECKs: order in range, pa aligned to
  * the order, the block inside one range, and it is allocated now with exactly this order (which
  * catches double frees, frees of a part of a block and frees of never-allocated pages).

@@ -77,7 +77,7 @@ static void slab_list_del(struct slab **head, struct slab *s)
 /* A fresh page with every object free, or NULL when there are no frames. */
 static struct slab *slab_grow(struct slab_cache *c)
 {
-	paddr_t pa = frame_alloc(0);
+	paddr_t pa = frame_alloc_zeroed(0);
 	if (!pa_valid(pa)) {
 		return NULL;
 	}

@@ -55,8 +55,8 @@ static inline void stgi(void)
 
 static paddr_t zeroed(unsigned order, int fill)
 {
-	paddr_t pa = frame_alloc(order);
-	if (pa_valid(pa)) {
+	paddr_t pa = frame_alloc_zeroed(order);
+	if (pa_valid(pa) && fill) {
 		memset(phys_to_virt(pa), fill, PAGE_SIZE << order);
 	}
 	return pa;

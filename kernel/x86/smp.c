@@ -37,7 +37,7 @@ void ap_entry(void)
 
 static bool start_one(unsigned id, uint32_t apic_id)
 {
-	paddr_t stack = frame_alloc(2);
+	paddr_t stack = frame_alloc_zeroed(2);
 	CHECK(KSTACK_SIZE == 4 * PAGE_SIZE);
 	if (!pa_valid(stack)) {
 		pr_warn("smp: no memory for CPU %u's stack\n", id);

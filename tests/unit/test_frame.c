@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "arch.h"
 #include "fake_arch.h"
@@ -101,6 +102,28 @@ Test(frame, init_forgets_every_range)
 	frame_init();
 	cr_expect_eq(frame_free_pages(), 0);
 	cr_expect_not(pa_valid(frame_alloc(0)));
+}
+
+/* frame_alloc_zeroed writes every byte of the block, whatever a former owner left there; a block
+ * that is not free is not written. */
+Test(frame, alloc_zeroed_writes_the_whole_block)
+{
+	add_all_ram();
+	for (unsigned order = 0; order <= 3; order++) {
+		paddr_t p = frame_alloc(order);
+		cr_assert(pa_valid(p));
+		unsigned char *b = phys_to_virt(p);
+		memset(b, 0xa5, BLOCK(order));
+		frame_free(p, order);
+		paddr_t q = frame_alloc_zeroed(order);
+		cr_assert_eq(pa_addr(q), pa_addr(p), "the block just freed comes back first");
+		for (uint64_t i = 0; i < BLOCK(order); i++) {
+			cr_assert_eq(b[i], 0, "order %u: byte %lu not written", order, (unsigned long)i);
+		}
+		frame_free(q, order);
+	}
+	frame_init();
+	cr_expect_not(pa_valid(frame_alloc_zeroed(0)), "no memory: nothing to write");
 }
 
 Test(frame, alloc_returns_blocks_aligned_to_their_order)
