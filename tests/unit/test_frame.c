@@ -118,7 +118,8 @@ Test(frame, alloc_zeroed_writes_the_whole_block)
 		paddr_t q = frame_alloc_zeroed(order);
 		cr_assert_eq(pa_addr(q), pa_addr(p), "the block just freed comes back first");
 		for (uint64_t i = 0; i < BLOCK(order); i++) {
-			cr_assert_eq(b[i], 0, "order %u: byte %lu not written", order, (unsigned long)i);
+			cr_assert_eq(b[i], 0, "order %u: byte %lu not written", order,
+				     (unsigned long)i);
 		}
 		frame_free(q, order);
 	}
