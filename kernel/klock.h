@@ -26,6 +26,11 @@ static inline void klock_release_as(bool lean)
 	(void)lean;
 	klock_release();
 }
+/* The fake has no other CPU to hand over to. */
+static inline void klock_release_to_waiters(void)
+{
+	klock_release();
+}
 #else
 /* Inline in the kernel: every system call takes and drops the lock, and CHECK(klock_held())
  * guards every IPC and scheduler step. The state and the contended wait are in klock.c. */
@@ -34,19 +39,17 @@ static inline void klock_release_as(bool lean)
 #include "x86/percpu.h"
 
 extern spinlock_t klock_lock;
-extern volatile int klock_owner; /* CPU id holding it, or -1 */
+extern volatile int klock_owner;	/* CPU id holding it, or -1 */
+extern volatile unsigned klock_waiters; /* CPUs in klock_wait_and_take */
 /* Contended: wait for the lock, serving shoot-downs meanwhile, and take it. */
 void klock_wait_and_take(void);
+/* Just released with CPUs waiting: let one of them take it before this CPU goes on (klock.c). */
+void klock_hand_over(void);
 
 /* One attempt: take the lock if it is free right now. */
 static inline __attribute__((always_inline)) bool klock_try_take(void)
 {
-	uint16_t next = __atomic_load_n(&klock_lock.next, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&klock_lock.owner, __ATOMIC_ACQUIRE) != next) {
-		return false;
-	}
-	return __atomic_compare_exchange_n(&klock_lock.next, &next, (uint16_t)(next + 1), false,
-					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+	return spin_trylock(&klock_lock);
 }
 
 static inline __attribute__((always_inline)) bool klock_held(void)
@@ -70,6 +73,16 @@ static inline __attribute__((always_inline)) void klock_release_as(bool lean)
 	DEBUG_CHECK_UNLESS(lean, klock_held());
 	klock_owner = -1;
 	spin_unlock(&klock_lock);
+}
+
+/* Released where this CPU goes on to run a guest or asks for the lock again at once: a CPU that
+ * waits for it gets it first (klock_hand_over). */
+static inline __attribute__((always_inline)) void klock_release_to_waiters(void)
+{
+	klock_release_as(false);
+	if (__builtin_expect(__atomic_load_n(&klock_waiters, __ATOMIC_RELAXED) != 0, 0)) {
+		klock_hand_over();
+	}
 }
 
 static inline __attribute__((always_inline)) void klock_acquire(void)

@@ -27,6 +27,17 @@ static inline void spin_lock(spinlock_t *l)
 	}
 }
 
+/* One attempt: the lock if it is free right now; a busy lock is left as it was (no ticket). */
+static inline __attribute__((always_inline)) bool spin_trylock(spinlock_t *l)
+{
+	uint16_t next = __atomic_load_n(&l->next, __ATOMIC_RELAXED);
+	if (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != next) {
+		return false;
+	}
+	return __atomic_compare_exchange_n(&l->next, &next, (uint16_t)(next + 1), false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static inline __attribute__((always_inline)) void spin_unlock(spinlock_t *l)
 {
 	__atomic_store_n(&l->owner, (uint16_t)(l->owner + 1), __ATOMIC_RELEASE);

@@ -433,7 +433,7 @@ void vcpu_round_handled(struct ec *ec)
 	/* As the general loop after its run, the lock released for the host interrupt (or a
 	 * waiter's kick) that ended the run: other CPUs get the lock meanwhile. */
 	ec->running = true;
-	klock_release();
+	klock_release_to_waiters(); /* often to the CPU whose kick ended the run */
 	vcpu_round_relock();
 	after_host_exit(ec);
 	run_loop(ec);

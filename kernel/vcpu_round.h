@@ -170,7 +170,7 @@ static inline __attribute__((always_inline)) void vcpu_round_leave(struct ec *ec
 {
 	vcpu_round_load(v);
 	ec->running = true;
-	klock_release();
+	klock_release_to_waiters(); /* the guest may run long: a waiting CPU first */
 }
 
 /* The lock again after a guest run without it (the general loop's, or a fused round going on in

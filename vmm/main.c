@@ -12,15 +12,16 @@
  * fallback).
  *
  * With "post=R" the main EC first posts interrupts to the running guest from its own CPU
- * (SYS_VCPU_POST; the test guest guests/tests/posted.S counts them).
+ * (SYS_VCPU_POST; the test guest guests/tests/posted.S counts them); "post_slowest=T" makes a
+ * single post slower than T TSC ticks from post to guest handler an error.
  *
  * With "ioport=LO-HI" the VMM delegates those ports of its own I/O space (the roottask gives them:
  * ports=BASE:COUNT) to the VM, whose guest then reaches them without exits; the test port 0xea
  * makes the VMM revoke them again (docs/architecture.md#vm-io-space), with "ioport_async" from the
  * main EC, on its own CPU, while the guest runs.
  *
- * Module command lines: "vmm [mem=MiB] [trace] [post=R] [ioport=LO-HI]", then "<name> [kernel
- * command line]" for the guest image and "<name>" for an initrd. Ctrl-] on the console prints the
+ * Module command lines: "vmm [mem=MiB] [trace] [post=R [post_slowest=T]] [ioport=LO-HI]", then
+ * "<name> [kernel command line]" for the guest image and "<name>" for an initrd. Ctrl-] on the console prints the
  * exit statistics.
  */
 #include "vmm.h"
@@ -724,7 +725,7 @@ static bool post_wait(volatile uint32_t *word, uint32_t at_least)
 	return true;
 }
 
-static void post_loop(unsigned rounds)
+static void post_loop(unsigned rounds, uint64_t slowest_limit)
 {
 	volatile uint32_t *w = (volatile uint32_t *)(vm.ram + 0x500);
 	volatile uint64_t *tsc_in = (volatile uint64_t *)(vm.ram + 0x508);
@@ -778,6 +779,12 @@ static void post_loop(unsigned rounds)
 	vm.dev.bench_set |= 1u << TESTDEV_BENCH_POST;
 	printf("bench: vm_posted_irq_latency_max %lu insns\n",
 	       (unsigned long)lat[POST_LAT_ROUNDS - 1]);
+	if (slowest_limit && lat[POST_LAT_ROUNDS - 1] > slowest_limit) {
+		printf("vmm: post: the slowest single post took %lu TSC ticks, more than "
+		       "post_slowest=%lu\n",
+		       (unsigned long)lat[POST_LAT_ROUNDS - 1], (unsigned long)slowest_limit);
+		return;
+	}
 	printf("vmm: single posts' latency, post to handler: fastest %lu, median %lu, slowest "
 	       "%lu\n",
 	       (unsigned long)lat[0], (unsigned long)median,
@@ -1049,8 +1056,17 @@ int main(uintptr_t arg)
 		if (!cmdline_parse_u64(post_arg, &rounds) || rounds > 100000) {
 			rounds = 0;
 		}
-		if (sys_create_sm(SEL_POST_SM, SEL_SELF_PD, 0) == VIREO_OK) {
-			post_loop((unsigned)rounds);
+		uint64_t slowest =
+			0; /* "post_slowest=T": fail past T TSC ticks from post to handler */
+		char slowest_arg[24];
+		bool bad = cmdline_get(ti->cmdline, "post_slowest", slowest_arg,
+				       sizeof(slowest_arg)) &&
+			   !cmdline_parse_u64(slowest_arg, &slowest);
+		if (bad) {
+			printf("vmm: post: post_slowest=%s is not a number of TSC ticks\n",
+			       slowest_arg);
+		} else if (sys_create_sm(SEL_POST_SM, SEL_SELF_PD, 0) == VIREO_OK) {
+			post_loop((unsigned)rounds, slowest);
 		}
 	}
 	wake_loop(input && !input_irq, revoke);
