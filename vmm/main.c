@@ -797,6 +797,34 @@ static void post_loop(unsigned rounds, uint64_t slowest_limit)
 	w[1] = POST_DONE;
 }
 
+/*
+ * "post=R [post_slowest=T]": the post loop, once both are numbers (R at most 100000). A value that
+ * is not is an error on the console (the tests fail on "vmm: post: "), and nothing is posted.
+ */
+static void post_start(const char *cmdline)
+{
+	char arg[24];
+	uint64_t rounds, slowest = 0;
+	if (!cmdline_get(cmdline, "post", arg, sizeof(arg))) {
+		return;
+	}
+	/* cmdline_get_u64: the whole value a number ("12ab" is not 12) */
+	if (!cmdline_get_u64(cmdline, "post", &rounds) || rounds > 100000) {
+		printf("vmm: post: post=%s is not a number of rounds up to 100000\n", arg);
+		return;
+	}
+	if (cmdline_get(cmdline, "post_slowest", arg, sizeof(arg)) &&
+	    !cmdline_get_u64(cmdline, "post_slowest", &slowest)) {
+		printf("vmm: post: post_slowest=%s is not a number of TSC ticks\n", arg);
+		return;
+	}
+	if (sys_create_sm(SEL_POST_SM, SEL_SELF_PD, 0) != VIREO_OK) {
+		printf("vmm: post: no semaphore for the poster\n");
+		return;
+	}
+	post_loop((unsigned)rounds, slowest);
+}
+
 /* key=MiB in bytes; `dflt` when absent, not a number or too large to be a size in bytes. */
 /* key=N (decimal, or hex with 0x) as a bit mask; 0 when absent or malformed. */
 static uint64_t arg_mask(const char *cmdline, const char *key)
@@ -1050,25 +1078,7 @@ int main(uintptr_t arg)
 	       : input_irq ? ", console input from COM1 (its interrupt)"
 			   : ", console input from COM1 (polled every tick: no interrupt given)");
 	uint64_t t0 = rdtsc();
-	char post_arg[8];
-	if (cmdline_get(ti->cmdline, "post", post_arg, sizeof(post_arg))) {
-		uint64_t rounds = 0;
-		if (!cmdline_parse_u64(post_arg, &rounds) || rounds > 100000) {
-			rounds = 0;
-		}
-		uint64_t slowest =
-			0; /* "post_slowest=T": fail past T TSC ticks from post to handler */
-		char slowest_arg[24];
-		bool bad = cmdline_get(ti->cmdline, "post_slowest", slowest_arg,
-				       sizeof(slowest_arg)) &&
-			   !cmdline_parse_u64(slowest_arg, &slowest);
-		if (bad) {
-			printf("vmm: post: post_slowest=%s is not a number of TSC ticks\n",
-			       slowest_arg);
-		} else if (sys_create_sm(SEL_POST_SM, SEL_SELF_PD, 0) == VIREO_OK) {
-			post_loop((unsigned)rounds, slowest);
-		}
-	}
+	post_start(ti->cmdline);
 	wake_loop(input && !input_irq, revoke);
 	if (post_rounds_done) {
 		volatile uint16_t *vc = (volatile uint16_t *)(vm.ram + 0x520);
