@@ -21,8 +21,8 @@
  * main EC, on its own CPU, while the guest runs.
  *
  * Module command lines: "vmm [mem=MiB] [trace] [post=R [post_slowest=T]] [ioport=LO-HI]", then
- * "<name> [kernel command line]" for the guest image and "<name>" for an initrd. Ctrl-] on the console prints the
- * exit statistics.
+ * "<name> [kernel command line]" for the guest image and "<name>" for an initrd. Ctrl-] on the
+ * console prints the exit statistics.
  */
 #include "vmm.h"
 
@@ -777,18 +777,17 @@ static void post_loop(unsigned rounds, uint64_t slowest_limit)
 	uint64_t median = (lat[POST_LAT_ROUNDS / 2 - 1] + lat[POST_LAT_ROUNDS / 2]) / 2;
 	vm.dev.bench[TESTDEV_BENCH_POST] = (uint32_t)median;
 	vm.dev.bench_set |= 1u << TESTDEV_BENCH_POST;
-	printf("bench: vm_posted_irq_latency_max %lu insns\n",
-	       (unsigned long)lat[POST_LAT_ROUNDS - 1]);
-	if (slowest_limit && lat[POST_LAT_ROUNDS - 1] > slowest_limit) {
+	uint64_t slowest = lat[POST_LAT_ROUNDS - 1];
+	printf("bench: vm_posted_irq_latency_max %lu insns\n", (unsigned long)slowest);
+	if (slowest_limit && slowest > slowest_limit) {
 		printf("vmm: post: the slowest single post took %lu TSC ticks, more than "
 		       "post_slowest=%lu\n",
-		       (unsigned long)lat[POST_LAT_ROUNDS - 1], (unsigned long)slowest_limit);
+		       (unsigned long)slowest, (unsigned long)slowest_limit);
 		return;
 	}
 	printf("vmm: single posts' latency, post to handler: fastest %lu, median %lu, slowest "
 	       "%lu\n",
-	       (unsigned long)lat[0], (unsigned long)median,
-	       (unsigned long)lat[POST_LAT_ROUNDS - 1]);
+	       (unsigned long)lat[0], (unsigned long)median, (unsigned long)slowest);
 	printf("vmm: posted %u interrupts to the running guest from another thread, "
 	       "%u rounds of 8 vectors and %u single\n",
 	       posted, rounds, POST_LAT_ROUNDS);
